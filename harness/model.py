@@ -1,0 +1,149 @@
+"""The domain model shared by every layer: plain frozen dataclasses, no I/O.
+
+Field names follow the national interface spec where a value comes from it (infno, msgid,
+mdtrt_id, setl_id, psn_no) so that people who know the spec can read the code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+__all__ = [
+    "OUTCOME_PRECEDENCE",
+    "Exchange",
+    "Failure",
+    "Level",
+    "Outcome",
+    "RunEvent",
+    "ScenarioResult",
+    "SchemaViolation",
+    "Severity",
+    "StepResult",
+]
+
+
+class Outcome(StrEnum):
+    """Closed outcome vocabulary. Allure shows ERROR as broken and FAILED as failed."""
+
+    ERROR = "error"  # infrastructure: unreachable, timeout, not JSON at the HTTP level
+    FAILED = "failed"  # a conformance finding
+    NOT_PROVISIONED = "not_provisioned"  # the site gave no identity for the archetype
+    NOT_APPLICABLE = "not_applicable"  # the site does not declare the capability
+    PASSED = "passed"
+
+
+# Highest precedence first: rolling up several outcomes yields the first one present.
+OUTCOME_PRECEDENCE: tuple[Outcome, ...] = (
+    Outcome.ERROR,
+    Outcome.FAILED,
+    Outcome.NOT_PROVISIONED,
+    Outcome.NOT_APPLICABLE,
+    Outcome.PASSED,
+)
+
+
+class Level(StrEnum):
+    """How a scenario counts toward certification."""
+
+    MANDATORY = "mandatory"
+    CONDITIONAL = "conditional"
+    OPTIONAL = "optional"
+
+
+class Severity(StrEnum):
+    """Rank of a failure; failures are sorted by it, most severe first."""
+
+    CRITICAL = "critical"  # money or state wrong
+    MAJOR = "major"  # a rule or refusal wrong
+    MINOR = "minor"  # schema or format deviation
+    WARNING = "warning"  # suspicious but not failing (e.g. refusal with unconfirmed cause)
+
+    @property
+    def rank(self) -> int:
+        return ("critical", "major", "minor", "warning").index(self.value)
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaViolation:
+    """One schema error: where it is, which clause it breaks, expected versus actual."""
+
+    path: str  # JSON pointer into the message, e.g. /input/data/psn_no
+    clause: str  # stable clause id, e.g. 2207.in.data.psn_no
+    message: str
+    expected: str = ""
+    actual: str = ""
+    field_zh: str = ""  # the field's Chinese name from the spec table
+
+    def render(self) -> str:
+        name = f" ({self.field_zh})" if self.field_zh else ""
+        exp = f" expected {self.expected}" if self.expected else ""
+        act = f", got {self.actual}" if self.actual else ""
+        return f"{self.path or '/'}{name} [{self.clause}]: {self.message}{exp}{act}"
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """A conformance finding, as a value. Collected in full, then ranked."""
+
+    title: str
+    clause: str
+    severity: Severity = Severity.MAJOR
+    detail: str = ""
+    expected: str = ""
+    actual: str = ""
+    step: int | None = None  # index of the step that produced it
+    evidence: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Exchange:
+    """One HTTP round trip as the harness saw it. `error` is set only for infrastructure errors."""
+
+    infno: str
+    url: str
+    method: str
+    request_headers: Mapping[str, str]
+    request_body: Mapping[str, Any]
+    status: int | None
+    response_headers: Mapping[str, str]
+    response_text: str
+    response_json: Mapping[str, Any] | None
+    elapsed_ms: float
+    started_at: str  # ISO-8601 wall clock, for reports only
+    error: str | None = None  # e.g. "timeout", "connection refused", "not JSON"
+
+    @property
+    def infra_error(self) -> bool:
+        return self.error is not None
+
+
+@dataclass(frozen=True, slots=True)
+class StepResult:
+    index: int
+    infno: str
+    exchange: Exchange | None
+    failures: tuple[Failure, ...] = ()
+    teardown: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ScenarioResult:
+    scenario_id: str
+    outcome: Outcome
+    clauses: tuple[str, ...]
+    duration_ms: float
+    steps: tuple[StepResult, ...] = ()
+    failures: tuple[Failure, ...] = ()
+    reason: str = ""  # why not provisioned / not applicable / error
+
+
+@dataclass(frozen=True, slots=True)
+class RunEvent:
+    """Something the runner reports; reporters listen, the runner prints nothing."""
+
+    kind: str  # run-started, scenario-started, step-finished, scenario-finished, run-finished, breaker-open
+    scenario_id: str = ""
+    payload: Mapping[str, Any] = field(default_factory=dict)

@@ -1,0 +1,129 @@
+"""Enforce ARCHITECTURE.md: layer order and one owning module per third-party library."""
+
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PKG = ROOT / "harness"
+
+# Top-level module or subpackage under harness/ -> layer. Lower layers never import higher ones.
+LAYERS: dict[str, int] = {
+    "errors": 0,
+    "model": 0,
+    "specs": 1,
+    "personas": 1,
+    "transport": 1,
+    "gateway": 1,
+    "scenarios": 2,
+    "checks": 2,
+    "platform": 2,
+    "verdict": 2,
+    "siteconfig": 2,
+    "runner": 3,
+    "reporting": 4,
+    "selftest": 4,
+    "pytest_plugin": 5,
+    "cli": 5,
+}
+
+# Third-party import name -> the one module (path relative to harness/) allowed to import it.
+OWNERS: dict[str, str] = {
+    "jsonschema_rs": "specs.py",
+    "requests": "transport.py",
+    "faker": "personas.py",
+    "yaml": "scenarios/loader.py",
+    "starlette": "platform/app.py",
+    "uvicorn": "platform/server.py",
+    "typer": "cli.py",
+    "jinja2": "reporting/certificate.py",
+    "allure": "reporting/allure.py",
+    "allure_commons": "reporting/allure.py",
+    "pytest": "pytest_plugin.py",
+    "_pytest": "pytest_plugin.py",
+    "responses": "platform/inprocess.py",
+}
+
+# The reference platform and the conformance checks share schemas but no logic.
+PLATFORM_MAY_NOT_IMPORT = {"checks", "scenarios", "runner", "verdict", "gateway", "transport"}
+CHECKS_MAY_NOT_IMPORT = {"platform"}
+
+
+def _modules() -> list[Path]:
+    return sorted(p for p in PKG.rglob("*.py"))
+
+
+def _unit(path: Path) -> str:
+    rel = path.relative_to(PKG)
+    return rel.parts[0].removesuffix(".py")
+
+
+def _imports(path: Path) -> list[tuple[str, int]]:
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    found: list[tuple[str, int]] = []
+    rel_pkg = path.relative_to(ROOT).with_suffix("").parts[:-1]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.extend((alias.name, node.lineno) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = list(rel_pkg[: len(rel_pkg) - (node.level - 1)])
+                mod = ".".join([*base, node.module] if node.module else base)
+                if node.module is None:
+                    found.extend((f"{mod}.{a.name}", node.lineno) for a in node.names)
+                else:
+                    found.append((mod, node.lineno))
+            elif node.module:
+                if node.module == "harness":
+                    found.extend((f"harness.{a.name}", node.lineno) for a in node.names)
+                else:
+                    found.append((node.module, node.lineno))
+    return found
+
+
+def test_every_unit_has_a_layer() -> None:
+    units = {_unit(p) for p in _modules()} - {"__init__", "__main__"}
+    missing = units - LAYERS.keys()
+    assert not missing, f"add these to LAYERS and ARCHITECTURE.md: {sorted(missing)}"
+
+
+def test_layer_order() -> None:
+    problems = []
+    for path in _modules():
+        unit = _unit(path)
+        if unit in {"__init__", "__main__"}:
+            continue
+        mine = LAYERS[unit]
+        for name, line in _imports(path):
+            parts = name.split(".")
+            if parts[0] != "harness" or len(parts) < 2:
+                continue
+            other = parts[1]
+            if other == unit or other not in LAYERS:
+                continue
+            if LAYERS[other] >= mine:
+                problems.append(f"{path.relative_to(ROOT)}:{line} ({unit}, layer {mine}) imports {name}")
+            if unit == "platform" and other in PLATFORM_MAY_NOT_IMPORT:
+                problems.append(f"{path.relative_to(ROOT)}:{line}: the platform may not import {name}")
+            if unit in {"checks", "scenarios", "runner", "verdict"} and other in CHECKS_MAY_NOT_IMPORT:
+                problems.append(f"{path.relative_to(ROOT)}:{line}: {unit} may not import the platform")
+    assert not problems, "layer violations:\n" + "\n".join(problems)
+
+
+def test_each_third_party_library_has_one_owner() -> None:
+    stdlib = set(sys.stdlib_module_names)
+    problems = []
+    for path in _modules():
+        rel = path.relative_to(PKG).as_posix()
+        for name, line in _imports(path):
+            top = name.split(".")[0]
+            if top in stdlib or top == "harness" or top == "__future__":
+                continue
+            owner = OWNERS.get(top)
+            if owner is None:
+                problems.append(f"harness/{rel}:{line}: {top} has no owner in OWNERS")
+            elif owner != rel:
+                problems.append(f"harness/{rel}:{line}: {top} may only be imported in harness/{owner}")
+    assert not problems, "\n".join(problems)
