@@ -14,13 +14,16 @@ from typing import Any
 __all__ = [
     "OUTCOME_PRECEDENCE",
     "Exchange",
+    "Expectation",
     "Failure",
     "Level",
     "Outcome",
     "RunEvent",
+    "Scenario",
     "ScenarioResult",
     "SchemaViolation",
     "Severity",
+    "Step",
     "StepResult",
 ]
 
@@ -147,3 +150,51 @@ class RunEvent:
     kind: str  # run-started, scenario-started, step-finished, scenario-finished, run-finished, breaker-open
     scenario_id: str = ""
     payload: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Expectation:
+    """What a step must produce.
+
+    ok=True: success (infcode 0). ok=False: a refusal (infcode -1), optionally of a named failure
+    cause whose err_msg must match the profile's patterns. ok=None: either is acceptable (teardown).
+    """
+
+    ok: bool | None = True
+    cause: str | None = None  # failure-cause id, e.g. "not-filed"
+    output_schema: bool = True  # validate the output node against the interface schema
+    checks: tuple[str, ...] = ()  # names in the checks registry
+    save: Mapping[str, str] = field(default_factory=dict)  # name -> response path, e.g. output.setlinfo.setl_id
+    golden: Mapping[str, Any] = field(default_factory=dict)  # path -> literal expected value (reference platform only)
+    state_unchanged: bool = False  # a refusal must leave no trace (verified by the scenario's later steps)
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    infno: str
+    input: Mapping[str, Any]  # template: strings may hold {{ namespace.name }} expressions
+    expect: Expectation = field(default_factory=Expectation)
+    envelope: Mapping[str, Any] = field(default_factory=dict)  # envelope field overrides (templates too)
+    name: str = ""
+    when: str | None = None  # teardown only: run when this saved name is set, e.g. "setl_id"
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    """One certification scenario. `id` is stable: never derived from run data."""
+
+    id: str
+    title: str
+    title_zh: str
+    clauses: tuple[str, ...]
+    capabilities: tuple[str, ...]
+    level: Level
+    area: str  # business area: filing, outpatient, inpatient, chronic, pharmacy, reversal, protocol, ...
+    interface: str  # the infno under test (the Allure feature)
+    archetype: str | None
+    steps: tuple[Step, ...]
+    teardown: tuple[Step, ...] = ()
+    tags: tuple[str, ...] = ()
+    kind: str = "flow"  # flow | negative | envelope | generated
+    source: str = ""  # file:line, or generator name
+    fingerprint: str = ""  # hash of the scenario's content: changes exactly when the scenario does
