@@ -46,6 +46,16 @@ app.add_typer(platform_app, name="platform")
 
 # --- end run command ------------------------------------------------------------------------
 
+# --- certify, verify, history, report (REPORTING stream) ------------------------------------
+
+
+# --- end certify, verify, history, report ---------------------------------------------------
+
+# --- selftest (SELFTEST stream) -------------------------------------------------------------
+
+
+# --- end selftest ---------------------------------------------------------------------------
+
 
 def main() -> None:
     try:
