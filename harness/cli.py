@@ -22,6 +22,191 @@ app.add_typer(platform_app, name="platform")
 
 
 # --- specs commands (SPECS-CODE stream) -----------------------------------------------------
+# Imports live inside the commands: the other streams own the top of this file, and a lazy import
+# keeps `hsa-cert --help` fast.
+
+
+def _specs_fail(exc: HsaCertError) -> None:
+    """Render an HsaCertError to stderr and exit with its code (also under CliRunner, unlike main())."""
+    typer.echo(exc.render(), err=True)
+    raise typer.Exit(exc.exit_code) from exc
+
+
+def _cell_width(text: str) -> int:
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _table(rows: list[list[str]], header: list[str]) -> str:
+    """A plain text table that lines up 中文 (double-width) cells too."""
+    widths = [max(_cell_width(r[i]) for r in [header, *rows]) for i in range(len(header))]
+
+    def line(row: list[str]) -> str:
+        cells = [cell + " " * (w - _cell_width(cell)) for cell, w in zip(row, widths, strict=True)]
+        return "  ".join(cells).rstrip()
+
+    return "\n".join([line(header), line(["-" * w for w in widths]), *(line(r) for r in rows)])
+
+
+@specs_app.command("list")
+def specs_list(as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table.")) -> None:
+    """List every interface of the spec: infno, 中文 name, English name, area."""
+    import json
+
+    from harness.specs import load_registry
+
+    def run() -> None:
+        registry = load_registry()
+        rows = [[s.infno, s.title_zh, s.name_en, s.area] for s in registry.interfaces()]
+        if as_json:
+            keys = ("infno", "title_zh", "name_en", "area")
+            typer.echo(json.dumps([dict(zip(keys, r, strict=True)) for r in rows], ensure_ascii=False, indent=2))
+            return
+        typer.echo(_table(rows, ["infno", "名称", "name", "area"]))
+        typer.echo(f"\n{len(rows)} interfaces, spec {registry.version}")
+
+    try:
+        run()
+    except HsaCertError as exc:
+        _specs_fail(exc)
+
+
+@specs_app.command("show")
+def specs_show(
+    infno: str = typer.Argument(..., help="Transaction code, e.g. 2207."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
+) -> None:
+    """Show an interface: each input and output node and its fields."""
+    import dataclasses
+    import json
+
+    from harness.specs import FieldSpec, load_registry
+
+    def kind(f: FieldSpec) -> str:
+        if f.format in ("date", "datetime", "timestamp17"):
+            return f.format
+        if f.digits:
+            return f"{f.json_type}({f.digits[0]},{f.digits[1]})"
+        return f"{f.json_type}({f.max_length})" if f.max_length else f.json_type
+
+    def run() -> None:
+        spec = load_registry().interface(infno)
+        if as_json:
+            body = {
+                "infno": spec.infno, "title_zh": spec.title_zh, "name_en": spec.name_en, "area": spec.area,
+                "state_changing": spec.state_changing, "source": spec.source,
+                "input_nodes": spec.input_nodes, "output_nodes": spec.output_nodes,
+                "fields": [dataclasses.asdict(f) for d in ("in", "out") for f in spec.fields(d)],
+            }
+            typer.echo(json.dumps(body, ensure_ascii=False, indent=2))
+            return
+        flags = ", state-changing" if spec.state_changing else ""
+        typer.echo(f"【{spec.infno}】{spec.title_zh} ({spec.name_en}) · area {spec.area}{flags}")
+        if spec.source:
+            typer.echo(f"source: {spec.source}")
+        sections = (("in", "输入 input", spec.input_nodes), ("out", "输出 output", spec.output_nodes))
+        for direction, label, nodes in sections:
+            fields = spec.fields(direction)
+            if not nodes:
+                typer.echo(f"\n{label}: none")
+            for node, shape in nodes.items():
+                rows = [
+                    [f.name, f.title_zh, kind(f), "Y" if f.required else "", f.code or "", f.clause]
+                    for f in fields if f.node == node
+                ]
+                typer.echo(f"\n{label} · node {node} ({shape})")
+                required = "必填" if direction == "in" else "非空"
+                typer.echo(_table(rows, ["field", "名称", "type", required, "code", "clause"]))
+
+    try:
+        run()
+    except HsaCertError as exc:
+        _specs_fail(exc)
+
+
+@specs_app.command("validate")
+def specs_validate(
+    file: str = typer.Argument(..., help="A captured request or response envelope (JSON, UTF-8, BOM allowed)."),
+    profile: str = typer.Option("baseline", "--profile", "-p", help="Province profile to validate under."),
+    infno: str | None = typer.Option(None, "--infno", help="Transaction code; required for a response."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Validate a captured message; exit 0 if valid, 1 listing every violation, 2 on bad input."""
+    import dataclasses
+    import json
+    from pathlib import Path
+
+    from harness.errors import UsageError
+    from harness.specs import load_registry
+
+    def read() -> dict[str, object]:
+        try:
+            text = Path(file).read_bytes().decode("utf-8-sig")
+        except OSError as exc:
+            raise UsageError(f"Cannot read {file}", detail=str(exc), location=file,
+                             hint="give the path of a saved request or response body") from exc
+        except UnicodeDecodeError as exc:
+            raise UsageError(f"{file} is not UTF-8 text", detail=str(exc), location=file,
+                             hint="save the captured body as UTF-8 (the platform's messages are UTF-8 JSON)") from exc
+        try:
+            doc = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise UsageError(f"{file} is not valid JSON", detail=exc.msg, location=f"{file}:{exc.lineno}:{exc.colno}",
+                             hint="a captured envelope is one JSON object; check for truncation") from exc
+        if not isinstance(doc, dict):
+            raise UsageError(f"{file} is not a JSON object", location=file,
+                             detail=f"it is a JSON {type(doc).__name__}",
+                             hint="a request or response envelope is one JSON object")
+        return doc
+
+    def run() -> int:
+        doc = read()
+        registry = load_registry()
+        validator = registry.validator(profile)
+        if "infcode" in doc:
+            kind = "response"
+            if not infno:
+                raise UsageError(f"{file} is a response: say which transaction it answers with --infno",
+                                 location=file, hint=f"hsa-cert specs validate {file} --infno 2207")
+            code = infno
+            spec = registry.interface(code)
+            violations = validator.validate_response(code, doc)
+        elif "infno" in doc:
+            kind = "request"
+            code = str(doc["infno"])
+            if infno and infno != code:
+                raise UsageError(f"--infno {infno} contradicts the request's infno {code}", location=file)
+            spec = registry.interface(code)
+            violations = validator.validate_request(doc)
+        else:
+            raise UsageError(f"{file} is neither a request nor a response envelope", location=file,
+                             detail="a request has 'infno' and 'input'; a response has 'infcode'",
+                             hint="validate the whole captured body, not just its input or output")
+        what = f"{spec.infno} {spec.title_zh} {kind}"
+        where = f"profile {validator.profile.id}, spec {registry.version}"
+        if as_json:
+            typer.echo(json.dumps({"file": file, "kind": kind, "infno": spec.infno, "profile": validator.profile.id,
+                                   "valid": not violations,
+                                   "violations": [dataclasses.asdict(v) for v in violations]},
+                                  ensure_ascii=False, indent=2))
+        elif not violations:
+            typer.echo(f"{file}: valid {what} ({where})")
+        else:
+            typer.echo(f"{file}: {len(violations)} violation(s) in {what} ({where})")
+            for v in violations:
+                name = f"  {v.field_zh}" if v.field_zh else ""
+                typer.echo(f"  {v.path or '/'}{name}  [{v.clause}]")
+                typer.echo(f"      {v.message}: expected {v.expected or '-'}, actual {v.actual or '-'}")
+        return 1 if violations else 0
+
+    status = 0
+    try:
+        status = run()
+    except HsaCertError as exc:
+        _specs_fail(exc)
+    if status:
+        raise typer.Exit(status)
 
 
 # --- end specs commands ---------------------------------------------------------------------
