@@ -1,0 +1,1 @@
+"""Scenario files: format, loading, generated suites (layer 2)."""

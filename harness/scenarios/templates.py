@@ -1,0 +1,158 @@
+"""The template expressions of scenario files (contracts section G): grammar, load-time `args`, rendering.
+
+A string that is exactly `{{ expr }}` is replaced by the raw value; otherwise each `{{ expr }}` is
+interpolated as text. Namespaces resolved at run time: identity, site, item, saved, run, now. The
+namespace `args` exists only inside template blocks and is replaced when the loader expands `use:`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = [
+    "RUNTIME_NAMESPACES",
+    "Expression",
+    "TemplateSyntaxError",
+    "expressions",
+    "parse_expression",
+    "render",
+    "saved_names",
+    "substitute_args",
+]
+
+RUNTIME_NAMESPACES = ("identity", "site", "item", "saved", "run", "now")
+
+_EXPR = re.compile(r"\{\{\s*(.*?)\s*\}\}")
+_WHOLE = re.compile(r"^\{\{\s*(.*?)\s*\}\}$")
+_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
+_FORMS: dict[str, re.Pattern[str]] = {
+    "identity": re.compile(rf"^identity\.({_NAME})$"),
+    "site": re.compile(rf"^site\.({_NAME})$"),
+    "item": re.compile(rf"^item\.([A-Za-z0-9_-]+)\.({_NAME})$"),
+    "saved": re.compile(rf"^saved\.({_NAME})$"),
+    "run": re.compile(r"^run\.(uniq)$"),
+    "now": re.compile(r"^now\.(datetime|date|date_offset\(\s*[-+]?\d+\s*\))$"),
+    "args": re.compile(rf"^args\.({_NAME})$"),
+}
+_HELP = {
+    "identity": "identity.<field>, e.g. identity.mdtrt_cert_no",
+    "site": "site.<key>, e.g. site.fixmedins_code",
+    "item": "item.<alias>.<field>, e.g. item.drug.med_list_codg",
+    "saved": "saved.<name>, a name saved by an earlier step's expect.save",
+    "run": "run.uniq",
+    "now": "now.datetime, now.date or now.date_offset(<days>)",
+    "args": "args.<name>, inside a template block",
+}
+
+
+class TemplateSyntaxError(ValueError):
+    """An expression that does not fit the grammar; the message says what would."""
+
+
+@dataclass(frozen=True, slots=True)
+class Expression:
+    text: str
+    namespace: str
+    name: str  # identity/site/saved/args: the field; item: "<alias>.<field>"; now: the function
+
+
+def parse_expression(text: str, *, allow_args: bool = False) -> Expression:
+    namespace = text.split(".", 1)[0].strip()
+    allowed = (*RUNTIME_NAMESPACES, "args") if allow_args else RUNTIME_NAMESPACES
+    if namespace not in allowed:
+        raise TemplateSyntaxError(
+            f"unknown template namespace {namespace!r} in '{{{{ {text} }}}}'"
+            + ("" if allow_args or namespace != "args" else " (args.* is only valid inside a template block)")
+        )
+    match = _FORMS[namespace].match(text)
+    if match is None:
+        raise TemplateSyntaxError(f"malformed expression '{{{{ {text} }}}}': expected {_HELP[namespace]}")
+    name = ".".join(match.groups())
+    return Expression(text=text, namespace=namespace, name=name)
+
+
+def expressions(value: Any, path: tuple[str | int, ...] = ()) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    """Every `{{ expr }}` inside a nested value, with the path of the string holding it."""
+    if isinstance(value, str):
+        for match in _EXPR.finditer(value):
+            yield path, match.group(1)
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            yield from expressions(item, (*path, str(key)))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from expressions(item, (*path, index))
+
+
+def saved_names(value: Any) -> set[str]:
+    """The saved.<name> references inside a value (malformed expressions are ignored here)."""
+    names = set()
+    for _path, text in expressions(value):
+        match = _FORMS["saved"].match(text)
+        if match:
+            names.add(match.group(1))
+    return names
+
+
+def render(value: Any, resolve: Callable[[Expression], Any]) -> Any:
+    """Replace expressions using `resolve`; a whole-string expression keeps the raw value's type."""
+    if isinstance(value, str):
+        whole = _WHOLE.match(value)
+        if whole and "{{" not in whole.group(1):
+            return resolve(parse_expression(whole.group(1), allow_args=True))
+        if "{{" not in value:
+            return value
+        return _EXPR.sub(lambda m: _text(resolve(parse_expression(m.group(1), allow_args=True))), value)
+    if isinstance(value, Mapping):
+        return {key: render(item, resolve) for key, item in value.items()}
+    if isinstance(value, list):
+        return [render(item, resolve) for item in value]
+    return value
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    return str(value)
+
+
+def substitute_args(value: Any, args: Mapping[str, Any]) -> tuple[Any, list[str]]:
+    """Replace {{ args.x }} at load time. Returns the new value and the names that were not given."""
+    missing: list[str] = []
+
+    def one(text: str) -> Any:
+        whole = _WHOLE.match(text)
+        if whole and whole.group(1).startswith("args.") and "{{" not in whole.group(1):
+            name = whole.group(1)[5:].strip()
+            if name in args:
+                return args[name]
+            missing.append(name)
+            return text
+
+        def part(match: re.Match[str]) -> str:
+            expr = match.group(1)
+            if not expr.startswith("args."):
+                return match.group(0)
+            name = expr[5:].strip()
+            if name in args:
+                return _text(args[name])
+            missing.append(name)
+            return match.group(0)
+
+        return _EXPR.sub(part, text)
+
+    def walk(item: Any) -> Any:
+        if isinstance(item, str):
+            return one(item) if "{{" in item else item
+        if isinstance(item, Mapping):
+            return {key: walk(v) for key, v in item.items()}
+        if isinstance(item, list):
+            return [walk(v) for v in item]
+        return item
+
+    return walk(value), missing
