@@ -494,7 +494,8 @@ class InterfaceSpec:
         root = self._schemas.get(ref)
         found: list[FieldSpec] = []
         for node, shape in nodes.items():
-            parts: list[str | int] = [node, 0] if shape == "array" else [node]
+            # "root": the node's fields sit directly in input/output (9101's output has no node name)
+            parts: list[str | int] = {"array": [node, 0], "root": []}.get(shape, [node])
             node_at = self._schemas.walk(root, parts) if root is not None else None
             if node_at is None:
                 continue
@@ -950,6 +951,10 @@ class MessageValidator:
             target.clear()
             target.update(merged)
         return docs
+
+    def schema_documents(self) -> dict[str, Any]:
+        """The schema documents this validator compiles, profile applied (for cross-checking)."""
+        return dict(self._compiler.schemas.docs)
 
     # fast paths
 
