@@ -1,0 +1,268 @@
+"""The one-method transport seam: `send(infno, envelope) -> Exchange`, over HTTP or a plain callable.
+
+`HttpTarget` is the only user of requests in the package. It posts the envelope as UTF-8 JSON
+(ensure_ascii=False) on a keep-alive `requests.Session`, signs each request with the gateway
+signer, and never raises for infrastructure trouble: refused connections, timeouts, broken
+connections, HTTP 5xx and bodies that are not JSON (an HTML error page from a proxy, a truncated
+envelope) come back as an `Exchange` whose `error` says what happened, with the raw text kept.
+No retries: a state-changing call whose outcome is unknown is for 冲正 (2601), not for a resend.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any, Protocol
+
+import requests
+
+from harness.errors import ConfigError
+from harness.model import Exchange
+
+__all__ = [
+    "MAX_STORED_TEXT",
+    "SECRET_HEADERS",
+    "CallableTarget",
+    "HttpTarget",
+    "Target",
+    "build_url",
+    "mask_headers",
+]
+
+MAX_STORED_TEXT = 64 * 1024  # characters of a response body kept in an Exchange
+SECRET_HEADERS = frozenset({
+    "x-tif-paasid", "x-tif-signature", "_api_access_key", "_api_signature", "authorization", "cookie",
+})
+URL_STYLES = {"single": "single", "infno": "infno", "base+infno": "infno", "per-infno": "infno"}
+_SNIPPET = 120
+
+Signer = Callable[[str], Mapping[str, str]]
+
+
+class Target(Protocol):
+    def send(self, infno: str, envelope: Mapping[str, Any]) -> Exchange: ...
+
+
+def mask_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """Headers safe to record: secret-bearing values replaced by their length."""
+    return {k: (f"***({len(v)} chars)" if k.lower() in SECRET_HEADERS else v) for k, v in headers.items()}
+
+
+def build_url(base_url: str, infno: str, *, url_style: str = "single",
+              endpoint_path: str = "/fsi/api/rsfComIfsService/callService",
+              infno_path_template: str = "/fsi/api/{infno}") -> str:
+    """single: one endpoint for every transaction (infno in the body); infno: base + the infno path."""
+    style = URL_STYLES.get(url_style)
+    if style is None:
+        raise ConfigError(f"unknown url_style {url_style!r}", location="site config / profile transport.url_style",
+                          hint="use 'single' (one callService endpoint) or 'infno' (base URL + infno)")
+    path = endpoint_path if style == "single" else infno_path_template.replace("{infno}", infno)
+    if not path:
+        return base_url
+    return base_url.rstrip("/") + "/" + path.lstrip("/")
+
+
+def _now_iso() -> str:
+    return datetime.now().astimezone().isoformat(timespec="milliseconds")
+
+
+def _snippet(text: str) -> str:
+    flat = " ".join(text.split())
+    return flat[:_SNIPPET] if flat else "(empty body)"
+
+
+def _network_error(exc: BaseException) -> str:
+    """Name an infrastructure failure the way Exchange.error values are documented."""
+    if isinstance(exc, requests.exceptions.Timeout | TimeoutError):
+        return "timeout"
+    seen: set[int] = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:  # the refusal hides a few causes deep in urllib3
+        seen.add(id(cur))
+        text = str(cur)
+        if isinstance(cur, ConnectionRefusedError) or "Connection refused" in text or "10061" in text:
+            return "connection refused"
+        nested = cur.args[0] if cur.args and isinstance(cur.args[0], BaseException) else None
+        cur = cur.__cause__ or cur.__context__ or nested or getattr(cur, "reason", None)
+    return f"connection error: {type(exc).__name__}: {_snippet(str(exc))}"
+
+
+def _decode(body: bytes, content_type: str) -> str:
+    charset = "utf-8"
+    for part in content_type.split(";")[1:]:
+        key, _, value = part.strip().partition("=")
+        if key.lower() == "charset" and value:
+            charset = value.strip('"')
+    try:
+        return body.decode(charset, errors="replace")
+    except LookupError:  # an unknown charset name: the spec says UTF-8
+        return body.decode("utf-8", errors="replace")
+
+
+def _exchange(infno: str, url: str, headers: Mapping[str, str], envelope: Mapping[str, Any], started_at: str,
+              elapsed_ms: float, *, status: int | None = None, response_headers: Mapping[str, str] | None = None,
+              text: str = "", error: str | None = None, parse: bool = True) -> Exchange:
+    """Classify a response: 5xx and non-JSON bodies are infrastructure errors; 4xx with JSON is not."""
+    parsed: Any = None
+    if parse and error is None:
+        try:
+            parsed = json.loads(text)
+        except ValueError:
+            parsed = None
+        if not isinstance(parsed, dict):
+            parsed, error = None, f"not JSON: {_snippet(text)}"
+    if status is not None and status >= 500:
+        error = f"HTTP {status}"
+    return Exchange(
+        infno=infno, url=url, method="POST", request_headers=mask_headers(headers), request_body=envelope,
+        status=status, response_headers=dict(response_headers or {}), response_text=text[:MAX_STORED_TEXT],
+        response_json=parsed, elapsed_ms=elapsed_ms, started_at=started_at, error=error,
+    )
+
+
+class _RateLimiter:
+    """At most `per_s` requests per second, evenly spaced; shared by the threads using one target."""
+
+    def __init__(self, per_s: float, *, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        if per_s <= 0:
+            raise ConfigError(f"rate limit must be positive, got {per_s}", location="site config rate_limit_per_s")
+        self._interval, self._next, self._lock = 1.0 / per_s, float("-inf"), threading.Lock()
+        self._clock, self._sleep = clock, sleep
+
+    def wait(self) -> None:
+        with self._lock:
+            now = self._clock()
+            delay, self._next = max(0.0, self._next - now), max(now, self._next) + self._interval
+        if delay:
+            self._sleep(delay)
+
+
+class HttpTarget:
+    """A site (or the embedded platform) reached over HTTP with one keep-alive session."""
+
+    def __init__(self, base_url: str, *, url_style: str = "single",
+                 endpoint_path: str = "/fsi/api/rsfComIfsService/callService",
+                 infno_path_template: str = "/fsi/api/{infno}", timeout_s: float = 10.0,
+                 signer: Signer | None = None, content_type: str = "application/json;charset=utf-8",
+                 rate_limit_per_s: float | None = None, verify_tls: bool | str = True,
+                 trust_env: bool = False) -> None:
+        if not base_url.lower().startswith(("http://", "https://")):
+            raise ConfigError(f"base URL must start with http:// or https://, got {base_url!r}",
+                              location="site config base_url", hint="e.g. http://127.0.0.1:8080")
+        build_url(base_url, "0000", url_style=url_style)  # fail early on an unknown style
+        if timeout_s <= 0:
+            raise ConfigError(f"timeout must be positive, got {timeout_s}", location="site config timeout_s")
+        self.base_url, self.url_style = base_url, url_style
+        self.endpoint_path, self.infno_path_template = endpoint_path, infno_path_template
+        self.timeout_s, self.signer, self.content_type = timeout_s, signer, content_type
+        self._limiter = _RateLimiter(rate_limit_per_s) if rate_limit_per_s else None
+        self._session = requests.Session()
+        self._session.verify = verify_tls
+        # Off by default: proxy variables or a ~/.netrc must not silently reroute or re-authenticate test traffic.
+        self._session.trust_env = trust_env
+
+    @classmethod
+    def from_profile(cls, base_url: str, transport: Mapping[str, Any], **options: Any) -> HttpTarget:
+        """Build from a province profile's "transport" object; keyword options (timeout_s, signer, …) win."""
+        keys = ("url_style", "endpoint_path", "infno_path_template", "content_type")
+        return cls(base_url, **{**{k: transport[k] for k in keys if k in transport}, **options})
+
+    def url_for(self, infno: str) -> str:
+        return build_url(self.base_url, infno, url_style=self.url_style, endpoint_path=self.endpoint_path,
+                         infno_path_template=self.infno_path_template)
+
+    def _headers(self, infno: str, content_type: str | None) -> dict[str, str]:
+        headers = {"Accept": "application/json"}
+        if content_type:
+            headers["Content-Type"] = content_type
+        if self.signer is not None:
+            headers.update(self.signer(infno))
+        return headers
+
+    def _post(self, infno: str, envelope: Mapping[str, Any], *, content_type: str | None, parse: bool,
+              **payload: Any) -> tuple[Exchange, bytes]:
+        url, headers = self.url_for(infno), self._headers(infno, content_type)
+        if self._limiter is not None:
+            self._limiter.wait()
+        started_at, t0 = _now_iso(), time.perf_counter()
+        try:
+            response = self._session.post(url, headers=headers, timeout=self.timeout_s, **payload)
+            body = response.content  # reads the whole body: a truncated stream raises here
+        except requests.exceptions.RequestException as exc:
+            elapsed = (time.perf_counter() - t0) * 1000
+            return _exchange(infno, url, headers, envelope, started_at, elapsed, error=_network_error(exc)), b""
+        elapsed = (time.perf_counter() - t0) * 1000
+        response_type = response.headers.get("Content-Type", "")
+        binary = not parse and "json" not in response_type.lower() and response.status_code < 400
+        text = f"<{len(body)} bytes {response_type or 'unknown type'}>" if binary else _decode(body, response_type)
+        exchange = _exchange(infno, url, headers, envelope, started_at, elapsed, status=response.status_code,
+                             response_headers=response.headers, text=text, parse=not binary)
+        return exchange, (body if binary else b"")
+
+    def send(self, infno: str, envelope: Mapping[str, Any]) -> Exchange:
+        """POST the envelope; never raises for network trouble (see Exchange.error)."""
+        body = json.dumps(envelope, ensure_ascii=False).encode("utf-8")
+        return self._post(infno, envelope, content_type=self.content_type, parse=True, data=body)[0]
+
+    def upload(self, envelope: Mapping[str, Any], filename: str, data: bytes) -> Exchange:
+        """9101 file upload as multipart/form-data: a `jsonStr` text part (the envelope) and a `file` part."""
+        infno = str(envelope.get("infno") or "9101")
+        json_str = json.dumps(envelope, ensure_ascii=False)
+        files = {
+            "jsonStr": (None, json_str.encode("utf-8"), "application/json;charset=utf-8"),
+            "file": (filename, data, "application/octet-stream"),
+        }
+        return self._post(infno, envelope, content_type=None, parse=True, files=files)[0]
+
+    def download(self, envelope: Mapping[str, Any]) -> tuple[Exchange, bytes]:
+        """9102 file download: the bytes of a binary answer; a JSON answer (e.g. a refusal) gives b""."""
+        infno = str(envelope.get("infno") or "9102")
+        body = json.dumps(envelope, ensure_ascii=False).encode("utf-8")
+        return self._post(infno, envelope, content_type=self.content_type, parse=False, data=body)
+
+    def close(self) -> None:
+        self._session.close()
+
+    def __enter__(self) -> HttpTarget:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"HttpTarget({self.base_url!r}, url_style={self.url_style!r}, signer={self.signer!r})"
+
+
+Responder = Callable[..., tuple[int, Mapping[str, str], str | bytes]]
+
+
+class CallableTarget:
+    """A fake target: a plain callable (infno, envelope) -> (status, headers, body_text).
+
+    With pass_headers=True the callable also receives the signed request headers as a third
+    argument. Built-in ConnectionRefusedError, TimeoutError and ConnectionError raised by the
+    callable become infrastructure errors, as they would over HTTP; anything else propagates.
+    """
+
+    def __init__(self, responder: Responder, *, signer: Signer | None = None, name: str = "callable",
+                 pass_headers: bool = False) -> None:
+        self.responder, self.signer, self.name, self.pass_headers = responder, signer, name, pass_headers
+
+    def send(self, infno: str, envelope: Mapping[str, Any]) -> Exchange:
+        url = f"callable://{self.name}/{infno}"
+        headers = {"Content-Type": "application/json;charset=utf-8", **(self.signer(infno) if self.signer else {})}
+        started_at, t0 = _now_iso(), time.perf_counter()
+        try:
+            args = (infno, envelope, dict(headers)) if self.pass_headers else (infno, envelope)
+            status, response_headers, body = self.responder(*args)
+        except (ConnectionError, TimeoutError) as exc:
+            elapsed = (time.perf_counter() - t0) * 1000
+            return _exchange(infno, url, headers, envelope, started_at, elapsed, error=_network_error(exc))
+        elapsed = (time.perf_counter() - t0) * 1000
+        text = body.decode("utf-8", errors="replace") if isinstance(body, bytes) else body
+        return _exchange(infno, url, headers, envelope, started_at, elapsed, status=status,
+                         response_headers=response_headers, text=text)
