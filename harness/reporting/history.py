@@ -1,0 +1,91 @@
+"""`hsa-cert history`: the pass-rate trend per site (overall and per interface) and the last diff."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harness.reporting.ledger import LedgerRun, RunDiff, diff_outcomes, interface_rates, load_outcomes, load_runs
+
+__all__ = ["SiteHistory", "load_history", "render_history"]
+
+TREND_COLUMNS = 8  # runs shown side by side in the per-interface table
+
+
+@dataclass(frozen=True, slots=True)
+class SiteHistory:
+    site_id: str
+    runs: tuple[LedgerRun, ...]  # oldest first
+    interfaces: Mapping[str, Mapping[str, float | None]]  # infno -> run_id -> pass rate (last runs)
+    diff: RunDiff | None  # latest run against the one before it
+
+    def to_json(self) -> dict[str, Any]:
+        shown = [r.run_id for r in self.runs[-TREND_COLUMNS:]]
+        return {
+            "site_id": self.site_id,
+            "runs": [r.to_json() for r in self.runs],
+            "interfaces": {
+                infno: [{"run_id": rid, "pass_rate": rates.get(rid)} for rid in shown]
+                for infno, rates in self.interfaces.items()
+            },
+            "diff": None if self.diff is None else {
+                "from": self.runs[-2].run_id,
+                "to": self.runs[-1].run_id,
+                **self.diff.to_json(),
+            },
+        }
+
+
+def load_history(ledger: Path, site: str | None = None) -> list[SiteHistory]:
+    runs = load_runs(ledger, site)
+    sites: dict[str, list[LedgerRun]] = {}
+    for run in runs:
+        sites.setdefault(run.site_id, []).append(run)
+    histories = []
+    for site_id, site_runs in sorted(sites.items()):
+        diff = None
+        if len(site_runs) >= 2:
+            before, after = site_runs[-2].run_id, site_runs[-1].run_id
+            diff = diff_outcomes(load_outcomes(ledger, before), load_outcomes(ledger, after))
+        shown = [r.run_id for r in site_runs[-TREND_COLUMNS:]]
+        histories.append(SiteHistory(site_id, tuple(site_runs), interface_rates(ledger, shown), diff))
+    return histories
+
+
+def _pct(rate: float | None) -> str:
+    return "-" if rate is None else f"{rate * 100:.1f}%"
+
+
+def render_history(histories: list[SiteHistory], interface_names: Mapping[str, str] | None = None) -> str:
+    names = interface_names or {}
+    if not histories:
+        return "no runs recorded for this site"
+    out: list[str] = []
+    for h in histories:
+        out.append(f"site {h.site_id}: {len(h.runs)} run(s)")
+        out.append(f"  {'run id':<28} {'started':<20} {'profile':<20} {'env':<9} {'pass rate':>9} "
+                   f"{'passed/total':>13}  verdict")
+        for r in h.runs:
+            out.append(f"  {r.run_id:<28} {r.started_at[:19]:<20} {r.cert_profile:<20} {r.environment:<9} "
+                       f"{_pct(r.pass_rate):>9} {f'{r.passed}/{r.total}':>13}  {r.verdict}")
+        shown = h.runs[-TREND_COLUMNS:]
+        out.append("  pass rate per interface (oldest → latest):")
+        for infno, rates in h.interfaces.items():
+            label = f"{infno} {names.get(infno, '')}".strip()
+            cells = " ".join(f"{_pct(rates.get(r.run_id)):>7}" for r in shown)
+            out.append(f"    {label:<24} {cells}")
+        if h.diff is None:
+            out.append("  no previous run to compare with")
+        else:
+            out.append(f"  changes {h.runs[-2].run_id} → {h.runs[-1].run_id}:")
+            if h.diff.empty:
+                out.append("    none")
+            for title, ids in (("newly failing", h.diff.newly_failing), ("fixed", h.diff.fixed),
+                               ("new scenarios", h.diff.new), ("removed scenarios", h.diff.removed)):
+                if ids:
+                    out.append(f"    {title} ({len(ids)}):")
+                    out.extend(f"      {sid}" for sid in ids)
+        out.append("")
+    return "\n".join(out).rstrip() + "\n"

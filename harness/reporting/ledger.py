@@ -1,0 +1,203 @@
+"""The ledger: every certify run appended to SQLite, for the pass-rate trend and run-to-run diffs.
+
+`reports/ledger.sqlite` by default (`--ledger PATH` or $HSA_CERT_LEDGER overrides). Runs are ordered
+by insertion (`seq`), not by clock, so a skewed clock on one machine cannot reorder a site's history.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterator, Mapping
+from contextlib import closing, contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from harness.errors import ConfigError
+from harness.model import Outcome
+from harness.reporting.record import RunRecord, pass_rate
+
+__all__ = ["LEDGER_ENV", "LedgerRun", "RunDiff", "append_run", "default_ledger_path", "diff_outcomes",
+           "interface_rates", "load_outcomes", "load_runs", "previous_run"]
+
+LEDGER_ENV = "HSA_CERT_LEDGER"
+FAILING = frozenset({Outcome.FAILED, Outcome.ERROR})
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id TEXT NOT NULL UNIQUE,
+    site_id TEXT NOT NULL,
+    site_name TEXT, environment TEXT, cert_profile TEXT, province_profile TEXT, spec_version TEXT,
+    suite_fingerprint TEXT, harness_version TEXT, seed INTEGER, started_at TEXT, finished_at TEXT,
+    total INTEGER, passed INTEGER, failed INTEGER, error INTEGER, not_provisioned INTEGER,
+    not_applicable INTEGER, pass_rate REAL, verdict TEXT, exit_code INTEGER, out_dir TEXT, recorded_at TEXT
+);
+CREATE INDEX IF NOT EXISTS runs_by_site ON runs (site_id, seq);
+CREATE TABLE IF NOT EXISTS outcomes (
+    run_id TEXT NOT NULL REFERENCES runs (run_id),
+    scenario_id TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    level TEXT, area TEXT, interface TEXT,
+    PRIMARY KEY (run_id, scenario_id)
+);
+PRAGMA user_version = 1;
+"""
+
+
+def default_ledger_path(reports_dir: Path | None = None) -> Path:
+    override = os.environ.get(LEDGER_ENV, "").strip()
+    if override:
+        return Path(override)
+    return (reports_dir or Path("reports")) / "ledger.sqlite"
+
+
+@contextmanager
+def _connect(path: Path, *, create: bool) -> Iterator[sqlite3.Connection]:
+    if create:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    elif not path.is_file():
+        raise ConfigError(
+            "No ledger yet",
+            location=str(path),
+            hint="run `hsa-cert certify` first, or pass the ledger's path with --ledger",
+        )
+    try:
+        conn = sqlite3.connect(path, timeout=30)
+    except sqlite3.Error as exc:
+        raise ConfigError("Cannot open the ledger", location=str(path), detail=str(exc)) from exc
+    # closing() matters on Windows: an open handle keeps the file locked.
+    with closing(conn):
+        conn.row_factory = sqlite3.Row
+        try:
+            conn.executescript(_SCHEMA)
+            with conn:
+                yield conn
+        except sqlite3.DatabaseError as exc:
+            raise ConfigError(
+                "The ledger is not a readable hsa-cert ledger", location=str(path), detail=str(exc),
+                hint="move the file aside; a new ledger is started on the next certify run",
+            ) from exc
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerRun:
+    seq: int
+    run_id: str
+    site_id: str
+    environment: str
+    cert_profile: str
+    spec_version: str
+    suite_fingerprint: str
+    started_at: str
+    total: int
+    passed: int
+    failed: int
+    error: int
+    not_provisioned: int
+    not_applicable: int
+    pass_rate: float | None
+    verdict: str
+    exit_code: int | None
+    out_dir: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+
+def append_run(path: Path, record: RunRecord, *, verdict: str, exit_code: int, out_dir: str = "") -> None:
+    info, summary = record.info, record.summary
+    with _connect(path, create=True) as conn:
+        conn.execute(
+            "INSERT INTO runs (run_id, site_id, site_name, environment, cert_profile, province_profile, spec_version,"
+            " suite_fingerprint, harness_version, seed, started_at, finished_at, total, passed, failed, error,"
+            " not_provisioned, not_applicable, pass_rate, verdict, exit_code, out_dir, recorded_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (info.run_id, info.site_id, info.site_name, info.environment, info.cert_profile, info.province_profile,
+             info.spec_version, info.suite_fingerprint, info.harness_version, info.seed, info.started_at,
+             info.finished_at, summary.total, summary.passed, summary.failed, summary.error,
+             summary.not_provisioned, summary.not_applicable, summary.pass_rate, verdict, exit_code, out_dir,
+             datetime.now(UTC).isoformat(timespec="seconds")),
+        )
+        conn.executemany(
+            "INSERT INTO outcomes (run_id, scenario_id, outcome, level, area, interface) VALUES (?, ?, ?, ?, ?, ?)",
+            [(info.run_id, s.id, s.outcome.value, s.level.value, s.area, s.interface) for s in record.scenarios],
+        )
+
+
+def _run(row: sqlite3.Row) -> LedgerRun:
+    return LedgerRun(**{name: row[name] for name in LedgerRun.__dataclass_fields__})
+
+
+def load_runs(path: Path, site: str | None = None) -> list[LedgerRun]:
+    """Runs oldest first, of one site or of all."""
+    with _connect(path, create=False) as conn:
+        if site is None:
+            rows = conn.execute("SELECT * FROM runs ORDER BY seq").fetchall()
+        else:
+            rows = conn.execute("SELECT * FROM runs WHERE site_id = ? ORDER BY seq", (site,)).fetchall()
+    return [_run(r) for r in rows]
+
+
+def previous_run(path: Path, site: str, *, before_run_id: str | None = None) -> LedgerRun | None:
+    """The site's latest run, or its latest before `before_run_id`; None if there is none."""
+    if not path.is_file():
+        return None
+    runs = load_runs(path, site)
+    if before_run_id is not None:
+        seqs = [r.seq for r in runs if r.run_id == before_run_id]
+        if seqs:
+            runs = [r for r in runs if r.seq < seqs[0]]
+    return runs[-1] if runs else None
+
+
+def load_outcomes(path: Path, run_id: str) -> dict[str, Outcome]:
+    with _connect(path, create=False) as conn:
+        rows = conn.execute("SELECT scenario_id, outcome FROM outcomes WHERE run_id = ?", (run_id,)).fetchall()
+    return {r["scenario_id"]: Outcome(r["outcome"]) for r in rows}
+
+
+def interface_rates(path: Path, run_ids: list[str]) -> dict[str, dict[str, float | None]]:
+    """infno -> run_id -> pass rate, for the given runs."""
+    if not run_ids:
+        return {}
+    marks = ",".join("?" * len(run_ids))
+    with _connect(path, create=False) as conn:
+        rows = conn.execute(
+            f"SELECT interface, run_id, COUNT(*) AS total, SUM(outcome = 'passed') AS passed,"
+            f" SUM(outcome = 'not_applicable') AS na FROM outcomes WHERE run_id IN ({marks})"
+            f" GROUP BY interface, run_id",
+            run_ids,
+        ).fetchall()
+    rates: dict[str, dict[str, float | None]] = {}
+    for r in rows:
+        rates.setdefault(r["interface"] or "-", {})[r["run_id"]] = pass_rate(r["passed"], r["total"], r["na"])
+    return dict(sorted(rates.items()))
+
+
+@dataclass(frozen=True, slots=True)
+class RunDiff:
+    """What changed between two runs of a site, scenario ids sorted."""
+
+    newly_failing: tuple[str, ...]  # failed or error now, not before
+    fixed: tuple[str, ...]  # failed or error before, passed now
+    new: tuple[str, ...]  # in this run only
+    removed: tuple[str, ...]  # in the previous run only
+
+    @property
+    def empty(self) -> bool:
+        return not (self.newly_failing or self.fixed or self.new or self.removed)
+
+    def to_json(self) -> dict[str, list[str]]:
+        return {name: list(getattr(self, name)) for name in self.__dataclass_fields__}
+
+
+def diff_outcomes(previous: Mapping[str, Outcome], current: Mapping[str, Outcome]) -> RunDiff:
+    common = previous.keys() & current.keys()
+    return RunDiff(
+        newly_failing=tuple(sorted(s for s in common if current[s] in FAILING and previous[s] not in FAILING)),
+        fixed=tuple(sorted(s for s in common if previous[s] in FAILING and current[s] is Outcome.PASSED)),
+        new=tuple(sorted(current.keys() - previous.keys())),
+        removed=tuple(sorted(previous.keys() - current.keys())),
+    )

@@ -1,0 +1,272 @@
+"""The run as every report of this stream sees it: metadata, one record per scenario, and the figures.
+
+The engine writes `results.json`; certify adds what a certificate needs and the engine does not know
+(the certification profile, each scenario's effective level under it, the site's identity) and keeps
+the result as `certification.json`. Certificate, ledger, gate and history read only this shape.
+
+Pass rate = passed / (total - not applicable): a scenario the site cannot be asked (capability not
+declared) does not count, one it was not provisioned for counts against it.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from harness.model import Level, Outcome, Scenario
+
+__all__ = [
+    "FailureRecord",
+    "RunInfo",
+    "RunRecord",
+    "ScenarioRecord",
+    "Tally",
+    "pass_rate",
+    "record_from_results",
+]
+
+RECORD_FORMAT = "hsa-cert/certification-1"
+
+
+def pass_rate(passed: int, total: int, not_applicable: int) -> float | None:
+    denominator = total - not_applicable
+    return round(passed / denominator, 6) if denominator > 0 else None
+
+
+@dataclass(frozen=True, slots=True)
+class FailureRecord:
+    title: str
+    clause: str
+    severity: str = "major"
+    detail: str = ""
+    expected: str = ""
+    actual: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ScenarioRecord:
+    id: str
+    outcome: Outcome
+    level: Level  # effective level under the certification profile
+    area: str
+    interface: str
+    title: str = ""
+    title_zh: str = ""
+    clauses: tuple[str, ...] = ()
+    reason: str = ""
+    duration_ms: float = 0.0
+    failures: tuple[FailureRecord, ...] = ()
+
+    @property
+    def counts_for_verdict(self) -> bool:
+        return self.level is not Level.OPTIONAL and self.outcome is not Outcome.NOT_APPLICABLE
+
+    @property
+    def must_pass(self) -> bool:
+        """Mandatory, or conditional on a capability the site declares: it must pass to certify."""
+        return self.counts_for_verdict
+
+
+@dataclass(frozen=True, slots=True)
+class Tally:
+    key: str
+    total: int = 0
+    passed: int = 0
+    failed: int = 0
+    error: int = 0
+    not_provisioned: int = 0
+    not_applicable: int = 0
+
+    @property
+    def pass_rate(self) -> float | None:
+        return pass_rate(self.passed, self.total, self.not_applicable)
+
+    def to_json(self) -> dict[str, Any]:
+        return {**asdict(self), "pass_rate": self.pass_rate}
+
+
+def tally(key: str, outcomes: Iterable[Outcome]) -> Tally:
+    counts = Counter(outcomes)
+    return Tally(
+        key=key,
+        total=sum(counts.values()),
+        passed=counts[Outcome.PASSED],
+        failed=counts[Outcome.FAILED],
+        error=counts[Outcome.ERROR],
+        not_provisioned=counts[Outcome.NOT_PROVISIONED],
+        not_applicable=counts[Outcome.NOT_APPLICABLE],
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class RunInfo:
+    run_id: str
+    site_id: str
+    site_name: str = ""
+    fixmedins_code: str = ""
+    environment: str = "embedded"  # "embedded" (the reference platform) or "site"
+    base_url: str = ""
+    cert_profile: str = ""
+    cert_profile_title_zh: str = ""
+    cert_profile_title_en: str = ""
+    province_profile: str = "baseline"
+    spec_version: str = ""
+    suite_fingerprint: str = ""
+    harness_version: str = ""
+    seed: int | None = None
+    started_at: str = ""  # ISO-8601
+    finished_at: str = ""
+    capabilities: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RunRecord:
+    info: RunInfo
+    scenarios: tuple[ScenarioRecord, ...]
+    extra: Mapping[str, Any] = field(default_factory=dict)  # e.g. the gate result, added by certify
+
+    @property
+    def summary(self) -> Tally:
+        return tally("all", (s.outcome for s in self.scenarios))
+
+    @property
+    def pass_rate(self) -> float | None:
+        return self.summary.pass_rate
+
+    def by(self, attribute: str) -> list[Tally]:
+        groups: dict[str, list[Outcome]] = {}
+        for s in self.scenarios:
+            groups.setdefault(getattr(s, attribute), []).append(s.outcome)
+        return [tally(key, outcomes) for key, outcomes in sorted(groups.items())]
+
+    def by_area(self) -> list[Tally]:
+        return self.by("area")
+
+    def by_interface(self) -> list[Tally]:
+        return self.by("interface")
+
+    def outcome_of(self) -> dict[str, Outcome]:
+        return {s.id: s.outcome for s in self.scenarios}
+
+    def mandatory_clauses(self) -> tuple[list[str], list[str]]:
+        """(covered, not covered): clauses cited by must-pass scenarios; covered when all of them passed."""
+        status: dict[str, bool] = {}
+        for s in self.scenarios:
+            if not s.must_pass:
+                continue
+            for clause in s.clauses:
+                status[clause] = status.get(clause, True) and s.outcome is Outcome.PASSED
+        covered = sorted(c for c, ok in status.items() if ok)
+        missing = sorted(c for c, ok in status.items() if not ok)
+        return covered, missing
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": RECORD_FORMAT,
+            "run": asdict(self.info),
+            "summary": self.summary.to_json(),
+            "by_area": [t.to_json() for t in self.by_area()],
+            "by_interface": [t.to_json() for t in self.by_interface()],
+            "scenarios": [_scenario_json(s) for s in self.scenarios],
+            **dict(self.extra),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> RunRecord:
+        run = dict(data["run"])
+        run["capabilities"] = tuple(run.get("capabilities") or ())
+        info = RunInfo(**{k: v for k, v in run.items() if k in RunInfo.__dataclass_fields__})
+        scenarios = tuple(
+            ScenarioRecord(
+                id=s["id"],
+                outcome=Outcome(s["outcome"]),
+                level=Level(s["level"]),
+                area=s.get("area", ""),
+                interface=s.get("interface", ""),
+                title=s.get("title", ""),
+                title_zh=s.get("title_zh", ""),
+                clauses=tuple(s.get("clauses", ())),
+                reason=s.get("reason", ""),
+                duration_ms=float(s.get("duration_ms", 0.0)),
+                failures=tuple(FailureRecord(**f) for f in s.get("failures", ())),
+            )
+            for s in data["scenarios"]
+        )
+        known = {"format", "run", "summary", "by_area", "by_interface", "scenarios"}
+        return cls(info, scenarios, {k: v for k, v in data.items() if k not in known})
+
+
+def _scenario_json(s: ScenarioRecord) -> dict[str, Any]:
+    data = asdict(s)
+    data["outcome"] = s.outcome.value
+    data["level"] = s.level.value
+    data["clauses"] = list(s.clauses)
+    return data
+
+
+def _first(entry: Mapping[str, Any], *keys: str, default: Any = None) -> Any:
+    for key in keys:
+        if entry.get(key) not in (None, ""):
+            return entry[key]
+    return default
+
+
+def _failure(raw: Any) -> FailureRecord:
+    if not isinstance(raw, Mapping):
+        return FailureRecord(title=str(raw), clause="")
+    return FailureRecord(
+        title=str(_first(raw, "title", "message", default="")),
+        clause=str(_first(raw, "clause", default="")),
+        severity=str(_first(raw, "severity", default="major")),
+        detail=str(_first(raw, "detail", default="")),
+        expected=str(_first(raw, "expected", default="")),
+        actual=str(_first(raw, "actual", default="")),
+    )
+
+
+def _duration_ms(entry: Mapping[str, Any]) -> float:
+    if "duration_ms" in entry:
+        return float(entry["duration_ms"] or 0.0)
+    if "duration_s" in entry:
+        return float(entry["duration_s"] or 0.0) * 1000.0
+    return float(entry.get("duration") or 0.0) * 1000.0  # seconds, pytest style
+
+
+def record_from_results(
+    results: Mapping[str, Any],
+    info: RunInfo,
+    *,
+    scenarios: Mapping[str, Scenario] | None = None,
+    levels: Mapping[str, Level] | None = None,
+) -> RunRecord:
+    """Build the record from the engine's results.json, filling what it lacks from the Scenario objects.
+
+    `levels` are the effective levels under the certification profile; without them the scenario's own
+    level (from results.json or the Scenario) is used.
+    """
+    scenarios = scenarios or {}
+    levels = levels or {}
+    entries = results.get("scenarios") or results.get("results") or []
+    records = []
+    for entry in entries:
+        sid = str(_first(entry, "id", "scenario_id"))
+        scenario = scenarios.get(sid)
+        level = levels.get(sid) or Level(_first(entry, "level", default=scenario.level if scenario else "mandatory"))
+        records.append(
+            ScenarioRecord(
+                id=sid,
+                outcome=Outcome(entry["outcome"]),
+                level=level,
+                area=str(_first(entry, "area", default=scenario.area if scenario else "unknown")),
+                interface=str(_first(entry, "interface", "infno", default=scenario.interface if scenario else "")),
+                title=str(_first(entry, "title", default=scenario.title if scenario else "")),
+                title_zh=str(_first(entry, "title_zh", default=scenario.title_zh if scenario else "")),
+                clauses=tuple(_first(entry, "clauses", "clause_ids", default=scenario.clauses if scenario else ())),
+                reason=str(_first(entry, "reason", default="")),
+                duration_ms=_duration_ms(entry),
+                failures=tuple(_failure(f) for f in entry.get("failures") or ()),
+            )
+        )
+    return RunRecord(info, tuple(records))
