@@ -219,6 +219,51 @@ def specs_validate(
 # --- platform personas (PERSONAS stream) ----------------------------------------------------
 
 
+@platform_app.command("personas")
+def platform_personas(
+    as_json: bool = typer.Option(False, "--json", help="Print the catalogue as JSON (personas, institutions, items)."),
+    seed: int | None = typer.Option(None, "--seed", help="Identity seed (default: the catalogue's DEFAULT_SEED)."),
+) -> None:
+    """List the synthetic test people of the embedded platform: archetype, identity and guaranteed behaviour."""
+    import json
+
+    from harness.personas import DEFAULT_SEED, load_catalogue
+
+    try:
+        catalogue = load_catalogue(DEFAULT_SEED if seed is None else seed)
+    except HsaCertError as exc:
+        typer.echo(exc.render(), err=True)
+        raise typer.Exit(exc.exit_code) from exc
+    if as_json:
+        typer.echo(json.dumps(catalogue.to_json(), ensure_ascii=False, indent=2))
+        return
+    rows = [
+        [p.archetype, p.psn_name, p.certno, f"{p.mdtrt_cert_type}:{p.mdtrt_cert_no}", p.insutype, p.insuplc_admdvs,
+         p.balc, p.cause or "-"]
+        for p in catalogue.personas
+    ]
+    typer.echo(_personas_table(rows, ["archetype", "姓名", "certno", "mdtrt_cert", "insutype", "insuplc", "balc",
+                                      "refused with"]))
+    home = catalogue.default_institution()
+    typer.echo(f"\n{len(rows)} personas, seed {catalogue.seed}; default institution {home.fixmedins_code} "
+               f"{home.fixmedins_name} ({home.mdtrtarea_admvs}). Behaviours: --json.")
+
+
+def _personas_table(rows: list[list[str]], header: list[str]) -> str:
+    """A plain text table whose columns line up with 中文 (double-width) cells."""
+    import unicodedata
+
+    def width(text: str) -> int:
+        return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+    widths = [max(width(r[i]) for r in [header, *rows]) for i in range(len(header))]
+
+    def line(row: list[str]) -> str:
+        return "  ".join(c + " " * (w - width(c)) for c, w in zip(row, widths, strict=True)).rstrip()
+
+    return "\n".join([line(header), line(["-" * w for w in widths]), *(line(r) for r in rows)])
+
+
 # --- end platform personas ------------------------------------------------------------------
 
 # --- scenarios commands (SUITE stream) ------------------------------------------------------

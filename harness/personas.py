@@ -239,11 +239,15 @@ _ENUMS: dict[str, tuple[str, ...]] = {
 }
 
 
+_LABEL_KEYS = ("id", "alias", "fixmedins_code", "admdvs", "insuplc_admdvs")
+
+
 class _File:
     """One fixture file; every accessor names the file and the key path when the data is malformed."""
 
     def __init__(self, root: Path, name: str) -> None:
         self.path = root / name
+        self.labels: dict[str, str] = {}  # "archetypes[2]" -> "filed-employee-2", for error messages
         try:
             self.data = json.loads(self.path.read_text(encoding="utf-8"))
         except FileNotFoundError as exc:
@@ -259,10 +263,11 @@ class _File:
             ) from exc
 
     def fail(self, where: str, problem: str) -> ConfigError:
+        entry = next((label for prefix, label in self.labels.items() if where.startswith(prefix)), None)
         return ConfigError(
             f"malformed catalogue file {self.path.name}: {where}",
             location=f"{self.path} -> {where}",
-            detail=problem,
+            detail=problem + (f" (in the entry for {entry})" if entry else ""),
             hint="compare with the _comment at the top of the file and the other entries",
         )
 
@@ -274,6 +279,9 @@ class _File:
         for index, row in enumerate(rows):
             if not isinstance(row, dict):
                 raise self.fail(f"{key}[{index}]", "expected an object")
+            label = next((row[k] for k in _LABEL_KEYS if isinstance(row.get(k), str)), None)
+            if label:
+                self.labels[f"{key}[{index}]."] = label
             out.append((f"{key}[{index}]", row))
         return out
 
