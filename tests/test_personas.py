@@ -260,3 +260,9 @@ def test_invalid_json_and_missing_file(fixture_copy: Path) -> None:
     (fixture_copy / "items.json").unlink()
     with pytest.raises(ConfigError, match=r"missing: items\.json"):
         load_catalogue(seed=3, root=fixture_copy)
+
+
+def test_causes_are_failure_causes_of_the_spec_data() -> None:
+    rules = json.loads((ROOT / "specs" / "v1.1.27" / "rules.json").read_text(encoding="utf-8"))
+    known = {cause["id"] for cause in rules["causes"]}
+    assert {p.cause for p in load_catalogue().personas if p.cause} <= known
