@@ -306,6 +306,8 @@ class _Schemas:
                 parts.append(f"matching {schema['pattern']}")
             if "format" in schema:
                 parts.append(f"format {schema['format']}")
+            if "required" in schema and "properties" not in schema:  # e.g. anyOf: [{required: [a]}, {required: [b]}]
+                parts.append("with " + " and ".join(schema["required"]))
             for keyword in ("anyOf", "oneOf"):
                 if keyword in schema:
                     branches = schema[keyword]
