@@ -22,8 +22,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import spec_envelope  # noqa: E402  (tools/ is not a package)
-import spec_overrides as ov  # noqa: E402
+import spec_envelope
+import spec_overrides as ov
 
 DEFAULT_SPEC = Path("/work/shared/domain/spec/hunan-interface-spec-v1.1.27.md")
 REPO = Path(__file__).resolve().parent.parent
@@ -347,10 +347,8 @@ def build_interface(b: Build, section: Section) -> dict[str, Any]:
             print(f"warning: {infno} repeats node {key}", file=sys.stderr)
             continue
         defs[key] = build_node(b, infno, table.direction, node, table)
-        if node == ov.ROOT_NODE:
-            kind = "root"
-        else:
-            kind = "array" if key in ov.ARRAY_NODES.get(infno, set()) else "object"
+        arrays = ov.ARRAY_NODES.get(infno, set())
+        kind = "root" if node == ov.ROOT_NODE else "array" if key in arrays else "object"
         nodes[table.direction][node] = kind
     sections: dict[str, Any] = {}
     for direction, label in (("in", "交易输入"), ("out", "交易输出")):
@@ -375,7 +373,9 @@ def build_interface(b: Build, section: Section) -> dict[str, Any]:
             schema["required"] = required
         sections["input" if direction == "in" else "output"] = schema
     numbers = [t.number for t in section.tables]
-    source = f"湖南 V1.1.27 表{numbers[0]}" + (f"–{numbers[-1]}" if len(numbers) > 1 else "") if numbers else "湖南 V1.1.27"
+    source = "湖南 V1.1.27"
+    if numbers:
+        source += f" 表{numbers[0]}" + (f"–{numbers[-1]}" if len(numbers) > 1 else "")
     return {
         "$schema": SCHEMA_DIALECT,
         "$id": f"{ov.ID_BASE}interfaces/{infno}.json",

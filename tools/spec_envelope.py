@@ -28,7 +28,7 @@ TYPES: dict[str, Any] = {
     "$schema": SCHEMA_DIALECT,
     "$id": f"{ov.ID_BASE}types.json",
     "title": "数据类型",
-    "description": "Shared value types. Numeric precision is given as x-digits [precision, scale] (spec 数值型 16,2 …).",
+    "description": "Shared value types. Numeric precision is x-digits [precision, scale] (spec 数值型 16,2 …).",
     "$defs": {
         "money": _number("金额 (16,2)", 16, 2),
         "price": _number("单价 (16,6)", 16, 6),

@@ -153,7 +153,8 @@ FIELD_PATCHES: dict[tuple[str, str, str, str], dict[str, Any]] = {
     **{(i, "out", "setlinfo", "hifdm_pay"): {"required": False, "note": "HN-only 非空; absent from IF §4.7 [C] set"}
        for i in ("2101", "2102", "2103", "2206", "2207", "2208", "2303", "2304", "2305", "5203")},
     # IF §4.8: pdn_cash_pay (sic) and psn_cash_pay both accepted in 2208 output; one of them must be present.
-    ("2208", "out", "setlinfo", "pdn_cash_pay"): {"required": False, "note": "IF §4.8: spec typo, accepted with psn_cash_pay"},
+    ("2208", "out", "setlinfo", "pdn_cash_pay"): {"required": False,
+                                                  "note": "IF §4.8: spec typo, accepted with psn_cash_pay"},
     # IF §4.21: fixmedins_refd_setl_flag is a Hunan addition, not in the [C] field set.
     ("3201", "in", "data", "fixmedins_refd_setl_flag"): {"required": False, "note": "HN-only 必填"},
     ("3202", "in", "data", "fixmedins_refd_setl_flag"): {"required": False, "note": "HN-only 必填"},
@@ -170,7 +171,8 @@ FIELD_PATCHES: dict[tuple[str, str, str, str], dict[str, Any]] = {
     ("2601", "in", "data", "oinfno"): {"max_length": 5, "pattern": r"^\d{4}[A-Z]?$"},
 }
 
-# Fields to add where a table lacks them: (infno, direction, node) -> [(field, title, kind, maxLength, code, required, note)].
+# Fields to add where a table lacks them:
+#   (infno, direction, node) -> [(field, title, kind, maxLength, code, required, note)].
 EXTRA_FIELDS: dict[tuple[str, str, str], list[tuple[str, str, str, int | None, str | None, bool, str]]] = {
     # IF §4.7: 2206/2303 may echo setl_id as null.
     ("2206", "out", "setlinfo"): [("setl_id", "结算ID", "string", 30, None, False, "IF §4.7: null in 2206")],
@@ -200,8 +202,9 @@ CODE_PATCHES: dict[str, dict[str, Any]] = {
     # IF §5: padded 2-digit is [C]; S1 printed them unpadded.
     "psn_cert_type": {"enum": ["01", "02", "03", "04", "05", "06", "07", "08", "09", "10", "11", "12", "13", "14", "15",
                                "16", "17", "90", "99"],
-                      "variants": {"hunan": "table", "unpadded": ["1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12",
-                                                "13", "14", "15", "16", "17", "90", "99"]}},
+                      "variants": {"hunan": "table",
+                                   "unpadded": ["1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13",
+                                                "14", "15", "16", "17", "90", "99"]}},
     # IF §5 [V]: real values are unpadded ("1", "3") as in HN; S1 (Jiangxi) prints 01…05, 99.
     "clr_way": {"variants": {"unpadded": None, "padded": ["01", "02", "03", "04", "05", "99"]},
                 "variant_labels": {"padded": {"01": "按项目", "02": "单病种", "03": "按床日", "04": "按人头",
