@@ -1,0 +1,551 @@
+"""Run one scenario against a Target: build envelopes, send, validate both ways, check, record.
+
+The runner knows nothing of pytest and prints nothing: it returns `ScenarioResult` values and
+emits `RunEvent`s that reporters listen to. It signs in (9001) once per run, renders step templates
+(contracts section G), validates each request before sending it (a request the suite meant to be
+valid that is not is a suite bug, reported as such and never sent), validates each response,
+evaluates the step's expectation and named checks, saves values for later steps, and always runs
+teardown steps whose `when` value was saved.
+
+Infrastructure errors (unreachable, timeout, not JSON, HTTP 5xx) make a scenario ERROR, never
+FAILED; after `breaker_threshold` consecutive ones the circuit breaker opens and later scenarios are
+not sent. A state-changing call whose outcome is unknown is never resent: when the profile lists
+it as reversible, the runner sends 2601 (冲正) for its msgid and records the resolution.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import secrets
+import time
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from harness.checks import CheckContext, decimal_of, run_check
+from harness.model import Exchange, Failure, Outcome, RunEvent, Scenario, ScenarioResult, Severity, Step, StepResult
+from harness.scenarios.templates import Expression, expressions, parse_expression, render
+from harness.siteconfig import SiteConfig
+from harness.specs import Profile, SpecRegistry
+from harness.transport import Target
+
+__all__ = ["DEFAULT_BREAKER_THRESHOLD", "Runner", "parse_response", "resolve_path"]
+
+DEFAULT_BREAKER_THRESHOLD = 5
+_SETTLING = ("2102", "2103", "2207", "2208", "2304", "2305", "2401")  # 2601-reversible state changes (spec §6.3)
+_PATH_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+class _NotProvisioned(Exception):
+    """A template needs an identity, item or site value the site config does not give."""
+
+
+class _SuiteBug(Exception):
+    """A template cannot be rendered for a reason that lies in the scenario itself."""
+
+
+def resolve_path(root: Any, path: str) -> tuple[bool, Any]:
+    """Follow `output.insuinfo[0].balc` through mappings and lists: (found, value)."""
+    value = root
+    for name, index in _PATH_PART.findall(path):
+        if name:
+            if not isinstance(value, Mapping) or name not in value:
+                return False, None
+            value = value[name]
+        else:
+            if not isinstance(value, list) or int(index) >= len(value):
+                return False, None
+            value = value[int(index)]
+    return True, value
+
+
+def parse_response(exchange: Exchange) -> Mapping[str, Any] | None:
+    """The response envelope with money as Decimal (json.loads(parse_float=Decimal)), never floats."""
+    if exchange.response_json is None:
+        return None
+    try:
+        parsed = json.loads(exchange.response_text, parse_float=Decimal)
+    except ValueError:  # the stored text was cut at its size limit: fall back to the float parse
+        return exchange.response_json
+    return parsed if isinstance(parsed, Mapping) else exchange.response_json
+
+
+def _jsonable(value: Any) -> Any:
+    """Decimals (from responses and TOML) become JSON numbers; everything else passes through."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() and value.as_tuple().exponent >= 0 else float(value)
+    if isinstance(value, Mapping):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+class _Run:
+    """The state of one scenario execution."""
+
+    def __init__(self, scenario: Scenario, uniq: str) -> None:
+        self.scenario = scenario
+        self.uniq = uniq
+        self.saved: dict[str, Any] = {}
+        self.steps: list[StepResult] = []
+        self.failures: list[Failure] = []
+        self.infra: str | None = None  # the first infrastructure error
+        self.notes: list[str] = []
+
+    @property
+    def clause(self) -> str:
+        return self.scenario.clauses[0] if self.scenario.clauses else f"{self.scenario.interface}"
+
+
+class Runner:
+    """Runs scenarios against one target for one site and profile."""
+
+    def __init__(self, target: Target, registry: SpecRegistry, profile: Profile | str, site: SiteConfig,
+                 events: Callable[[RunEvent], None] | None = None, seed: int = 0, *,
+                 breaker_threshold: int | None = None, clock: Callable[[], datetime] = datetime.now) -> None:
+        self.target = target
+        self.registry = registry
+        self.profile = registry.profile(profile) if isinstance(profile, str) else profile
+        self.validator = registry.validator(self.profile.id)
+        self.site = site
+        self.seed = seed
+        self.breaker_threshold = breaker_threshold or site.limits.breaker_threshold or DEFAULT_BREAKER_THRESHOLD
+        self.clock = clock
+        self._listeners: list[Callable[[RunEvent], None]] = [events] if events else []
+        self._sequence = secrets.randbelow(10_000)  # msgids of parallel runs against one site rarely collide
+        self._executions: dict[str, int] = {}
+        self._sign_no: str | None = None
+        self._sign_in_failure: Failure | None = None
+        self._consecutive_infra = 0
+        self.breaker_reason: str | None = None
+        self.sign_in_exchange: Exchange | None = None
+
+    # --- events -------------------------------------------------------------------------------
+
+    def add_listener(self, listener: Callable[[RunEvent], None]) -> None:
+        self._listeners.append(listener)
+
+    def emit(self, kind: str, scenario_id: str = "", **payload: Any) -> None:
+        event = RunEvent(kind=kind, scenario_id=scenario_id, payload=payload)
+        for listener in self._listeners:
+            listener(event)
+
+    @property
+    def breaker_open(self) -> bool:
+        return self.breaker_reason is not None
+
+    # --- one scenario -------------------------------------------------------------------------
+
+    def run_scenario(self, scenario: Scenario) -> ScenarioResult:
+        started = time.perf_counter()
+        self.emit("scenario-started", scenario.id, title=scenario.title)
+        result = self._execute(scenario, started)
+        self.emit("scenario-finished", scenario.id, result=result)
+        return result
+
+    def _execute(self, scenario: Scenario, started: float) -> ScenarioResult:
+        def finish(outcome: Outcome, reason: str = "", run: _Run | None = None) -> ScenarioResult:
+            failures = sorted(run.failures, key=lambda f: f.severity.rank) if run else []
+            return ScenarioResult(scenario_id=scenario.id, outcome=outcome, clauses=scenario.clauses,
+                                  duration_ms=round((time.perf_counter() - started) * 1000, 3),
+                                  steps=tuple(run.steps) if run else (), failures=tuple(failures), reason=reason)
+
+        if self.breaker_open:
+            return finish(Outcome.ERROR, f"not run: {self.breaker_reason}")
+        missing = [cap for cap in scenario.capabilities if cap not in self.site.capabilities]
+        if missing:
+            return finish(Outcome.NOT_APPLICABLE, f"the site does not declare capability {', '.join(missing)}")
+        try:
+            self._preflight(scenario)
+        except _NotProvisioned as exc:
+            return finish(Outcome.NOT_PROVISIONED, str(exc))
+        count = self._executions[scenario.id] = self._executions.get(scenario.id, 0) + 1
+        run = _Run(scenario, self._uniq(scenario.id, count))
+        if not self._ensure_signed_in(run):
+            outcome = Outcome.ERROR if run.infra else Outcome.FAILED
+            return finish(outcome, f"sign-in (9001) failed: {run.infra}" if run.infra else "", run)
+        self._run_steps(run, scenario.steps, teardown=False)
+        if not self.breaker_open:
+            self._run_steps(run, scenario.teardown, teardown=True)
+        if run.infra:
+            return finish(Outcome.ERROR, "; ".join([run.infra, *run.notes]), run)
+        failed = any(f.severity is not Severity.WARNING for f in run.failures)
+        return finish(Outcome.FAILED if failed else Outcome.PASSED, "; ".join(run.notes), run)
+
+    def _uniq(self, scenario_id: str, count: int) -> str:
+        digest = hashlib.sha256(f"{self.seed}:{scenario_id}:{count}".encode()).hexdigest()
+        number = int(digest, 16) % 10**11
+        return f"{1 + int(digest[0], 16) % 9}{number:011d}"  # 12 digits, never a leading zero
+
+    def _preflight(self, scenario: Scenario) -> None:
+        """Check before sending anything that the site provides every identity, item and value used."""
+        if scenario.archetype and self.site.identity(scenario.archetype) is None:
+            raise _NotProvisioned(f"the site config gives no test identity for archetype {scenario.archetype!r} "
+                                  f"(add [identities.{scenario.archetype}] to {self.site.source or 'the site config'})")
+        identity = self.site.identity(scenario.archetype) if scenario.archetype else None
+        site_values = self.site.template_values()
+        for step in (*scenario.steps, *scenario.teardown):
+            for _path, text in expressions({"i": step.input, "e": step.envelope}):
+                try:
+                    expr = parse_expression(text)
+                except ValueError:
+                    continue  # reported when the step renders
+                if expr.namespace == "identity" and (identity is None or expr.name not in identity):
+                    raise _NotProvisioned(f"the test identity for archetype {scenario.archetype!r} lacks "
+                                          f"{expr.name!r} (used as {{{{ {text} }}}})")
+                if expr.namespace == "site" and expr.name not in site_values:
+                    raise _NotProvisioned(f"the site config gives no value {expr.name!r} (add it under [values])")
+                if expr.namespace == "item":
+                    alias, _, name = expr.name.partition(".")
+                    if name not in self.site.items.get(alias, {}):
+                        raise _NotProvisioned(f"the site config gives no catalogue item {alias!r} with {name!r} "
+                                              f"(add [items.{alias}])")
+
+    # --- sign-in ------------------------------------------------------------------------------
+
+    def _ensure_signed_in(self, run: _Run) -> bool:
+        if not self.profile.require_sign_in or self._sign_no is not None:
+            return True
+        if self._sign_in_failure is not None:
+            run.failures.append(self._sign_in_failure)
+            return False
+        envelope = self._envelope("9001", {"signIn": {"opter_no": self.site.opter[:20], "mac": "02-00-00-00-00-01",
+                                                      "ip": "127.0.0.1"}}, identity=None, sign_no="")
+        exchange = self.target.send("9001", envelope)
+        self.sign_in_exchange = exchange
+        self.emit("sign-in", run.scenario.id, exchange=exchange)
+        if self._infra(run, exchange):
+            run.steps.append(StepResult(-1, "9001", exchange))  # index -1: the run's sign-in, not a scenario step
+            return False
+        response = parse_response(exchange) or {}
+        found, sign_no = resolve_path(response, "output.signinoutb.sign_no")
+        if response.get("infcode") == 0 and found and isinstance(sign_no, str) and sign_no:
+            self._sign_no = sign_no
+            return True
+        self._sign_in_failure = Failure(
+            title="sign-in (9001) was refused, so no transaction can run", clause="R-SIGN-IN-REQUIRED",
+            severity=Severity.CRITICAL, expected="infcode 0 and output.signinoutb.sign_no",
+            actual=f"infcode {response.get('infcode')}: {response.get('err_msg') or ''}".strip(),
+            evidence={"url": exchange.url, "operator": self.site.opter},
+        )
+        run.failures.append(self._sign_in_failure)
+        run.steps.append(StepResult(-1, "9001", exchange, (self._sign_in_failure,)))
+        return False
+
+    # --- envelopes ----------------------------------------------------------------------------
+
+    def _next_msgid(self, fixmedins_code: str, now: datetime) -> str:
+        self._sequence = (self._sequence + 1) % 10_000
+        return f"{fixmedins_code}{now:%Y%m%d%H%M%S}{self._sequence:04d}"
+
+    def _envelope(self, infno: str, input: Mapping[str, Any], *, identity: Mapping[str, Any] | None,
+                  sign_no: str | None = None, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        site, now = self.site, self.clock()
+        base: dict[str, Any] = {
+            "infno": infno,
+            "msgid": "",
+            "mdtrtarea_admvs": site.mdtrtarea_admvs,
+            "insuplc_admdvs": str((identity or {}).get("insuplc_admdvs") or ""),
+            "recer_sys_code": site.recer_sys_code or self.profile.recer_sys_code or "MBS_LOCAL",
+            "dev_no": "",
+            "dev_safe_info": "",
+            "cainfo": "",
+            "signtype": "",
+            "infver": site.infver or self.profile.infver,
+            "opter_type": site.opter_type,
+            "opter": site.opter,
+            "opter_name": site.opter_name,
+            "inf_time": f"{now:%Y-%m-%d %H:%M:%S}",
+            "fixmedins_code": site.fixmedins_code,
+            "fixmedins_name": site.fixmedins_name,
+            "sign_no": (self._sign_no or "") if sign_no is None else sign_no,
+            "input": _jsonable(input),
+        }
+        extra = self.profile.extra_fields.get("envelope") or {}
+        base.update(_jsonable(extra))
+        base.update(_jsonable(overrides or {}))
+        if not (overrides and "msgid" in overrides):
+            base["msgid"] = self._next_msgid(str(base.get("fixmedins_code") or site.fixmedins_code), now)
+        return base
+
+    # --- templates ----------------------------------------------------------------------------
+
+    def _resolver(self, run: _Run) -> Callable[[Expression], Any]:
+        identity = self.site.identity(run.scenario.archetype) if run.scenario.archetype else None
+        site_values = self.site.template_values()
+
+        def resolve(expr: Expression) -> Any:
+            ns, name = expr.namespace, expr.name
+            if ns == "identity":
+                if identity is None or name not in identity:
+                    raise _NotProvisioned(f"no identity field {name!r} for archetype {run.scenario.archetype!r}")
+                return identity[name]
+            if ns == "site":
+                if name not in site_values:
+                    raise _NotProvisioned(f"the site config gives no value {name!r}")
+                return site_values[name]
+            if ns == "item":
+                alias, _, field = name.partition(".")
+                item = self.site.items.get(alias) or {}
+                if field not in item:
+                    raise _NotProvisioned(f"the site config gives no item {alias!r} with {field!r}")
+                return item[field]
+            if ns == "saved":
+                if name not in run.saved:
+                    raise _SuiteBug(f"saved.{name} is not set (no earlier step saved it, or that step failed)")
+                return run.saved[name]
+            if ns == "run":
+                return run.uniq
+            if ns == "now":
+                now = self.clock()
+                if name == "datetime":
+                    return f"{now:%Y-%m-%d %H:%M:%S}"
+                if name == "date":
+                    return f"{now:%Y-%m-%d}"
+                days = int(name[name.index("(") + 1: name.index(")")])
+                return f"{now + timedelta(days=days):%Y-%m-%d}"
+            raise _SuiteBug(f"template namespace {ns!r} cannot be resolved at run time")
+
+        return resolve
+
+    # --- steps --------------------------------------------------------------------------------
+
+    def _run_steps(self, run: _Run, steps: tuple[Step, ...], *, teardown: bool) -> None:
+        offset = len(run.scenario.steps) if teardown else 0
+        for position, step in enumerate(steps):
+            index = offset + position
+            if teardown and step.when is not None and run.saved.get(step.when) in (None, ""):
+                continue
+            if self.breaker_open:
+                return
+            carry_on = self._run_step(run, step, index, teardown=teardown)
+            if not carry_on and not teardown:
+                return
+
+    def _run_step(self, run: _Run, step: Step, index: int, *, teardown: bool) -> bool:
+        """One step; returns False when the flow cannot continue after it."""
+        scenario = run.scenario
+        self.emit("step-started", scenario.id, index=index, infno=step.infno, name=step.name, teardown=teardown)
+        identity = self.site.identity(scenario.archetype) if scenario.archetype else None
+        resolve = self._resolver(run)
+        failures: list[Failure] = []
+        try:
+            envelope = self._envelope(step.infno, render(step.input, resolve), identity=identity,
+                                      overrides=render(step.envelope, resolve))
+        except (_SuiteBug, _NotProvisioned, ValueError) as exc:
+            failures.append(Failure(title=f"step {index + 1} ({step.infno}) cannot be built: {exc}",
+                                    clause=run.clause, severity=Severity.MAJOR, step=index,
+                                    detail="a suite bug, or a consequence of an earlier failed step"))
+            return self._record(run, StepResult(index, step.infno, None, tuple(failures), teardown), failures)
+        problem = self._request_problem(run, step, index, envelope)
+        if problem is not None:
+            return self._record(run, StepResult(index, step.infno, None, (problem,), teardown), [problem])
+        exchange = self.target.send(step.infno, envelope)
+        if self._infra(run, exchange):
+            result = StepResult(index, step.infno, exchange, (), teardown)
+            self._record(run, result, [])
+            self._resolve_unknown_outcome(run, step, index, envelope, exchange)
+            return False
+        response = parse_response(exchange) or {}
+        carry_on = self._evaluate(run, step, index, envelope, exchange, response, failures)
+        result = StepResult(index, step.infno, exchange, tuple(failures), teardown)
+        return self._record(run, result, failures) and carry_on
+
+    def _record(self, run: _Run, result: StepResult, failures: list[Failure]) -> bool:
+        run.steps.append(result)
+        run.failures.extend(failures)
+        self.emit("step-finished", run.scenario.id, step=result)
+        return result.exchange is not None and not any(f.title.startswith("suite bug") for f in failures)
+
+    def _request_problem(self, run: _Run, step: Step, index: int, envelope: Mapping[str, Any]) -> Failure | None:
+        """Validate before sending: valid unless the step is a deliberate invalid-request negative."""
+        violations = self.validator.validate_request(envelope)
+        deliberate = step.expect.cause == "invalid-request"
+        if deliberate and not violations:
+            return Failure(title=f"suite bug: step {index + 1} ({step.infno}) is meant to be invalid but validates",
+                           clause=run.clause, severity=Severity.MAJOR, step=index,
+                           detail="a negative case must break the schema; it was not sent")
+        if violations and not deliberate:
+            first = violations[0]
+            return Failure(title=f"suite bug: the request of step {index + 1} ({step.infno}) breaks the schema",
+                           clause=first.clause, severity=Severity.MAJOR, step=index,
+                           expected=first.expected, actual=first.actual,
+                           detail="\n".join(v.render() for v in violations[:20]) + "\n(the request was not sent)")
+        return None
+
+    # --- infrastructure -----------------------------------------------------------------------
+
+    def _infra(self, run: _Run, exchange: Exchange) -> bool:
+        if exchange.error is None:
+            self._consecutive_infra = 0
+            return False
+        self._consecutive_infra += 1
+        run.infra = run.infra or f"{exchange.infno} at {exchange.url}: {exchange.error}"
+        if self._consecutive_infra >= self.breaker_threshold and not self.breaker_open:
+            self.breaker_reason = (f"circuit breaker open after {self._consecutive_infra} consecutive "
+                                   f"infrastructure errors (last: {exchange.infno} {exchange.error} at {exchange.url})")
+            self.emit("breaker-open", run.scenario.id, reason=self.breaker_reason)
+        return True
+
+    def _resolve_unknown_outcome(self, run: _Run, step: Step, index: int, envelope: Mapping[str, Any],
+                                 exchange: Exchange) -> None:
+        """A state-changing call ended without an answer: 冲正 it with 2601 rather than resend it."""
+        if not self._state_changing(step.infno):
+            return
+        msgid = str(envelope.get("msgid"))
+        if step.infno not in self.profile.reversible_by_2601:
+            run.notes.append(f"the outcome of {step.infno} (msgid {msgid}) is unknown and the profile does not "
+                             f"allow 2601 for it: check the site's records")
+            return
+        psn_no = _find_psn_no(envelope.get("input"))
+        if not psn_no or self.breaker_open:
+            run.notes.append(f"the outcome of {step.infno} (msgid {msgid}) is unknown and was not resolved "
+                             f"({'breaker open' if psn_no else 'no psn_no in the request'})")
+            return
+        identity = self.site.identity(run.scenario.archetype) if run.scenario.archetype else None
+        reversal = self._envelope("2601", {"data": {"psn_no": psn_no, "omsgid": msgid, "oinfno": step.infno}},
+                                  identity=identity)
+        answer = self.target.send("2601", reversal)
+        self._record(run, StepResult(index, "2601", answer, (), True), [])
+        if self._infra(run, answer):
+            run.notes.append(f"2601 for msgid {msgid} failed too ({answer.error}): the outcome stays unknown")
+        else:
+            response = parse_response(answer) or {}
+            verdict = "reversed" if response.get("infcode") == 0 else f"refused: {response.get('err_msg')}"
+            run.notes.append(f"unknown outcome of {step.infno} (msgid {msgid}) resolved with 2601 冲正: {verdict}")
+        self.emit("unknown-outcome", run.scenario.id, infno=step.infno, msgid=msgid, notes=run.notes[-1])
+
+    # --- expectations -------------------------------------------------------------------------
+
+    def _evaluate(self, run: _Run, step: Step, index: int, envelope: Mapping[str, Any], exchange: Exchange,
+                  response: Mapping[str, Any], failures: list[Failure]) -> bool:
+        expect = step.expect
+        infcode = response.get("infcode")
+        succeeded = infcode == 0 and not isinstance(infcode, bool)
+        for violation in self.validator.validate_response(step.infno, exchange.response_json):
+            if not expect.output_schema and violation.path.startswith("/output"):
+                continue
+            failures.append(Failure(title=f"response does not conform: {violation.path or '/'} {violation.message}",
+                                    clause=violation.clause, severity=Severity.MINOR, expected=violation.expected,
+                                    actual=violation.actual, step=index,
+                                    detail=violation.render()))
+        if succeeded:
+            self._save(run, step, index, envelope, response, failures)
+        as_expected = True
+        if expect.ok is True and not succeeded:
+            as_expected = False
+            refusal = str(response.get("err_msg") or "").strip()
+            failures.append(Failure(title=f"expected success, the site refused: {refusal}",
+                                    clause=run.clause, severity=Severity.MAJOR, expected="infcode 0",
+                                    actual=f"infcode {infcode}", step=index))
+        elif expect.ok is False:
+            as_expected = self._check_refusal(run, step, index, response, succeeded, failures)
+        if as_expected and (succeeded or expect.ok is False):
+            if succeeded and expect.ok is True:
+                self._golden(run, step, index, response, failures)
+            ctx = CheckContext(infno=step.infno, step=step, step_index=index, request=envelope, response=response,
+                               saved=dict(run.saved), profile=self.profile, registry=self.registry)
+            names = list(expect.checks)
+            if expect.ok is False and "refusal.shape" not in names:
+                names.insert(0, "refusal.shape")
+            for name in names:
+                failures.extend(run_check(name, ctx))
+        return as_expected
+
+    def _check_refusal(self, run: _Run, step: Step, index: int, response: Mapping[str, Any], succeeded: bool,
+                       failures: list[Failure]) -> bool:
+        cause = step.expect.cause
+        clause = run.clause
+        if cause:
+            try:
+                clause = self.registry.cause(cause).clause
+            except Exception:
+                failures.append(Failure(title=f"suite bug: unknown failure cause {cause!r}", clause=run.clause,
+                                        severity=Severity.MAJOR, step=index))
+        if succeeded:
+            state = self._state_changing(step.infno)
+            failures.append(Failure(title=f"expected a refusal{f' ({cause})' if cause else ''}, the site accepted",
+                                    clause=clause, severity=Severity.CRITICAL if state else Severity.MAJOR,
+                                    expected="infcode -1", actual="infcode 0", step=index))
+            return False
+        if response.get("infcode") != -1:
+            return True  # refusal.shape reports a wrong infcode
+        if cause:
+            err_msg = str(response.get("err_msg") or "")
+            patterns = self.profile.err_msg_patterns.get(cause, ())
+            if not any(re.search(p, err_msg) for p in patterns):
+                other = next((c for c, ps in self.profile.err_msg_patterns.items()
+                              if c != cause and any(re.search(p, err_msg) for p in ps)), None)
+                hint = f" (it reads like {other!r})" if other else ""
+                # The reference platform's messages are exact, so there an unmatched cause is a finding.
+                failures.append(Failure(
+                    title=f"refused, cause unconfirmed: err_msg matches no pattern of {cause!r}{hint}",
+                    clause=clause, severity=Severity.MAJOR if self.site.reference else Severity.WARNING,
+                    expected=" | ".join(patterns) or f"(profile {self.profile.id} has no patterns for {cause})",
+                    actual=err_msg, step=index))
+        return True
+
+    def _state_changing(self, infno: str) -> bool:
+        try:
+            return self.registry.interface(infno).state_changing
+        except Exception:
+            return infno in _SETTLING
+
+    def _save(self, run: _Run, step: Step, index: int, envelope: Mapping[str, Any], response: Mapping[str, Any],
+              failures: list[Failure]) -> None:
+        root = {**response, "request": envelope}
+        for name, path in step.expect.save.items():
+            found, value = resolve_path(root, path)
+            if found and value not in (None, ""):
+                run.saved[name] = value
+            elif step.expect.ok is not False:
+                failures.append(Failure(title=f"cannot save {name}: {path} is missing from the response",
+                                        clause=_field_clause(step.infno, path) or run.clause, severity=Severity.MAJOR,
+                                        expected=f"a value at {path}", actual="missing" if not found else repr(value),
+                                        step=index))
+
+    def _golden(self, run: _Run, step: Step, index: int, response: Mapping[str, Any], failures: list[Failure]) -> None:
+        if not self.site.reference:
+            return
+        for path, expected in step.expect.golden.items():
+            found, actual = resolve_path(response, path)
+            if not found or not _same(expected, actual):
+                failures.append(Failure(title=f"{path} differs from the reference platform's golden value",
+                                        clause=_field_clause(step.infno, path) or run.clause,
+                                        severity=Severity.CRITICAL, expected=_text(expected),
+                                        actual=_text(actual) if found else "missing", step=index))
+
+
+def _same(expected: Any, actual: Any) -> bool:
+    if isinstance(expected, (int, float, Decimal)) and not isinstance(expected, bool):
+        got = decimal_of(actual)
+        return got is not None and got == decimal_of(expected)
+    return expected == actual
+
+
+def _text(value: Any) -> str:
+    return format(value, "f") if isinstance(value, Decimal) else json.dumps(value, ensure_ascii=False)
+
+
+def _field_clause(infno: str, path: str) -> str:
+    parts = [name for name, _ in _PATH_PART.findall(path) if name]
+    if len(parts) == 3 and parts[0] == "output":
+        return f"{infno}.out.{parts[1]}.{parts[2]}"
+    return ""
+
+
+def _find_psn_no(value: Any) -> str | None:
+    if isinstance(value, Mapping):
+        if isinstance(value.get("psn_no"), str) and value["psn_no"]:
+            return value["psn_no"]
+        value = list(value.values())
+    if isinstance(value, list):
+        for item in value:
+            found = _find_psn_no(item)
+            if found:
+                return found
+    return None

@@ -1,0 +1,422 @@
+"""Site configuration (TOML): where a site is, how to talk to it, what it offers, whom to test with.
+
+A site config is what a hospital or a provincial team writes once per site. It names the endpoint
+and its province profile, the gateway family (credentials only as the NAMES of environment
+variables, resolved when a run starts and never stored), the institution identity the harness
+presents, limits, the capabilities the site declares, and its test identities keyed by the
+archetypes of the synthetic-person catalogue. Every problem is a `ConfigError` that names the
+file, the key and what is expected. `fixtures/sites/*.toml` are documented examples.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, fields, replace
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from harness.errors import ConfigError
+from harness.personas import Catalogue, load_catalogue
+
+__all__ = [
+    "CAPABILITIES",
+    "GATEWAY_CREDENTIALS",
+    "GatewayConfig",
+    "Limits",
+    "SiteConfig",
+    "embedded_site",
+    "load_site",
+    "parse_site",
+]
+
+# What a site may declare it offers. Scenarios tag themselves with these; a scenario needing a
+# capability the site does not declare is "not applicable".
+CAPABILITIES: tuple[str, ...] = ("outpatient", "inpatient", "chronic", "pharmacy", "filing", "reconciliation")
+
+# Credentials each gateway family needs, by the names gateway.make_signer expects.
+GATEWAY_CREDENTIALS: dict[str, tuple[str, ...]] = {
+    "none": (),
+    "tif": ("paasid", "token"),
+    "csb": ("access_key", "secret_key"),
+}
+
+URL_STYLES = ("single", "infno")
+_ADMDVS = re.compile(r"^\d{6}$")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_SITE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_TOP_LEVEL = ("site", "gateway", "limits", "identities", "items", "values")
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayConfig:
+    """The gateway family and the environment variables holding its credentials (names only)."""
+
+    family: str = "none"
+    credential_env: Mapping[str, str] = field(default_factory=dict)  # credential -> env var name
+    options: Mapping[str, Any] = field(default_factory=dict)  # merged over the profile's gateway settings
+
+    def credentials(self, environ: Mapping[str, str] | None = None, *, source: str = "") -> dict[str, str]:
+        """Resolve the credentials from the environment; a missing variable is a ConfigError."""
+        env = os.environ if environ is None else environ
+        resolved: dict[str, str] = {}
+        missing = []
+        for name, var in self.credential_env.items():
+            value = env.get(var, "")
+            if not value:
+                missing.append(f"{var} (gateway.{name}_env)")
+            resolved[name] = value
+        if missing:
+            raise ConfigError(
+                "gateway credentials are not set in the environment",
+                location=source,
+                detail="missing: " + ", ".join(missing),
+                hint="export the variables before the run; secrets never go into the site file",
+            )
+        return resolved
+
+    def secret_env(self, environ: Mapping[str, str] | None = None) -> dict[str, str]:
+        """Credential value -> env var name, for replacing secrets by `$VAR` in reproductions."""
+        env = os.environ if environ is None else environ
+        return {env[var]: var for var in self.credential_env.values() if env.get(var)}
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    timeout_s: float = 10.0
+    rate_limit_per_s: float | None = None  # None: unlimited
+    breaker_threshold: int = 5  # consecutive infrastructure errors before the run stops
+
+
+@dataclass(frozen=True, slots=True)
+class SiteConfig:
+    """One site under test. `reference` is true only for the embedded reference platform."""
+
+    id: str
+    name: str
+    base_url: str
+    profile: str
+    fixmedins_code: str
+    fixmedins_name: str
+    mdtrtarea_admvs: str
+    capabilities: tuple[str, ...]
+    url_style: str | None = None  # None: the profile's transport.url_style
+    endpoint_path: str | None = None
+    infno_path_template: str | None = None
+    infver: str | None = None  # None: the profile's infver
+    recer_sys_code: str | None = None
+    opter: str = "hsa-cert"
+    opter_name: str = "hsa-cert"
+    opter_type: str = "1"
+    gateway: GatewayConfig = field(default_factory=GatewayConfig)
+    limits: Limits = field(default_factory=Limits)
+    identities: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # archetype -> spec fields
+    items: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # alias -> catalogue item fields
+    values: Mapping[str, Any] = field(default_factory=dict)  # extra site.<key> template values
+    reference: bool = False
+    source: str = ""  # the file it came from, for messages
+
+    def supports(self, capabilities: Iterable[str]) -> bool:
+        return all(cap in self.capabilities for cap in capabilities)
+
+    def identity(self, archetype: str) -> Mapping[str, Any] | None:
+        return self.identities.get(archetype)
+
+    def template_values(self) -> dict[str, Any]:
+        """The `site.<key>` namespace of scenario templates: the institution fields plus [values]."""
+        core = {
+            "id": self.id,
+            "name": self.name,
+            "fixmedins_code": self.fixmedins_code,
+            "fixmedins_name": self.fixmedins_name,
+            "mdtrtarea_admvs": self.mdtrtarea_admvs,
+            "opter": self.opter,
+            "opter_name": self.opter_name,
+            "opter_type": self.opter_type,
+        }
+        if self.infver is not None:
+            core["infver"] = self.infver
+        if self.recer_sys_code is not None:
+            core["recer_sys_code"] = self.recer_sys_code
+        return {**self.values, **core}
+
+    def describe(self) -> dict[str, Any]:
+        """What reports may show about the site: never a credential, only env var names."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "base_url": self.base_url,
+            "profile": self.profile,
+            "fixmedins_code": self.fixmedins_code,
+            "mdtrtarea_admvs": self.mdtrtarea_admvs,
+            "gateway": self.gateway.family,
+            "capabilities": list(self.capabilities),
+            "archetypes": sorted(self.identities),
+            "reference": self.reference,
+        }
+
+
+# --- parsing ----------------------------------------------------------------------------------
+
+
+class _Reader:
+    """Typed access to one TOML table, with errors that name the file and the dotted key."""
+
+    def __init__(self, source: str, table: Mapping[str, Any], prefix: str) -> None:
+        self.source = source
+        self.table = table
+        self.prefix = prefix
+
+    def key(self, name: str) -> str:
+        return f"{self.prefix}.{name}" if self.prefix else name
+
+    def fail(self, name: str, expected: str, actual: Any = None, hint: str = "") -> ConfigError:
+        got = "" if actual is None else f"; got {actual!r}"
+        return ConfigError(f"bad site config key {self.key(name)}: expected {expected}{got}",
+                           location=f"{self.source}: {self.key(name)}", hint=hint)
+
+    def only(self, allowed: Iterable[str]) -> None:
+        allowed = tuple(allowed)
+        for name in self.table:
+            if name not in allowed:
+                raise ConfigError(f"unknown site config key {self.key(name)}",
+                                  location=f"{self.source}: {self.key(name)}",
+                                  hint="allowed here: " + ", ".join(allowed))
+
+    def text(self, name: str, *, required: bool = True, default: str | None = None,
+             pattern: re.Pattern[str] | None = None, choices: Iterable[str] | None = None,
+             what: str = "a non-empty string") -> str | None:
+        if name not in self.table:
+            if required:
+                raise self.fail(name, what, hint="the key is missing")
+            return default
+        value = self.table[name]
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(name, what, value)
+        if pattern is not None and not pattern.match(value):
+            raise self.fail(name, what, value)
+        if choices is not None and value not in tuple(choices):
+            raise self.fail(name, "one of " + ", ".join(choices), value)
+        return value
+
+    def number(self, name: str, default: float | None, *, minimum: float = 0.0, integer: bool = False) -> Any:
+        if name not in self.table:
+            return default
+        value = self.table[name]
+        ok_types = (int,) if integer else (int, float, Decimal)
+        if isinstance(value, bool) or not isinstance(value, ok_types) or value < minimum:
+            kind = "an integer" if integer else "a number"
+            raise self.fail(name, f"{kind} >= {minimum:g}", value)
+        return int(value) if integer else float(value)
+
+    def flag(self, name: str, default: bool) -> bool:
+        value = self.table.get(name, default)
+        if not isinstance(value, bool):
+            raise self.fail(name, "true or false", value)
+        return value
+
+    def sub(self, name: str) -> _Reader:
+        value = self.table.get(name, {})
+        if not isinstance(value, Mapping):
+            raise self.fail(name, "a table", value)
+        return _Reader(self.source, value, self.key(name))
+
+
+def load_site(path: Path | str, *, profiles: Iterable[str] | None = None,
+              archetypes: Iterable[str] | None = None) -> SiteConfig:
+    """Read and check a site TOML file. `profiles`/`archetypes`, when given, are the known names."""
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError("cannot read the site config", location=str(file), detail=str(exc),
+                          hint="pass --site with the path of a TOML file, "
+                               "e.g. fixtures/sites/example-province.toml") from exc
+    try:
+        data = tomllib.loads(text, parse_float=Decimal)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError("the site config is not valid TOML", location=str(file), detail=str(exc)) from exc
+    return parse_site(data, source=str(file), profiles=profiles, archetypes=archetypes)
+
+
+def parse_site(data: Mapping[str, Any], *, source: str = "<site config>", profiles: Iterable[str] | None = None,
+               archetypes: Iterable[str] | None = None) -> SiteConfig:
+    root = _Reader(source, data, "")
+    root.only(_TOP_LEVEL)
+    site = root.sub("site")
+    if "site" not in data:
+        raise root.fail("site", "a [site] table", hint="see fixtures/sites/example-province.toml")
+    site.only(("id", "name", "base_url", "url_style", "endpoint_path", "infno_path_template", "profile",
+               "fixmedins_code", "fixmedins_name", "mdtrtarea_admvs", "infver", "recer_sys_code", "opter",
+               "opter_name", "opter_type", "capabilities", "reference", "catalogue_seed"))
+    known_profiles = tuple(profiles) if profiles is not None else None
+    profile = site.text("profile", required=False, default="baseline", choices=known_profiles,
+                        what="the name of a province profile in specs/profiles/")
+    base_url = site.text("base_url", what="an http:// or https:// URL")
+    if not re.match(r"^https?://[^/\s]+", base_url or ""):
+        raise site.fail("base_url", "an http:// or https:// URL with a host", base_url)
+    config = SiteConfig(
+        id=site.text("id", pattern=_SITE_ID, what="a short id of letters, digits, '.', '_' or '-'") or "",
+        name=site.text("name", required=False, default="") or "",
+        base_url=(base_url or "").rstrip("/"),
+        profile=profile or "baseline",
+        fixmedins_code=site.text("fixmedins_code", pattern=re.compile(r"^\S{1,30}$"),
+                                 what="the institution code (定点医药机构编号), at most 30 characters") or "",
+        fixmedins_name=site.text("fixmedins_name", what="the institution name (定点医药机构名称)") or "",
+        mdtrtarea_admvs=site.text("mdtrtarea_admvs", pattern=_ADMDVS,
+                                  what="a 6-digit region code (就医地医保区划)") or "",
+        capabilities=_capabilities(site),
+        url_style=site.text("url_style", required=False, choices=URL_STYLES),
+        endpoint_path=site.text("endpoint_path", required=False, pattern=re.compile(r"^/"),
+                                what="a path starting with /"),
+        infno_path_template=site.text("infno_path_template", required=False, pattern=re.compile(r"^/.*\{infno\}"),
+                                      what="a path starting with / that contains {infno}"),
+        infver=site.text("infver", required=False),
+        recer_sys_code=site.text("recer_sys_code", required=False),
+        opter=site.text("opter", required=False, default="hsa-cert") or "hsa-cert",
+        opter_name=site.text("opter_name", required=False, default="hsa-cert") or "hsa-cert",
+        opter_type=site.text("opter_type", required=False, default="1", choices=("1", "2", "3")) or "1",
+        gateway=_gateway(root.sub("gateway")),
+        limits=_limits(root.sub("limits")),
+        identities=_records(root.sub("identities"), "archetype", archetypes),
+        items=_records(root.sub("items"), "item alias", None),
+        values=_values(root.sub("values")),
+        reference=site.flag("reference", False),
+        source=source,
+    )
+    if "catalogue_seed" in site.table:
+        config = _with_catalogue(config, site)
+    return config
+
+
+def _with_catalogue(config: SiteConfig, site: _Reader) -> SiteConfig:
+    """`catalogue_seed`: identities, items and values of the synthetic catalogue (reference platform only)."""
+    seed = site.number("catalogue_seed", None, integer=True)
+    if not config.reference:
+        raise site.fail("catalogue_seed", "to be used only with reference = true (the embedded reference platform)",
+                        hint="a real site lists its own test identities under [identities.<archetype>]")
+    derived = embedded_site(config.base_url, catalogue=load_catalogue(seed))
+    return replace(
+        config,
+        identities={**derived.identities, **config.identities},
+        items={**derived.items, **config.items},
+        values={**derived.values, **config.values},
+    )
+
+
+def _capabilities(site: _Reader) -> tuple[str, ...]:
+    value = site.table.get("capabilities")
+    expected = "a list drawn from " + ", ".join(CAPABILITIES)
+    if not isinstance(value, list) or not value:
+        raise site.fail("capabilities", expected, value)
+    for cap in value:
+        if cap not in CAPABILITIES:
+            raise site.fail("capabilities", expected, cap)
+    return tuple(dict.fromkeys(value))
+
+
+def _gateway(gw: _Reader) -> GatewayConfig:
+    family = gw.text("family", required=False, default="none", choices=tuple(GATEWAY_CREDENTIALS)) or "none"
+    needed = GATEWAY_CREDENTIALS[family]
+    gw.only(("family", *(f"{name}_env" for name in needed), "tif", "csb"))
+    env: dict[str, str] = {}
+    for name in needed:
+        env[name] = gw.text(f"{name}_env", pattern=_ENV_NAME,
+                            what="the NAME of an environment variable holding the credential (not the secret)") or ""
+    options = {key: dict(gw.table[key]) for key in ("tif", "csb") if isinstance(gw.table.get(key), Mapping)}
+    return GatewayConfig(family=family, credential_env=env, options=options)
+
+
+def _limits(lim: _Reader) -> Limits:
+    lim.only(("timeout_s", "rate_limit_per_s", "breaker_threshold"))
+    rate = lim.number("rate_limit_per_s", None)
+    timeout = lim.number("timeout_s", 10.0)
+    if timeout <= 0:
+        raise lim.fail("timeout_s", "a number > 0", timeout)
+    return Limits(
+        timeout_s=timeout,
+        rate_limit_per_s=rate or None,
+        breaker_threshold=lim.number("breaker_threshold", 5, minimum=1, integer=True),
+    )
+
+
+def _scalar(value: Any) -> bool:
+    return isinstance(value, (str, int, Decimal, bool)) and not isinstance(value, float)
+
+
+def _records(table: _Reader, what: str, known: Iterable[str] | None) -> dict[str, dict[str, Any]]:
+    allowed = tuple(known) if known is not None else None
+    out: dict[str, dict[str, Any]] = {}
+    for name, record in table.table.items():
+        if allowed is not None and name not in allowed:
+            raise table.fail(name, f"a known {what}", hint="known: " + ", ".join(sorted(allowed)))
+        if not isinstance(record, Mapping) or not record:
+            raise table.fail(name, "a non-empty table of spec fields, e.g. psn_no = \"...\"", record)
+        for key, value in record.items():
+            if not _scalar(value):
+                raise table.sub(name).fail(key, "a string, number or boolean", value)
+        out[name] = dict(record)
+    return out
+
+
+def _values(table: _Reader) -> dict[str, Any]:
+    for key, value in table.table.items():
+        if not _scalar(value):
+            raise table.fail(key, "a string, number or boolean", value)
+    return dict(table.table)
+
+
+# --- the embedded reference platform ------------------------------------------------------------
+
+_IDENTITY_SKIP = {"filings", "chronic", "archetype", "behaviour"}
+
+
+def embedded_site(base_url: str, *, catalogue: Catalogue | None = None, profile: str = "baseline",
+                  limits: Limits | None = None) -> SiteConfig:
+    """The site config of the embedded reference platform running at `base_url`.
+
+    Identities and items come from the same synthetic-person catalogue the platform is seeded
+    with, so every archetype is provisioned; `reference` enables golden amounts.
+    """
+    cat = catalogue or load_catalogue()
+    home = cat.default_institution()
+    identities: dict[str, dict[str, Any]] = {}
+    for persona in cat.personas:
+        if persona.archetype in identities:
+            continue
+        record = {k: v for k, v in persona.to_json().items() if k not in _IDENTITY_SKIP and _plain(v)}
+        identities[persona.archetype] = record
+    items = {item.alias: {f.name: getattr(item, f.name) for f in fields(item)} for item in cat.items}
+    values: dict[str, Any] = {}
+    for inst in cat.institutions:
+        # Other institutions of the reference platform, for scenarios that must present another
+        # institution (e.g. a non-networked hospital for institution-not-enabled, a pharmacy).
+        if not inst.networked and inst.kind == "hospital" and "unnetworked_fixmedins_code" not in values:
+            values["unnetworked_fixmedins_code"] = inst.fixmedins_code
+            values["unnetworked_fixmedins_name"] = inst.fixmedins_name
+        if inst.kind == "pharmacy" and inst.networked and "pharmacy_fixmedins_code" not in values:
+            values["pharmacy_fixmedins_code"] = inst.fixmedins_code
+            values["pharmacy_fixmedins_name"] = inst.fixmedins_name
+    return SiteConfig(
+        id="embedded",
+        name="内置参考平台 (embedded reference platform)",
+        base_url=base_url.rstrip("/"),
+        profile=profile,
+        fixmedins_code=home.fixmedins_code,
+        fixmedins_name=home.fixmedins_name,
+        mdtrtarea_admvs=home.mdtrtarea_admvs,
+        capabilities=CAPABILITIES,
+        limits=limits or Limits(),
+        identities=identities,
+        items=items,
+        values=values,
+        reference=True,
+        source="embedded reference platform",
+    )
+
+
+def _plain(value: Any) -> bool:
+    return value is None or isinstance(value, (str, int, bool, Decimal))
