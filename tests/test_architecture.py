@@ -33,7 +33,7 @@ LAYERS: dict[str, int] = {
 OWNERS: dict[str, str] = {
     "jsonschema_rs": "specs.py",
     "requests": "transport.py",
-    "faker": "personas.py",
+    "faker": "personas/identity.py",
     "yaml": "scenarios/loader.py",
     "starlette": "platform/app.py",
     "uvicorn": "platform/server.py",
