@@ -1020,8 +1020,8 @@ class MessageValidator:
     def _succeeded(envelope: Any) -> bool:
         if not isinstance(envelope, Mapping):
             return False
-        infcode = envelope.get("infcode")
-        return type(infcode) is int and infcode == 0
+        infcode = envelope.get("infcode")  # 0.0 is the integer 0 to JSON Schema, so it counts as success too
+        return isinstance(infcode, int | float) and not isinstance(infcode, bool) and infcode == 0
 
     def _cross_region_violations(self, spec: InterfaceSpec, envelope: Mapping[str, Any]) -> list[SchemaViolation]:
         """R-XREGION-FIELDS: JSON Schema cannot compare insuplc_admdvs with mdtrtarea_admvs, so it is done here."""
