@@ -238,6 +238,11 @@ def test_profile_is_valid_and_its_settings_point_at_real_things(name: str) -> No
     for override in merged["schema_overrides"]:
         target = _resolve_pointer(_load(VERSION_DIR / override["schema"]), override["pointer"])
         assert isinstance(target, dict)
+        # lists replace on merge: an override must not silently drop an existing allOf/required of the schema
+        assert not ("allOf" in override["merge"] and "allOf" in target), override
+        if "required" in override["merge"]:
+            assert set(override["merge"]["required"]) <= set(target["properties"]) | set(
+                override["merge"].get("properties", {})), override
 
 
 @pytest.mark.parametrize("cause", sorted(CAUSE_IDS))

@@ -108,6 +108,7 @@ CODE_ALIASES: dict[str, str] = {
     "caty": "dept",
     "adm_dept_codg": "dept",
     "insu_type": "insutype",
+    "cert_type": "psn_cert_type",
     "oinsutype": "insutype",
 }
 
@@ -115,7 +116,7 @@ CODE_ALIASES: dict[str, str] = {
 FREE_FORM_CODES: set[str] = {"psn_type"}
 
 # Fields that carry a dictionary although the HN table leaves 代码标识 blank (IF §4 marks them D).
-FORCE_CODED: set[str] = {"refd_setl_flag", "opter_type", "psn_cert_type", "stmt_rslt"}
+FORCE_CODED: set[str] = {"refd_setl_flag", "opter_type", "psn_cert_type", "stmt_rslt", "cert_type"}
 
 # Fields the [V] cross-region rule concerns (IF §3.6 item 3): optional in the baseline schema,
 # required through profile `cross_region_required`. Lengths widened to what real traffic needs
@@ -130,6 +131,8 @@ CROSS_REGION_FIELDS: dict[str, tuple[str, str | None, int]] = {
 CROSS_REGION_NODES: dict[str, str] = {
     "1101": "data", "2201": "data", "2206": "data", "2207": "data",
     "2303": "data", "2304": "data", "2401": "mdtrtinfo",
+    # HN makes the four fields 必填 in pharmacy settlement too; same [V] treatment.
+    "2101": "druginfo", "2102": "druginfo",
 }
 CROSS_REGION_BY_INFNO: dict[str, list[str]] = {
     "1101": ["psn_cert_type", "certno", "psn_name"],
@@ -155,6 +158,13 @@ FIELD_PATCHES: dict[tuple[str, str, str, str], dict[str, Any]] = {
     # IF §4.8: pdn_cash_pay (sic) and psn_cash_pay both accepted in 2208 output; one of them must be present.
     ("2208", "out", "setlinfo", "pdn_cash_pay"): {"required": False,
                                                   "note": "IF §4.8: spec typo, accepted with psn_cash_pay"},
+    # HN 修订记录 item 16 added the envelope regions to these inputs (必填); not in the IF §4.11/§4.13 [C] sets.
+    **{(i, "in", n, f): {"required": False, "note": "HN-only addition (修订记录 16); the envelope carries it"}
+       for (i, n) in (("2303", "data"), ("2304", "data"), ("2401", "mdtrtinfo"))
+       for f in ("insuplc_admdvs", "mdtrtarea_admvs")},
+    # HN 2401 spells psn_cert_type as cert_type (表103 #9).
+    ("2401", "in", "mdtrtinfo", "cert_type"): {"required": False,
+                                               "note": "HN spelling of psn_cert_type; required by the hunan profile"},
     # IF §4.21: fixmedins_refd_setl_flag is a Hunan addition, not in the [C] field set.
     ("3201", "in", "data", "fixmedins_refd_setl_flag"): {"required": False, "note": "HN-only 必填"},
     ("3202", "in", "data", "fixmedins_refd_setl_flag"): {"required": False, "note": "HN-only 必填"},
