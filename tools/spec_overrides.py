@@ -116,7 +116,7 @@ CODE_ALIASES: dict[str, str] = {
 FREE_FORM_CODES: set[str] = {"psn_type"}
 
 # Fields that carry a dictionary although the HN table leaves 代码标识 blank (IF §4 marks them D).
-FORCE_CODED: set[str] = {"refd_setl_flag", "opter_type", "psn_cert_type", "stmt_rslt", "cert_type"}
+FORCE_CODED: set[str] = {"refd_setl_flag", "opter_type", "psn_cert_type", "stmt_rslt", "cert_type", "biz_appy_type"}
 
 # Fields the [V] cross-region rule concerns (IF §3.6 item 3): optional in the baseline schema,
 # required through profile `cross_region_required`. Lengths widened to what real traffic needs
