@@ -174,11 +174,12 @@ def ensure_allure(progress: Progress = lambda _m: None, *, version: str = ALLURE
 
 
 def write_config(path: Path, *, output: Path, history: Path, name: str, environment: str,
-                 variables: Mapping[str, str]) -> None:
+                 variables: Mapping[str, str], append_history: bool = True) -> None:
     config = {
         "name": name,
         "output": str(output),
         "historyPath": str(history),
+        "appendHistory": append_history,
         "environment": environment,
         "variables": dict(variables),
         "plugins": {
@@ -204,6 +205,7 @@ def generate_report(
     environment: str,
     variables: Mapping[str, str] | None = None,
     progress: Progress = lambda _m: None,
+    append_history: bool = True,
 ) -> ReportOutcome:
     """Build the report; never raises for a missing or failing Allure (returns ok=False and why)."""
     try:
@@ -214,7 +216,7 @@ def generate_report(
     history.parent.mkdir(parents=True, exist_ok=True)
     config = output.parent / "allurerc.json"
     write_config(config, output=output, history=history, name=name, environment=environment,
-                 variables=variables or {})
+                 variables=variables or {}, append_history=append_history)
     cmd = [node, str(cli), "generate", *map(str, results_dirs), "--config", str(config), "--output", str(output)]
     env = {**os.environ, "NO_COLOR": "1", "FORCE_COLOR": "0"}
     try:

@@ -74,6 +74,9 @@ def _connect(path: Path, *, create: bool) -> Iterator[sqlite3.Connection]:
             conn.executescript(_SCHEMA)
             with conn:
                 yield conn
+        except sqlite3.IntegrityError as exc:
+            raise ConfigError("This run is already in the ledger", location=str(path), detail=str(exc),
+                              hint="each run id is recorded once; certify again for a new run") from exc
         except sqlite3.DatabaseError as exc:
             raise ConfigError(
                 "The ledger is not a readable hsa-cert ledger", location=str(path), detail=str(exc),

@@ -1,0 +1,155 @@
+"""Allure output of scenario runs: labels, live steps with attachments, stable ids, masking.
+
+The only module of harness/ that imports allure. The pytest plugin calls it while a scenario item
+runs (allure-pytest's listener is active only with --alluredir):
+- labels: epic = business area, feature = "<infno> <中文名>", story = scenario title, severity from
+  the level (mandatory critical, conditional normal, optional minor), tags = capabilities + archetype;
+- one Allure step per scenario step, with the request and the response attached as JSON and
+  personal data masked by default;
+- testCaseId and historyId derived from the scenario id and its content fingerprint only, so the
+  history of a scenario continues across runs until the scenario itself changes. No per-run value
+  (msgid, timestamps, seed) is ever a parameter.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import allure
+
+from harness.model import Exchange, Level, RunEvent, Scenario, Severity, StepResult
+from harness.reporting.console import AREA_NAMES_ZH
+from harness.reporting.curl import curl_command
+from harness.reporting.masking import mask, mask_json_text
+
+__all__ = ["StepRecorder", "apply_stable_ids", "label_scenario", "stable_ids"]
+
+_SEVERITY = {
+    Level.MANDATORY: allure.severity_level.CRITICAL,
+    Level.CONDITIONAL: allure.severity_level.NORMAL,
+    Level.OPTIONAL: allure.severity_level.MINOR,
+}
+
+
+def stable_ids(scenario: Scenario) -> tuple[str, str]:
+    """(testCaseId, historyId): the case is its id; its history is its id plus its content fingerprint."""
+    case = hashlib.md5(scenario.id.encode("utf-8"), usedforsecurity=False).hexdigest()
+    history = hashlib.md5(f"{scenario.id}\n{scenario.fingerprint}".encode(), usedforsecurity=False).hexdigest()
+    return case, history
+
+
+def _area(area: str) -> str:
+    return f"{area} {AREA_NAMES_ZH[area]}" if area in AREA_NAMES_ZH else area
+
+
+def label_scenario(scenario: Scenario, interface_title_zh: str = "") -> None:
+    """Set the scenario's labels on the running Allure test (a no-op without --alluredir)."""
+    feature = f"{scenario.interface} {interface_title_zh}".strip()
+    allure.dynamic.title(f"{scenario.title_zh} · {scenario.id}")
+    allure.dynamic.epic(_area(scenario.area))
+    allure.dynamic.feature(feature)
+    allure.dynamic.story(scenario.title)
+    allure.dynamic.severity(_SEVERITY.get(scenario.level, allure.severity_level.NORMAL))
+    allure.dynamic.parent_suite(_area(scenario.area))
+    allure.dynamic.suite(feature)
+    tags = [*scenario.capabilities, *([scenario.archetype] if scenario.archetype else []), *scenario.tags]
+    if tags:
+        allure.dynamic.tag(*dict.fromkeys(tags))
+    allure.dynamic.label("scenario_id", scenario.id)
+    allure.dynamic.label("level", scenario.level.value)
+    allure.dynamic.description(
+        f"{scenario.title}\n\n{scenario.title_zh}\n\nid: {scenario.id}\nclauses: {', '.join(scenario.clauses)}\n"
+        f"kind: {scenario.kind}\nsource: {scenario.source}\nfingerprint: {scenario.fingerprint}"
+    )
+
+
+def apply_stable_ids(listener: Any, scenario: Scenario) -> None:
+    """Overwrite the ids allure-pytest derived from the node id and parameters with ours.
+
+    `listener` is allure-pytest's registered listener; its current test result is still open
+    when the plugin's teardown hook runs (allure writes it when the item's log finishes).
+    """
+    logger = getattr(listener, "allure_logger", None)
+    test = logger.get_test(None) if logger is not None else None
+    if test is None:
+        return
+    case, history = stable_ids(scenario)
+    test.testCaseId = case
+    test.historyId = history
+    test.fullName = f"hsa-cert#{scenario.id}"
+
+
+class StepRecorder:
+    """Turns the runner's step events into Allure steps with the request and response attached."""
+
+    def __init__(self, interface_names: Mapping[str, str] | None = None, *, masked: bool = True,
+                 header_env: Mapping[str, str] | None = None) -> None:
+        self.interface_names = dict(interface_names or {})
+        self.masked = masked
+        self.header_env = dict(header_env or {})
+        self._open: Any = None
+
+    def __call__(self, event: RunEvent) -> None:
+        if event.kind == "step-started":
+            self._close()
+            index, infno = event.payload.get("index", 0), str(event.payload.get("infno", ""))
+            prefix = "teardown · " if event.payload.get("teardown") else f"{int(index) + 1}. "
+            name = event.payload.get("name") or ""
+            title = f"{prefix}{infno} {self.interface_names.get(infno, '')}".rstrip()
+            self._open = allure.step(f"{title} — {name}" if name else title)
+            self._open.__enter__()
+        elif event.kind == "step-finished":
+            step = event.payload.get("step")
+            if isinstance(step, StepResult):
+                self._finish(step)
+        elif event.kind == "scenario-finished":
+            self._close()
+
+    def _finish(self, step: StepResult) -> None:
+        if self._open is None:  # a 2601 recovery step has no step-started event: give it its own step
+            self._open = allure.step(f"冲正 · {step.infno} {self.interface_names.get(step.infno, '')}".rstrip())
+            self._open.__enter__()
+        if step.exchange is not None:
+            self._attach_exchange(step.exchange)
+        findings = [f for f in step.failures if f.severity is not Severity.WARNING]
+        if step.failures:
+            allure.attach("\n\n".join(_failure_text(f) for f in step.failures), name="findings",
+                          attachment_type=allure.attachment_type.TEXT)
+        if findings and step.exchange is not None:
+            allure.attach(curl_command(step.exchange, header_env=self.header_env), name="reproduce (curl)",
+                          attachment_type=allure.attachment_type.TEXT)
+        problem = None
+        if step.exchange is not None and step.exchange.error:
+            problem = ConnectionError(step.exchange.error)  # broken, not failed
+        elif findings:
+            problem = AssertionError(findings[0].title)
+        self._close(problem)
+
+    def _attach_exchange(self, exchange: Exchange) -> None:
+        request = mask(exchange.request_body) if self.masked else exchange.request_body
+        allure.attach(json.dumps(request, ensure_ascii=False, indent=2, default=str), name="request",
+                      attachment_type=allure.attachment_type.JSON)
+        body = mask_json_text(exchange.response_text) if self.masked else exchange.response_text
+        if exchange.response_json is not None:
+            allure.attach(body, name=f"response (HTTP {exchange.status})", attachment_type=allure.attachment_type.JSON)
+        else:
+            allure.attach(f"{exchange.error or ''}\n\n{body}", name=f"response (HTTP {exchange.status})",
+                          attachment_type=allure.attachment_type.TEXT)
+
+    def _close(self, problem: BaseException | None = None) -> None:
+        if self._open is not None:
+            step, self._open = self._open, None
+            step.__exit__(type(problem) if problem else None, problem, None)
+
+
+def _failure_text(failure: Any) -> str:
+    lines = [f"[{failure.severity.value}] {failure.title}", f"clause: {failure.clause}"]
+    if failure.expected or failure.actual:
+        lines.append(f"expected: {failure.expected}")
+        lines.append(f"actual:   {failure.actual}")
+    if failure.detail:
+        lines.append(failure.detail)
+    return "\n".join(lines)

@@ -1,0 +1,148 @@
+"""The certificate: one printable A4 page, bilingual, rendered with jinja2 (autoescape on).
+
+This is the only module that imports jinja2. The page embeds everything (inline CSS, system fonts
+only, no script, no image, no link), so it prints and opens the same anywhere, offline. It is
+rendered from `certification.json` alone, so `hsa-cert report DIR` can render it again.
+
+Lists that could grow with the suite (findings, gaps) are cut to fixed lengths with "+N more", so
+the page stays one page whatever the run; the full lists are in certification.json.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from harness.model import Outcome
+from harness.reporting.record import RunRecord, ScenarioRecord, Tally
+
+__all__ = ["AREA_LABELS", "VERDICT_LABELS", "render_certificate", "write_certificate"]
+
+TEMPLATES = Path(__file__).with_name("templates")
+MAX_FINDINGS = 6
+MAX_GAPS = 4
+MAX_CLAUSES = 14
+
+AREA_LABELS = {
+    "sign-in": "签到签退",
+    "person": "人员信息",
+    "filing": "异地备案",
+    "outpatient": "门诊结算",
+    "inpatient": "住院结算",
+    "chronic": "门诊慢特病",
+    "pharmacy": "药店购药",
+    "reversal": "撤销与冲正",
+    "idempotency": "幂等与重复",
+    "reconciliation": "对账",
+    "query": "查询",
+    "protocol": "入参校验",
+    "envelope": "报文规范",
+    "file": "文件上传下载",
+}
+VERDICT_LABELS = {
+    "certified": ("通过认证", "CERTIFIED"),
+    "not certified": ("未通过认证", "NOT CERTIFIED"),
+    "incomplete": ("测试未完成（基础设施错误）", "INCOMPLETE: infrastructure error"),
+}
+ENVIRONMENT_LABELS = {
+    "embedded": ("内置参考平台", "embedded reference platform"),
+    "site": ("被测机构接口", "site under test"),
+}
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        autoescape=True,  # every value from a site or a scenario is data, never markup
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["pct"] = lambda rate: "–" if rate is None else f"{rate * 100:.1f}%"
+    return env
+
+
+def _duration(start: str, end: str) -> str:
+    try:
+        seconds = (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
+    except ValueError:
+        return ""
+    minutes, secs = divmod(round(seconds), 60)
+    return f"{minutes} min {secs} s" if minutes else f"{seconds:.1f} s"
+
+
+def _finding(s: ScenarioRecord) -> dict[str, Any]:
+    clauses = list(dict.fromkeys(f.clause for f in s.failures if f.clause)) or list(s.clauses)
+    what = s.failures[0].title if s.failures else s.reason
+    return {"id": s.id, "title_zh": s.title_zh, "outcome": s.outcome.value, "what": what, "clauses": clauses[:4]}
+
+
+def _gaps(record: RunRecord, outcome: Outcome) -> tuple[list[tuple[str, int]], int]:
+    reasons = Counter((s.reason or "(no reason given)") for s in record.scenarios if s.outcome is outcome)
+    ranked = reasons.most_common()
+    return ranked[:MAX_GAPS], sum(n for _r, n in ranked[MAX_GAPS:])
+
+
+def _rows(tallies: list[Tally], labels: Mapping[str, str]) -> list[dict[str, Any]]:
+    return [
+        {"key": t.key, "label": labels.get(t.key, ""), "passed": t.passed, "counted": t.total - t.not_applicable,
+         "failed": t.failed + t.error, "rate": t.pass_rate}
+        for t in tallies
+    ]
+
+
+def certificate_context(record: RunRecord, *, digest: str, interface_names: Mapping[str, str]) -> dict[str, Any]:
+    gate = dict(record.extra.get("gate") or {})
+    verdict = gate.get("verdict") or "incomplete"
+    summary = record.summary
+    covered, missing = record.mandatory_clauses()
+    failing = [s for s in record.scenarios if s.must_pass and s.outcome in (Outcome.FAILED, Outcome.ERROR)]
+    failing.sort(key=lambda s: (s.outcome is not Outcome.FAILED, s.area, s.id))
+    not_provisioned, np_more = _gaps(record, Outcome.NOT_PROVISIONED)
+    not_applicable, na_more = _gaps(record, Outcome.NOT_APPLICABLE)
+    info = record.info
+    return {
+        "info": info,
+        "digest": digest,
+        "verdict": verdict,
+        "verdict_zh": VERDICT_LABELS.get(verdict, (verdict, verdict))[0],
+        "verdict_en": VERDICT_LABELS.get(verdict, (verdict, verdict))[1],
+        "environment_zh": ENVIRONMENT_LABELS.get(info.environment, (info.environment, ""))[0],
+        "environment_en": ENVIRONMENT_LABELS.get(info.environment, ("", info.environment))[1],
+        "duration": _duration(info.started_at, info.finished_at),
+        "summary": summary,
+        "must_pass": sum(1 for s in record.scenarios if s.must_pass),
+        "must_pass_passed": sum(1 for s in record.scenarios if s.must_pass and s.outcome is Outcome.PASSED),
+        "areas": _rows(record.by_area(), AREA_LABELS),
+        "interfaces": _rows(record.by_interface(), interface_names),
+        "clauses_covered": len(covered),
+        "clauses_total": len(covered) + len(missing),
+        "clauses_missing": missing[:MAX_CLAUSES],
+        "clauses_missing_more": max(0, len(missing) - MAX_CLAUSES),
+        "findings": [_finding(s) for s in failing[:MAX_FINDINGS]],
+        "findings_more": max(0, len(failing) - MAX_FINDINGS),
+        "not_provisioned": not_provisioned,
+        "not_provisioned_more": np_more,
+        "not_applicable": not_applicable,
+        "not_applicable_more": na_more,
+        "gate": gate,
+    }
+
+
+def render_certificate(record: RunRecord, *, digest: str, interface_names: Mapping[str, str] | None = None) -> str:
+    context = certificate_context(record, digest=digest, interface_names=interface_names or {})
+    return _environment().get_template("certificate.html.j2").render(**context)
+
+
+def write_certificate(run_dir: Path, record: RunRecord, *, digest: str,
+                      interface_names: Mapping[str, str] | None = None) -> Path:
+    path = run_dir / "certificate.html"
+    path.write_text(render_certificate(record, digest=digest, interface_names=interface_names),
+                    encoding="utf-8", newline="\n")
+    return path

@@ -1,0 +1,150 @@
+"""After a certification run: the record, the verdict, the evidence, the ledger and the Allure report.
+
+`hsa-cert certify` runs the profile's scenarios through the engine (which writes results.json,
+junit.xml and allure-results/ into the run directory), then calls `finish_certification`, which
+writes, in this order:
+
+1. `certification.json`: the run record under the certification profile plus the gate result;
+2. `evidence.sha256` and the evidence digest (results.json, certification.json, exchanges);
+3. `certificate.html`, which prints the digest;
+4. one row per run (and per scenario) in the ledger;
+5. the Allure HTML report, with the site's history (skipped with a message if Node is missing).
+
+`rebuild_reports` (`hsa-cert report DIR`) renders 3 and 5 again from the files on disk.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from harness.errors import UsageError
+from harness.model import Level, Scenario
+from harness.reporting.allure_report import ReportOutcome, generate_report
+from harness.reporting.certificate import write_certificate
+from harness.reporting.evidence import verify, write_manifest
+from harness.reporting.gate import GatePolicy, GateResult, evaluate
+from harness.reporting.ledger import append_run, load_outcomes, previous_run
+from harness.reporting.record import RunInfo, RunRecord, record_from_results
+from harness.specs import load_registry
+
+__all__ = ["CERTIFICATION_JSON", "CertifyOutcome", "finish_certification", "interface_names", "rebuild_reports",
+           "site_history_path"]
+
+CERTIFICATION_JSON = "certification.json"
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class CertifyOutcome:
+    run_dir: Path
+    record: RunRecord
+    gate: GateResult
+    digest: str
+    certificate: Path
+    allure: ReportOutcome | None
+
+    @property
+    def exit_code(self) -> int:
+        return self.gate.exit_code
+
+
+def site_history_path(reports_dir: Path, site_id: str) -> Path:
+    """Allure's history.jsonl is kept per site, beside the site's run directories."""
+    return reports_dir / site_id / "history.jsonl"
+
+
+def interface_names(spec_version: str | None = None) -> dict[str, str]:
+    """infno -> 中文 name, for the certificate and `history`; empty if the specs cannot be read."""
+    try:
+        registry = load_registry(version=spec_version) if spec_version else load_registry()
+        return {i.infno: i.title_zh for i in registry.interfaces()}
+    except Exception:  # the names are decoration: a certificate without them is still a certificate
+        return {}
+
+
+def _write_json(path: Path, data: Mapping[str, Any]) -> None:
+    path.write_text(json.dumps(data, ensure_ascii=False, indent=2, sort_keys=False) + "\n", encoding="utf-8",
+                    newline="\n")
+
+
+def _allure(run_dir: Path, record: RunRecord, reports_dir: Path, progress: Progress, *,
+            append_history: bool = True) -> ReportOutcome | None:
+    results = run_dir / "allure-results"
+    if not results.is_dir():
+        return ReportOutcome(False, None, f"no allure-results in {run_dir}: the Allure report was not built")
+    info = record.info
+    name = f"hsa-cert · {info.site_name or info.site_id} · {info.cert_profile}"
+    variables = {
+        "site": info.site_id,
+        "profile": info.cert_profile,
+        "spec": info.spec_version,
+        "province": info.province_profile,
+        "run": info.run_id,
+    }
+    return generate_report(
+        [results],
+        run_dir / "allure-report",
+        history=site_history_path(reports_dir, info.site_id),
+        name=name,
+        environment=info.environment,
+        variables=variables,
+        progress=progress,
+        append_history=append_history,
+    )
+
+
+def finish_certification(
+    run_dir: Path,
+    info: RunInfo,
+    *,
+    scenarios: Mapping[str, Scenario],
+    levels: Mapping[str, Level],
+    policy: GatePolicy,
+    ledger: Path,
+    reports_dir: Path,
+    allure: bool = True,
+    progress: Progress = lambda _m: None,
+) -> CertifyOutcome:
+    results_path = run_dir / "results.json"
+    try:
+        results = json.loads(results_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise UsageError("The run left no readable results.json", location=str(results_path),
+                         detail=str(exc)) from exc
+    record = record_from_results(results, info, scenarios=scenarios, levels=levels)
+    before = previous_run(ledger, info.site_id)
+    previous = load_outcomes(ledger, before.run_id) if before else None
+    gate = evaluate(record, policy, previous, previous_run_id=before.run_id if before else None)
+    record = replace(record, extra={"gate": gate.to_json()})
+    _write_json(run_dir / CERTIFICATION_JSON, record.to_json())
+
+    digest = write_manifest(run_dir, include_certificate=False)
+    certificate = write_certificate(run_dir, record, digest=digest, interface_names=interface_names(info.spec_version))
+    write_manifest(run_dir, include_certificate=True)
+
+    append_run(ledger, record, verdict=gate.verdict, exit_code=gate.exit_code, out_dir=str(run_dir))
+    report = _allure(run_dir, record, reports_dir, progress) if allure else None
+    return CertifyOutcome(run_dir, record, gate, digest, certificate, report)
+
+
+def rebuild_reports(run_dir: Path, *, reports_dir: Path, allure: bool = True,
+                    progress: Progress = lambda _m: None) -> CertifyOutcome:
+    """Render the certificate and the Allure report again from an intact evidence directory."""
+    check = verify(run_dir)
+    if not check.intact:
+        raise UsageError("The evidence was changed after the certificate was issued: not rebuilding reports",
+                         location=str(run_dir), detail=check.render(),
+                         hint="re-run `hsa-cert certify` to produce new evidence")
+    data = json.loads((run_dir / CERTIFICATION_JSON).read_text(encoding="utf-8"))
+    record = RunRecord.from_json(data)
+    gate_json = dict(record.extra.get("gate") or {})
+    certificate = write_certificate(run_dir, record, digest=check.recorded_digest,
+                                    interface_names=interface_names(record.info.spec_version))
+    write_manifest(run_dir, include_certificate=True)
+    report = _allure(run_dir, record, reports_dir, progress, append_history=False) if allure else None
+    gate = GateResult(exit_code=int(gate_json.get("exit_code", 0)), criteria=tuple(gate_json.get("criteria", ())))
+    return CertifyOutcome(run_dir, record, gate, check.recorded_digest, certificate, report)

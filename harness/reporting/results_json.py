@@ -1,0 +1,139 @@
+"""`results.json` and `exchanges.jsonl`: the run's results and its recorded traffic, as files.
+
+results.json (format "hsa-cert/results-1"):
+  run        run id, site (never credentials), profile, seed, times, exit code, stop reason
+  summary    total, passed, failed, error, not_provisioned, not_applicable, pass_rate
+             (pass_rate = passed / (total - not_applicable); null when nothing applies)
+  by_area, by_interface   the same counts per business area and per interface
+  scenarios  per scenario: id, title, title_zh, area, interface, level, outcome, clauses,
+             duration_ms, reason, fingerprint, failures [{title, clause, severity, detail, expected,
+             actual, step}], steps [{index, infno, teardown, status, elapsed_ms, error}]
+
+exchanges.jsonl holds one JSON line per HTTP exchange (request, response text, timing), personal
+data masked unless the caller turns masking off.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from harness.model import Failure, Scenario, ScenarioResult, StepResult
+from harness.reporting.masking import mask, mask_json_text
+from harness.verdict import group_summaries, summarize
+
+__all__ = ["RESULTS_FORMAT", "failure_json", "results_document", "write_exchanges", "write_results"]
+
+RESULTS_FORMAT = "hsa-cert/results-1"
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def failure_json(failure: Failure, *, masked: bool = True) -> dict[str, Any]:
+    evidence = _plain(failure.evidence)
+    return {
+        "title": failure.title,
+        "clause": failure.clause,
+        "severity": failure.severity.value,
+        "detail": failure.detail,
+        "expected": failure.expected,
+        "actual": failure.actual,
+        "step": failure.step,
+        "evidence": mask(evidence) if masked else evidence,
+    }
+
+
+def _step_json(step: StepResult) -> dict[str, Any]:
+    ex = step.exchange
+    return {
+        "index": step.index,
+        "infno": step.infno,
+        "teardown": step.teardown,
+        "status": ex.status if ex else None,
+        "elapsed_ms": round(ex.elapsed_ms, 3) if ex else None,
+        "error": ex.error if ex else None,
+        "msgid": (ex.request_body.get("msgid") if ex and isinstance(ex.request_body, Mapping) else None),
+    }
+
+
+def results_document(results: Sequence[ScenarioResult], scenarios: Mapping[str, Scenario], *,
+                     run: Mapping[str, Any], masked: bool = True) -> dict[str, Any]:
+    summary = summarize(results)
+    entries = []
+    for result in results:
+        scenario = scenarios.get(result.scenario_id)
+        entries.append({
+            "id": result.scenario_id,
+            "title": scenario.title if scenario else "",
+            "title_zh": scenario.title_zh if scenario else "",
+            "area": scenario.area if scenario else "",
+            "interface": scenario.interface if scenario else "",
+            "level": scenario.level.value if scenario else "mandatory",
+            "kind": scenario.kind if scenario else "",
+            "archetype": scenario.archetype if scenario else None,
+            "outcome": result.outcome.value,
+            "clauses": list(result.clauses),
+            "duration_ms": round(result.duration_ms, 3),
+            "reason": result.reason,
+            "fingerprint": scenario.fingerprint if scenario else "",
+            "failures": [failure_json(f, masked=masked) for f in result.failures],
+            "steps": [_step_json(s) for s in result.steps],
+        })
+    summary_json = {k: v for k, v in summary.to_json().items() if k != "outcome"}
+    return {
+        "format": RESULTS_FORMAT,
+        "run": _plain(dict(run)),
+        "summary": summary_json,
+        "by_area": {k: _counts(v.to_json()) for k, v in group_summaries(results, scenarios, "area").items()},
+        "by_interface": {k: _counts(v.to_json()) for k, v in group_summaries(results, scenarios, "interface").items()},
+        "scenarios": entries,
+    }
+
+
+def _counts(data: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in data.items() if k != "outcome"}
+
+
+def write_results(path: Path, document: Mapping[str, Any]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    return path
+
+
+def write_exchanges(path: Path, results: Iterable[ScenarioResult], *, masked: bool = True) -> Path:
+    """One line per exchange, in run order (results order, then step order)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8", newline="\n") as out:
+        for result in results:
+            for step in result.steps:
+                ex = step.exchange
+                if ex is None:
+                    continue
+                request = _plain(ex.request_body)
+                line = {
+                    "scenario_id": result.scenario_id,
+                    "step": step.index,
+                    "teardown": step.teardown,
+                    "infno": ex.infno,
+                    "url": ex.url,
+                    "started_at": ex.started_at,
+                    "elapsed_ms": round(ex.elapsed_ms, 3),
+                    "status": ex.status,
+                    "error": ex.error,
+                    "request_headers": dict(ex.request_headers),
+                    "request": mask(request) if masked else request,
+                    "response": mask_json_text(ex.response_text) if masked else ex.response_text,
+                }
+                out.write(json.dumps(line, ensure_ascii=False) + "\n")
+    return path
