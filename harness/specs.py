@@ -616,6 +616,11 @@ class Profile:
         return dict(self._get("extra_fields", {}))
 
     @property
+    def input_node_aliases(self) -> dict[str, dict[str, str]]:
+        """infno -> {spec node: the province's name for it}; messages may use either name."""
+        return {str(k): dict(v) for k, v in self._get("input_node_aliases", {}).items()}
+
+    @property
     def schema_overrides(self) -> list[dict[str, Any]]:
         return list(self._get("schema_overrides", []))
 
@@ -952,6 +957,20 @@ class MessageValidator:
             merged = deep_merge(target, merge)
             target.clear()
             target.update(merged)
+        for infno, aliases in profile.input_node_aliases.items():
+            if not registry.has_interface(infno):
+                continue  # a provincial transaction outside this spec version
+            spec = registry.interface(infno)
+            root = own(spec.schema_id)["$defs"]["input"]
+            for node, alias in aliases.items():
+                if node not in root.get("properties", {}):
+                    raise SpecError(f"{where} aliases input node {node!r} of {infno}, which has no such node",
+                                    location=str(registry.root / "profiles"))
+                root["properties"][alias] = copy.deepcopy(root["properties"][node])
+                if node in root.get("required", ()):
+                    root["required"] = [r for r in root["required"] if r != node]
+                    either = {"anyOf": [{"required": [node]}, {"required": [alias]}]}
+                    root["allOf"] = [*root.get("allOf", ()), either]
         return docs
 
     def schema_documents(self) -> dict[str, Any]:
@@ -1034,6 +1053,9 @@ class MessageValidator:
         node = next(iter(spec.input_nodes), None)
         if not isinstance(data, Mapping) or node is None:
             return []
+        spec_node = node
+        if node not in data:  # the province's name for the node, if the profile has one
+            node = self.profile.input_node_aliases.get(spec.infno, {}).get(node, node)
         value = data.get(node)
         if isinstance(value, Mapping):
             targets = [((node,), value)]
@@ -1048,8 +1070,8 @@ class MessageValidator:
                 current = record.get(name)
                 if current not in (None, "") and not (isinstance(current, str) and not current.strip()):
                     continue
-                info = titles.get((node, name))
-                clause = info.clause if info else f"{spec.infno}.in.{node}.{name}"
+                info = titles.get((spec_node, name))
+                clause = info.clause if info else f"{spec.infno}.in.{spec_node}.{name}"
                 found.append(SchemaViolation(
                     path=pointer_of(("input", *where, name)),
                     clause="R-XREGION-FIELDS",

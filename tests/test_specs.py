@@ -99,6 +99,7 @@ def build_mini_specs(root: Path, *, profiles: dict[str, dict[str, Any]] | None =
         "ext": {"id": "ext", "title_zh": "扩展", "extends": "baseline",
                 "gateway": {"family": "tif"}, "reversible_by_2601": ["2207"],
                 "code_variants": {"med_type": "extended"},
+                "input_node_aliases": {"2207": {"data": "mdtrtinfo"}, "2260": {"data": "x"}},
                 "schema_overrides": [{"schema": "envelope/request.json", "pointer": "/properties/msgid",
                                       "merge": {"pattern": r"^[A-Za-z0-9]{12}\d{14}(\d{4})?$"}}]},
     }
@@ -354,6 +355,23 @@ def test_cross_region_fields_are_required_only_across_regions(mini: SpecRegistry
     assert not validator.is_valid_request(across)
     complete = request({**GOOD, "certno": "430105198001010019", "psn_cert_type": "01"}, insuplc_admdvs="440100")
     assert validator.validate_request(complete) == [] and validator.is_valid_request(complete)
+
+
+def test_input_node_aliases_accept_the_provincial_node_name(mini: SpecRegistry) -> None:
+    ext = mini.validator("ext")
+    assert ext.validate_request(request(GOOD)) == []
+    aliased = request(GOOD)
+    aliased["input"] = {"mdtrtinfo": {k: v for k, v in GOOD.items() if k != "psn_no"}}
+    [missing] = ext.validate_request(aliased)
+    assert (missing.path, missing.clause, missing.field_zh) == (
+        "/input/mdtrtinfo/psn_no", "2207.in.data.psn_no", "人员编号")
+    aliased["input"]["mdtrtinfo"]["psn_no"] = GOOD["psn_no"]
+    aliased["insuplc_admdvs"] = "440100"
+    assert {v.path for v in ext.validate_request(aliased)} == {
+        "/input/mdtrtinfo/psn_cert_type", "/input/mdtrtinfo/certno"}
+    [neither] = ext.validate_input("2207", {})
+    assert (neither.path, neither.clause, neither.expected) == ("/input", "2207.in", "with data or with mdtrtinfo")
+    assert mini.validator("baseline").validate_input("2207", {"mdtrtinfo": GOOD})[0].path == "/input/data"
 
 
 # --- violation contents -------------------------------------------------------------------------
