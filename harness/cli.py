@@ -268,6 +268,71 @@ def _personas_table(rows: list[list[str]], header: list[str]) -> str:
 
 # --- scenarios commands (SUITE stream) ------------------------------------------------------
 
+scenarios_app = typer.Typer(help="List and show the certification scenarios (hand-written and generated).",
+                            no_args_is_help=True)
+app.add_typer(scenarios_app, name="scenarios")
+
+
+def _scenarios_fail(exc: HsaCertError) -> None:
+    typer.echo(exc.render(), err=True)
+    raise typer.Exit(exc.exit_code) from exc
+
+
+@scenarios_app.command("list")
+def scenarios_list(
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    suite: list[str] = typer.Option(None, "--suite", help="Only these suites (repeatable); default: all."),  # noqa: B008
+    profile: str = typer.Option("baseline", "--profile", help="Province profile the negatives are generated for."),
+) -> None:
+    """List scenarios: id, level, area, interface and title. Loading reports every problem in every file."""
+    import json
+    from collections import Counter
+
+    from harness.scenarios.catalogue import load_catalogue_of_scenarios
+
+    try:
+        found = load_catalogue_of_scenarios(profile=profile)
+        chosen = found.select(suite or None)
+    except HsaCertError as exc:
+        _scenarios_fail(exc)
+        return
+    if as_json:
+        keys = ("id", "suite", "level", "area", "interface", "title", "title_zh", "clauses", "capabilities",
+                "archetype", "kind", "source", "fingerprint")
+        rows = [dict(zip(keys, (s.id, found.suite_of[s.id], s.level.value, s.area, s.interface, s.title, s.title_zh,
+                                list(s.clauses), list(s.capabilities), s.archetype, s.kind, s.source,
+                                s.fingerprint), strict=True)) for s in chosen]
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    typer.echo(_table([[s.id, s.level.value, s.area, s.interface, s.title] for s in chosen],
+                      ["id", "level", "area", "infno", "title"]))
+    per_suite = Counter(found.suite_of[s.id] for s in chosen)
+    summary = ", ".join(f"{name} {count}" for name, count in sorted(per_suite.items()))
+    typer.echo(f"\n{len(chosen)} scenarios ({summary}); suites: {', '.join(found.suites)}")
+
+
+@scenarios_app.command("show")
+def scenarios_show(
+    scenario_id: str = typer.Argument(..., help="The scenario id, as `hsa-cert scenarios list` shows it."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of YAML."),
+    profile: str = typer.Option("baseline", "--profile", help="Province profile the negatives are generated for."),
+) -> None:
+    """Show one scenario in full (templates expanded), with its source file:line and fingerprint."""
+    import json
+
+    from harness.scenarios.catalogue import load_catalogue_of_scenarios
+    from harness.scenarios.fingerprint import scenario_to_dict
+    from harness.scenarios.loader import dump_yaml
+
+    try:
+        found = load_catalogue_of_scenarios(profile=profile)
+        scenario = found.get(scenario_id)
+    except HsaCertError as exc:
+        _scenarios_fail(exc)
+        return
+    data = {"suite": found.suite_of[scenario.id], **scenario_to_dict(scenario)}
+    typer.echo(json.dumps(data, ensure_ascii=False, indent=2) if as_json else dump_yaml(data))
+
 
 # --- end scenarios commands -----------------------------------------------------------------
 

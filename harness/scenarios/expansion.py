@@ -107,7 +107,11 @@ def _expand(items: Sequence[tuple[Any, YamlPath]], doc: Document, library: Templ
             problems.append(doc.problem((*here, "use"), f"template {name!r} needs args.{arg} but `with:` does not "
                                         "give it", expected=f"with: {{{arg}: ...}}"))
         inner = [(value, where) for value, (_, where) in zip(substituted, body, strict=True)]
-        out.extend(_expand(inner, template.doc, library, problems, chain, depth + 1))
+        expanded = _expand(inner, template.doc, library, problems, chain, depth + 1)
+        if item.get("envelope"):
+            expanded = [ConcreteStep({**s.data, "envelope": {**(s.data.get("envelope") or {}), **item["envelope"]}},
+                                     s.doc, s.path, s.via) for s in expanded]
+        out.extend(expanded)
     return out
 
 

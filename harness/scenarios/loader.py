@@ -13,7 +13,7 @@ them (the loader says so when it knows the field is a string).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,7 @@ from harness.scenarios.semantics import Vocabulary, build_scenario
 __all__ = [
     "Document",
     "LoadedFiles",
+    "dump_yaml",
     "load_files",
     "load_text",
     "read_document",
@@ -181,9 +182,14 @@ class LoadedFiles:
 
 
 def load_files(paths: Sequence[Path], *, vocabulary: Vocabulary | None = None, root: Path | None = None,
-               extra: Sequence[Document] = ()) -> LoadedFiles:
-    """Load scenario files (and already-parsed documents); raise one ScenarioFormatError for all problems."""
-    problems: list[Problem] = []
+               extra: Sequence[Document] = (), prior: Sequence[Problem] = (),
+               texts: Mapping[str, str] | None = None) -> LoadedFiles:
+    """Load scenario files (and already-parsed documents); raise one ScenarioFormatError for all problems.
+
+    `prior` are problems found earlier (e.g. by generators) to report together with these; `texts`
+    gives the text of other files they point into, for snippets.
+    """
+    problems: list[Problem] = list(prior)
     docs = [read_document(p, root=root, problems=problems) for p in paths]
     docs.extend(extra)
     for doc in docs:
@@ -203,7 +209,7 @@ def load_files(paths: Sequence[Path], *, vocabulary: Vocabulary | None = None, r
             broken.update((doc.name, p[1]) for p in paths)
             usable.append(doc)
     scenarios, files = _build(usable, vocabulary or Vocabulary(), problems, broken)
-    raise_if_any(problems, {d.name: d.text for d in docs})
+    raise_if_any(problems, {**(texts or {}), **{d.name: d.text for d in docs}})
     return LoadedFiles(scenarios, files)
 
 
@@ -239,3 +245,8 @@ def _build(docs: Sequence[Document], vocabulary: Vocabulary, problems: list[Prob
         scenarios.append(scenario)
         files[scenario.id] = doc.name
     return scenarios, files
+
+
+def dump_yaml(data: Any) -> str:
+    """Plain data as block-style YAML (keys in the given order, 中文 kept readable)."""
+    return yaml.safe_dump(data, allow_unicode=True, sort_keys=False, default_flow_style=False, width=120)

@@ -1,0 +1,180 @@
+"""The public face of the scenario suites: load, generate, name and select them.
+
+    load_suites(registry, profile, suites=None) -> list[Scenario]     # what the runner executes
+    load_catalogue_of_scenarios(registry, profile) -> ScenarioCatalogue  # + suite membership, lookup
+
+A suite is a folder under `scenarios/`: hand-written flows (`outpatient/`, `inpatient/`, `filing/` ...)
+and generator tables whose name starts with `_` (`protocol/_base-inputs.yaml` -> schema negatives,
+`envelope/_envelope.yaml` -> envelope rules, `causes/_matrix.yaml` -> failure causes x flows).
+Everything is loaded in one pass so that templates are shared, ids are unique across all suites and
+every problem in every file is reported at once. `default` is every suite.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from harness.errors import UsageError
+from harness.model import Scenario
+from harness.personas import Catalogue, load_catalogue
+from harness.scenarios.diagnostics import Problem, closest, rel
+from harness.scenarios.expand import expand_causes
+from harness.scenarios.generate_envelope import generate_envelope
+from harness.scenarios.generate_negative import generate_negatives
+from harness.scenarios.loader import Document, load_files, read_document
+from harness.scenarios.semantics import Vocabulary
+from harness.specs import SpecRegistry, load_registry
+
+__all__ = [
+    "DEFAULT_SUITE",
+    "KNOWN_CHECKS",
+    "SCENARIOS_DIR",
+    "ScenarioCatalogue",
+    "load_catalogue_of_scenarios",
+    "load_suites",
+    "vocabulary_for",
+]
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+SCENARIOS_DIR = PROJECT_ROOT / "scenarios"
+DEFAULT_SUITE = "default"
+
+# contracts section H; the runner may pass the live registry's names instead.
+KNOWN_CHECKS = frozenset({
+    "money.sum", "money.psn_part", "money.precision", "settle.medins_setl_id", "settle.matches_presettle",
+    "reversal.negates", "settle.account_debited", "envelope.inf_refmsgid", "envelope.timestamps",
+    "refusal.shape", "recon.balanced",
+})
+
+_GENERATORS = {
+    "_base-inputs.yaml": "negatives",
+    "_envelope.yaml": "envelope",
+    "_matrix.yaml": "causes",
+}
+
+
+@dataclass(frozen=True)
+class ScenarioCatalogue:
+    """Every scenario, in a stable order, with the suite each belongs to."""
+
+    scenarios: tuple[Scenario, ...]
+    suite_of: Mapping[str, str]  # scenario id -> suite name
+    by_id: Mapping[str, Scenario] = field(default_factory=dict)
+
+    @property
+    def suites(self) -> list[str]:
+        return [DEFAULT_SUITE, *sorted(set(self.suite_of.values()))]
+
+    def select(self, suites: Sequence[str] | None = None) -> list[Scenario]:
+        wanted = list(suites or [DEFAULT_SUITE])
+        known = self.suites
+        unknown = [s for s in wanted if s not in known]
+        if unknown:
+            raise UsageError(f"unknown suite {unknown[0]!r}", detail="known suites: " + ", ".join(known),
+                             hint=closest(unknown[0], known) or "`hsa-cert scenarios list --suite NAME`")
+        if DEFAULT_SUITE in wanted:
+            return list(self.scenarios)
+        return [s for s in self.scenarios if self.suite_of[s.id] in wanted]
+
+    def get(self, scenario_id: str) -> Scenario:
+        found = self.by_id.get(scenario_id)
+        if found is None:
+            raise UsageError(f"no scenario with id {scenario_id!r}",
+                             hint=closest(scenario_id, self.by_id) or "`hsa-cert scenarios list` shows the ids")
+        return found
+
+
+def vocabulary_for(registry: SpecRegistry, catalogue: Catalogue,
+                   check_names: Iterable[str] | None = None) -> Vocabulary:
+    clauses: set[str] = {rule.id for rule in registry.rules()}
+    field_types: dict[str, dict[str, dict[str, str]]] = {}
+    for spec in registry.interfaces():
+        for direction in ("in", "out"):
+            for f in spec.fields(direction):
+                clauses.add(f.clause)
+                if direction == "in":
+                    field_types.setdefault(spec.infno, {}).setdefault(f.node, {})[f.name] = f.json_type
+    for part, name in (("req", "envelope/request.json"), ("resp", "envelope/response.json")):
+        for prop, sub in (registry.schema(name).get("properties") or {}).items():
+            clauses.add(sub.get("x-clause") or f"ENV.{part}.{prop}")
+    return Vocabulary(
+        infnos=frozenset(spec.infno for spec in registry.interfaces()),
+        check_names=frozenset(check_names) if check_names is not None else KNOWN_CHECKS,
+        archetypes=frozenset(a.id for a in catalogue.archetypes),
+        causes=frozenset(c.id for c in registry.causes()),
+        clauses=frozenset(clauses),
+        field_types=field_types,
+    )
+
+
+def _suite(document_name: str, root: Path, base: Path) -> str:
+    """The folder directly under scenarios/ (files at the top level belong to suite 'common')."""
+    relative = Path(document_name)
+    try:
+        parts = (base / relative).resolve().relative_to(root.resolve()).parts
+    except ValueError:
+        parts = relative.parts
+    return parts[0] if len(parts) > 1 else "common"
+
+
+_CACHE: dict[tuple[int, str, Path, int, frozenset[str] | None], tuple[object, object, ScenarioCatalogue]] = {}
+
+
+def load_catalogue_of_scenarios(registry: SpecRegistry | None = None, profile: str = "baseline", *,
+                                root: Path | None = None, catalogue: Catalogue | None = None,
+                                check_names: Iterable[str] | None = None) -> ScenarioCatalogue:
+    """Every scenario (hand-written and generated), cached per registry, profile, folder and catalogue."""
+    registry = registry or load_registry()
+    catalogue = catalogue or load_catalogue()
+    names = frozenset(check_names) if check_names is not None else None
+    folder = (root or SCENARIOS_DIR).resolve()
+    key = (id(registry), profile, folder, id(catalogue), names)
+    hit = _CACHE.get(key)
+    if hit is None or hit[0] is not registry or hit[1] is not catalogue:
+        hit = (registry, catalogue, _load(registry, profile, folder, catalogue, names))
+        _CACHE[key] = hit
+    return hit[2]
+
+
+def _load(registry: SpecRegistry, profile: str, root: Path, catalogue: Catalogue,
+          check_names: frozenset[str] | None) -> ScenarioCatalogue:
+    problems: list[Problem] = []
+    texts: dict[str, str] = {}
+    files = sorted(p for p in root.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
+    plain = [p for p in files if not p.name.startswith("_")]
+    generated: list[Document] = []
+    for path in files:
+        if not path.name.startswith("_"):
+            continue
+        kind = _GENERATORS.get(path.name)
+        if kind is None:
+            problems.append(Problem(rel(path, PROJECT_ROOT), 0, 0, "unknown generator table",
+                                    expected="one of " + ", ".join(_GENERATORS),
+                                    hint="files starting with '_' are generator inputs; rename the file"))
+            continue
+        table = read_document(path, root=PROJECT_ROOT, problems=problems)
+        texts[table.name] = table.text
+        if table.data is None:
+            continue
+        if kind == "negatives":
+            generated.append(generate_negatives(registry, profile, table, catalogue, problems))
+        elif kind == "envelope":
+            generated.append(generate_envelope(registry, profile, table, catalogue, problems))
+        else:
+            generated.append(expand_causes(registry, table, problems))
+    vocabulary = vocabulary_for(registry, catalogue, check_names)
+    loaded = load_files(plain, vocabulary=vocabulary, root=PROJECT_ROOT, extra=generated, prior=problems,
+                        texts=texts)
+    suite_of = {sid: _suite(doc, root, PROJECT_ROOT) for sid, doc in loaded.files.items()}
+    ordered = tuple(sorted(loaded.scenarios, key=lambda s: (suite_of[s.id], s.id)))
+    return ScenarioCatalogue(scenarios=ordered, suite_of=suite_of, by_id={s.id: s for s in ordered})
+
+
+def load_suites(registry: SpecRegistry | None = None, profile: str = "baseline", suites: Sequence[str] | None = None,
+                *, root: Path | None = None, catalogue: Catalogue | None = None,
+                check_names: Iterable[str] | None = None) -> list[Scenario]:
+    """The scenarios of the named suites (default: all), in a stable order (suite, then id)."""
+    found = load_catalogue_of_scenarios(registry, profile, root=root, catalogue=catalogue, check_names=check_names)
+    return found.select(suites)

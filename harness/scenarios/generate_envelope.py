@@ -1,0 +1,186 @@
+"""Envelope negatives generated from `envelope/request.json`: one scenario per (envelope field, broken rule).
+
+Input: `scenarios/envelope/_envelope.yaml` with one valid base call (a person query by default) and
+`skip:` entries for fields whose mutation is not a plain schema refusal (e.g. sign_no, which a site
+answers with not-signed-in). Each mutation is an envelope override on the base step; a required field
+is "removed" by overriding it with null (the message then carries `"msgid": null`, which the schema
+refuses like an absent field). As for input negatives, the generator builds the envelope the runner
+would build, applies the override and asserts with the specs validator that the base is valid and the
+mutant is invalid on exactly that field's clause. Ids: `env.req.msgid.pattern`, `env.req.inf_time.null`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from harness.personas import Catalogue
+from harness.scenarios import schemacheck
+from harness.scenarios.diagnostics import Problem
+from harness.scenarios.loader import Document
+from harness.scenarios.mutations import Mutation, Target, mutations_for
+from harness.scenarios.probe import PROBE_NOW, MissingProbe, probe_context
+from harness.scenarios.templates import TemplateSyntaxError, render
+from harness.specs import SpecRegistry
+
+__all__ = ["envelope_targets", "generate_envelope", "probe_envelope"]
+
+TABLE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["base"],
+    "properties": {
+        "probe": {"type": "object", "properties": {"saved": {"type": "object"}}, "additionalProperties": False},
+        "base": {"$ref": "#/$defs/base"},
+        "skip": {"type": "object", "additionalProperties": {"type": "string", "minLength": 3}},
+    },
+    "additionalProperties": False,
+    "$defs": {
+        "base": {
+            "type": "object",
+            "required": ["step"],
+            "properties": {
+                "archetype": {"$ref": "#/$defs/archetype"},
+                "capabilities": {"$ref": "#/$defs/capabilities"},
+                "setup": {"$ref": "#/$defs/step_list"},
+                "step": {"$ref": "#/$defs/step"},
+                "teardown": {"$ref": "#/$defs/step_list"},
+            },
+            "additionalProperties": False,
+        },
+    },
+}
+_FORMAT_OF_REF = {"datetime": "datetime", "date": "date", "admdvs": "admdvs", "timestamp17": "timestamp17"}
+_SKIP_ALWAYS = {"input"}  # the interface schema validates it: covered by the protocol negatives
+
+
+def envelope_targets(registry: SpecRegistry, profile: str) -> list[Target]:
+    schema = registry.schema("envelope/request.json")
+    required = set(schema.get("required") or ())
+    variants = registry.profile(profile).code_variants
+    targets = []
+    for name, sub in (schema.get("properties") or {}).items():
+        if name in _SKIP_ALWAYS:
+            continue
+        ref = sub.get("$ref", "") or next((b.get("$ref", "") for b in sub.get("anyOf", []) if "$ref" in b), "")
+        fmt = _FORMAT_OF_REF.get(ref.rsplit("/", 1)[-1]) if "types.json" in ref else None
+        codes = None
+        code_name = sub.get("x-code")
+        if code_name:
+            code_list = registry.code_list(code_name)
+            variant = variants.get(code_name)
+            codes = tuple(code_list.variants.get(variant, code_list.values) if variant else code_list.values)
+        types = sub.get("type", "string")
+        json_type = next((t for t in (types if isinstance(types, list) else [types]) if t != "null"), "string")
+        targets.append(Target(name=name, clause=sub.get("x-clause", f"ENV.req.{name}"), title_zh=sub.get("title", ""),
+                              json_type=json_type, required=name in required, max_length=sub.get("maxLength"),
+                              codes=codes, code_name=code_name, format=fmt, pattern=sub.get("pattern")))
+    return targets
+
+
+def probe_envelope(registry: SpecRegistry, profile: str, infno: str, site: Mapping[str, Any],
+                   insuplc_admdvs: str, input: Mapping[str, Any]) -> dict[str, Any]:
+    """The envelope a runner would build around `input` (fixed clock and sequence)."""
+    prof = registry.profile(profile)
+    stamp = PROBE_NOW.strftime("%Y%m%d%H%M%S")
+    return {
+        "infno": infno,
+        "msgid": f"{site['fixmedins_code']}{stamp}0001",
+        "mdtrtarea_admvs": site["mdtrtarea_admvs"],
+        "insuplc_admdvs": insuplc_admdvs,
+        "recer_sys_code": prof.recer_sys_code,
+        "dev_no": "",
+        "dev_safe_info": "",
+        "cainfo": "",
+        "signtype": "",
+        "infver": prof.infver,
+        "opter_type": "1",
+        "opter": "hsa-cert",
+        "opter_name": "hsa-cert",
+        "inf_time": PROBE_NOW.strftime("%Y-%m-%d %H:%M:%S"),
+        "fixmedins_code": site["fixmedins_code"],
+        "fixmedins_name": site["fixmedins_name"],
+        "sign_no": "0000000001",
+        "input": dict(input),
+    }
+
+
+def _kind(mutation: Mutation) -> str:
+    return "null" if mutation.kind == "missing" else mutation.kind
+
+
+def generate_envelope(registry: SpecRegistry, profile: str, table: Document, catalogue: Catalogue,
+                      problems: list[Problem]) -> Document:
+    out = Document(name=table.name, text=table.text, data={"scenarios": []})
+    full = {**TABLE_SCHEMA, "$defs": {**schemacheck.scenario_schema()["$defs"], **TABLE_SCHEMA["$defs"]}}
+    issues = schemacheck.check(full, table.data)
+    for issue in issues:
+        problems.append(table.problem(issue.path, issue.message, expected=issue.expected, at_key=issue.at_key))
+    if issues:
+        return out
+    data = table.data
+    base = data["base"]
+    step = base["step"]
+    infno = str(step["infno"])
+    archetype = base.get("archetype")
+    probes = probe_context(catalogue, (data.get("probe") or {}).get("saved") or {})
+    resolve = probes.resolver(archetype)
+    identity = probes.identities.get(archetype or "", {})
+    try:
+        rendered_input = render(step.get("input") or {}, resolve)
+        overrides = render(step.get("envelope") or {}, resolve)
+    except (MissingProbe, TemplateSyntaxError) as exc:
+        problems.append(table.problem(("base", "step"), f"cannot render the base step: {exc}"))
+        return out
+    envelope = probe_envelope(registry, profile, infno, probes.site, str(identity.get("insuplc_admdvs", "")),
+                              rendered_input)
+    envelope.update(overrides)
+    validator = registry.validator(profile)
+    invalid = validator.validate_request(envelope)
+    if invalid:
+        problems.append(table.problem(("base", "step"), "the base envelope is not valid",
+                                      hint="; ".join(v.render() for v in invalid[:5])))
+        return out
+    skip = data.get("skip") or {}
+    spec = registry.interface(infno)
+    scenarios: list[dict[str, Any]] = []
+    for target in envelope_targets(registry, profile):
+        for mutation in mutations_for(target):
+            kind = _kind(mutation)
+            if f"{target.name}.{kind}" in skip or target.name in skip:
+                continue
+            value = None if mutation.kind == "missing" else mutation.value
+            found = validator.validate_request({**envelope, target.name: value})
+            if not found or any(v.clause != target.clause for v in found):
+                got = "; ".join(v.render() for v in found[:4]) or "no violation"
+                problems.append(table.problem(("base",), f"envelope mutation {kind} of {target.clause} is not a "
+                                              "clean negative", hint=f"validator says: {got}; add "
+                                              f"`{target.name}.{kind}` to `skip:` with a reason"))
+                continue
+            text = "null (missing)" if kind == "null" else mutation.describe_en.split(" ", 1)[1]
+            refused = {
+                "name": f"{infno} with envelope {target.name} {text} (refused)",
+                "infno": infno,
+                "input": step.get("input") or {},
+                "envelope": {**(step.get("envelope") or {}), target.name: value},
+                "expect": {"ok": False, "cause": "invalid-request", "state_unchanged": True},
+            }
+            zh = f"{target.title_zh}({target.name})为空" if kind == "null" else mutation.describe_zh
+            scenarios.append({
+                "id": f"env.{target.clause.lower().removeprefix('env.')}.{kind}",
+                "title": f"Request envelope with {target.name} {text} is refused",
+                "title_zh": f"交易报文{zh}应被拒绝",
+                "clauses": [target.clause, "R-INPUT-VALIDATED", "R-REFUSAL-SHAPE"],
+                "capabilities": list(base.get("capabilities") or []),
+                "level": "mandatory" if target.required else "optional",
+                "area": "envelope",
+                "interface": infno,
+                "archetype": archetype,
+                "tags": ["negative", "envelope", f"mutation:{kind}"],
+                "kind": "envelope",
+                "steps": [*(base.get("setup") or []), refused, {**step, "name": f"{infno} ({spec.title_zh}) with "
+                                                                "a correct envelope still succeeds"}],
+                "teardown": list(base.get("teardown") or []),
+            })
+            out.values[("scenarios", len(scenarios) - 1)] = table.position(("base",))
+    out.data = {"scenarios": scenarios}
+    return out
