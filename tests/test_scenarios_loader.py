@@ -196,9 +196,8 @@ def test_templates_defaults_and_args_expand() -> None:
 
 
 def test_template_errors_point_at_the_use_site(tmp_path: Path) -> None:
-    text = COLLECTION.replace("with: {cert_type: \"03\"}", "with: {cert: \"03\"}").replace("use: person\n        with: {c"
-                                                                                           "ert_type: \"02\"}",
-                                                                                           "use: persn")
+    text = COLLECTION.replace('with: {cert_type: "03"}', 'with: {cert: "03"}')
+    text = text.replace('use: person\n        with: {cert_type: "02"}', "use: persn")
     rendered = _error(tmp_path, {"c.yaml": text}).render()
     assert "unknown template 'persn'" in rendered and "did you mean 'person'?" in rendered
     assert "template 'person' needs args.cert_type but `with:` does not give it" in rendered
