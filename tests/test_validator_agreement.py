@@ -22,6 +22,8 @@ from harness.specs import load_registry
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "examples"
 PROFILE = "baseline"
+STALE_HINT = ("if the schemas changed on purpose, regenerate the examples with "
+              "`python fixtures/examples/_generate.py` and review the diff")
 
 
 def _cases() -> list[Any]:
@@ -115,4 +117,4 @@ def test_both_validators_agree_with_the_example(infno: str, kind: str, data: Any
         assert rust == valid, f"expected valid={valid}\n{report}"
         pytest.xfail("python-jsonschema matches \\d against non-ASCII digits; the specs still use \\d")
     assert rust == python, f"jsonschema-rs says {rust}, python-jsonschema says {python}\n{report}"
-    assert rust == valid, f"expected valid={valid}\n{report}"
+    assert rust == valid, f"expected valid={valid}\n{report}\n{STALE_HINT}"
