@@ -434,8 +434,10 @@ class _Compiler:
             return f"not a valid {kind.format}", f"format {kind.format}", _short(value)
         if name in ("anyOf", "oneOf") and keyword_at is not None:
             code = schemas.annotations(field_at).get("x-code") if field_at is not None else None
-            message = "not in the code list" if code else "matches none of the allowed forms"
-            return message, schemas.describe(keyword_at), f"{json_type_name(value)} {_short(value)}"
+            if code:
+                return "not in the code list", schemas.describe(keyword_at), _short(value)
+            typed = f"{json_type_name(value)} {_short(value)}"
+            return "matches none of the allowed forms", schemas.describe(keyword_at), typed
         if name in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
             return err.message, f"{name} {kind.limit}", _short(value)
         if name == "const":

@@ -407,7 +407,7 @@ def test_every_error_is_reported_and_ordered_by_path(mini: SpecRegistry) -> None
         "maxLength 50", "51 characters")
     cert_type = by_path["/input/data/psn_cert_type"]
     assert cert_type.message == "not in the code list" and "01, 02" in cert_type.expected
-    assert cert_type.actual == 'string "7"'
+    assert cert_type.actual == '"7"'
 
 
 def test_array_items_and_output_nodes_have_indexed_paths(mini: SpecRegistry) -> None:
