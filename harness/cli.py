@@ -497,6 +497,168 @@ def run_command(
 # --- end run command ------------------------------------------------------------------------
 
 # --- certify, verify, history, report (REPORTING stream) ------------------------------------
+# certify = engine_run() (the same code path as `hsa-cert run`, given the profile's selection) plus
+# harness.reporting.certify.finish_certification(): verdict, evidence, certificate, ledger, Allure.
+
+
+def _reporting_fail(exc: HsaCertError) -> None:
+    typer.echo(exc.render(), err=True)
+    raise typer.Exit(exc.exit_code) from exc
+
+
+def _preload_site(site_file: str | None) -> object:
+    """The site config as the engine will load it, read first to select scenarios and check the profile."""
+    from pathlib import Path
+
+    from harness.personas import load_catalogue
+    from harness.siteconfig import embedded_site, load_site
+    from harness.specs import load_registry
+
+    catalogue = load_catalogue()
+    if site_file is None:
+        return embedded_site("http://127.0.0.1", catalogue=catalogue)
+    return load_site(Path(site_file), profiles=load_registry().profiles(),
+                     archetypes=[a.id for a in catalogue.archetypes])
+
+
+@app.command("certify")
+def certify_command(
+    site: str | None = typer.Option(None, "--site", help="Site config (TOML); default: the embedded platform."),
+    profile: str | None = typer.Option(
+        None, "--profile", help="Certification profile: hospital-outpatient, hospital-inpatient, hospital-full, "
+        "pharmacy; default: chosen from the site's declared capabilities."),
+    out: str | None = typer.Option(None, "--out", help="Evidence directory; default reports/<site>/<run-id>/."),
+    seed: int | None = typer.Option(None, "--seed", help="Seed for run.uniq: same seed, same request bodies."),
+    keyword: str | None = typer.Option(None, "-k", help="Only scenarios matching this pytest -k expression."),
+    fault: list[str] = typer.Option(  # noqa: B008 - typer's way of declaring a repeatable option
+        None, "--fault", help="Embedded platform fault, e.g. 2207:mutant=accept-not-filed (repeatable)."),
+    min_pass_rate: str | None = typer.Option(None, "--min-pass-rate", help="Gate: minimum pass rate, 0.95 or 95%."),
+    fail_on_regression: bool = typer.Option(
+        False, "--fail-on-regression", help="Gate: fail when a scenario that passed in the site's previous run "
+        "fails now."),
+    baseline: str | None = typer.Option(
+        None, "--baseline", help="Gate: known failures (TOML), each with a reason and an expiry date."),
+    reports_dir: str = typer.Option("reports", "--reports-dir", help="Root of the reports, Allure history, ledger."),
+    ledger: str | None = typer.Option(
+        None, "--ledger", help="Ledger file; default <reports-dir>/ledger.sqlite or $HSA_CERT_LEDGER."),
+    no_allure: bool = typer.Option(False, "--no-allure", help="Skip the Allure HTML report."),
+    no_mask: bool = typer.Option(False, "--no-mask", help="Keep personal data unmasked in reports."),
+) -> None:
+    """Run a certification profile and write the evidence: results.json, junit.xml, allure-results/,
+    certificate.html and the Allure report; append the run to the ledger; apply the gate.
+
+    Exit codes: 0 certified, 1 findings, 2 usage or config error, 3 infrastructure error.
+    """
+    from pathlib import Path
+
+    from harness.reporting.certify import finish_certification, run_info
+    from harness.reporting.certprofile import load_profile, profile_for_capabilities
+    from harness.reporting.gate import GatePolicy, load_baseline, parse_pass_rate
+    from harness.reporting.ledger import default_ledger_path
+    from harness.scenarios.catalogue import load_suites
+    from harness.specs import load_registry
+
+    try:
+        # Everything that can be wrong with the inputs is checked before a single request is sent.
+        policy = GatePolicy(
+            min_pass_rate=parse_pass_rate(min_pass_rate) if min_pass_rate is not None else None,
+            fail_on_regression=fail_on_regression,
+            baseline=load_baseline(Path(baseline)) if baseline else None,
+        )
+        site_config = _preload_site(site)
+        declared = tuple(site_config.capabilities)  # type: ignore[attr-defined]
+        chosen = load_profile(profile or profile_for_capabilities(declared))
+        chosen.check_site(declared, site_location=getattr(site_config, "source", "") or (site or ""))
+        scenarios = load_suites(load_registry(), site_config.profile)  # type: ignore[attr-defined]
+        selection = chosen.select(scenarios)
+        typer.echo(f"hsa-cert certify: profile {chosen.id} ({chosen.title_zh}): {len(selection.scenarios)} of "
+                   f"{len(scenarios)} scenarios")
+        _code, run_dir, document = engine_run(site_file=site, seed=seed, out=out, keyword=keyword,
+                                              faults=list(fault or []), scenarios=list(selection.scenarios),
+                                              masked=not no_mask)
+        reports = Path(reports_dir)
+        outcome = finish_certification(
+            Path(str(run_dir)), run_info(document, chosen),
+            scenarios={s.id: s for s in selection.scenarios}, levels=selection.levels, policy=policy,
+            ledger=Path(ledger) if ledger else default_ledger_path(reports), reports_dir=reports,
+            allure=not no_allure, progress=typer.echo,
+        )
+    except HsaCertError as exc:
+        _reporting_fail(exc)
+        return
+    typer.echo("")
+    typer.echo(f"certificate:     {outcome.certificate}")
+    typer.echo(f"evidence digest: {outcome.digest}  (check: hsa-cert verify {outcome.run_dir})")
+    if outcome.allure is not None:
+        typer.echo(outcome.allure.message)
+    typer.echo(outcome.gate.render())
+    raise typer.Exit(outcome.exit_code)
+
+
+@app.command("verify")
+def verify_command(
+    run_dir: str = typer.Argument(..., help="An evidence directory written by certify."),
+) -> None:
+    """Recompute the evidence digest of a certify run: exit 0 intact, 1 tampered (naming each changed file)."""
+    from pathlib import Path
+
+    from harness.reporting.evidence import verify
+
+    try:
+        result = verify(Path(run_dir))
+    except HsaCertError as exc:
+        _reporting_fail(exc)
+        return
+    typer.echo(result.render())
+    raise typer.Exit(0 if result.intact else 1)
+
+
+@app.command("history")
+def history_command(
+    site: str | None = typer.Option(None, "--site", help="Only this site id; default: every site."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of text."),
+    ledger: str | None = typer.Option(
+        None, "--ledger", help="Ledger file; default reports/ledger.sqlite or $HSA_CERT_LEDGER."),
+) -> None:
+    """The pass-rate trend per site (overall and per interface) and what changed since the previous run."""
+    import json
+    from pathlib import Path
+
+    from harness.reporting.certify import interface_names
+    from harness.reporting.history import load_history, render_history
+    from harness.reporting.ledger import default_ledger_path
+
+    try:
+        histories = load_history(Path(ledger) if ledger else default_ledger_path(), site)
+    except HsaCertError as exc:
+        _reporting_fail(exc)
+        return
+    if as_json:
+        typer.echo(json.dumps({"sites": [h.to_json() for h in histories]}, ensure_ascii=False, indent=2))
+    else:
+        typer.echo(render_history(histories, interface_names()), nl=False)
+
+
+@app.command("report")
+def report_command(
+    run_dir: str = typer.Argument(..., help="An evidence directory written by certify."),
+    reports_dir: str = typer.Option("reports", "--reports-dir", help="Root holding <site>/history.jsonl."),
+    no_allure: bool = typer.Option(False, "--no-allure", help="Only the certificate."),
+) -> None:
+    """Render the certificate and the Allure report again from the evidence on disk (after verifying it)."""
+    from pathlib import Path
+
+    from harness.reporting.certify import rebuild_reports
+
+    try:
+        outcome = rebuild_reports(Path(run_dir), reports_dir=Path(reports_dir), allure=not no_allure,
+                                  progress=typer.echo)
+    except HsaCertError as exc:
+        _reporting_fail(exc)
+        return
+    typer.echo(f"certificate: {outcome.certificate}")
+    if outcome.allure is not None:
+        typer.echo(outcome.allure.message)
 
 
 # --- end certify, verify, history, report ---------------------------------------------------

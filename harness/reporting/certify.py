@@ -15,16 +15,19 @@ writes, in this order:
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from harness import __version__
 from harness.errors import UsageError
 from harness.model import Level, Scenario
 from harness.reporting.allure_report import ReportOutcome, generate_report
 from harness.reporting.certificate import write_certificate
+from harness.reporting.certprofile import CertificationProfile
 from harness.reporting.evidence import verify, write_manifest
 from harness.reporting.gate import GatePolicy, GateResult, evaluate
 from harness.reporting.ledger import append_run, load_outcomes, previous_run
@@ -32,7 +35,7 @@ from harness.reporting.record import RunInfo, RunRecord, record_from_results
 from harness.specs import load_registry
 
 __all__ = ["CERTIFICATION_JSON", "CertifyOutcome", "finish_certification", "interface_names", "rebuild_reports",
-           "site_history_path"]
+           "run_info", "site_history_path", "suite_fingerprint"]
 
 CERTIFICATION_JSON = "certification.json"
 Progress = Callable[[str], None]
@@ -50,6 +53,41 @@ class CertifyOutcome:
     @property
     def exit_code(self) -> int:
         return self.gate.exit_code
+
+
+def suite_fingerprint(entries: Iterable[Mapping[str, Any]]) -> str:
+    """SHA-256 over the sorted `<id> <scenario fingerprint>` lines of the scenarios that ran.
+
+    Same scenario files, same selection: same fingerprint. Any scenario added, removed or changed
+    (its own content fingerprint changes with it) gives a different one.
+    """
+    lines = sorted(f"{e.get('id', '')} {e.get('fingerprint', '')}\n" for e in entries)
+    return hashlib.sha256("".join(lines).encode("utf-8")).hexdigest()
+
+
+def run_info(document: Mapping[str, Any], profile: CertificationProfile) -> RunInfo:
+    """The run's metadata, from the engine's results.json `run` section and the certification profile."""
+    run = document.get("run") or {}
+    site = run.get("site") or {}
+    return RunInfo(
+        run_id=str(run.get("run_id", "")),
+        site_id=str(site.get("id", "unknown")),
+        site_name=str(site.get("name", "")),
+        fixmedins_code=str(site.get("fixmedins_code", "")),
+        environment="embedded" if site.get("reference") else "site",
+        base_url=str(site.get("base_url", "")),
+        cert_profile=profile.id,
+        cert_profile_title_zh=profile.title_zh,
+        cert_profile_title_en=profile.title_en,
+        province_profile=str(run.get("profile") or site.get("profile") or ""),
+        spec_version=str(run.get("spec_version", "")),
+        suite_fingerprint=suite_fingerprint(document.get("scenarios") or ()),
+        harness_version=__version__,
+        seed=run.get("seed"),
+        started_at=str(run.get("started_at", "")),
+        finished_at=str(run.get("finished_at", "")),
+        capabilities=tuple(site.get("capabilities") or ()),
+    )
 
 
 def site_history_path(reports_dir: Path, site_id: str) -> Path:

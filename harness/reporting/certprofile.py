@@ -26,6 +26,7 @@ __all__ = [
     "ProfileSelection",
     "list_profiles",
     "load_profile",
+    "profile_for_capabilities",
     "profiles_dir",
 ]
 
@@ -178,3 +179,17 @@ def _parse(raw: object, path: Path) -> CertificationProfile:
         overrides=tuple(overrides),
         source=str(path),
     )
+
+
+def profile_for_capabilities(capabilities: Iterable[str]) -> str:
+    """The profile a site most plausibly certifies for, when `--profile` is not given."""
+    caps = set(capabilities)
+    if {"outpatient", "inpatient"} <= caps:
+        return "hospital-full"
+    if "outpatient" in caps:
+        return "hospital-outpatient"
+    if "inpatient" in caps:
+        return "hospital-inpatient"
+    if "pharmacy" in caps:
+        return "pharmacy"
+    return DEFAULT_PROFILE
