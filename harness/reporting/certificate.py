@@ -19,6 +19,7 @@ from typing import Any
 import jinja2
 
 from harness.model import Outcome
+from harness.reporting.console import AREA_NAMES_ZH
 from harness.reporting.record import RunRecord, ScenarioRecord, Tally
 
 __all__ = ["AREA_LABELS", "VERDICT_LABELS", "render_certificate", "write_certificate"]
@@ -28,22 +29,7 @@ MAX_FINDINGS = 6
 MAX_GAPS = 4
 MAX_CLAUSES = 14
 
-AREA_LABELS = {
-    "sign-in": "签到签退",
-    "person": "人员信息",
-    "filing": "异地备案",
-    "outpatient": "门诊结算",
-    "inpatient": "住院结算",
-    "chronic": "门诊慢特病",
-    "pharmacy": "药店购药",
-    "reversal": "撤销与冲正",
-    "idempotency": "幂等与重复",
-    "reconciliation": "对账",
-    "query": "查询",
-    "protocol": "入参校验",
-    "envelope": "报文规范",
-    "file": "文件上传下载",
-}
+AREA_LABELS = AREA_NAMES_ZH  # one vocabulary for the console, Allure and the certificate
 VERDICT_LABELS = {
     "certified": ("通过认证", "CERTIFIED"),
     "not certified": ("未通过认证", "NOT CERTIFIED"),

@@ -1,0 +1,1 @@
+"""Reporting (layer 4): console, results.json, Allure results and report, certificate, ledger, gate."""
