@@ -1,0 +1,153 @@
+"""The pytest plugin, run by pytester in process: items, outcomes, failure text, Allure output."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from engine_samples import FakeSite, person_step, refusal, scenario, settle_step, site
+
+from harness.gateway import make_signer
+from harness.model import Expectation, Outcome
+from harness.pytest_plugin import ScenarioPlugin
+from harness.reporting.allure import stable_ids
+from harness.reporting.masking import mask_text
+from harness.runner import Runner
+from harness.specs import load_registry
+from harness.transport import CallableTarget
+
+NAMES = {"1101": "人员信息获取", "2207": "门诊结算"}
+
+
+def suite() -> list:
+    return [
+        scenario((person_step(),), id="person.sample.pass", area="person"),
+        scenario((settle_step(Expectation(ok=True, checks=("money.sum",))),), id="outpatient.sample.fail",
+                 interface="2207"),
+        scenario((settle_step(Expectation(ok=False, cause="not-filed")),), id="outpatient.sample.refused",
+                 interface="2207"),
+        scenario((person_step(),), id="person.sample.unprovisioned", archetype="nobody", area="person"),
+        scenario((person_step(),), id="inpatient.sample.na", capabilities=("inpatient",), area="inpatient"),
+    ]
+
+
+def plugin_for(fake: FakeSite, scenarios: list | None = None, *, signer=None, header_env=None,
+               capabilities=("outpatient",)) -> ScenarioPlugin:
+    target = CallableTarget(fake, signer=signer)
+    runner = Runner(target, load_registry(), "baseline", site(capabilities=capabilities), seed=3)
+    return ScenarioPlugin(scenarios or suite(), runner, interface_names=NAMES, header_env=header_env)
+
+
+def test_outcomes_map_onto_pytest(pytester: pytest.Pytester) -> None:
+    fake = FakeSite({"2207": refusal("参保人未办理异地就医备案，不能直接结算")})
+    plugin = plugin_for(fake)
+    result = pytester.runpytest_inprocess("-rA", plugins=[plugin])
+    # pass: 1101; fail: expected success got refusal; refused: expected refusal; two skipped.
+    result.assert_outcomes(passed=2, failed=1, skipped=2)
+    result.stdout.fnmatch_lines(["*SKIPPED*not provisioned: the site config gives no test identity*nobody*",
+                                 "*SKIPPED*not applicable: the site does not declare capability inpatient*"])
+    outcomes = {r.scenario_id: r.outcome for r in plugin.ordered_results()}
+    assert outcomes == {"person.sample.pass": Outcome.PASSED, "outpatient.sample.fail": Outcome.FAILED,
+                        "outpatient.sample.refused": Outcome.PASSED,
+                        "person.sample.unprovisioned": Outcome.NOT_PROVISIONED,
+                        "inpatient.sample.na": Outcome.NOT_APPLICABLE}
+
+
+def test_node_ids_and_keyword_selection(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_never_collected="def test_x():\n    assert False\n")
+    result = pytester.runpytest_inprocess("--collect-only", "-q", plugins=[plugin_for(FakeSite())])
+    result.stdout.fnmatch_lines(["person::person.sample.pass", "outpatient::outpatient.sample.fail",
+                                 "inpatient::inpatient.sample.na"])
+    assert "test_never_collected" not in result.stdout.str()
+    plugin = plugin_for(FakeSite())
+    selected = pytester.runpytest_inprocess("-k", "outpatient and refused", plugins=[plugin])
+    assert plugin.selected == ["outpatient.sample.refused"]
+    selected.assert_outcomes(failed=1, deselected=4)  # the fake accepts what must be refused
+
+
+def test_failure_text_has_expected_actual_clause_and_a_curl_line_without_secrets(pytester: pytest.Pytester) -> None:
+    signer = make_signer("tif", {"paasid": "paas-visible", "token": "tok-SECRET"}, {"tif": {}})
+    plugin = plugin_for(FakeSite(), [suite()[2]], signer=signer, header_env={"x-tif-paasid": "HSA_TIF_PAASID"})
+    result = pytester.runpytest_inprocess(plugins=[plugin])
+    result.assert_outcomes(failed=1)
+    out = result.stdout.str()
+    result.stdout.fnmatch_lines([
+        "*[[]critical[]] expected a refusal (not-filed), the site accepted",
+        "*clause:   R-CAUSE-NOT-FILED",
+        "*expected: infcode -1",
+        "*actual:   infcode 0",
+        "*reproduce (2207, callable://callable/2207):",
+        "*curl -sS -X POST 'callable://callable/2207'*x-tif-paasid: $HSA_TIF_PAASID*--data-raw*\"infno\":\"2207\"*",
+    ])
+    assert "tok-SECRET" not in out and "paas-visible" not in out
+
+
+def test_infrastructure_errors_are_pytest_errors_and_the_breaker_stops_the_session(pytester: pytest.Pytester) -> None:
+    fake = FakeSite({"1101": ConnectionRefusedError("down")})
+    scenarios = [scenario((person_step(),), id=f"person.sample.s{i}", area="person") for i in range(7)]
+    plugin = plugin_for(fake, scenarios)
+    plugin.runner.breaker_threshold = 3
+    result = pytester.runpytest_inprocess(plugins=[plugin])
+    result.stdout.fnmatch_lines(["*INFRASTRUCTURE ERROR (not a conformance finding)*connection refused*",
+                                 "*circuit breaker open after 3 consecutive infrastructure errors*",
+                                 "*3 error*"])
+    ordered = plugin.ordered_results()
+    assert [r.outcome for r in ordered] == [Outcome.ERROR] * 7
+    assert ordered[-1].reason.startswith("not run: circuit breaker open")
+
+
+def _allure_results(directory: Path) -> dict[str, dict]:
+    found = {}
+    for path in directory.glob("*-result.json"):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        labels = {}
+        for label in data["labels"]:
+            labels.setdefault(label["name"], []).append(label["value"])
+        data["label_map"] = labels
+        found[labels["scenario_id"][0]] = data
+    return found
+
+
+def test_allure_labels_steps_masking_and_stable_history(pytester: pytest.Pytester, tmp_path: Path) -> None:
+    scenarios = suite()
+    runs = []
+    for n in (1, 2):
+        out = tmp_path / f"allure{n}"
+        fake = FakeSite({"2207": refusal("参保人未办理异地就医备案，不能直接结算")})
+        pytester.runpytest_inprocess("--alluredir", str(out), plugins=[plugin_for(fake, scenarios)])
+        runs.append(_allure_results(out))
+    first, second = runs
+    refused = first["outpatient.sample.refused"]
+    labels = refused["label_map"]
+    assert labels["epic"] == ["outpatient 门诊"] and labels["feature"] == ["2207 门诊结算"]
+    assert labels["story"] == ["Sample flow"] and labels["severity"] == ["critical"]
+    assert set(labels["tag"]) == {"outpatient", "filed-employee"}
+    assert refused["status"] == "passed" and first["outpatient.sample.fail"]["status"] == "failed"
+    assert first["person.sample.unprovisioned"]["status"] == "skipped"
+    by_id = {s.id: s for s in scenarios}
+    for sid, data in first.items():
+        assert (data["testCaseId"], data["historyId"]) == stable_ids(by_id[sid])
+        assert (second[sid]["testCaseId"], second[sid]["historyId"]) == stable_ids(by_id[sid])
+        assert not data.get("parameters")  # no per-run values in history parameters
+    [step] = refused["steps"]
+    assert step["name"] == "1. 2207 门诊结算"
+    assert [a["name"] for a in step["attachments"]] == ["request", "response (HTTP 200)"]
+    [step] = first["person.sample.pass"]["steps"]
+    request = next(a for a in step["attachments"] if a["name"] == "request")
+    body = json.loads((tmp_path / "allure1" / request["source"]).read_text(encoding="utf-8"))
+    identity = site().identities["filed-employee"]
+    data = body["input"]["data"]
+    assert data["certno"] == mask_text(identity["certno"]) != identity["certno"]
+    assert data["psn_name"] == mask_text(identity["psn_name"]) != identity["psn_name"]
+    assert data["mdtrt_cert_type"] == identity["mdtrt_cert_type"]  # not personal: kept
+
+
+def test_history_changes_exactly_when_the_scenario_changes() -> None:
+    from dataclasses import replace
+
+    base = suite()[0]
+    assert stable_ids(base) == stable_ids(replace(base))
+    changed = replace(base, fingerprint="0" * 16)
+    assert stable_ids(changed)[0] == stable_ids(base)[0]  # the same test case
+    assert stable_ids(changed)[1] != stable_ids(base)[1]  # a new history

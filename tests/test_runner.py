@@ -1,0 +1,235 @@
+"""The runner against a scripted fake site (a plain callable behind CallableTarget)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from engine_samples import FakeSite, person_step, refusal, scenario, settle_step, site, success
+
+from harness.model import Expectation, Outcome, RunEvent, Severity, Step
+from harness.runner import Runner, resolve_path
+from harness.specs import load_registry
+
+NOT_FILED = "参保人未办理异地就医备案，不能直接结算"
+
+
+def runner(fake: FakeSite, *, reference: bool = False, seed: int = 7, events: list | None = None,
+           capabilities: tuple[str, ...] | None = None, **kwargs) -> Runner:
+    return Runner(fake.target(), load_registry(), "baseline", site(reference=reference, capabilities=capabilities),
+                  (events.append if events is not None else None), seed=seed, **kwargs)
+
+
+def test_a_passing_flow_signs_in_once_and_records_every_exchange() -> None:
+    fake = FakeSite()
+    run = runner(fake)
+    first = run.run_scenario(scenario((person_step(Expectation(save={"psn": "output.baseinfo.psn_no"})),)))
+    second = run.run_scenario(scenario((person_step(),), id="outpatient.sample.again"))
+    assert (first.outcome, second.outcome) == (Outcome.PASSED, Outcome.PASSED), first.failures
+    assert fake.infnos() == ["9001", "1101", "1101"]
+    [step] = first.steps
+    assert step.exchange is not None and step.exchange.status == 200
+    envelope = fake.sent[1][1]
+    assert envelope["sign_no"] == "SIGN-0001"
+    assert envelope["msgid"].startswith("H52010200001") and len(envelope["msgid"]) == 30
+    assert envelope["insuplc_admdvs"] == site().identities["filed-employee"]["insuplc_admdvs"]
+    assert envelope["input"]["data"]["certno"] == site().identities["filed-employee"]["certno"]
+
+
+def test_expected_refusal_with_a_confirmed_cause_passes() -> None:
+    fake = FakeSite({"2207": refusal(NOT_FILED)})
+    result = runner(fake).run_scenario(scenario((settle_step(Expectation(ok=False, cause="not-filed")),)))
+    assert result.outcome is Outcome.PASSED, result.failures
+
+
+def test_unconfirmed_cause_is_a_warning_on_a_site_and_a_failure_on_the_reference_platform() -> None:
+    steps = (settle_step(Expectation(ok=False, cause="not-filed")),)
+    fake = FakeSite({"2207": refusal("余额不足")})
+    on_site = runner(fake).run_scenario(scenario(steps))
+    assert on_site.outcome is Outcome.PASSED
+    [warning] = on_site.failures
+    assert warning.severity is Severity.WARNING and warning.title.startswith("refused, cause unconfirmed")
+    assert warning.clause == "R-CAUSE-NOT-FILED"
+    on_reference = runner(FakeSite({"2207": refusal("该就诊已结算，不能重复结算")}), reference=True).run_scenario(
+        scenario(steps))
+    assert on_reference.outcome is Outcome.FAILED
+    assert "'duplicate-settlement'" in on_reference.failures[0].title
+
+
+def test_accepting_what_must_be_refused_is_critical_for_a_state_change() -> None:
+    result = runner(FakeSite()).run_scenario(scenario((settle_step(Expectation(ok=False, cause="not-filed")),)))
+    assert result.outcome is Outcome.FAILED
+    assert result.failures[0].severity is Severity.CRITICAL
+    assert result.failures[0].title == "expected a refusal (not-filed), the site accepted"
+
+
+def test_refusal_shape_is_checked_on_every_expected_refusal() -> None:
+    bad = dict(refusal(NOT_FILED), output={"setlinfo": {}})
+    result = runner(FakeSite({"2207": bad})).run_scenario(scenario((settle_step(Expectation(ok=False)),)))
+    assert [f.clause for f in result.failures] == ["R-REFUSAL-SHAPE"]
+
+
+def test_teardown_runs_after_a_failure_when_its_value_was_saved() -> None:
+    fake = FakeSite({"2207": refusal("系统忙")})
+    steps = (person_step(Expectation(save={"psn_no": "output.baseinfo.psn_no"})), settle_step(),
+             person_step())
+    teardown = (Step("2601", {"data": {"psn_no": "{{ saved.psn_no }}", "omsgid": "X", "oinfno": "2207"}},
+                     Expectation(ok=None), when="psn_no"),
+                Step("2208", {"data": {"psn_no": "1", "setl_id": "{{ saved.setl_id }}", "mdtrt_id": "1"}},
+                     Expectation(ok=None), when="setl_id"))
+    result = runner(fake).run_scenario(scenario(steps, teardown=teardown))
+    assert result.outcome is Outcome.FAILED
+    assert result.failures[0].title == "expected success, the site refused: 系统忙"
+    # The flow stops at the refused step; the teardown whose value was saved still runs, the other not.
+    assert fake.infnos() == ["9001", "1101", "2207", "2601"]
+    assert [s.teardown for s in result.steps] == [False, False, True]
+    assert fake.sent[-1][1]["input"]["data"]["psn_no"] == result.steps[0].exchange.response_json["output"][
+        "baseinfo"]["psn_no"]
+
+
+def test_infrastructure_errors_are_errors_and_open_the_breaker() -> None:
+    fake = FakeSite({"1101": ConnectionRefusedError("refused")})
+    events: list[RunEvent] = []
+    run = runner(fake, events=events, breaker_threshold=3)
+    outcomes = [run.run_scenario(scenario((person_step(),), id=f"person.sample.s{i}")) for i in range(5)]
+    assert [r.outcome for r in outcomes] == [Outcome.ERROR] * 5
+    assert not any(r.failures for r in outcomes)  # an infrastructure error is not a finding
+    assert fake.infnos() == ["9001", "1101", "1101", "1101"]  # nothing sent once the breaker is open
+    assert "connection refused" in outcomes[0].reason
+    assert outcomes[3].reason.startswith("not run: circuit breaker open after 3 consecutive")
+    assert [e.kind for e in events].count("breaker-open") == 1
+
+
+def test_a_success_resets_the_breaker_count() -> None:
+    down = ConnectionRefusedError("x")
+    flaky = iter([down, success("1101"), down, down])
+    fake = FakeSite({"1101": lambda envelope: next(flaky)})
+    run = runner(fake, breaker_threshold=3)
+    for i in range(4):
+        run.run_scenario(scenario((person_step(),), id=f"person.sample.s{i}"))
+    assert not run.breaker_open
+
+
+def test_unknown_settlement_outcome_is_resolved_with_2601_not_resent() -> None:
+    fake = FakeSite({"2207": TimeoutError("read timed out")})
+    events: list[RunEvent] = []
+    result = runner(fake, events=events).run_scenario(scenario((settle_step(), person_step())))
+    assert result.outcome is Outcome.ERROR
+    assert fake.infnos() == ["9001", "2207", "2601"]  # never a second 2207
+    settle, reversal = fake.sent[1][1], fake.sent[2][1]
+    assert reversal["input"]["data"] == {"psn_no": settle["input"]["data"]["psn_no"], "omsgid": settle["msgid"],
+                                         "oinfno": "2207"}
+    assert "resolved with 2601" in result.reason and "timeout" in result.reason
+    assert any(e.kind == "unknown-outcome" for e in events)
+
+
+def test_no_2601_for_a_call_the_profile_does_not_list() -> None:
+    fake = FakeSite({"2201": TimeoutError("read timed out")})
+    step = settle_step(infno="2201")
+    result = runner(fake).run_scenario(scenario((step,)))
+    assert result.outcome is Outcome.ERROR and fake.infnos() == ["9001", "2201"]
+    assert "does not allow 2601" in result.reason
+
+
+def test_missing_identity_is_not_provisioned_and_nothing_is_sent() -> None:
+    fake = FakeSite()
+    result = runner(fake).run_scenario(scenario((person_step(),), archetype="nobody"))
+    assert result.outcome is Outcome.NOT_PROVISIONED and "[identities.nobody]" in result.reason
+    missing_field = scenario((Step("1101", {"data": {"x": "{{ identity.no_such_field }}"}}),))
+    assert runner(fake).run_scenario(missing_field).outcome is Outcome.NOT_PROVISIONED
+    assert fake.sent == []
+
+
+def test_undeclared_capability_is_not_applicable() -> None:
+    result = runner(FakeSite(), capabilities=("inpatient",)).run_scenario(scenario((person_step(),)))
+    assert result.outcome is Outcome.NOT_APPLICABLE and "outpatient" in result.reason
+
+
+def test_a_request_that_breaks_the_schema_is_a_suite_bug_and_is_not_sent() -> None:
+    fake = FakeSite()
+    step = Step("1101", {"data": {"mdtrt_cert_type": "02"}})  # mdtrt_cert_no missing
+    result = runner(fake).run_scenario(scenario((step,)))
+    assert result.outcome is Outcome.FAILED
+    assert result.failures[0].title.startswith("suite bug: the request of step 1 (1101) breaks the schema")
+    assert "1101.in.data.mdtrt_cert_no" in result.failures[0].detail
+    assert fake.infnos() == ["9001"]
+
+
+def test_a_negative_case_that_validates_is_a_suite_bug() -> None:
+    fake = FakeSite()
+    result = runner(fake).run_scenario(scenario((person_step(Expectation(ok=False, cause="invalid-request")),)))
+    assert result.failures[0].title.startswith("suite bug") and "meant to be invalid" in result.failures[0].title
+    assert fake.infnos() == ["9001"]
+
+
+def test_golden_values_apply_only_on_the_reference_platform() -> None:
+    golden = Expectation(golden={"output.setlinfo.medfee_sumamt": 128.5, "output.setlinfo.acct_pay": 50})
+    on_site = runner(FakeSite()).run_scenario(scenario((settle_step(golden),)))
+    assert on_site.outcome is Outcome.PASSED
+    on_reference = runner(FakeSite(), reference=True).run_scenario(scenario((settle_step(golden),)))
+    [failure] = on_reference.failures
+    assert failure.clause == "2207.out.setlinfo.acct_pay" and failure.severity is Severity.CRITICAL
+    assert (failure.expected, failure.actual) == ("50", "51.4")
+
+
+def test_checks_see_decimals_and_saved_values() -> None:
+    fake = FakeSite()
+    steps = (settle_step(Expectation(save={"settlement": "output.setlinfo", "msgid": "request.msgid"},
+                                     checks=("money.sum", "money.psn_part", "settle.medins_setl_id"))),)
+    result = runner(fake).run_scenario(scenario(steps))
+    # The example's medins_setl_id is not our msgid: the check must notice.
+    assert [f.clause for f in result.failures] == ["R-MEDINS-SETL-ID-IS-MSGID"]
+
+
+def test_saved_request_values_can_replay_a_msgid() -> None:
+    fake = FakeSite()
+    steps = (person_step(Expectation(save={"first": "request.msgid"})),
+             Step("1101", person_step().input, envelope={"msgid": "{{ saved.first }}"}))
+    result = runner(fake).run_scenario(scenario(steps))
+    assert result.outcome is Outcome.PASSED, result.failures
+    assert fake.sent[1][1]["msgid"] == fake.sent[2][1]["msgid"]
+
+
+def test_response_schema_violations_are_minor_findings_with_field_clauses() -> None:
+    broken = success("1101")
+    del broken["output"]["baseinfo"]["psn_no"]
+    result = runner(FakeSite({"1101": broken})).run_scenario(scenario((person_step(),)))
+    assert result.outcome is Outcome.FAILED
+    assert [(f.clause, f.severity) for f in result.failures] == [("1101.out.baseinfo.psn_no", Severity.MINOR)]
+
+
+def test_failures_are_ranked_by_severity() -> None:
+    broken = success("2207")
+    del broken["output"]["setlinfo"]["psn_name"]
+    broken["output"]["setlinfo"]["medfee_sumamt"] = 1
+    steps = (settle_step(Expectation(checks=("money.sum",))),)
+    result = runner(FakeSite({"2207": broken})).run_scenario(scenario(steps))
+    assert [f.severity for f in result.failures] == sorted((f.severity for f in result.failures),
+                                                           key=lambda s: s.rank)
+    assert result.failures[0].severity is Severity.CRITICAL
+
+
+def test_the_same_seed_gives_the_same_bodies_apart_from_msgid_and_times() -> None:
+    template = Step("1101", {"data": {"mdtrt_cert_type": "02", "mdtrt_cert_no": "{{ run.uniq }}",
+                                      "psn_cert_type": "01", "certno": "{{ identity.certno }}",
+                                      "psn_name": "N{{ run.uniq }}"}})
+
+    def bodies(seed: int) -> list[dict]:
+        fake = FakeSite()
+        run = runner(fake, seed=seed)
+        for i in range(3):
+            run.run_scenario(scenario((template,), id=f"person.sample.s{i}"))
+        assert fake.infnos() == ["9001", "1101", "1101", "1101"]
+        return [{k: v for k, v in env.items() if k not in ("msgid", "inf_time")} for _, env in fake.sent]
+
+    first, again, other = bodies(11), bodies(11), bodies(12)
+    assert first == again
+    assert first != other
+    uniqs = [b["input"]["data"]["mdtrt_cert_no"] for b in first[1:]]
+    assert len(set(uniqs)) == 3 and all(len(u) == 12 and u.isdigit() and u[0] != "0" for u in uniqs)
+
+
+def test_resolve_path() -> None:
+    doc = {"output": {"insuinfo": [{"balc": Decimal("1.00")}]}}
+    assert resolve_path(doc, "output.insuinfo[0].balc") == (True, Decimal("1.00"))
+    assert resolve_path(doc, "output.insuinfo[1].balc") == (False, None)
+    assert resolve_path(doc, "output.nope") == (False, None)
