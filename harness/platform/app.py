@@ -1,0 +1,82 @@
+"""The platform's ASGI app (Starlette; the only module that imports it).
+
+A thin adapter over `core.Platform`: every request becomes an `HttpRequest`; the platform's
+delay fault is awaited (the event loop keeps serving others); the answer is sent back as is. The
+platform's work itself runs on the event loop thread: it is short, and SQLite serialises it anyway.
+
+`drop-after-commit` is played at the transport level: the response head promises the full body,
+half of it is sent, and the connection is closed — the client sees a broken connection after the
+platform has committed, which is what 冲正 (2601) exists for.
+
+`POST /__admin/echo` answers its own body through the same stack, for the benchmark's baseline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+
+from harness.platform.config import PlatformConfig
+from harness.platform.core import JSON_TYPE, HttpRequest, HttpResponse, Platform
+
+__all__ = ["create_app"]
+
+log = logging.getLogger("hsa_cert.platform")
+
+
+class _DroppedResponse(Response):
+    """Headers and half a body, then nothing: uvicorn closes the connection."""
+
+    def __init__(self, answer: HttpResponse) -> None:
+        super().__init__(content=answer.body, status_code=answer.status, headers=answer.headers)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+        await send({"type": "http.response.body", "body": self.body[: len(self.body) // 2], "more_body": True})
+        log.info("fault drop-after-commit: connection closed mid-response")
+
+
+def create_app(config: PlatformConfig | Platform | None = None) -> Starlette:
+    """The Starlette app serving one platform (built from `config`, or an existing Platform)."""
+    platform = config if isinstance(config, Platform) else Platform(config or PlatformConfig())
+    owns_platform = not isinstance(config, Platform)
+
+    async def endpoint(request: Request) -> Response:
+        body = await request.body()
+        answer = await serve_one(platform, request, body)
+        if answer.drop:
+            return _DroppedResponse(answer)
+        return Response(content=answer.body, status_code=answer.status, headers=answer.headers)
+
+    async def echo(request: Request) -> Response:
+        return Response(content=await request.body(), media_type=JSON_TYPE)
+
+    async def lifespan(app: Starlette) -> Any:
+        yield
+        if owns_platform:
+            platform.close()
+
+    app = Starlette(
+        routes=[
+            Route("/__admin/echo", echo, methods=["POST"]),
+            Route("/{path:path}", endpoint, methods=["GET", "POST", "DELETE", "PUT"]),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.platform = platform
+    return app
+
+
+async def serve_one(platform: Platform, request: Request, body: bytes) -> HttpResponse:
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    prepared = platform.prepare(HttpRequest(request.method, request.url.path, headers, body, request.url.query))
+    if prepared.delay_s:
+        await asyncio.sleep(prepared.delay_s)
+    return platform.execute(prepared)

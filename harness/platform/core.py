@@ -1,0 +1,380 @@
+"""The platform as an HTTP-neutral request handler: `Platform.handle(HttpRequest) -> HttpResponse`.
+
+The Starlette app (app.py) and the `responses` mount (inprocess.py) are thin adapters over this
+class, so the socket-free tests exercise exactly the code the server runs. Handling is split in
+two so that a server can wait without blocking: `prepare` (parse, gateway signature, faults that
+answer instead of the platform, the delay to wait) and `execute` (validate and process).
+
+Routes:
+- `POST /fsi/api/rsfComIfsService/callService` (single URL) and `POST <anything>/{infno}`
+  (URL = base + infno); any other POST path is served as the single URL. 9101 accepts
+  `multipart/form-data` (`jsonStr` + `file`) or JSON; 9102 answers `application/octet-stream`.
+- `GET /__admin/health`, `GET /__admin/exchanges?limit=&since=&infno=&msgid=`,
+  `GET|POST|DELETE /__admin/faults` and `DELETE /__admin/faults/{id}` (when `config.admin`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.parser import BytesParser
+from email.policy import HTTP
+from typing import Any
+from urllib.parse import parse_qs
+
+import harness.platform.handlers  # noqa: F401  (registers every handler)
+from harness.errors import ConfigError, HsaCertError
+from harness.personas import load_catalogue
+from harness.platform.config import Fault, PlatformConfig, parse_fault
+from harness.platform.context import HANDLERS, PlatformContext
+from harness.platform.db import Database
+from harness.platform.envelope import RefMsgIds, dump_json
+from harness.platform.faults import MUTANTS, POST_COMMIT_KINDS, PRE_PROCESS_KINDS, FaultRegistry
+from harness.platform.gateway_check import GatewayVerifier
+from harness.platform.pipeline import CallResult, process_call, record_exchange, refusal_envelope, violations_text
+from harness.platform.refdata import RefData
+from harness.platform.refusals import CAUSE_MESSAGES
+from harness.platform.seed import seed_state
+from harness.specs import load_registry
+
+__all__ = ["HttpRequest", "HttpResponse", "Platform", "Prepared"]
+
+JSON_TYPE = "application/json;charset=utf-8"
+_INFNO_PATH = re.compile(r"/(\d{4}[A-Z]?)/?$")
+HTML_ERROR_PAGE = (
+    "<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center>"
+    "<hr><center>nginx</center></body></html>"
+)
+
+
+@dataclass
+class HttpRequest:
+    method: str
+    path: str
+    headers: dict[str, str]  # lower-case names
+    body: bytes = b""
+    query: str = ""
+
+
+@dataclass
+class HttpResponse:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    drop: bool = False  # close the connection instead of completing the response
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+def json_response(value: Any, status: int = 200) -> HttpResponse:
+    return HttpResponse(status, {"content-type": JSON_TYPE}, dump_json(value).encode())
+
+
+@dataclass
+class Prepared:
+    request: HttpRequest
+    received: datetime
+    delay_s: float = 0.0
+    response: HttpResponse | None = None  # already answered (admin, gateway, pre-process fault)
+    envelope: dict[str, Any] | None = None
+    upload: bytes | None = None
+    infno: str = ""
+    request_text: str = ""
+    notes: dict[str, Any] = field(default_factory=dict)
+
+
+class Platform:
+    """One reference platform: state, profile, faults; thread-safe."""
+
+    def __init__(self, config: PlatformConfig | None = None) -> None:
+        self.config = config or PlatformConfig()
+        registry = load_registry(self.config.specs_root)
+        profile = registry.profile(self.config.profile)
+        catalogue = load_catalogue(self.config.seed, self.config.catalogue_root)
+        self.db = Database(self.config.db_path)
+        seed_state(self.db, catalogue)
+        require = profile.require_sign_in if self.config.require_sign_in is None else self.config.require_sign_in
+        stmt_list = registry.code_list("stmt_rslt")
+        stmt_variant = profile.code_variants.get("stmt_rslt")
+        clr_variant = profile.code_variants.get("clr_way", "unpadded")
+        self.ctx = PlatformContext(
+            db=self.db,
+            ref=RefData(catalogue),
+            registry=registry,
+            profile=profile,
+            validator=registry.validator(profile.id),
+            require_sign_in=bool(require),
+            reversible=profile.reversible_by_2601,
+            faults=FaultRegistry(),
+            refmsgids=RefMsgIds(),
+            clr_way="01" if clr_variant == "padded" else "1",
+            stmt_rslt_codes=tuple(stmt_list.variants.get(stmt_variant, stmt_list.values)),
+            input_node_aliases=dict(profile.raw.get("input_node_aliases") or {}),
+            state_changing=frozenset(i.infno for i in registry.interfaces() if i.state_changing),
+            receiver_override=self.config.receiver_admdvs,
+        )
+        self.infno_aliases: dict[str, str] = dict(profile.raw.get("infno_aliases") or {})
+        for fault in self.config.parsed_faults():
+            self.ctx.faults.add(fault)
+        self.gateway = GatewayVerifier(profile.gateway, self.config.credentials())
+        self._closed = threading.Event()
+
+    # --- convenience for in-process callers --------------------------------------------------------
+
+    @property
+    def faults(self) -> FaultRegistry:
+        return self.ctx.faults
+
+    def handle(self, request: HttpRequest) -> HttpResponse:
+        """Prepare, wait (blocking) and execute: for synchronous adapters."""
+        prepared = self.prepare(request)
+        if prepared.delay_s:
+            time.sleep(prepared.delay_s)
+        return self.execute(prepared)
+
+    def call(self, envelope: dict[str, Any], headers: dict[str, str] | None = None) -> dict[str, Any]:
+        """Send one envelope as a single-URL POST and return the parsed response (tests, tools)."""
+        request = HttpRequest("POST", "/fsi/api/rsfComIfsService/callService", {"content-type": JSON_TYPE,
+                              **{k.lower(): v for k, v in (headers or {}).items()}},
+                              json.dumps(envelope, ensure_ascii=False).encode())  # fmt: skip
+        return self.handle(request).json()
+
+    def close(self) -> None:
+        if not self._closed.is_set():
+            self._closed.set()
+            self.db.close()
+
+    # --- the two phases ---------------------------------------------------------------------------
+
+    def prepare(self, request: HttpRequest) -> Prepared:
+        prepared = Prepared(request=request, received=datetime.now())
+        if request.path.startswith("/__admin"):
+            prepared.response = self._admin(request)
+            return prepared
+        if request.method != "POST":
+            prepared.response = json_response({"code": 405, "message": "method not allowed"}, 405)
+            return prepared
+        self._parse(prepared)
+        infno = prepared.infno
+        refusal = self.gateway.check(request.headers, infno)
+        if refusal is not None:
+            prepared.response = json_response(refusal.body, refusal.status)
+            self._record_plain(prepared, prepared.response, fault="", note=f"gateway: {refusal.message}")
+            return prepared
+        fault = self.ctx.faults.take(infno, ("delay",))
+        if fault is not None:
+            prepared.delay_s = fault.delay_ms / 1000
+        fault = self.ctx.faults.take(infno, PRE_PROCESS_KINDS)
+        if fault is not None:
+            prepared.response = self._pre_fault(fault)
+            self._record_plain(prepared, prepared.response, fault=fault.kind, note="")
+        return prepared
+
+    def execute(self, prepared: Prepared) -> HttpResponse:
+        if prepared.response is not None:
+            return prepared.response
+        envelope = prepared.envelope
+        if envelope is None:
+            return self._refuse_invalid(prepared, prepared.notes.get("parse_error", "报文不是合法的JSON"), [])
+        violations = self.ctx.validator.validate_request(envelope)
+        if violations:
+            return self._refuse_invalid(prepared, violations_text(violations), violations)
+        result = process_call(self.ctx, envelope, infno=prepared.infno, received=prepared.received,
+                              path=prepared.request.path, request_text=prepared.request_text,
+                              upload=prepared.upload)  # fmt: skip
+        response = self._to_http(result)
+        fault = self.ctx.faults.take(prepared.infno, POST_COMMIT_KINDS)
+        return response if fault is None else self._post_fault(fault, response)
+
+    # --- parsing ----------------------------------------------------------------------------------
+
+    def _parse(self, prepared: Prepared) -> None:
+        request = prepared.request
+        ctype = request.headers.get("content-type", "")
+        body = request.body
+        try:
+            if ctype.lower().startswith("multipart/form-data"):
+                fields, files = _parse_multipart(ctype, body)
+                text = fields.get("jsonStr") or fields.get("jsonstr") or ""
+                prepared.upload = next(iter(files.values()), None)
+                prepared.request_text = text + (f"\n<file: {len(prepared.upload)} bytes>" if prepared.upload else "")
+            else:
+                text = body.decode("utf-8-sig")
+                prepared.request_text = text
+            envelope = json.loads(text)
+        except (UnicodeDecodeError, ValueError) as exc:
+            prepared.request_text = prepared.request_text or body[:4000].decode("utf-8", "replace")
+            prepared.notes["parse_error"] = f"/ 报文不是合法的JSON（{type(exc).__name__}）"
+            prepared.infno = _path_infno(request.path)
+            return
+        if not isinstance(envelope, dict):
+            prepared.notes["parse_error"] = "/ 报文应为JSON对象"
+            prepared.infno = _path_infno(request.path)
+            return
+        path_infno = _path_infno(request.path)
+        infno = str(envelope.get("infno") or path_infno)
+        if path_infno and envelope.get("infno") and envelope["infno"] != path_infno:
+            prepared.notes["parse_error"] = f"/infno 交易编号 {envelope['infno']} 与请求地址 {path_infno} 不一致"
+        infno = self.infno_aliases.get(infno, infno)
+        if prepared.upload is not None:
+            node = (envelope.get("input") or {}).get("fsUploadIn")
+            if isinstance(node, dict) and "in" not in node:
+                node["in"] = ""  # the multipart file part stands for fsUploadIn.in
+        prepared.infno = infno
+        if "parse_error" not in prepared.notes:
+            prepared.envelope = envelope
+
+    # --- answers ----------------------------------------------------------------------------------
+
+    def _refuse_invalid(self, prepared: Prepared, detail: str, violations: list[Any]) -> HttpResponse:
+        envelope = prepared.envelope or {}
+        env = refusal_envelope(self.ctx, envelope, prepared.received, CAUSE_MESSAGES["invalid-request"] + detail)
+        text = dump_json(env)
+        with self.db.transaction() as conn:
+            record_exchange(conn, received=prepared.received, path=prepared.request.path, envelope=envelope or
+                            {"infno": prepared.infno}, valid=False, violations=violations, http_status=200,
+                            response=env, response_text=text, request_text=prepared.request_text)  # fmt: skip
+        return HttpResponse(200, {"content-type": JSON_TYPE}, text.encode())
+
+    def _record_plain(self, prepared: Prepared, response: HttpResponse, *, fault: str, note: str) -> None:
+        envelope = prepared.envelope or {"infno": prepared.infno}
+        with self.db.transaction() as conn:
+            record_exchange(conn, received=prepared.received, path=prepared.request.path, envelope=envelope,
+                            valid=not note, violations=[], http_status=response.status, response=None,
+                            response_text=response.body.decode("utf-8", "replace")[:4000],
+                            request_text=prepared.request_text, fault=fault or note)  # fmt: skip
+
+    @staticmethod
+    def _to_http(result: CallResult) -> HttpResponse:
+        if result.download is not None:
+            name, content = result.download
+            return HttpResponse(200, {"content-type": "application/octet-stream",
+                                      "content-disposition": f'attachment; filename="{name}"'}, content)  # fmt: skip
+        return HttpResponse(200, {"content-type": JSON_TYPE}, result.text.encode())
+
+    @staticmethod
+    def _pre_fault(fault: Fault) -> HttpResponse:
+        status = fault.effective_status()
+        if fault.kind == "http-5xx":
+            return HttpResponse(status, {"content-type": "text/plain;charset=utf-8"}, b"Service Unavailable")
+        return HttpResponse(status, {"content-type": "text/html;charset=utf-8"}, HTML_ERROR_PAGE.encode())
+
+    @staticmethod
+    def _post_fault(fault: Fault, response: HttpResponse) -> HttpResponse:
+        if fault.kind == "drop-after-commit":
+            return HttpResponse(response.status, response.headers, response.body, drop=True)
+        if fault.kind == "garbled":
+            garbage = b"\xff\xfe\x00{\x9c\x81garbled\x00" + response.body[:16]
+            return HttpResponse(200, {"content-type": JSON_TYPE}, garbage)
+        return HttpResponse(200, {"content-type": JSON_TYPE}, response.body[: max(1, len(response.body) // 2)])
+
+    # --- admin ------------------------------------------------------------------------------------
+
+    def _admin(self, request: HttpRequest) -> HttpResponse:
+        if not self.config.admin:
+            return json_response({"code": 404, "message": "admin endpoint disabled"}, 404)
+        path = request.path.rstrip("/")
+        try:
+            if path == "/__admin/health" and request.method == "GET":
+                return json_response(self.health())
+            if path == "/__admin/exchanges" and request.method == "GET":
+                return json_response({"exchanges": self.exchanges(**_query(request.query))})
+            if path == "/__admin/faults":
+                if request.method == "GET":
+                    return json_response({"faults": self.ctx.faults.list(), "mutants": MUTANTS})
+                if request.method == "POST":
+                    body = json.loads(request.body or b"{}")
+                    items = body if isinstance(body, list) else [body]
+                    ids = [self.ctx.faults.add(parse_fault(item)) for item in items]
+                    return json_response({"added": ids, "faults": self.ctx.faults.list()}, 201)
+                if request.method == "DELETE":
+                    self.ctx.faults.clear()
+                    return json_response({"faults": []})
+            match = re.fullmatch(r"/__admin/faults/(\d+)", path)
+            if match and request.method == "DELETE":
+                removed = self.ctx.faults.remove(int(match.group(1)))
+                return json_response({"removed": removed, "faults": self.ctx.faults.list()}, 200 if removed else 404)
+        except (ValueError, HsaCertError) as exc:
+            message = exc.render() if isinstance(exc, HsaCertError) else f"not JSON: {exc}"
+            return json_response({"code": 400, "message": message}, 400)
+        return json_response({"code": 404, "message": f"no admin route {request.method} {path}"}, 404)
+
+    def health(self) -> dict[str, Any]:
+        with self.db.reading() as conn:
+            people = conn.execute("SELECT COUNT(*) AS n FROM persons").fetchone()["n"]
+        return {
+            "status": "ok",
+            "profile": self.ctx.profile.id,
+            "spec_version": self.ctx.registry.version,
+            "db": self.config.db_path,
+            "require_sign_in": self.ctx.require_sign_in,
+            "gateway": self.gateway.family,
+            "verifying_signatures": self.gateway.enabled,
+            "interfaces": sorted(HANDLERS),
+            "persons": people,
+            "default_institution": self.ctx.ref.default_institution_code,
+        }
+
+    def exchanges(self, limit: str = "100", since: str = "0", infno: str = "", msgid: str = "") -> list[dict[str, Any]]:
+        try:
+            count = max(1, min(int(limit), 1000))
+            after = int(since)
+        except ValueError as exc:
+            raise ConfigError("limit and since must be whole numbers") from exc
+        sql = "SELECT * FROM exchanges WHERE id > ?"
+        args: list[Any] = [after]
+        if infno:
+            sql += " AND infno = ?"
+            args.append(infno)
+        if msgid:
+            sql += " AND msgid = ?"
+            args.append(msgid)
+        with self.db.reading() as conn:
+            newest = f"SELECT * FROM ({sql} ORDER BY id DESC LIMIT ?) ORDER BY id"
+            rows = conn.execute(newest, (*args, count)).fetchall()
+        return [_exchange_json(r) for r in rows]
+
+
+def _exchange_json(row: Any) -> dict[str, Any]:
+    out = {k: v for k, v in dict(row).items() if k not in ("violations", "request", "response", "valid", "replayed")}
+    out["valid"] = bool(row["valid"])
+    out["replayed"] = bool(row["replayed"])
+    out["violations"] = json.loads(row["violations"])
+    for key in ("request", "response"):
+        try:
+            out[key] = json.loads(row[key])
+        except ValueError:
+            out[key] = row[key]
+    return out
+
+
+def _query(query: str) -> dict[str, str]:
+    allowed = {"limit", "since", "infno", "msgid"}
+    return {k: v[-1] for k, v in parse_qs(query).items() if k in allowed}
+
+
+def _path_infno(path: str) -> str:
+    match = _INFNO_PATH.search(path)
+    return match.group(1) if match else ""
+
+
+def _parse_multipart(content_type: str, body: bytes) -> tuple[dict[str, str], dict[str, bytes]]:
+    """multipart/form-data with the standard library: text fields and file parts by field name."""
+    message = BytesParser(policy=HTTP).parsebytes(b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body)
+    if not message.is_multipart():
+        raise ValueError("not a multipart body")
+    fields: dict[str, str] = {}
+    files: dict[str, bytes] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition") or ""
+        payload = part.get_payload(decode=True) or b""
+        if part.get_filename() is not None:
+            files[str(name)] = payload
+        else:
+            fields[str(name)] = payload.decode(part.get_content_charset() or "utf-8")
+    return fields, files

@@ -1,0 +1,233 @@
+"""SQLite state of the reference platform: schema, connection, one transaction per state change.
+
+One connection serves the whole process, guarded by a re-entrant lock: every call to the platform
+runs inside exactly one `BEGIN IMMEDIATE … COMMIT`, so concurrent callers are serialised and eight
+simultaneous settlements of one visit produce exactly one settlement. A file database uses WAL
+with `synchronous=NORMAL`: a committed transaction survives a killed process (kill -9), which is
+the durability the platform promises (not power loss). `":memory:"` keeps everything in memory.
+
+Money is stored as integer cents (exact sums in SQL); JSON columns hold the messages as sent.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from harness.errors import ConfigError
+
+__all__ = ["SCHEMA_VERSION", "Database"]
+
+SCHEMA_VERSION = "1"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS persons (
+    psn_no TEXT PRIMARY KEY,
+    certno TEXT NOT NULL,
+    mdtrt_cert_no TEXT NOT NULL,
+    card_no TEXT NOT NULL DEFAULT '',
+    insuplc_admdvs TEXT NOT NULL,
+    insutype TEXT NOT NULL,
+    balc_cents INTEGER NOT NULL,
+    data TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS persons_certno ON persons(certno);
+CREATE INDEX IF NOT EXISTS persons_cert ON persons(mdtrt_cert_no);
+CREATE TABLE IF NOT EXISTS filings (
+    trt_dcla_detl_sn TEXT PRIMARY KEY,
+    psn_no TEXT NOT NULL,
+    kind TEXT NOT NULL,               -- xregion | chronic | fixmedins | referral
+    biz_appy_type TEXT NOT NULL DEFAULT '',
+    region TEXT NOT NULL DEFAULT '',  -- treating region covered (xregion / referral)
+    fixmedins_codes TEXT NOT NULL DEFAULT '[]',  -- designated institutions, [] = any in the region
+    opsp_dise_code TEXT NOT NULL DEFAULT '',
+    begndate TEXT NOT NULL,
+    enddate TEXT,
+    status TEXT NOT NULL DEFAULT 'active',  -- active | cancelled
+    filed_at TEXT NOT NULL,
+    filed_by TEXT NOT NULL DEFAULT '',      -- fixmedins_code, '' = seeded
+    data TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX IF NOT EXISTS filings_psn ON filings(psn_no);
+CREATE TABLE IF NOT EXISTS signins (
+    sign_no TEXT PRIMARY KEY,
+    fixmedins_code TEXT NOT NULL,
+    opter_no TEXT NOT NULL,
+    sign_time TEXT NOT NULL,
+    active INTEGER NOT NULL DEFAULT 1
+);
+CREATE INDEX IF NOT EXISTS signins_opter ON signins(fixmedins_code, opter_no, active);
+CREATE TABLE IF NOT EXISTS visits (
+    mdtrt_id TEXT PRIMARY KEY,
+    fixmedins_code TEXT NOT NULL,
+    psn_no TEXT NOT NULL,
+    kind TEXT NOT NULL,               -- outpatient | inpatient | pharmacy
+    insutype TEXT NOT NULL,
+    med_type TEXT NOT NULL,
+    begntime TEXT NOT NULL,
+    endtime TEXT,                     -- discharge time (inpatient)
+    discharged_at TEXT,               -- when 2402 was received
+    status TEXT NOT NULL,             -- open | discharged | cancelled
+    ipt_otp_no TEXT NOT NULL DEFAULT '',
+    insuplc_admdvs TEXT NOT NULL DEFAULT '',
+    mdtrtarea_admvs TEXT NOT NULL DEFAULT '',
+    dise_codg TEXT NOT NULL DEFAULT '',
+    created_at TEXT NOT NULL,
+    data TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX IF NOT EXISTS visits_psn ON visits(psn_no);
+CREATE TABLE IF NOT EXISTS fees (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    mdtrt_id TEXT NOT NULL,
+    feedetl_sn TEXT NOT NULL,
+    chrg_bchno TEXT NOT NULL DEFAULT '',
+    init_feedetl_sn TEXT NOT NULL DEFAULT '',
+    amount_cents INTEGER NOT NULL,
+    setl_id TEXT,                     -- settlement that consumed the row
+    status TEXT NOT NULL DEFAULT 'active',  -- active | cancelled
+    classification TEXT NOT NULL,     -- the result row as sent
+    data TEXT NOT NULL                -- the input row as received
+);
+CREATE INDEX IF NOT EXISTS fees_visit ON fees(mdtrt_id, status);
+CREATE TABLE IF NOT EXISTS settlements (
+    setl_id TEXT PRIMARY KEY,
+    mdtrt_id TEXT NOT NULL,
+    psn_no TEXT NOT NULL,
+    fixmedins_code TEXT NOT NULL,
+    infno TEXT NOT NULL,
+    kind TEXT NOT NULL,               -- settle | reversal
+    orig_setl_id TEXT,                -- reversal rows: the settlement reversed
+    status TEXT NOT NULL,             -- settled | reversed | voided (冲正)
+    msgid TEXT NOT NULL,              -- medins_setl_id
+    insutype TEXT NOT NULL,
+    clr_type TEXT NOT NULL,
+    clr_optins TEXT NOT NULL,
+    care TEXT NOT NULL,               -- outpatient | chronic | inpatient | pharmacy (annual caps)
+    mid_setl_flag TEXT NOT NULL DEFAULT '0',
+    setl_time TEXT NOT NULL,
+    medfee_cents INTEGER NOT NULL,
+    fund_cents INTEGER NOT NULL,
+    acct_cents INTEGER NOT NULL,
+    cash_cents INTEGER NOT NULL,
+    hifp_cents INTEGER NOT NULL,
+    setlinfo TEXT NOT NULL,
+    setldetail TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS settlements_visit ON settlements(mdtrt_id);
+CREATE INDEX IF NOT EXISTS settlements_recon ON settlements(fixmedins_code, setl_time);
+CREATE TABLE IF NOT EXISTS messages (
+    fixmedins_code TEXT NOT NULL,
+    msgid TEXT NOT NULL,
+    infno TEXT NOT NULL,
+    body_hash TEXT NOT NULL,
+    response TEXT NOT NULL,
+    ok INTEGER NOT NULL,
+    effect TEXT NOT NULL DEFAULT '{}',  -- what the message changed, for 2601
+    corrected INTEGER NOT NULL DEFAULT 0,  -- undone by 2601
+    received_at TEXT NOT NULL,
+    PRIMARY KEY (fixmedins_code, msgid)
+);
+CREATE TABLE IF NOT EXISTS files (
+    file_qury_no TEXT PRIMARY KEY,
+    fixmedins_code TEXT NOT NULL,
+    filename TEXT NOT NULL,
+    kind TEXT NOT NULL,               -- upload | result
+    content BLOB NOT NULL,
+    created_at TEXT NOT NULL,
+    dld_endtime TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS exchanges (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    received_at TEXT NOT NULL,
+    path TEXT NOT NULL,
+    infno TEXT NOT NULL DEFAULT '',
+    msgid TEXT NOT NULL DEFAULT '',
+    fixmedins_code TEXT NOT NULL DEFAULT '',
+    valid INTEGER NOT NULL,
+    violations TEXT NOT NULL DEFAULT '[]',
+    http_status INTEGER NOT NULL,
+    infcode INTEGER,
+    err_msg TEXT,
+    fault TEXT NOT NULL DEFAULT '',
+    replayed INTEGER NOT NULL DEFAULT 0,
+    elapsed_ms REAL NOT NULL DEFAULT 0,
+    request TEXT NOT NULL,
+    response TEXT NOT NULL
+);
+"""
+
+
+class Database:
+    """The single SQLite connection of a platform process, with its lock."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.in_memory = path == ":memory:" or path.startswith("file::memory:")
+        if not self.in_memory:
+            parent = Path(path).expanduser().resolve().parent
+            if not parent.is_dir():
+                raise ConfigError(
+                    "The platform database directory does not exist",
+                    location=str(parent),
+                    hint="create the directory or pass another --db PATH",
+                )
+        try:
+            self.conn = sqlite3.connect(
+                path, check_same_thread=False, isolation_level=None, uri=path.startswith("file:")
+            )
+        except sqlite3.Error as exc:
+            raise ConfigError("Cannot open the platform database", location=path, detail=str(exc)) from exc
+        self.conn.row_factory = sqlite3.Row
+        self.lock = threading.RLock()
+        if not self.in_memory:
+            self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.execute("PRAGMA synchronous=NORMAL")
+        self.conn.execute("PRAGMA foreign_keys=ON")
+        self.conn.execute("PRAGMA busy_timeout=5000")
+        self.conn.executescript(_SCHEMA)
+        with self.transaction() as conn:
+            conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One atomic unit: commits on normal exit, rolls back on any exception."""
+        with self.lock:
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            self.conn.execute("COMMIT")
+
+    @contextmanager
+    def reading(self) -> Iterator[sqlite3.Connection]:
+        """Read without a write transaction (still serialised with writers by the lock)."""
+        with self.lock:
+            yield self.conn
+
+    def next_serial(self, conn: sqlite3.Connection, name: str) -> int:
+        """A durable counter (inside the caller's transaction)."""
+        key = f"seq.{name}"
+        row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        value = int(row["value"]) + 1 if row else 1
+        conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, str(value)))
+        return value
+
+    def get_meta(self, conn: sqlite3.Connection, key: str) -> str | None:
+        row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row["value"])
+
+    def set_meta(self, conn: sqlite3.Connection, key: str, value: str) -> None:
+        conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
+
+    def close(self) -> None:
+        with self.lock:
+            self.conn.close()

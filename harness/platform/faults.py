@@ -1,0 +1,132 @@
+"""Switchable faults and planted deviations ("mutants"), scoped per transaction code.
+
+Transport faults change what goes over the wire, around an otherwise correct platform:
+
+| kind | when | what the client sees |
+|---|---|---|
+| delay | before processing | the answer `delay_ms` later (processing happens after the wait) |
+| http-5xx | instead of processing | HTTP `status` (default 503), a plain-text body; no state change |
+| html-error | instead of processing | a gateway HTML error page, HTTP `status` (default 200); no state change |
+| drop-after-commit | after the commit | the connection closes mid-response: state changed, answer lost (冲正's case) |
+| garbled | after the commit | HTTP 200, a body that is neither UTF-8 nor JSON |
+| truncated | after the commit | HTTP 200, the first half of the JSON body |
+
+Mutants are planted single deviations in the business logic, used to prove that the harness
+catches them (mutation self-test). A handler asks `switches.on("name")` at the one place the
+deviation applies; adding a mutant is adding a name to `MUTANTS` and one `if` in a handler.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from harness.errors import ConfigError
+from harness.platform.config import Fault
+
+__all__ = ["MUTANTS", "POST_COMMIT_KINDS", "PRE_PROCESS_KINDS", "FaultRegistry", "Switches"]
+
+PRE_PROCESS_KINDS = ("http-5xx", "html-error")
+POST_COMMIT_KINDS = ("drop-after-commit", "garbled", "truncated")
+
+MUTANTS: dict[str, str] = {
+    "skip-account-debit": "settlements (2207/2304/2102) report acct_pay but leave the account balance untouched",
+    "medins-setl-id-not-msgid": "settlements return a platform id as medins_setl_id instead of the request msgid",
+    "reversal-keeps-sign": "reversals (2208/2305/2103) return the original positive amounts instead of negated ones",
+    "accept-not-filed": "cross-region settlements skip the filing checks (not filed, expired, elsewhere)",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ActiveFault:
+    id: int
+    fault: Fault
+
+
+class FaultRegistry:
+    """The faults currently switched on (thread-safe; changed at run time by the admin endpoint)."""
+
+    def __init__(self, faults: Iterable[Fault] = ()) -> None:
+        self._lock = threading.Lock()
+        self._ids = itertools.count(1)
+        self._active: list[ActiveFault] = []
+        self._left: dict[int, int] = {}
+        for fault in faults:
+            self.add(fault)
+
+    def add(self, fault: Fault) -> int:
+        if fault.kind == "mutant" and fault.name not in MUTANTS:
+            raise ConfigError(
+                "Unknown mutant",
+                detail=f"{fault.name!r}; known mutants: {', '.join(sorted(MUTANTS))}",
+                hint="see harness/platform/faults.py MUTANTS",
+            )
+        with self._lock:
+            fid = next(self._ids)
+            self._active.append(ActiveFault(fid, fault))
+            if fault.times is not None:
+                self._left[fid] = fault.times
+            return fid
+
+    def remove(self, fault_id: int) -> bool:
+        with self._lock:
+            before = len(self._active)
+            self._active = [a for a in self._active if a.id != fault_id]
+            self._left.pop(fault_id, None)
+            return len(self._active) != before
+
+    def clear(self) -> None:
+        with self._lock:
+            self._active.clear()
+            self._left.clear()
+
+    def list(self) -> list[dict[str, object]]:
+        with self._lock:
+            out = []
+            for a in self._active:
+                data: dict[str, object] = {"id": a.id, **a.fault.to_json()}
+                if a.id in self._left:
+                    data["times_left"] = self._left[a.id]
+                out.append(data)
+            return out
+
+    def take(self, infno: str, kinds: Iterable[str]) -> Fault | None:
+        """The first active fault of one of `kinds` for `infno`, consuming one use of it."""
+        wanted = set(kinds)
+        with self._lock:
+            for a in self._active:
+                if a.fault.kind in wanted and a.fault.infno in ("*", infno):
+                    self._consume(a.id)
+                    return a.fault
+        return None
+
+    def mutant_on(self, name: str, infno: str) -> bool:
+        with self._lock:
+            for a in self._active:
+                f = a.fault
+                if f.kind == "mutant" and f.name == name and f.infno in ("*", infno):
+                    self._consume(a.id)
+                    return True
+        return False
+
+    def _consume(self, fault_id: int) -> None:
+        if fault_id in self._left:
+            self._left[fault_id] -= 1
+            if self._left[fault_id] <= 0:
+                self._active = [a for a in self._active if a.id != fault_id]
+                del self._left[fault_id]
+
+
+class Switches:
+    """The mutant switches as one handler call sees them: `switches.on("skip-account-debit")`."""
+
+    def __init__(self, registry: FaultRegistry, infno: str) -> None:
+        self._registry = registry
+        self._infno = infno
+
+    def on(self, name: str) -> bool:
+        if name not in MUTANTS:
+            raise KeyError(f"unknown mutant {name!r}")  # a typo in a handler must not pass silently
+        return self._registry.mutant_on(name, self._infno)

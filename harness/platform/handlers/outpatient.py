@@ -1,0 +1,205 @@
+"""Outpatient: registration 2201/2202, visit 2203, fee details 2204/2205, settlement 2206/2207/2208.
+
+Flow (interface-facts §6.1): 2201 issues `mdtrt_id` → 2203 records med_type and diagnoses →
+2204 uploads fee rows per charge batch (`chrg_bchno`) and answers each row's classification →
+2206 pre-settles a batch (nothing committed) → 2207 settles it → 2208 reverses the settlement.
+A visit holds at most one live settlement: a second 2207 is refused as a duplicate until 2208
+reverses the first (the fee rows then become settleable again).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from harness.platform.calc import FeeInput, classify, dec
+from harness.platform.context import Call, handler
+from harness.platform.refusals import Refusal, invalid_request
+from harness.platform.settling import (
+    active_settlements,
+    check_sum,
+    commit_settlement,
+    compute,
+    person_for,
+    reverse,
+    run_checks,
+    setldetail_rows,
+    setlinfo,
+    stored_rows,
+    visit_for,
+)
+from harness.platform.state import active_fees, cents, dumps, load_settlement, update_visit
+
+ALL_BATCHES = "0000"
+
+
+def _insert_visit(call: Call, *, mdtrt_id: str, psn_no: str, kind: str, insutype: str, med_type: str,
+                  begntime: str, ipt_otp_no: str, dise_codg: str, data: dict[str, Any]) -> None:  # fmt: skip
+    call.conn.execute(
+        "INSERT INTO visits(mdtrt_id, fixmedins_code, psn_no, kind, insutype, med_type, begntime, status,"
+        " ipt_otp_no, insuplc_admdvs, mdtrtarea_admvs, dise_codg, created_at, data)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, ?)",
+        (mdtrt_id, call.fixmedins_code, psn_no, kind, insutype, med_type, begntime, ipt_otp_no, call.insuplc_admdvs,
+         call.mdtrtarea_admvs, dise_codg, call.now_text, dumps(data)),
+    )  # fmt: skip
+    call.effect.update(kind="visit", mdtrt_id=mdtrt_id, psn_no=psn_no)
+
+
+def check_identity(person: Any, data: dict[str, Any]) -> None:
+    """Cross-region identity fields, when given, must be the person's own."""
+    for field in ("certno", "psn_name"):
+        given = data.get(field)
+        if given and given != person[field]:
+            raise Refusal("", "证件号码或姓名与人员编号不一致")
+
+
+@handler("2201")
+def register(call: Call) -> dict[str, Any]:
+    data = call.obj("data")
+    person = person_for(call, str(data.get("psn_no") or ""))
+    check_identity(person, data)
+    if data.get("insutype") != person.insutype:
+        raise Refusal("", f"参保人无险种 {data.get('insutype')} 的有效参保信息")
+    mdtrt_id = call.new_id("M", "mdtrt_id")
+    _insert_visit(call, mdtrt_id=mdtrt_id, psn_no=person.psn_no, kind="outpatient", insutype=person.insutype,
+                  med_type="11", begntime=str(data.get("begntime") or call.now_text),
+                  ipt_otp_no=str(data.get("ipt_otp_no") or ""), dise_codg="", data={"register": data})  # fmt: skip
+    return {"data": {"mdtrt_id": mdtrt_id, "psn_no": person.psn_no, "ipt_otp_no": data.get("ipt_otp_no"),
+                     "exp_content": ""}}  # fmt: skip
+
+
+@handler("2202")
+def cancel_registration(call: Call) -> None:
+    data = call.obj("data")
+    visit = visit_for(call, str(data.get("mdtrt_id") or ""), str(data.get("psn_no") or ""), "outpatient")
+    if active_settlements(call, visit.mdtrt_id):
+        raise Refusal("", "该就诊已结算，不能撤销挂号")
+    update_visit(call.conn, visit.mdtrt_id, status="cancelled")
+    call.conn.execute("UPDATE fees SET status = 'cancelled' WHERE mdtrt_id = ? AND setl_id IS NULL", (visit.mdtrt_id,))
+    return None
+
+
+@handler("2203")
+def visit_info(call: Call) -> None:
+    info = call.obj("mdtrtinfo")
+    visit = visit_for(call, str(info.get("mdtrt_id") or ""), str(info.get("psn_no") or ""), "outpatient")
+    if active_settlements(call, visit.mdtrt_id):
+        raise Refusal("", "该就诊已结算，不能修改就诊信息")
+    data = dict(visit.data, mdtrtinfo=info, diseinfo=call.node("diseinfo") or [])
+    if info.get("exp_content"):
+        data["exp_content"] = info["exp_content"]
+    update_visit(call.conn, visit.mdtrt_id, med_type=str(info.get("med_type") or visit.med_type),
+                 dise_codg=str(info.get("dise_codg") or ""), data=data)  # fmt: skip
+    return None
+
+
+def fee_input(row: dict[str, Any]) -> FeeInput:
+    try:
+        return FeeInput(
+            feedetl_sn=str(row.get("feedetl_sn") or ""),
+            med_list_codg=str(row.get("med_list_codg") or ""),
+            medins_list_codg=str(row.get("medins_list_codg") or ""),
+            det_item_fee_sumamt=dec(row.get("det_item_fee_sumamt")),
+            cnt=dec(row.get("cnt")),
+            pric=dec(row.get("pric")),
+            hosp_appr_flag=str(row.get("hosp_appr_flag") or ""),
+        )
+    except ValueError as exc:
+        raise invalid_request(f"/input/feedetail {exc}") from exc
+
+
+def store_fee(call: Call, mdtrt_id: str, row: dict[str, Any], fee: FeeInput, *, chrg_bchno: str) -> dict[str, Any]:
+    """Classify one fee row against the treating catalogue, store it, and answer its result row."""
+    if call.conn.execute(
+        "SELECT 1 FROM fees WHERE mdtrt_id = ? AND feedetl_sn = ? AND status = 'active'", (mdtrt_id, fee.feedetl_sn)
+    ).fetchone():
+        raise Refusal("", f"费用明细流水号 {fee.feedetl_sn} 重复上传")
+    klass = classify(fee, call.ctx.ref.item(fee.med_list_codg, fee.medins_list_codg))
+    if klass.known and not klass.mapped:
+        call.warn(f"项目 {fee.med_list_codg} 参保地未对照，已按就医地目录等级结算")
+    call.conn.execute(
+        "INSERT INTO fees(mdtrt_id, feedetl_sn, chrg_bchno, init_feedetl_sn, amount_cents, classification, data)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (mdtrt_id, fee.feedetl_sn, chrg_bchno, str(row.get("init_feedetl_sn") or ""),
+         cents(klass.amount), json.dumps(klass.to_store()), dumps(row)),
+    )  # fmt: skip
+    return klass.to_result()
+
+
+@handler("2204")
+def upload_fees(call: Call) -> dict[str, Any]:
+    results = []
+    for row in call.rows("feedetail"):
+        visit = visit_for(call, str(row.get("mdtrt_id") or ""), str(row.get("psn_no") or ""), "outpatient")
+        if active_settlements(call, visit.mdtrt_id):
+            raise Refusal("", "该就诊已结算，不能上传费用明细")
+        results.append(store_fee(call, visit.mdtrt_id, row, fee_input(row), chrg_bchno=str(row.get("chrg_bchno"))))
+    call.effect.update(kind="fees")
+    return {"result": results}
+
+
+@handler("2205")
+def cancel_fees(call: Call) -> None:
+    data = call.obj("data")
+    visit = visit_for(call, str(data.get("mdtrt_id") or ""), str(data.get("psn_no") or ""), "outpatient")
+    batch = str(data.get("chrg_bchno") or "")
+    rows = active_fees(call.conn, visit.mdtrt_id, unsettled_only=False)
+    chosen = [r for r in rows if batch == ALL_BATCHES or r["chrg_bchno"] == batch]
+    if batch != ALL_BATCHES and any(r["setl_id"] for r in chosen):
+        raise Refusal("", "已结算的费用明细不能撤销")
+    unsettled = [r["id"] for r in chosen if not r["setl_id"]]
+    if not unsettled:
+        raise Refusal("", "没有可撤销的未结算费用明细")
+    marks = ",".join("?" for _ in unsettled)
+    call.conn.execute(f"UPDATE fees SET status = 'cancelled' WHERE id IN ({marks})", unsettled)
+    return None
+
+
+def _settle_outpatient(call: Call, *, commit: bool) -> dict[str, Any]:
+    data = call.obj("data")
+    psn_no = str(data.get("psn_no") or "")
+    person = person_for(call, psn_no)
+    visit = visit_for(call, str(data.get("mdtrt_id") or ""), psn_no, "outpatient")
+    if active_settlements(call, visit.mdtrt_id):
+        raise Refusal("duplicate-settlement")
+    med_type = str(data.get("med_type") or visit.med_type)
+    care = "chronic" if med_type == "14" else "outpatient"
+    batch = str(data.get("chrg_bchno") or "")
+    fee_rows = [r for r in active_fees(call.conn, visit.mdtrt_id) if batch in (ALL_BATCHES, r["chrg_bchno"])]
+    rows = stored_rows(fee_rows)
+    run_checks(call, person, visit, care=care, med_type=med_type,
+               dise_codg=str(data.get("dise_codg") or visit.dise_codg), presented_cert_type=data.get("mdtrt_cert_type"),
+               exp_content=data.get("exp_content"))  # fmt: skip
+    check_sum(rows, data.get("medfee_sumamt"))
+    amounts = compute(call, person, rows, care=care, use_account=str(data.get("acct_used_flag")) == "1")
+    setl_id = call.new_id("S", "setl_id") if commit else None
+    info = setlinfo(call, person, amounts, mdtrt_id=visit.mdtrt_id, setl_id=setl_id, care=care, med_type=med_type,
+                    mdtrt_cert_type=str(data.get("mdtrt_cert_type") or ""))  # fmt: skip
+    detail = setldetail_rows(person, amounts)
+    if commit:
+        commit_settlement(call, person, visit.mdtrt_id, [r["id"] for r in fee_rows], amounts, info, detail, care=care)
+    return {"setlinfo": info, "setldetail": detail}
+
+
+@handler("2206")
+def presettle(call: Call) -> dict[str, Any]:
+    return _settle_outpatient(call, commit=False)
+
+
+@handler("2207")
+def settle_outpatient(call: Call) -> dict[str, Any]:
+    return _settle_outpatient(call, commit=True)
+
+
+@handler("2208")
+def reverse_outpatient(call: Call) -> dict[str, Any]:
+    data = call.obj("data")
+    settlement = load_settlement(call.conn, str(data.get("setl_id") or ""), call.fixmedins_code)
+    if (
+        settlement is None
+        or settlement.infno != "2207"
+        or settlement.mdtrt_id != data.get("mdtrt_id")
+        or settlement.psn_no != data.get("psn_no")
+    ):
+        raise Refusal("reversal-unknown")
+    return reverse(call, settlement)

@@ -1,0 +1,182 @@
+"""One business call, from a parsed envelope to a response envelope, in one transaction.
+
+Order: schema validation (envelope, input, the profile's cross-region fields) → inside one
+`BEGIN IMMEDIATE` transaction: sign-in → msgid replay → the handler → recording. A refusal by the
+handler rolls back to a savepoint, so it changes no state, and is then recorded like a success.
+
+Replayed msgid (the choice, documented): for state-changing transactions (the interface schema's
+`x-state-changing`), a message whose msgid this institution already sent is answered from the
+record when its content is the same — the recorded response, byte for byte, refusal or success,
+and nothing is processed again — and refused with 报文ID重复且报文内容不同 when its content differs.
+"Content" is the transaction code, the routing fields (fixmedins_code, mdtrtarea_admvs,
+insuplc_admdvs) and the input (key order ignored; an uploaded file by its SHA-256); volatile
+envelope fields (inf_time, sign_no, operator, device, cainfo) are not part of it, so a HIS that
+re-sends after a timeout with a fresh inf_time is still recognised. Queries are not recorded:
+re-sending one simply asks again. Protocol refusals (invalid message, not signed in, signature)
+are not recorded either: the corrected message may reuse the msgid.
+
+Every inbound exchange — valid or not, replayed or not — is written to the `exchanges` table with
+its validation result (GET /__admin/exchanges), in the same transaction as the state it changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from harness.platform.context import HANDLERS, Call, PlatformContext
+from harness.platform.envelope import dump_json, response_envelope, stamp17
+from harness.platform.faults import Switches
+from harness.platform.refusals import Refusal
+
+__all__ = ["CallResult", "content_hash", "process_call", "record_exchange", "refusal_envelope", "violations_text"]
+
+ERR_MSG_LIMIT = 200
+
+
+@dataclass
+class CallResult:
+    envelope: dict[str, Any] | None  # None for a 9102 download
+    text: str  # the JSON response text ("" for a download)
+    download: tuple[str, bytes] | None = None
+    replayed: bool = False
+    cause: str = ""
+
+
+def content_hash(envelope: dict[str, Any], upload: bytes | None) -> str:
+    core = {k: envelope.get(k) for k in ("infno", "fixmedins_code", "mdtrtarea_admvs", "insuplc_admdvs", "input")}
+    digest = hashlib.sha256(json.dumps(core, sort_keys=True, ensure_ascii=False, default=str).encode())
+    if upload is not None:
+        digest.update(hashlib.sha256(upload).digest())
+    return digest.hexdigest()
+
+
+def violations_text(violations: list[Any], limit: int = 3) -> str:
+    parts = []
+    for v in violations[:limit]:
+        name = f"（{v.field_zh}）" if v.field_zh else ""
+        expected = f"，应为 {v.expected}" if v.expected else ""
+        parts.append(f"{v.path}{name} {v.message}{expected}")
+    more = f"；等共{len(violations)}处" if len(violations) > limit else ""
+    return "；".join(parts) + more
+
+
+def refusal_envelope(
+    ctx: PlatformContext, envelope: dict[str, Any], received: datetime, err_msg: str
+) -> dict[str, Any]:
+    receiver = ctx.receiver_override or ctx.ref.receiver_prefix(str(envelope.get("mdtrtarea_admvs") or ""))
+    now = datetime.now()
+    return response_envelope(
+        infcode=-1, inf_refmsgid=ctx.refmsgids.next(receiver, now), refmsg_time=stamp17(received),
+        respond_time=stamp17(now), output=None, err_msg=err_msg[:ERR_MSG_LIMIT], warn_msg=None,
+    )  # fmt: skip
+
+
+def _success_envelope(ctx: PlatformContext, call: Call, received: datetime, output: Any) -> dict[str, Any]:
+    receiver = ctx.receiver_override or ctx.ref.receiver_prefix(call.mdtrtarea_admvs)
+    now = datetime.now()
+    return response_envelope(
+        infcode=0, inf_refmsgid=ctx.refmsgids.next(receiver, now), refmsg_time=stamp17(received),
+        respond_time=stamp17(now), output={} if output is None else output, err_msg=None,
+        warn_msg="；".join(call.warnings) or None,
+    )  # fmt: skip
+
+
+def record_exchange(
+    conn: Any, *, received: datetime, path: str, envelope: dict[str, Any] | None, valid: bool,
+    violations: list[Any], http_status: int, response: dict[str, Any] | None, response_text: str, request_text: str,
+    fault: str = "", replayed: bool = False,
+) -> None:  # fmt: skip
+    env = envelope or {}
+    rows = [{"path": v.path, "clause": v.clause, "message": v.message, "expected": v.expected, "actual": v.actual,
+             "field_zh": v.field_zh} for v in violations]  # fmt: skip
+    conn.execute(
+        "INSERT INTO exchanges(received_at, path, infno, msgid, fixmedins_code, valid, violations, http_status,"
+        " infcode, err_msg, fault, replayed, elapsed_ms, request, response)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            received.isoformat(timespec="milliseconds"), path, str(env.get("infno") or ""), str(env.get("msgid") or ""),
+            str(env.get("fixmedins_code") or ""), int(valid), dump_json(rows), http_status,
+            response.get("infcode") if response else None, response.get("err_msg") if response else None, fault,
+            int(replayed), (datetime.now() - received).total_seconds() * 1000, request_text, response_text,
+        ),
+    )  # fmt: skip
+
+
+def _signed_in(call: Call) -> bool:
+    sign_no = str(call.envelope.get("sign_no") or "")
+    if not sign_no and call.infno == "9002":
+        sign_no = str((call.node("signOut") or {}).get("sign_no") or "")
+    if not sign_no:
+        return False
+    row = call.conn.execute(
+        "SELECT 1 FROM signins WHERE sign_no = ? AND fixmedins_code = ? AND active = 1", (sign_no, call.fixmedins_code)
+    ).fetchone()
+    return row is not None
+
+
+def process_call(
+    ctx: PlatformContext, envelope: dict[str, Any], *, infno: str, received: datetime, path: str, request_text: str,
+    upload: bytes | None = None,
+) -> CallResult:  # fmt: skip
+    """Process a schema-valid envelope: sign-in, replay, handler, recording — one transaction."""
+    state_changing = infno in ctx.state_changing
+    msgid = str(envelope.get("msgid") or "")
+    code = str(envelope.get("fixmedins_code") or "")
+    institution = ctx.ref.institution(code, str(envelope.get("mdtrtarea_admvs") or ""))
+    with ctx.db.transaction() as conn:
+        call = Call(ctx=ctx, conn=conn, infno=infno, msgid=msgid, envelope=envelope, institution=institution,
+                    now=received, switches=Switches(ctx.faults, infno), upload=upload)  # fmt: skip
+
+        def answer(env: dict[str, Any], *, cause: str = "", remember: bool, ok: bool = False) -> CallResult:
+            text = dump_json(env)
+            if remember and state_changing and msgid:
+                conn.execute(
+                    "INSERT INTO messages(fixmedins_code, msgid, infno, body_hash, response, ok, effect, received_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (code, msgid, infno, content_hash(envelope, upload), text, int(ok), dump_json(call.effect),
+                     received.isoformat(timespec="milliseconds")),
+                )  # fmt: skip
+            record_exchange(conn, received=received, path=path, envelope=envelope, valid=True, violations=[],
+                            http_status=200, response=env, response_text=text, request_text=request_text)  # fmt: skip
+            return CallResult(env, text, cause=cause)
+
+        if ctx.require_sign_in and infno != "9001" and not _signed_in(call):
+            return answer(refusal_envelope(ctx, envelope, received, Refusal("not-signed-in").err_msg),
+                          cause="not-signed-in", remember=False)  # fmt: skip
+        if state_changing and msgid:
+            seen = conn.execute(
+                "SELECT body_hash, response FROM messages WHERE fixmedins_code = ? AND msgid = ?", (code, msgid)
+            ).fetchone()
+            if seen is not None:
+                if seen["body_hash"] == content_hash(envelope, upload):
+                    text = seen["response"]
+                    replay = json.loads(text)
+                    record_exchange(conn, received=received, path=path, envelope=envelope, valid=True, violations=[],
+                                    http_status=200, response=replay, response_text=text, request_text=request_text,
+                                    replayed=True)  # fmt: skip
+                    return CallResult(replay, text, replayed=True)
+                return answer(refusal_envelope(ctx, envelope, received, Refusal("msgid-conflict").err_msg),
+                              cause="msgid-conflict", remember=False)  # fmt: skip
+        fn = HANDLERS.get(infno)
+        if fn is None:
+            return answer(refusal_envelope(ctx, envelope, received, f"该交易暂不支持：{infno}"), remember=False)
+        conn.execute("SAVEPOINT handler")
+        try:
+            output = fn(call)
+        except Refusal as refusal:
+            conn.execute("ROLLBACK TO handler")
+            conn.execute("RELEASE handler")
+            call.effect.clear()
+            env = refusal_envelope(ctx, envelope, received, refusal.err_msg)
+            return answer(env, cause=refusal.cause, remember=True)
+        conn.execute("RELEASE handler")
+        if call.download is not None:
+            record_exchange(conn, received=received, path=path, envelope=envelope, valid=True, violations=[],
+                            http_status=200, response=None, response_text=f"<file {call.download[0]}, "
+                            f"{len(call.download[1])} bytes>", request_text=request_text)  # fmt: skip
+            return CallResult(None, "", download=call.download)
+        return answer(_success_envelope(ctx, call, received, output), remember=True, ok=True)

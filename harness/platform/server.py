@@ -1,0 +1,91 @@
+"""Serving the platform with uvicorn (the only module that imports it).
+
+- `serve(config, host, port)` blocks until interrupted: what `hsa-cert platform serve` runs.
+- `start_background(config, port=0)` runs the server on a thread (port 0 picks a free port) and
+  returns a `RunningPlatform` with `.url`, `.port`, `.platform` and `.stop()`: what the harness
+  uses for its embedded target, and what the tests use to drive the platform over real HTTP.
+
+Loopback only by default; nothing here listens anywhere else unless told to.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+
+import uvicorn
+
+from harness.errors import InfrastructureError
+from harness.platform.app import create_app
+from harness.platform.config import PlatformConfig
+from harness.platform.core import Platform
+
+__all__ = ["RunningPlatform", "serve", "start_background"]
+
+
+class _QuietDrops(logging.Filter):
+    """uvicorn logs a dropped response as an error; for the drop fault that is the intent."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "returned without completing response" not in record.getMessage()
+
+
+def _server(app: object, host: str, port: int, log_level: str) -> uvicorn.Server:
+    logging.getLogger("uvicorn.error").addFilter(_QuietDrops())
+    config = uvicorn.Config(app, host=host, port=port, log_level=log_level, access_log=False, lifespan="on")
+    return uvicorn.Server(config)
+
+
+def serve(config: PlatformConfig, host: str = "127.0.0.1", port: int = 8080, *, log_level: str = "info") -> None:
+    """Run the platform in the foreground until Ctrl-C."""
+    platform = Platform(config)
+    try:
+        _server(create_app(platform), host, port, log_level).run()
+    finally:
+        platform.close()
+
+
+@dataclass
+class RunningPlatform:
+    url: str
+    port: int
+    platform: Platform
+    _server: uvicorn.Server
+    _thread: threading.Thread
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout_s)
+        self.platform.close()
+
+    def __enter__(self) -> RunningPlatform:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def start_background(
+    config: PlatformConfig | None = None, host: str = "127.0.0.1", port: int = 0, *, log_level: str = "warning",
+    timeout_s: float = 10.0,
+) -> RunningPlatform:  # fmt: skip
+    """Start the platform on a background thread and wait until it accepts connections."""
+    platform = Platform(config or PlatformConfig())
+    server = _server(create_app(platform), host, port, log_level)
+    thread = threading.Thread(target=server.run, name="hsa-platform", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + timeout_s
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            server.should_exit = True
+            platform.close()
+            raise InfrastructureError(
+                "The reference platform did not start",
+                location=f"{host}:{port}",
+                hint="is the port already in use? pass port=0 for a free port",
+            )
+        time.sleep(0.01)
+    bound = server.servers[0].sockets[0].getsockname()[1]
+    return RunningPlatform(f"http://{host}:{bound}", bound, platform, server, thread)

@@ -1,0 +1,262 @@
+"""What outpatient, inpatient and pharmacy settlement share: finding the person and the visit,
+the refusal checks, the calculation, the setlinfo/setldetail shapes, committing and reversing.
+
+Pre-settlement (2101/2206/2303) runs everything up to the calculation and commits nothing.
+Settlement (2102/2207/2304) then issues `setl_id`, echoes the request `msgid` as
+`medins_setl_id`, debits the personal account and marks the fee rows as consumed. Reversal
+(2103/2208/2305) writes a second settlement row with every amount negated and a new `setl_id`,
+restores the account and frees the fee rows, so that reconciliation over the period nets out.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+from harness.platform.calc import ZERO, BenefitRule, FeeClass, SettlementAmounts, dec, settle
+from harness.platform.context import Call
+from harness.platform.envelope import wire_decimal
+from harness.platform.refusals import Refusal, invalid_request
+from harness.platform.rules import CROSS_REGION_FILING_KINDS, check_settlement, is_emergency
+from harness.platform.state import (
+    Person,
+    Settlement,
+    Visit,
+    cents,
+    dumps,
+    filings_of,
+    find_person_by_cert,
+    load_person,
+    load_visit,
+    pool_used,
+    set_balance,
+    settlements_of_visit,
+)
+
+__all__ = [
+    "MONEY_FIELDS",
+    "commit_settlement",
+    "compute",
+    "person_for",
+    "reverse",
+    "setldetail_rows",
+    "setlinfo",
+    "visit_for",
+]
+
+MONEY_FIELDS = (
+    "medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt", "act_pay_dedc",
+    "hifp_pay", "cvlserv_pay", "hifes_pay", "hifmi_pay", "hifob_pay", "maf_pay", "oth_pay", "hifdm_pay",
+    "fund_pay_sumamt", "psn_part_amt", "acct_pay", "acct_mulaid_pay", "psn_cash_pay", "hosp_part_amt",
+)  # fmt: skip
+CLR_TYPES = {"outpatient": "11", "chronic": "11", "inpatient": "21", "pharmacy": "41"}
+POOL_FUNDS = {"310": ("310100", "城镇职工基本医疗保险统筹基金"), "390": ("390100", "城乡居民基本医疗保险基金")}
+
+
+def person_for(call: Call, psn_no: str) -> Person:
+    """The person of a business call; the envelope must route to the person's insured region."""
+    person = load_person(call.conn, psn_no) if psn_no else None
+    if person is None:
+        raise Refusal("", "人员信息不存在")
+    home = person.insuplc_admdvs
+    if call.insuplc_admdvs and call.insuplc_admdvs != home:
+        raise invalid_request(f"/insuplc_admdvs 参保地医保区划与人员参保地不一致（人员参保地 {home}）")
+    if not call.insuplc_admdvs and home and home != call.mdtrtarea_admvs:
+        raise invalid_request(f"/insuplc_admdvs 异地就医业务参保地医保区划必填（人员参保地 {home}）")
+    return person
+
+
+def person_by_certificate(call: Call, cert_no: str) -> Person | None:
+    return find_person_by_cert(call.conn, cert_no) if cert_no else None
+
+
+def visit_for(call: Call, mdtrt_id: str, psn_no: str, kind: str | None = None) -> Visit:
+    """An open (not cancelled) visit of this institution; anything else reads as 就诊信息不存在."""
+    visit = load_visit(call.conn, mdtrt_id, call.fixmedins_code) if mdtrt_id else None
+    if visit is None or visit.psn_no != psn_no or visit.status == "cancelled" or (kind and visit.kind != kind):
+        raise Refusal("not-found")
+    return visit
+
+
+def active_settlements(call: Call, mdtrt_id: str) -> list[Settlement]:
+    return [s for s in settlements_of_visit(call.conn, mdtrt_id) if s.kind == "settle" and s.status == "settled"]
+
+
+def run_checks(
+    call: Call, person: Person, visit: Visit | None, *, care: str, med_type: str, dise_codg: str,
+    presented_cert_type: str | None, exp_content: Any,
+) -> None:  # fmt: skip
+    insured_region = call.ctx.ref.region(person.insuplc_admdvs)
+    emergency = is_emergency(
+        [med_type, visit.med_type if visit else None],
+        [exp_content, (visit.data.get("exp_content") if visit else None)],
+    )
+    check_settlement(
+        person=person,
+        presented_cert_type=presented_cert_type,
+        cross_region=call.cross_region,
+        institution=call.institution,
+        insured_region=insured_region,
+        care=care,
+        med_type=med_type,
+        dise_codg=dise_codg,
+        emergency=emergency,
+        filings=filings_of(call.conn, person.psn_no, CROSS_REGION_FILING_KINDS),
+        chronic_filings=filings_of(call.conn, person.psn_no, ("chronic",)),
+        treating_region=call.mdtrtarea_admvs,
+        today=call.today,
+        discharged_at=visit.discharged_at if visit else None,
+        skip_filing_checks=call.switches.on("accept-not-filed"),
+    )
+
+
+def check_sum(rows: list[FeeClass], medfee_sumamt: Any) -> None:
+    total = sum((r.amount for r in rows), ZERO)
+    if total != dec(medfee_sumamt).quantize(Decimal("0.01")):
+        raise Refusal("sumamt-mismatch")
+
+
+def compute(call: Call, person: Person, rows: list[FeeClass], *, care: str, use_account: bool) -> SettlementAmounts:
+    grade = call.institution.hosp_grade if call.institution.kind != "pharmacy" else None
+    rule = call.ctx.ref.benefit_rule(person.insuplc_admdvs, person.insutype, care, grade)
+    if rule is None:
+        call.warn(f"参保地 {person.insuplc_admdvs} 未配置险种 {person.insutype} 的待遇政策，统筹基金不予支付")
+        rule = BenefitRule(ZERO, ZERO, None, call.ctx.ref.has_account(person.insutype))
+    unmapped = sorted({r.feedetl_sn for r in rows if r.known and not r.mapped})
+    if unmapped:
+        call.warn("参保地未对照的项目已按就医地目录等级结算（费用明细流水号 " + "、".join(unmapped) + "）")
+    used = pool_used(call.conn, person.psn_no, care, str(call.now.year))
+    return settle(rows, rule, pool_used_this_year=used, balance=person.balc, use_account=use_account)
+
+
+def setlinfo(
+    call: Call, person: Person, amounts: SettlementAmounts, *, mdtrt_id: str, setl_id: str | None, care: str,
+    med_type: str, mdtrt_cert_type: str,
+) -> dict[str, Any]:  # fmt: skip
+    info: dict[str, Any] = {"mdtrt_id": mdtrt_id}
+    if setl_id is not None:
+        info["setl_id"] = setl_id
+    info.update(
+        psn_no=person.psn_no,
+        psn_name=person["psn_name"],
+        psn_cert_type=person["psn_cert_type"] or "01",
+        certno=person["certno"],
+        gend=person["gend"],
+        naty=person["naty"],
+        brdy=person["brdy"],
+        age=float(person.age_on(call.today)),
+        insutype=person.insutype,
+        psn_type=person["psn_type"],
+        cvlserv_flag=person["cvlserv_flag"] or "0",
+        setl_time=call.now_text,
+        mdtrt_cert_type=mdtrt_cert_type,
+        med_type=med_type,
+    )
+    for name, value in amounts.money_fields().items():
+        info[name] = wire_decimal(value)
+    info["medins_setl_id"] = call.msgid
+    if setl_id is not None and call.switches.on("medins-setl-id-not-msgid"):
+        info["medins_setl_id"] = setl_id
+    info.update(clr_optins=call.mdtrtarea_admvs, clr_way=call.ctx.clr_way, clr_type=CLR_TYPES[care], exp_content="")
+    return info
+
+
+def setldetail_rows(person: Person, amounts: SettlementAmounts) -> list[dict[str, Any]]:
+    """The split by fund: one row per fund that took part (here, the basic pool)."""
+    code, name = POOL_FUNDS.get(person.insutype[:3], ("999997", "其他基金"))
+    cap = amounts.crt_payb_lmt_amt
+    return [
+        {
+            "fund_pay_type": code,
+            "inscp_scp_amt": wire_decimal(amounts.inscp_scp_amt),
+            "crt_payb_lmt_amt": wire_decimal(cap) if cap is not None else None,
+            "fund_payamt": wire_decimal(amounts.hifp_pay),
+            "fund_pay_type_name": name,
+            "setl_proc_info": (
+                f"起付线{amounts.act_pay_dedc}元，统筹支付比例{amounts.pool_prop_selfpay}"
+            ),
+        }
+    ]
+
+
+def commit_settlement(
+    call: Call, person: Person, visit_id: str, rows_ids: list[int], amounts: SettlementAmounts, info: dict[str, Any],
+    detail: list[dict[str, Any]], *, care: str, mid_setl_flag: str = "0",
+) -> None:  # fmt: skip
+    setl_id = info["setl_id"]
+    call.conn.execute(
+        "INSERT INTO settlements(setl_id, mdtrt_id, psn_no, fixmedins_code, infno, kind, orig_setl_id, status, msgid,"
+        " insutype, clr_type, clr_optins, care, mid_setl_flag, setl_time, medfee_cents, fund_cents, acct_cents,"
+        " cash_cents, hifp_cents, setlinfo, setldetail)"
+        " VALUES (?, ?, ?, ?, ?, 'settle', NULL, 'settled', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            setl_id, visit_id, person.psn_no, call.fixmedins_code, call.infno, call.msgid, person.insutype,
+            info["clr_type"], info["clr_optins"], care, mid_setl_flag, info["setl_time"],
+            cents(amounts.medfee_sumamt), cents(amounts.fund_pay_sumamt), cents(amounts.acct_pay),
+            cents(amounts.psn_cash_pay), cents(amounts.hifp_pay), dumps(info), dumps(detail),
+        ),
+    )  # fmt: skip
+    if not call.switches.on("skip-account-debit"):
+        set_balance(call.conn, person.psn_no, amounts.balc)
+    if rows_ids:
+        marks = ",".join("?" for _ in rows_ids)
+        call.conn.execute(f"UPDATE fees SET setl_id = ? WHERE id IN ({marks})", (setl_id, *rows_ids))
+    call.effect.update(kind="settlement", setl_id=setl_id, psn_no=person.psn_no, mdtrt_id=visit_id)
+
+
+def _negated_info(original: dict[str, Any], *, balc: Decimal) -> dict[str, Any]:
+    info = dict(original)
+    for name in MONEY_FIELDS:
+        if info.get(name) is not None:
+            info[name] = wire_decimal(-dec(info[name]))
+    info["balc"] = wire_decimal(balc)
+    return info
+
+
+def reverse(call: Call, settlement: Settlement) -> dict[str, Any]:
+    """2103/2208/2305: a negated settlement row, the account restored, the fee rows freed."""
+    if settlement.kind != "settle":
+        raise Refusal("reversal-unknown")
+    if settlement.status != "settled":
+        raise Refusal("reversal-repeated")
+    person = load_person(call.conn, settlement.psn_no)
+    if person is None:
+        raise Refusal("reversal-unknown")
+    acct = dec(settlement.setlinfo.get("acct_pay") or 0)
+    balc = person.balc + acct
+    setl_id = call.new_id("S", "setl_id")
+    info = _negated_info(dict(settlement.setlinfo), balc=balc)
+    if call.switches.on("reversal-keeps-sign"):
+        info = dict(settlement.setlinfo, balc=wire_decimal(balc))
+    info.update(setl_id=setl_id, setl_time=call.now_text, medins_setl_id=call.msgid)
+    info["pdn_cash_pay"] = info.get("psn_cash_pay")  # the spec's own spelling in the 2208 table
+    detail = [
+        dict(row, inscp_scp_amt=_neg(row.get("inscp_scp_amt")), fund_payamt=_neg(row.get("fund_payamt")))
+        for row in settlement.setldetail
+    ]
+    call.conn.execute(
+        "INSERT INTO settlements(setl_id, mdtrt_id, psn_no, fixmedins_code, infno, kind, orig_setl_id, status, msgid,"
+        " insutype, clr_type, clr_optins, care, mid_setl_flag, setl_time, medfee_cents, fund_cents, acct_cents,"
+        " cash_cents, hifp_cents, setlinfo, setldetail)"
+        " SELECT ?, mdtrt_id, psn_no, fixmedins_code, ?, 'reversal', setl_id, 'settled', ?, insutype, clr_type,"
+        " clr_optins, care, mid_setl_flag, ?, -medfee_cents, -fund_cents, -acct_cents, -cash_cents, -hifp_cents, ?, ?"
+        " FROM settlements WHERE setl_id = ?",
+        (setl_id, call.infno, call.msgid, call.now_text, dumps(info), dumps(detail), settlement.setl_id),
+    )
+    call.conn.execute("UPDATE settlements SET status = 'reversed' WHERE setl_id = ?", (settlement.setl_id,))
+    set_balance(call.conn, person.psn_no, balc)
+    fee_ids = [r["id"] for r in call.conn.execute("SELECT id FROM fees WHERE setl_id = ?", (settlement.setl_id,))]
+    call.conn.execute("UPDATE fees SET setl_id = NULL WHERE setl_id = ?", (settlement.setl_id,))
+    call.effect.update(
+        kind="reversal", setl_id=setl_id, orig_setl_id=settlement.setl_id, psn_no=person.psn_no, fee_ids=fee_ids
+    )
+    return {"setlinfo": info, "setldetail": detail}
+
+
+def _neg(value: Any) -> Any:
+    return None if value is None else wire_decimal(-dec(value))
+
+
+def stored_rows(rows: list[Any]) -> list[FeeClass]:
+    return [FeeClass.from_store(json.loads(r["classification"])) for r in rows]

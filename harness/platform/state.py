@@ -1,0 +1,216 @@
+"""Reading and writing the platform's state rows (inside the caller's transaction).
+
+Small typed views over the SQLite tables of `db.py`; handlers never write SQL for the common
+records themselves. Institution isolation is enforced here: a visit or settlement is found only
+for the institution that created it (another institution's id reads as "does not exist").
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from harness.platform.calc import FeeClass, money
+
+__all__ = [
+    "Filing",
+    "Person",
+    "Settlement",
+    "Visit",
+    "cents",
+    "from_cents",
+    "load_person",
+    "load_settlement",
+    "load_visit",
+]
+
+
+def cents(amount: Decimal) -> int:
+    return int((money(amount) * 100).to_integral_value())
+
+
+def from_cents(value: int) -> Decimal:
+    return (Decimal(value) / 100).quantize(Decimal("0.01"))
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    psn_no: str
+    data: Mapping[str, Any]  # the seeded persona (spec field names)
+    balc: Decimal
+
+    def __getitem__(self, key: str) -> Any:
+        return self.data.get(key)
+
+    @property
+    def insutype(self) -> str:
+        return str(self.data.get("insutype", ""))
+
+    def age_on(self, day: date) -> int:
+        brdy = date.fromisoformat(str(self.data.get("brdy") or day.isoformat()))
+        return day.year - brdy.year - ((day.month, day.day) < (brdy.month, brdy.day))
+
+    @property
+    def insuplc_admdvs(self) -> str:
+        return str(self.data.get("insuplc_admdvs", ""))
+
+
+def load_person(conn: sqlite3.Connection, psn_no: str) -> Person | None:
+    row = conn.execute("SELECT psn_no, data, balc_cents FROM persons WHERE psn_no = ?", (psn_no,)).fetchone()
+    if row is None:
+        return None
+    return Person(row["psn_no"], json.loads(row["data"]), from_cents(row["balc_cents"]))
+
+
+def find_person_by_cert(conn: sqlite3.Connection, cert_no: str) -> Person | None:
+    row = conn.execute(
+        "SELECT psn_no FROM persons WHERE mdtrt_cert_no = ? OR certno = ? OR card_no = ? LIMIT 1",
+        (cert_no, cert_no, cert_no),
+    ).fetchone()
+    return None if row is None else load_person(conn, row["psn_no"])
+
+
+def set_balance(conn: sqlite3.Connection, psn_no: str, balc: Decimal) -> None:
+    conn.execute("UPDATE persons SET balc_cents = ? WHERE psn_no = ?", (cents(balc), psn_no))
+
+
+@dataclass(frozen=True, slots=True)
+class Visit:
+    mdtrt_id: str
+    fixmedins_code: str
+    psn_no: str
+    kind: str
+    insutype: str
+    med_type: str
+    begntime: str
+    endtime: str | None
+    discharged_at: str | None
+    status: str
+    ipt_otp_no: str
+    insuplc_admdvs: str
+    mdtrtarea_admvs: str
+    dise_codg: str
+    data: Mapping[str, Any]
+
+
+def load_visit(conn: sqlite3.Connection, mdtrt_id: str, fixmedins_code: str) -> Visit | None:
+    row = conn.execute(
+        "SELECT * FROM visits WHERE mdtrt_id = ? AND fixmedins_code = ?", (mdtrt_id, fixmedins_code)
+    ).fetchone()
+    if row is None:
+        return None
+    fields = {k: v for k, v in dict(row).items() if k not in ("created_at", "data")}
+    return Visit(**fields, data=json.loads(row["data"]))
+
+
+def update_visit(conn: sqlite3.Connection, mdtrt_id: str, **changes: Any) -> None:
+    if "data" in changes:
+        changes["data"] = dumps(changes["data"])
+    cols = ", ".join(f"{k} = ?" for k in changes)
+    conn.execute(f"UPDATE visits SET {cols} WHERE mdtrt_id = ?", (*changes.values(), mdtrt_id))
+
+
+def active_fees(conn: sqlite3.Connection, mdtrt_id: str, *, unsettled_only: bool = True) -> list[sqlite3.Row]:
+    sql = "SELECT * FROM fees WHERE mdtrt_id = ? AND status = 'active'"
+    if unsettled_only:
+        sql += " AND setl_id IS NULL"
+    return conn.execute(sql + " ORDER BY id", (mdtrt_id,)).fetchall()
+
+
+def fee_classes(rows: list[sqlite3.Row]) -> list[FeeClass]:
+    return [FeeClass.from_store(json.loads(r["classification"])) for r in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class Settlement:
+    setl_id: str
+    mdtrt_id: str
+    psn_no: str
+    fixmedins_code: str
+    infno: str
+    kind: str
+    orig_setl_id: str | None
+    status: str
+    msgid: str
+    insutype: str
+    clr_type: str
+    clr_optins: str
+    care: str
+    mid_setl_flag: str
+    setl_time: str
+    setlinfo: Mapping[str, Any]
+    setldetail: list[Mapping[str, Any]]
+
+
+def load_settlement(conn: sqlite3.Connection, setl_id: str, fixmedins_code: str) -> Settlement | None:
+    row = conn.execute(
+        "SELECT * FROM settlements WHERE setl_id = ? AND fixmedins_code = ?", (setl_id, fixmedins_code)
+    ).fetchone()
+    return None if row is None else _settlement(row)
+
+
+def _settlement(row: sqlite3.Row) -> Settlement:
+    skip = {"setlinfo", "setldetail", "medfee_cents", "fund_cents", "acct_cents", "cash_cents", "hifp_cents"}
+    fields = {k: v for k, v in dict(row).items() if k not in skip}
+    return Settlement(**fields, setlinfo=json.loads(row["setlinfo"]), setldetail=json.loads(row["setldetail"]))
+
+
+def settlements_of_visit(conn: sqlite3.Connection, mdtrt_id: str) -> list[Settlement]:
+    rows = conn.execute("SELECT * FROM settlements WHERE mdtrt_id = ? ORDER BY setl_time, setl_id", (mdtrt_id,))
+    return [_settlement(r) for r in rows.fetchall()]
+
+
+def pool_used(conn: sqlite3.Connection, psn_no: str, care: str, year: str) -> Decimal:
+    """The pool's payments to a person for one kind of care in a calendar year (reversals net out)."""
+    row = conn.execute(
+        "SELECT COALESCE(SUM(hifp_cents), 0) AS used FROM settlements "
+        "WHERE psn_no = ? AND care = ? AND status != 'voided' AND substr(setl_time, 1, 4) = ?",
+        (psn_no, care, year),
+    ).fetchone()
+    return from_cents(int(row["used"]))
+
+
+@dataclass(frozen=True, slots=True)
+class Filing:
+    trt_dcla_detl_sn: str
+    psn_no: str
+    kind: str
+    biz_appy_type: str
+    region: str
+    fixmedins_codes: tuple[str, ...]
+    opsp_dise_code: str
+    begndate: str
+    enddate: str | None
+    status: str
+    filed_at: str
+    filed_by: str
+    data: Mapping[str, Any]
+
+
+def filings_of(conn: sqlite3.Connection, psn_no: str, kinds: tuple[str, ...]) -> list[Filing]:
+    marks = ",".join("?" for _ in kinds)
+    rows = conn.execute(
+        f"SELECT * FROM filings WHERE psn_no = ? AND status = 'active' AND kind IN ({marks}) "
+        "ORDER BY begndate, trt_dcla_detl_sn",
+        (psn_no, *kinds),
+    ).fetchall()
+    return [_filing(r) for r in rows]
+
+
+def _filing(row: sqlite3.Row) -> Filing:
+    fields = {k: v for k, v in dict(row).items() if k not in ("fixmedins_codes", "data")}
+    return Filing(**fields, fixmedins_codes=tuple(json.loads(row["fixmedins_codes"])), data=json.loads(row["data"]))
+
+
+def load_filing(conn: sqlite3.Connection, sn: str) -> Filing | None:
+    row = conn.execute("SELECT * FROM filings WHERE trt_dcla_detl_sn = ?", (sn,)).fetchone()
+    return None if row is None else _filing(row)
