@@ -214,6 +214,47 @@ def specs_validate(
 # --- platform serve (PLATFORM stream) -------------------------------------------------------
 
 
+@platform_app.command("serve")
+def platform_serve(
+    host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on (loopback by default)."),
+    port: int = typer.Option(8080, "--port", help="TCP port (0 = any free port)."),
+    db: str = typer.Option("hsa-platform.sqlite", "--db",
+                           help="SQLite state file, seeded at first start and kept across restarts; :memory: keeps "
+                                "nothing."),
+    profile: str = typer.Option("baseline", "--profile", help="Province profile (see specs/profiles)."),
+    fault: list[str] = typer.Option(None, "--fault",  # noqa: B008
+                                    help="Fault INFNO:KIND[=VALUE][@TIMES], e.g. 2207:delay=500, "
+                                         "2207:drop-after-commit, '*:http-5xx=503', 2207:mutant=skip-account-debit "
+                                         "(repeatable)."),
+    seed: int = typer.Option(20240101, "--seed", help="Persona seed (the same seed gives the same people)."),
+    no_sign_in: bool = typer.Option(False, "--no-sign-in", help="Accept business calls without a 9001 sign_no."),
+) -> None:
+    """Run the reference platform: the national-platform simulator a HIS can be developed and certified against."""
+    from harness.platform.config import PlatformConfig, parse_fault
+    from harness.platform.core import Platform
+    from harness.platform.server import serve
+
+    try:
+        config = PlatformConfig(db_path=db, profile=profile, seed=seed, faults=[parse_fault(f) for f in fault or []],
+                                require_sign_in=False if no_sign_in else None)
+        platform = Platform(config)  # opens and seeds the database; config errors surface before binding
+        health = platform.health()
+        url = f"http://{host}:{port}"
+        typer.echo(f"hsa-cert reference platform on {url}")
+        typer.echo(f"  profile {health['profile']} (spec {health['spec_version']}), state {db}, "
+                   f"{health['persons']} persons, sign-in {'required' if health['require_sign_in'] else 'optional'}, "
+                   f"gateway {health['gateway']}{' (verifying signatures)' if health['verifying_signatures'] else ''}")
+        typer.echo(f"  POST {url}/fsi/api/rsfComIfsService/callService  (or {url}/fsi/api/<infno>)")
+        typer.echo(f"  default institution {health['default_institution']}; identities: hsa-cert platform personas")
+        typer.echo(f"  admin: {url}/__admin/health, /__admin/exchanges, /__admin/faults")
+        if fault:
+            typer.echo(f"  faults: {', '.join(fault)}")
+        serve(platform, host=host, port=port)
+    except HsaCertError as exc:
+        typer.echo(exc.render(), err=True)
+        raise typer.Exit(exc.exit_code) from exc
+
+
 # --- end platform serve ---------------------------------------------------------------------
 
 # --- platform personas (PERSONAS stream) ----------------------------------------------------
@@ -384,15 +425,21 @@ def engine_run(*, site_file: object = None, suites: list[str] | None = None, see
     run_seed = seed if seed is not None else secrets.randbelow(1_000_000)
     started = datetime.now().astimezone()
     run_id = f"{started:%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
+    site = None
+    if site_file is not None:
+        if faults:
+            raise UsageError("--fault applies only to the embedded reference platform",
+                             hint="drop --site to run against the embedded platform with faults")
+        site = load_site(Path(str(site_file)), profiles=registry.profiles(),
+                         archetypes=[a.id for a in catalogue.archetypes])
+    profile_name = site.profile if site is not None else "baseline"
+    selected = scenarios if scenarios is not None else load_suites(registry, profile_name, suites or None,
+                                                                    catalogue=catalogue)
     platform = None
     tmp = None
+    target = None
     try:
-        if site_file is not None:
-            if faults:
-                raise UsageError("--fault applies only to the embedded reference platform",
-                                 hint="drop --site to run against the embedded platform with faults")
-            site = load_site(Path(str(site_file)), profiles=registry.profiles(),
-                             archetypes=[a.id for a in catalogue.archetypes])
+        if site is not None:
             problem = probe(site.base_url, min(site.limits.timeout_s, 5.0))
             if problem:
                 raise InfrastructureError(f"the site is not reachable: {problem}", location=site.base_url,
@@ -403,15 +450,13 @@ def engine_run(*, site_file: object = None, suites: list[str] | None = None, see
             from harness.platform.server import start_background
 
             parsed = [parse_fault(spec) for spec in faults or []]
-            tmp = tempfile.TemporaryDirectory(prefix="hsa-cert-platform-")
+            tmp = tempfile.TemporaryDirectory(prefix="hsa-cert-platform-", ignore_cleanup_errors=True)
             platform = start_background(PlatformConfig(db_path=str(Path(tmp.name) / "platform.sqlite"),
                                                        faults=parsed, seed=catalogue.seed))
             site = embedded_site(platform.url, catalogue=catalogue)
             say(f"hsa-cert: embedded reference platform at {platform.url}"
                 + (f" with faults {', '.join(faults or [])}" if faults else ""))
         profile = registry.profile(site.profile)
-        selected = scenarios if scenarios is not None else load_suites(registry, site.profile, suites or None,
-                                                                        catalogue=catalogue)
         run_dir = Path(str(out)) if out is not None else Path("reports") / site.id / run_id
         run_dir.mkdir(parents=True, exist_ok=True)
         transport = dict(profile.transport)
@@ -432,7 +477,6 @@ def engine_run(*, site_file: object = None, suites: list[str] | None = None, see
         status = module.run_pytest(plugin, root=Path.cwd(), keyword=keyword,  # type: ignore[attr-defined]
                                    alluredir=Path(str(alluredir)) if alluredir else run_dir / "allure-results",
                                    junitxml=run_dir / "junit.xml")
-        target.close()
         if status in (3, 4):  # pytest internal or usage error (e.g. a bad -k expression)
             raise UsageError("pytest could not run the scenarios", detail=f"pytest exit status {status}",
                              hint="check the -k expression")
@@ -458,6 +502,8 @@ def engine_run(*, site_file: object = None, suites: list[str] | None = None, see
                            notes=[f"results: {run_dir / 'results.json'}"]))
         return code, run_dir, document
     finally:
+        if target is not None:
+            target.close()
         if platform is not None:
             platform.stop()
         if tmp is not None:
