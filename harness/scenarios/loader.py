@@ -112,8 +112,9 @@ def parse_text(text: str, name: str, problems: list[Problem]) -> Document:
         line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
         what = " ".join(str(p) for p in (exc.context, exc.problem) if p)
         problems.append(Problem(name, line, column, f"YAML syntax error: {what}",
-                                hint="check indentation and quoting near the marked position; "
-                                "quote strings that contain ': ', '{{' or start with '*', '&', '!' or '@'"))
+                                hint="check indentation and quoting near the marked position; quote strings that "
+                                "contain ': ' or '{{', start with '*', '&', '!' or '@', or (inside {...} and [...]) "
+                                "contain ',', '[' or ']', e.g. \"output.insuinfo[0].balc\""))
         doc.data = None
     except yaml.YAMLError as exc:
         problems.append(Problem(name, 0, 0, f"YAML error: {exc}"))

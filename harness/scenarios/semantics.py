@@ -46,6 +46,10 @@ def _check_step(step: ConcreteStep, vocab: Vocabulary, saved: set[str], problems
                 *, teardown: bool) -> None:
     data = step.data
     infno = str(data.get("infno", ""))
+    when = data.get("when")
+    # A guarded teardown step whose guard this scenario never saves simply never runs (shared cleanup
+    # blocks guard each step by what it needs), so its saved.* references are not checked.
+    skipped = teardown and when is not None and when not in saved
     if vocab.infnos is not None and infno not in vocab.infnos:
         message, hint = _unknown("infno", infno, vocab.infnos)
         problems.append(step.problem(("infno",), message, expected="an interface in specs/<version>/interfaces/",
@@ -66,7 +70,10 @@ def _check_step(step: ConcreteStep, vocab: Vocabulary, saved: set[str], problems
         if ok is True:
             problems.append(step.problem(("expect", "cause"), "a failure cause on a step expected to succeed",
                                          hint="add `ok: false` (a refusal is expected) or drop `cause`"))
-    if expect.get("golden") and ok is not True:
+    if isinstance(expect.get("golden"), str):
+        problems.append(step.problem(("expect", "golden"), "golden is a template placeholder outside a template block",
+                                     expected="a mapping of response path -> value"))
+    elif expect.get("golden") and ok is not True:
         problems.append(step.problem(("expect", "golden"), "golden values on a step that is not expected to succeed",
                                      hint="golden amounts apply to successful responses only"))
     for part in ("input", "envelope"):
@@ -77,14 +84,13 @@ def _check_step(step: ConcreteStep, vocab: Vocabulary, saved: set[str], problems
                 problems.append(step.problem(sub, str(exc), expected="identity.*, site.*, item.*, saved.*, run.uniq "
                                              "or now.*", hint="see contracts section G"))
                 continue
-            if expr.namespace == "saved" and expr.name not in saved:
+            if expr.namespace == "saved" and expr.name not in saved and not skipped:
                 where = "an earlier step" if not teardown else "a step of the scenario"
                 hint = closest(expr.name, saved) or f"save it in {where}: expect.save: {{{expr.name}: <path>}}"
                 problems.append(step.problem(sub, f"saved.{expr.name} is used but not saved by {where}",
                                              expected=f"one of: {', '.join(sorted(saved)) or '(nothing saved yet)'}",
                                              hint=hint))
-    when = data.get("when")
-    if when is not None and when not in saved:
+    if when is not None and when not in saved and not teardown:
         problems.append(step.problem(("when",), f"`when: {when}` names a value no step saves",
                                      hint=closest(when, saved) or "use a name from some step's expect.save"))
     if ok is not False:
