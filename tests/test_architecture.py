@@ -31,7 +31,7 @@ LAYERS: dict[str, int] = {
 
 # Third-party import name -> the one module (path relative to harness/) allowed to import it.
 OWNERS: dict[str, str] = {
-    "jsonschema_rs": "specs.py",
+    "jsonschema_rs": "specs/validate.py",
     "requests": "transport.py",
     "faker": "personas/identity.py",
     "yaml": "scenarios/loader.py",

@@ -1,6 +1,6 @@
 """The spec data under specs/ is well-formed, internally consistent and accepts real traffic.
 
-Checked with python-jsonschema (the cross-check library; harness/specs.py uses jsonschema-rs), so these tests
+Checked with python-jsonschema (the cross-check library; harness/specs/validate.py uses jsonschema-rs), so these tests
 hold whatever the loader does. Samples quoted in interface-facts.md must validate; broken variants must not.
 """
 
