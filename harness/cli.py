@@ -495,7 +495,8 @@ def engine_run(*, site_file: object = None, suites: list[str] | None = None, see
         }
         document = results_document(results, by_id, run=run_info, masked=masked)
         write_results(run_dir / "results.json", document)
-        write_exchanges(run_dir / "exchanges.jsonl", results, masked=masked)
+        write_exchanges(run_dir / "exchanges.jsonl", results, masked=masked,
+                        run_exchanges=[runner.sign_in_exchange] if runner.sign_in_exchange else [])
         say("")
         say(render_summary(summarize(results), group_summaries(results, by_id, "area"),
                            group_summaries(results, by_id, "interface"), interface_names=names,

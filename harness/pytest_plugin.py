@@ -229,8 +229,10 @@ def run_pytest(plugin: ScenarioPlugin, *, root: Path, keyword: str | None = None
     with tempfile.TemporaryDirectory(prefix="hsa-cert-pytest-") as tmp:
         ini = Path(tmp) / "pytest.ini"
         ini.write_text("[pytest]\n", encoding="utf-8")
-        args = ["-c", str(ini), "--rootdir", str(root), "-p", "no:cacheprovider", "-p", "no:randomly", "-p", "no:faker",
-                "-o", "console_output_style=progress"]
+        # Only the plugins a run needs: whatever else is installed (xdist, hypothesis, faker …) stays out,
+        # so the run behaves the same on every machine.
+        args = ["-c", str(ini), "--rootdir", str(root), "--disable-plugin-autoload", "-p", "allure_pytest.plugin",
+                "-p", "no:cacheprovider", "-o", "console_output_style=progress"]
         if quiet:
             args.append("-q")
         if keyword:

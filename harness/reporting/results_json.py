@@ -21,7 +21,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from harness.model import Failure, Scenario, ScenarioResult, StepResult
+from harness.model import Exchange, Failure, Scenario, ScenarioResult, StepResult
 from harness.reporting.masking import mask, mask_json_text
 from harness.verdict import group_summaries, summarize
 
@@ -111,29 +111,34 @@ def write_results(path: Path, document: Mapping[str, Any]) -> Path:
     return path
 
 
-def write_exchanges(path: Path, results: Iterable[ScenarioResult], *, masked: bool = True) -> Path:
-    """One line per exchange, in run order (results order, then step order)."""
+def write_exchanges(path: Path, results: Iterable[ScenarioResult], *, masked: bool = True,
+                    run_exchanges: Sequence[Exchange] = ()) -> Path:
+    """One line per exchange in run order: the run's own (sign-in) first, then per scenario and step."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8", newline="\n") as out:
+        for ex in run_exchanges:
+            out.write(_exchange_line("", -1, False, ex, masked) + "\n")
         for result in results:
             for step in result.steps:
-                ex = step.exchange
-                if ex is None:
-                    continue
-                request = _plain(ex.request_body)
-                line = {
-                    "scenario_id": result.scenario_id,
-                    "step": step.index,
-                    "teardown": step.teardown,
-                    "infno": ex.infno,
-                    "url": ex.url,
-                    "started_at": ex.started_at,
-                    "elapsed_ms": round(ex.elapsed_ms, 3),
-                    "status": ex.status,
-                    "error": ex.error,
-                    "request_headers": dict(ex.request_headers),
-                    "request": mask(request) if masked else request,
-                    "response": mask_json_text(ex.response_text) if masked else ex.response_text,
-                }
-                out.write(json.dumps(line, ensure_ascii=False) + "\n")
+                if step.exchange is not None and step.index >= 0:
+                    out.write(_exchange_line(result.scenario_id, step.index, step.teardown, step.exchange, masked)
+                              + "\n")
     return path
+
+
+def _exchange_line(scenario_id: str, index: int, teardown: bool, ex: Exchange, masked: bool) -> str:
+    request = _plain(ex.request_body)
+    return json.dumps({
+        "scenario_id": scenario_id,
+        "step": index,
+        "teardown": teardown,
+        "infno": ex.infno,
+        "url": ex.url,
+        "started_at": ex.started_at,
+        "elapsed_ms": round(ex.elapsed_ms, 3),
+        "status": ex.status,
+        "error": ex.error,
+        "request_headers": dict(ex.request_headers),
+        "request": mask(request) if masked else request,
+        "response": mask_json_text(ex.response_text) if masked else ex.response_text,
+    }, ensure_ascii=False)
