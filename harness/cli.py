@@ -432,6 +432,11 @@ def engine_run(*, site_file: object = None, suites: list[str] | None = None, see
                              hint="drop --site to run against the embedded platform with faults")
         site = load_site(Path(str(site_file)), profiles=registry.profiles(),
                          archetypes=[a.id for a in catalogue.archetypes])
+        problem = probe(site.base_url, min(site.limits.timeout_s, 5.0))
+        if problem:
+            raise InfrastructureError(f"the site is not reachable: {problem}", location=site.base_url,
+                                      detail=f"site config: {site.source}",
+                                      hint="check that the site is up and base_url (host and port) is right")
     profile_name = site.profile if site is not None else "baseline"
     selected = scenarios if scenarios is not None else load_suites(registry, profile_name, suites or None,
                                                                     catalogue=catalogue)
@@ -439,13 +444,7 @@ def engine_run(*, site_file: object = None, suites: list[str] | None = None, see
     tmp = None
     target = None
     try:
-        if site is not None:
-            problem = probe(site.base_url, min(site.limits.timeout_s, 5.0))
-            if problem:
-                raise InfrastructureError(f"the site is not reachable: {problem}", location=site.base_url,
-                                          detail=f"site config: {site.source}",
-                                          hint="check that the site is up and base_url (host and port) is right")
-        else:
+        if site is None:
             from harness.platform.config import PlatformConfig, parse_fault
             from harness.platform.server import start_background
 
