@@ -126,12 +126,14 @@ def test_the_report_builds_offline_with_history_and_no_external_urls(tmp_path: P
 
 
 @needs_node
-def test_rebuilding_does_not_append_history(tmp_path: Path) -> None:
-    history = tmp_path / "history.jsonl"
-    results = write_results(tmp_path / "run" / "allure-results", {"a.one": "passed"}, start=1)
-    assert generate_report([results], tmp_path / "run" / "allure-report", history=history, name="x",
-                           environment="site").ok
-    again = generate_report([results], tmp_path / "run" / "allure-report", history=history, name="x",
+def test_relative_paths_and_rebuilding_without_appending_history(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # certify passes paths relative to the working directory
+    history = Path("reports") / "history.jsonl"
+    results = write_results(Path("run") / "allure-results", {"a.one": "passed"}, start=1)
+    first = generate_report([results], Path("run") / "allure-report", history=history, name="x", environment="site")
+    assert first.ok, first.message
+    again = generate_report([results], Path("run") / "allure-report", history=history, name="x",
                             environment="site", append_history=False)
     assert again.ok and len(history.read_text(encoding="utf-8").splitlines()) == 1
 

@@ -212,6 +212,9 @@ def generate_report(
         node, cli = ensure_allure(progress)
     except AllureUnavailable as exc:
         return ReportOutcome(False, None, exc.render())
+    # Absolute paths: Allure runs in the run directory and resolves relative ones against it.
+    output, history = output.resolve(), history.resolve()
+    results_dirs = [Path(d).resolve() for d in results_dirs]
     output.parent.mkdir(parents=True, exist_ok=True)
     history.parent.mkdir(parents=True, exist_ok=True)
     config = output.parent / "allurerc.json"
