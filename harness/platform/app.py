@@ -14,8 +14,9 @@ platform has committed, which is what 冲正 (2601) exists for.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from typing import Any
+from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -58,7 +59,8 @@ def create_app(config: PlatformConfig | Platform | None = None) -> Starlette:
     async def echo(request: Request) -> Response:
         return Response(content=await request.body(), media_type=JSON_TYPE)
 
-    async def lifespan(app: Starlette) -> Any:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
         if owns_platform:
             platform.close()

@@ -97,6 +97,11 @@ class Call:
     def now_text(self) -> str:
         return fmt_datetime(self.now)
 
+    @property
+    def now_precise(self) -> str:
+        """For ordering events within a second (filing vs discharge); sorts with now_text."""
+        return self.now.isoformat(sep=" ", timespec="microseconds")
+
     def node(self, name: str) -> Any:
         """An input node by its spec name (or the profile's local alias for it)."""
         data = self.envelope.get("input") or {}

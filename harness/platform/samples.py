@@ -152,14 +152,15 @@ def reverse_input(persona: Any, mdtrt_id: str, setl_id: str) -> dict[str, Any]:
     return {"data": {"setl_id": setl_id, "mdtrt_id": mdtrt_id, "psn_no": persona.psn_no}}
 
 
-def admit_input(persona: Any, ipt_no: str, *, med_type: str = "21", exp_content: Any = "") -> dict[str, Any]:
+def admit_input(persona: Any, ipt_no: str, *, med_type: str = "21", exp_content: Any = "",
+                mdtrtarea_admvs: str = "") -> dict[str, Any]:
     return {
         "mdtrtinfo": {"psn_no": persona.psn_no, "insutype": persona.insutype, "begntime": _now(), **_cert(persona),
                       "cert_type": persona.psn_cert_type, **_identity(persona), "med_type": med_type, "ipt_no": ipt_no,
                       "atddr_no": "D001", "chfpdr_name": "张医生", "adm_diag_dscr": "肺炎", "adm_dept_codg": "K01",
                       "adm_dept_name": "内科", "adm_bed": "01", "dscg_maindiag_code": "J18.900",
                       "dscg_maindiag_name": "肺炎", "exp_content": exp_content,
-                      "insuplc_admdvs": persona.insuplc_admdvs, "mdtrtarea_admvs": ""},
+                      "insuplc_admdvs": persona.insuplc_admdvs, "mdtrtarea_admvs": mdtrtarea_admvs},
         "diseinfo": [{"psn_no": persona.psn_no, "diag_type": "1", "maindiag_flag": "1", "diag_srt_no": 1,
                       "diag_code": "J18.900", "diag_name": "肺炎", "diag_dept": "内科", "dise_dor_no": "D001",
                       "dise_dor_name": "张医生", "diag_time": _now()}],

@@ -38,9 +38,11 @@ def _server(app: object, host: str, port: int, log_level: str) -> uvicorn.Server
     return uvicorn.Server(config)
 
 
-def serve(config: PlatformConfig, host: str = "127.0.0.1", port: int = 8080, *, log_level: str = "info") -> None:
-    """Run the platform in the foreground until Ctrl-C."""
-    platform = Platform(config)
+def serve(
+    config: PlatformConfig | Platform, host: str = "127.0.0.1", port: int = 8080, *, log_level: str = "info"
+) -> None:
+    """Run the platform in the foreground until Ctrl-C (closing it afterwards)."""
+    platform = config if isinstance(config, Platform) else Platform(config)
     try:
         _server(create_app(platform), host, port, log_level).run()
     finally:

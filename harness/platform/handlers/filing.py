@@ -31,7 +31,7 @@ def _insert(call: Call, *, psn_no: str, kind: str, biz_appy_type: str = "", regi
         "INSERT INTO filings(trt_dcla_detl_sn, psn_no, kind, biz_appy_type, region, fixmedins_codes, opsp_dise_code,"
         " begndate, enddate, status, filed_at, filed_by, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?, ?)",
         (sn, psn_no, kind, biz_appy_type, region, json.dumps(list(fixmedins_codes)), opsp_dise_code, begndate,
-         enddate or None, call.now_text, call.fixmedins_code, dumps(data)),
+         enddate or None, call.now_precise, call.fixmedins_code, dumps(data)),
     )  # fmt: skip
     call.effect.update(kind="filing", trt_dcla_detl_sn=sn, psn_no=psn_no)
     return {"result": {"trt_dcla_detl_sn": sn, "exp_content": ""}}
@@ -160,7 +160,7 @@ def referral_filings(call: Call) -> dict[str, Any]:
             continue
         d = f.data
         rows.append({
-            "insutype": d.get("insutype") or person.insutype, "dcla_souc": "1", "psn_no": person.psn_no,
+            "insutype": d.get("insutype") or person.insutype, "dcla_souc": "01", "psn_no": person.psn_no,
             "psn_cert_type": person["psn_cert_type"] or "01", "certno": person["certno"],
             "psn_name": person["psn_name"],
             "gend": person["gend"], "brdy": person["brdy"], "tel": d.get("tel"), "addr": d.get("addr"),
@@ -170,6 +170,6 @@ def referral_filings(call: Call) -> dict[str, Any]:
             "out_flag": "1" if f.kind == "referral" else "0", "refl_date": when, "refl_rea": d.get("refl_rea"),
             "begndate": f.begndate[:10], "enddate": f.enddate[:10] if f.enddate else None,
             "hosp_agre_refl_flag": d.get("hosp_agre_refl_flag") or "1", "opter_id": None, "opter_name": None,
-            "opt_time": f.filed_at,
+            "opt_time": f.filed_at[:19],
         })  # fmt: skip
     return {"refmedin": rows}

@@ -89,7 +89,7 @@ def discharge(call: Call) -> None:
         raise Refusal("", "该就诊已办理出院")
     data = dict(visit.data, dscginfo=info, dscg_diseinfo=call.node("diseinfo") or [])
     update_visit(call.conn, visit.mdtrt_id, status="discharged", endtime=str(info.get("endtime") or call.now_text),
-                 discharged_at=call.now_text, data=data)  # fmt: skip
+                 discharged_at=call.now_precise, data=data)  # fmt: skip
     return None
 
 
