@@ -197,6 +197,24 @@ def test_money_fields_are_numbers() -> None:
                 assert "types.json#/$defs/money" in text, f"{path.stem} {key}.{name}"
 
 
+# An unescaped \d, \D, \w or \W: ASCII-only in ECMA-262 (the dialect of JSON Schema patterns and of
+# jsonschema-rs) but Unicode-aware in Python's re (inside python-jsonschema), so e.g. a full-width ２
+# would make the two validators disagree. Patterns spell the class out: [0-9], [A-Za-z0-9_].
+_UNICODE_AWARE_CLASS = re.compile(r"(?<!\\)(?:\\\\)*\\[dDwW]")
+
+
+@pytest.mark.parametrize("path", [*SCHEMA_FILES, PROFILES_DIR / "profile.schema.json", *PROFILE_FILES],
+                         ids=lambda p: p.name)
+def test_patterns_spell_out_ascii_character_classes(path: Path) -> None:
+    found = []
+    for pointer, node in _walk(_load(path)):
+        patterns = [node["pattern"]] if isinstance(node.get("pattern"), str) else []
+        patterns += list(node.get("patternProperties", {}))
+        found += [f"{pointer}: {p}" for p in patterns if _UNICODE_AWARE_CLASS.search(p)]
+    assert not found, "write [0-9] instead of \\d (ECMA-262 and Python's re disagree on non-ASCII digits):\n" + \
+        "\n".join(found)
+
+
 # --- rules and profiles ---------------------------------------------------------------------------------------
 
 

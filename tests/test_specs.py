@@ -37,7 +37,7 @@ def build_mini_specs(root: Path, *, profiles: dict[str, dict[str, Any]] | None =
     _write(root, v + "manifest.json", {"spec_version": "v1.1.27", "interfaces": ["2207"]})
     _write(root, v + "types.json", {"$schema": DRAFT, "$id": BASE + "types.json", "$defs": {
         "money": {"type": "number", "x-digits": [16, 2]},
-        "date": {"type": "string", "format": "date", "pattern": r"^\d{4}-\d{2}-\d{2}$"},
+        "date": {"type": "string", "format": "date", "pattern": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"},
     }})
     _write(root, v + "codes/med_type.json", {
         "$schema": DRAFT, "$id": BASE + "codes/med_type.json", "title": "医疗类别", "x-dict": "med_type",
@@ -48,7 +48,7 @@ def build_mini_specs(root: Path, *, profiles: dict[str, dict[str, Any]] | None =
     _write(root, v + "envelope/request.json", {
         "$schema": DRAFT, "$id": BASE + "envelope/request.json", "type": "object", "properties": {
             "infno": {"type": "string", "maxLength": 5, "title": "交易编号", "x-clause": "ENV.req.infno"},
-            "msgid": {"type": "string", "maxLength": 30, "pattern": r"^[A-Za-z0-9]{12}\d{18}$",
+            "msgid": {"type": "string", "maxLength": 30, "pattern": r"^[A-Za-z0-9]{12}[0-9]{18}$",
                       "title": "发送方报文ID", "x-clause": "ENV.req.msgid"},
             "mdtrtarea_admvs": {"type": "string", "title": "就医地医保区划", "x-clause": "ENV.req.mdtrtarea_admvs"},
             "insuplc_admdvs": {"type": ["string", "null"], "title": "参保地医保区划",
@@ -101,7 +101,7 @@ def build_mini_specs(root: Path, *, profiles: dict[str, dict[str, Any]] | None =
                 "code_variants": {"med_type": "extended"},
                 "input_node_aliases": {"2207": {"data": "mdtrtinfo"}, "2260": {"data": "x"}},
                 "schema_overrides": [{"schema": "envelope/request.json", "pointer": "/properties/msgid",
-                                      "merge": {"pattern": r"^[A-Za-z0-9]{12}\d{14}(\d{4})?$"}}]},
+                                      "merge": {"pattern": r"^[A-Za-z0-9]{12}[0-9]{14}([0-9]{4})?$"}}]},
     }
     for pid, doc in (profiles if profiles is not None else default_profiles).items():
         _write(root, f"profiles/{pid}.json", doc)
@@ -321,7 +321,7 @@ def test_schema_overrides_merge_at_a_pointer(mini: SpecRegistry) -> None:
     [violation] = mini.validator("baseline").validate_request(request(GOOD, msgid=short_msgid))
     assert (violation.path, violation.clause, violation.message) == (
         "/msgid", "ENV.req.msgid", "does not match the required pattern")
-    assert mini.schema("envelope/request.json")["properties"]["msgid"]["pattern"] == r"^[A-Za-z0-9]{12}\d{18}$"
+    assert mini.schema("envelope/request.json")["properties"]["msgid"]["pattern"] == r"^[A-Za-z0-9]{12}[0-9]{18}$"
 
 
 @pytest.mark.parametrize(

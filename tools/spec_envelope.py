@@ -15,8 +15,11 @@ import spec_overrides as ov
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 Writer = Callable[[Path, Any], None]
 
-_DATETIME = r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01]) ([01]\d|2[0-3]):[0-5]\d:[0-5]\d$"
-_TIMESTAMP17 = r"^\d{4}(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])([01]\d|2[0-3])[0-5]\d[0-5]\d\d{3}$"
+# Digits are written [0-9], never \d: JSON Schema patterns are ECMA-262, where \d is ASCII, but
+# python-jsonschema hands them to Python's re, where \d also matches e.g. full-width ２, so the two
+# validators the harness cross-checks would disagree (tests/test_validator_agreement.py).
+_DATETIME = r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01]) ([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]$"
+_TIMESTAMP17 = r"^[0-9]{4}(0[1-9]|1[0-2])(0[1-9]|[12][0-9]|3[01])([01][0-9]|2[0-3])[0-5][0-9][0-5][0-9][0-9]{3}$"
 
 
 def _number(title: str, p: int, s: int) -> dict[str, Any]:
@@ -35,10 +38,11 @@ TYPES: dict[str, Any] = {
         "qty": _number("数量 (16,4)", 16, 4),
         "ratio": _number("比例 (5,4)", 5, 4),
         "age": _number("年龄 (4,1)", 4, 1),
-        "date": {"type": "string", "title": "日期 yyyy-MM-dd", "format": "date", "pattern": r"^\d{4}-\d{2}-\d{2}$"},
+        "date": {"type": "string", "title": "日期 yyyy-MM-dd", "format": "date",
+                 "pattern": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"},
         "datetime": {"type": "string", "title": "日期时间 yyyy-MM-dd HH:mm:ss", "pattern": _DATETIME},
         "timestamp17": {"type": "string", "title": "时间戳 yyyyMMddHHmmssSSS", "pattern": _TIMESTAMP17},
-        "admdvs": {"type": "string", "title": "医保区划 (6位)", "pattern": r"^\d{6}$", "maxLength": 6},
+        "admdvs": {"type": "string", "title": "医保区划 (6位)", "pattern": r"^[0-9]{6}$", "maxLength": 6},
     },
 }
 
@@ -61,10 +65,10 @@ def _req_str(max_length: int) -> dict[str, Any]:
 def request_envelope() -> dict[str, Any]:
     c = "ENV.req."
     fields: dict[str, Any] = {
-        "infno": _env_field(c + "infno", "交易编号", {"type": "string", "maxLength": 5, "pattern": r"^\d{4}[A-Z]?$"},
+        "infno": _env_field(c + "infno", "交易编号", {"type": "string", "maxLength": 5, "pattern": r"^[0-9]{4}[A-Z]?$"},
                             "IF §1.1 #1: 4 digits; provincial variants add a letter (2203A)"),
         "msgid": _env_field(c + "msgid", "发送方报文ID",
-                            {"type": "string", "maxLength": 30, "pattern": r"^[A-Za-z0-9]{12}\d{18}$"},
+                            {"type": "string", "maxLength": 30, "pattern": r"^[A-Za-z0-9]{12}[0-9]{18}$"},
                             "定点医药机构编号(12)+时间(14)+顺序号(4); profiles may relax (IF §1.1 #2 [V])"),
         "mdtrtarea_admvs": _env_field(c + "mdtrtarea_admvs", "就医地医保区划", {"$ref": "types.json#/$defs/admdvs"}),
         "insuplc_admdvs": _env_field(c + "insuplc_admdvs", "参保地医保区划",
@@ -108,7 +112,8 @@ def response_envelope() -> dict[str, Any]:
     fields: dict[str, Any] = {
         "infcode": _env_field(c + "infcode", "交易状态码", {"type": "integer", "enum": [0, -1]}, "0 成功, -1 失败"),
         "inf_refmsgid": _env_field(c + "inf_refmsgid", "接收方报文ID",
-                                   {"type": ["string", "null"], "maxLength": 30, "pattern": r"^(\d{6}\d{14}\d{10})?$"},
+                                   {"type": ["string", "null"], "maxLength": 30,
+                                    "pattern": r"^([0-9]{6}[0-9]{14}[0-9]{10})?$"},
                                    "接收方医保区划(6)+时间(14)+流水号(10); empty on some failures (IF §1.2)"),
         "refmsg_time": _env_field(c + "refmsg_time", "接收报文时间", ts, "yyyyMMddHHmmssSSS"),
         "respond_time": _env_field(c + "respond_time", "响应报文时间", ts, "yyyyMMddHHmmssSSS"),

@@ -178,7 +178,7 @@ FIELD_PATCHES: dict[tuple[str, str, str, str], dict[str, Any]] = {
     **{(i, d, n, "fixmedins_name"): {"max_length": 200}
        for (i, d, n) in (("2505", "in", "data"), ("5302", "out", "psnfixmedin"))},
     # IF §4.20: oinfno carries the original infno; admit the letter-suffixed variants (2207A).
-    ("2601", "in", "data", "oinfno"): {"max_length": 5, "pattern": r"^\d{4}[A-Z]?$"},
+    ("2601", "in", "data", "oinfno"): {"max_length": 5, "pattern": r"^[0-9]{4}[A-Z]?$"},
 }
 
 # Fields to add where a table lacks them:
