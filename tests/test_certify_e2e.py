@@ -138,5 +138,5 @@ def test_usage_config_and_infrastructure_exit_codes(tmp_path: Path) -> None:
     assert not (tmp_path / "reports" / "embedded").exists()  # nothing ran
     code, output, out = certify(tmp_path, "d", "--fault", "*:http-5xx=503", "--no-allure")
     assert code == 3, output
-    if (out / "certificate.html").is_file():
-        assert "INCOMPLETE" in (out / "certificate.html").read_text(encoding="utf-8")
+    assert "INCOMPLETE" in output and "HTTP 503" in output
+    assert "INCOMPLETE" in (out / "certificate.html").read_text(encoding="utf-8")  # the evidence of a bad run
