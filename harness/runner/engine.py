@@ -1,44 +1,26 @@
-"""Run one scenario against a Target: build envelopes, send, validate both ways, check, record.
-
-The runner knows nothing of pytest and prints nothing: it returns `ScenarioResult` values and
-emits `RunEvent`s that reporters listen to. It signs in (9001) once per run, renders step templates
-(contracts section G), validates each request before sending it (a request the suite meant to be
-valid that is not is a suite bug, reported as such and never sent), validates each response,
-evaluates the step's expectation and named checks, saves values for later steps, and always runs
-teardown steps whose `when` value was saved.
-
-Infrastructure errors (unreachable, timeout, not JSON, HTTP 5xx) make a scenario ERROR, never
-FAILED; after `breaker_threshold` consecutive ones the circuit breaker opens and later scenarios are
-not sent. A state-changing call whose outcome is unknown is never resent: when the profile lists
-it as reversible, the runner sends 2601 (冲正) for its msgid and records the resolution.
-"""
+"""The Runner: one scenario at a time against a Target (see harness.runner for the whole story)."""
 
 from __future__ import annotations
 
 import hashlib
-import json
-import re
 import secrets
-import socket
 import time
-import urllib.parse
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
-from harness.checks import CheckContext, decimal_of, run_check
 from harness.model import Exchange, Failure, Outcome, RunEvent, Scenario, ScenarioResult, Severity, Step, StepResult
+from harness.runner.evaluate import ResponseJudge
+from harness.runner.ledger import Ledger, fill_ledger, first_node, mentions_ledger, protect, unprotect
+from harness.runner.messages import find_psn_no, jsonable, parse_response, resolve_path
 from harness.scenarios.templates import Expression, expressions, parse_expression, render
 from harness.siteconfig import SiteConfig
 from harness.specs import Profile, SpecRegistry
 from harness.transport import Target
 
-__all__ = ["DEFAULT_BREAKER_THRESHOLD", "Runner", "parse_response", "probe", "resolve_path"]
+__all__ = ["DEFAULT_BREAKER_THRESHOLD", "Runner"]
 
 DEFAULT_BREAKER_THRESHOLD = 5
-_SETTLING = ("2102", "2103", "2207", "2208", "2304", "2305", "2401")  # 2601-reversible state changes (spec §6.3)
-_PATH_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
 
 class _NotProvisioned(Exception):
@@ -47,66 +29,6 @@ class _NotProvisioned(Exception):
 
 class _SuiteBug(Exception):
     """A template cannot be rendered for a reason that lies in the scenario itself."""
-
-
-def probe(base_url: str, timeout_s: float = 5.0) -> str | None:
-    """Whether a TCP connection opens to the URL's host and port: None when it does, else why not.
-
-    Run before a suite so that a site that is down ends the run at once with one clear message
-    instead of N timeouts and a tripped circuit breaker.
-    """
-    parts = urllib.parse.urlsplit(base_url)
-    host = parts.hostname or ""
-    try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-    except ValueError:
-        return f"bad port in {base_url!r}"
-    try:
-        with socket.create_connection((host, port), timeout=timeout_s):
-            return None
-    except ConnectionRefusedError:
-        return f"connection refused: nothing listens on {host}:{port}"
-    except TimeoutError:
-        return f"no answer from {host}:{port} within {timeout_s:g} s"
-    except OSError as exc:
-        return f"cannot connect to {host}:{port}: {exc}"
-
-
-def resolve_path(root: Any, path: str) -> tuple[bool, Any]:
-    """Follow `output.insuinfo[0].balc` through mappings and lists: (found, value)."""
-    value = root
-    for name, index in _PATH_PART.findall(path):
-        if name:
-            if not isinstance(value, Mapping) or name not in value:
-                return False, None
-            value = value[name]
-        else:
-            if not isinstance(value, list) or int(index) >= len(value):
-                return False, None
-            value = value[int(index)]
-    return True, value
-
-
-def parse_response(exchange: Exchange) -> Mapping[str, Any] | None:
-    """The response envelope with money as Decimal (json.loads(parse_float=Decimal)), never floats."""
-    if exchange.response_json is None:
-        return None
-    try:
-        parsed = json.loads(exchange.response_text, parse_float=Decimal)
-    except ValueError:  # the stored text was cut at its size limit: fall back to the float parse
-        return exchange.response_json
-    return parsed if isinstance(parsed, Mapping) else exchange.response_json
-
-
-def _jsonable(value: Any) -> Any:
-    """Decimals (from responses and TOML) become JSON numbers; everything else passes through."""
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() and value.as_tuple().exponent >= 0 else float(value)
-    if isinstance(value, Mapping):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    return value
 
 
 class _Run:
@@ -126,7 +48,7 @@ class _Run:
         return self.scenario.clauses[0] if self.scenario.clauses else f"{self.scenario.interface}"
 
 
-class Runner:
+class Runner(ResponseJudge):
     """Runs scenarios against one target for one site and profile."""
 
     def __init__(self, target: Target, registry: SpecRegistry, profile: Profile | str, site: SiteConfig,
@@ -148,6 +70,7 @@ class Runner:
         self._consecutive_infra = 0
         self.breaker_reason: str | None = None
         self.sign_in_exchange: Exchange | None = None
+        self.ledger = Ledger()  # what this run settled and reversed, for 3201 ({{ ledger.<field> }})
 
     # --- events -------------------------------------------------------------------------------
 
@@ -292,11 +215,11 @@ class Runner:
             "fixmedins_code": site.fixmedins_code,
             "fixmedins_name": site.fixmedins_name,
             "sign_no": (self._sign_no or "") if sign_no is None else sign_no,
-            "input": _jsonable(input),
+            "input": jsonable(input),
         }
         extra = self.profile.extra_fields.get("envelope") or {}
-        base.update(_jsonable(extra))
-        base.update(_jsonable(overrides or {}))
+        base.update(jsonable(extra))
+        base.update(jsonable(overrides or {}))
         if not (overrides and "msgid" in overrides):
             base["msgid"] = self._next_msgid(str(base.get("fixmedins_code") or site.fixmedins_code), now)
         return base
@@ -363,7 +286,7 @@ class Runner:
         resolve = self._resolver(run)
         failures: list[Failure] = []
         try:
-            envelope = self._envelope(step.infno, render(step.input, resolve), identity=identity,
+            envelope = self._envelope(step.infno, self._render_input(step, resolve), identity=identity,
                                       overrides=render(step.envelope, resolve))
         except (_SuiteBug, _NotProvisioned, ValueError) as exc:
             failures.append(Failure(title=f"step {index + 1} ({step.infno}) cannot be built: {exc}",
@@ -380,9 +303,19 @@ class Runner:
             self._resolve_unknown_outcome(run, step, index, envelope, exchange)
             return False
         response = parse_response(exchange) or {}
+        self.ledger.record(step.infno, envelope, response)
         carry_on = self._evaluate(run, step, index, envelope, exchange, response, failures)
         result = StepResult(index, step.infno, exchange, tuple(failures), teardown)
         return self._record(run, result, failures) and carry_on
+
+    def _render_input(self, step: Step, resolve: Callable[[Expression], Any]) -> Any:
+        """Render the step input; `{{ ledger.<field> }}` is filled last, filtered by the rendered input."""
+        if not mentions_ledger(step.input):
+            return render(step.input, resolve)
+        rendered = unprotect(render(protect(step.input), resolve))
+        overrides = render(step.envelope, resolve)
+        code = str(overrides.get("fixmedins_code") or self.site.fixmedins_code)
+        return fill_ledger(rendered, self.ledger.totals(code, first_node(rendered)))
 
     def _record(self, run: _Run, result: StepResult, failures: list[Failure]) -> bool:
         run.steps.append(result)
@@ -430,7 +363,7 @@ class Runner:
             run.notes.append(f"the outcome of {step.infno} (msgid {msgid}) is unknown and the profile does not "
                              f"allow 2601 for it: check the site's records")
             return
-        psn_no = _find_psn_no(envelope.get("input"))
+        psn_no = find_psn_no(envelope.get("input"))
         if not psn_no or self.breaker_open:
             run.notes.append(f"the outcome of {step.infno} (msgid {msgid}) is unknown and was not resolved "
                              f"({'breaker open' if psn_no else 'no psn_no in the request'})")
@@ -439,6 +372,8 @@ class Runner:
         reversal = self._envelope("2601", {"data": {"psn_no": psn_no, "omsgid": msgid, "oinfno": step.infno}},
                                   identity=identity)
         answer = self.target.send("2601", reversal)
+        if answer.error is None:
+            self.ledger.record("2601", reversal, parse_response(answer) or {})
         self._record(run, StepResult(index, "2601", answer, (), True), [])
         if self._infra(run, answer):
             run.notes.append(f"2601 for msgid {msgid} failed too ({answer.error}): the outcome stays unknown")
@@ -450,131 +385,3 @@ class Runner:
 
     # --- expectations -------------------------------------------------------------------------
 
-    def _evaluate(self, run: _Run, step: Step, index: int, envelope: Mapping[str, Any], exchange: Exchange,
-                  response: Mapping[str, Any], failures: list[Failure]) -> bool:
-        expect = step.expect
-        infcode = response.get("infcode")
-        succeeded = infcode == 0 and not isinstance(infcode, bool)
-        for violation in self.validator.validate_response(step.infno, exchange.response_json):
-            if not expect.output_schema and violation.path.startswith("/output"):
-                continue
-            failures.append(Failure(title=f"response does not conform: {violation.path or '/'} {violation.message}",
-                                    clause=violation.clause, severity=Severity.MINOR, expected=violation.expected,
-                                    actual=violation.actual, step=index,
-                                    detail=violation.render()))
-        if succeeded:
-            self._save(run, step, index, envelope, response, failures)
-        as_expected = True
-        if expect.ok is True and not succeeded:
-            as_expected = False
-            refusal = str(response.get("err_msg") or "").strip()
-            failures.append(Failure(title=f"expected success, the site refused: {refusal}",
-                                    clause=run.clause, severity=Severity.MAJOR, expected="infcode 0",
-                                    actual=f"infcode {infcode}", step=index))
-        elif expect.ok is False:
-            as_expected = self._check_refusal(run, step, index, response, succeeded, failures)
-        if as_expected and (succeeded or expect.ok is False):
-            if succeeded and expect.ok is True:
-                self._golden(run, step, index, response, failures)
-            ctx = CheckContext(infno=step.infno, step=step, step_index=index, request=envelope, response=response,
-                               saved=dict(run.saved), profile=self.profile, registry=self.registry)
-            names = list(expect.checks)
-            if expect.ok is False and "refusal.shape" not in names:
-                names.insert(0, "refusal.shape")
-            for name in names:
-                failures.extend(run_check(name, ctx))
-        return as_expected
-
-    def _check_refusal(self, run: _Run, step: Step, index: int, response: Mapping[str, Any], succeeded: bool,
-                       failures: list[Failure]) -> bool:
-        cause = step.expect.cause
-        clause = run.clause
-        if cause:
-            try:
-                clause = self.registry.cause(cause).clause
-            except Exception:
-                failures.append(Failure(title=f"suite bug: unknown failure cause {cause!r}", clause=run.clause,
-                                        severity=Severity.MAJOR, step=index))
-        if succeeded:
-            state = self._state_changing(step.infno)
-            failures.append(Failure(title=f"expected a refusal{f' ({cause})' if cause else ''}, the site accepted",
-                                    clause=clause, severity=Severity.CRITICAL if state else Severity.MAJOR,
-                                    expected="infcode -1", actual="infcode 0", step=index))
-            return False
-        if response.get("infcode") != -1:
-            return True  # refusal.shape reports a wrong infcode
-        if cause:
-            err_msg = str(response.get("err_msg") or "")
-            patterns = self.profile.err_msg_patterns.get(cause, ())
-            if not any(re.search(p, err_msg) for p in patterns):
-                other = next((c for c, ps in self.profile.err_msg_patterns.items()
-                              if c != cause and any(re.search(p, err_msg) for p in ps)), None)
-                hint = f" (it reads like {other!r})" if other else ""
-                # The reference platform's messages are exact, so there an unmatched cause is a finding.
-                failures.append(Failure(
-                    title=f"refused, cause unconfirmed: err_msg matches no pattern of {cause!r}{hint}",
-                    clause=clause, severity=Severity.MAJOR if self.site.reference else Severity.WARNING,
-                    expected=" | ".join(patterns) or f"(profile {self.profile.id} has no patterns for {cause})",
-                    actual=err_msg, step=index))
-        return True
-
-    def _state_changing(self, infno: str) -> bool:
-        try:
-            return self.registry.interface(infno).state_changing
-        except Exception:
-            return infno in _SETTLING
-
-    def _save(self, run: _Run, step: Step, index: int, envelope: Mapping[str, Any], response: Mapping[str, Any],
-              failures: list[Failure]) -> None:
-        root = {**response, "request": envelope}
-        for name, path in step.expect.save.items():
-            found, value = resolve_path(root, path)
-            if found and value not in (None, ""):
-                run.saved[name] = value
-            elif step.expect.ok is not False:
-                failures.append(Failure(title=f"cannot save {name}: {path} is missing from the response",
-                                        clause=_field_clause(step.infno, path) or run.clause, severity=Severity.MAJOR,
-                                        expected=f"a value at {path}", actual="missing" if not found else repr(value),
-                                        step=index))
-
-    def _golden(self, run: _Run, step: Step, index: int, response: Mapping[str, Any], failures: list[Failure]) -> None:
-        if not self.site.reference:
-            return
-        for path, expected in step.expect.golden.items():
-            found, actual = resolve_path(response, path)
-            if not found or not _same(expected, actual):
-                failures.append(Failure(title=f"{path} differs from the reference platform's golden value",
-                                        clause=_field_clause(step.infno, path) or run.clause,
-                                        severity=Severity.CRITICAL, expected=_text(expected),
-                                        actual=_text(actual) if found else "missing", step=index))
-
-
-def _same(expected: Any, actual: Any) -> bool:
-    if isinstance(expected, (int, float, Decimal)) and not isinstance(expected, bool):
-        got = decimal_of(actual)
-        return got is not None and got == decimal_of(expected)
-    return expected == actual
-
-
-def _text(value: Any) -> str:
-    return format(value, "f") if isinstance(value, Decimal) else json.dumps(value, ensure_ascii=False)
-
-
-def _field_clause(infno: str, path: str) -> str:
-    parts = [name for name, _ in _PATH_PART.findall(path) if name]
-    if len(parts) == 3 and parts[0] == "output":
-        return f"{infno}.out.{parts[1]}.{parts[2]}"
-    return ""
-
-
-def _find_psn_no(value: Any) -> str | None:
-    if isinstance(value, Mapping):
-        if isinstance(value.get("psn_no"), str) and value["psn_no"]:
-            return value["psn_no"]
-        value = list(value.values())
-    if isinstance(value, list):
-        for item in value:
-            found = _find_psn_no(item)
-            if found:
-                return found
-    return None

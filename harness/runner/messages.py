@@ -1,0 +1,112 @@
+"""Message helpers of the runner: paths into envelopes, Decimal parsing, JSON conversion, reachability."""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import urllib.parse
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from harness.checks import decimal_of
+from harness.model import Exchange
+
+__all__ = ["SETTLING", "field_clause", "find_psn_no", "jsonable", "parse_response", "probe", "resolve_path",
+           "same_value", "show"]
+
+SETTLING = ("2102", "2103", "2207", "2208", "2304", "2305", "2401")  # 2601-reversible state changes (spec §6.3)
+_PATH_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def probe(base_url: str, timeout_s: float = 5.0) -> str | None:
+    """Whether a TCP connection opens to the URL's host and port: None when it does, else why not.
+
+    Run before a suite so that a site that is down ends the run at once with one clear message
+    instead of N timeouts and a tripped circuit breaker.
+    """
+    parts = urllib.parse.urlsplit(base_url)
+    host = parts.hostname or ""
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return f"bad port in {base_url!r}"
+    try:
+        with socket.create_connection((host, port), timeout=timeout_s):
+            return None
+    except ConnectionRefusedError:
+        return f"connection refused: nothing listens on {host}:{port}"
+    except TimeoutError:
+        return f"no answer from {host}:{port} within {timeout_s:g} s"
+    except OSError as exc:
+        return f"cannot connect to {host}:{port}: {exc}"
+
+
+def resolve_path(root: Any, path: str) -> tuple[bool, Any]:
+    """Follow `output.insuinfo[0].balc` through mappings and lists: (found, value)."""
+    value = root
+    for name, index in _PATH_PART.findall(path):
+        if name:
+            if not isinstance(value, Mapping) or name not in value:
+                return False, None
+            value = value[name]
+        else:
+            if not isinstance(value, list) or int(index) >= len(value):
+                return False, None
+            value = value[int(index)]
+    return True, value
+
+
+def parse_response(exchange: Exchange) -> Mapping[str, Any] | None:
+    """The response envelope with money as Decimal (json.loads(parse_float=Decimal)), never floats."""
+    if exchange.response_json is None:
+        return None
+    try:
+        parsed = json.loads(exchange.response_text, parse_float=Decimal)
+    except ValueError:  # the stored text was cut at its size limit: fall back to the float parse
+        return exchange.response_json
+    return parsed if isinstance(parsed, Mapping) else exchange.response_json
+
+
+def jsonable(value: Any) -> Any:
+    """Decimals (from responses and TOML) become JSON numbers; everything else passes through."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() and value.as_tuple().exponent >= 0 else float(value)
+    if isinstance(value, Mapping):
+        return {k: jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    return value
+
+
+
+def same_value(expected: Any, actual: Any) -> bool:
+    if isinstance(expected, (int, float, Decimal)) and not isinstance(expected, bool):
+        got = decimal_of(actual)
+        return got is not None and got == decimal_of(expected)
+    return expected == actual
+
+
+def show(value: Any) -> str:
+    return format(value, "f") if isinstance(value, Decimal) else json.dumps(value, ensure_ascii=False)
+
+
+def field_clause(infno: str, path: str) -> str:
+    parts = [name for name, _ in _PATH_PART.findall(path) if name]
+    if len(parts) == 3 and parts[0] == "output":
+        return f"{infno}.out.{parts[1]}.{parts[2]}"
+    return ""
+
+
+def find_psn_no(value: Any) -> str | None:
+    if isinstance(value, Mapping):
+        if isinstance(value.get("psn_no"), str) and value["psn_no"]:
+            return value["psn_no"]
+        value = list(value.values())
+    if isinstance(value, list):
+        for item in value:
+            found = find_psn_no(item)
+            if found:
+                return found
+    return None
