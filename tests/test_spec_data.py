@@ -420,6 +420,36 @@ def test_request_envelope_from_the_hunan_sample_validates_with_the_hunan_profile
     assert errors("envelope/request.json", suffixed) == []
 
 
+# HN 附录 B.1 报文输入示例-人员信息获取, quoted as printed: its sign_no has 32 characters, the table says 30.
+HN_SAMPLE_SIGN_NO = "79faf82271944fe38c4f1d99be71bc9c"
+HN_SAMPLE_REQUEST = {
+    "infno": "1101", "msgid": "H00000000001202001041235391234", "insuplc_admdvs": "100000",
+    "mdtrtarea_admvs": "100000", "recer_sys_code": "MBS_LOCAL", "dev_no": "", "dev_safe_info": "", "cainfo": "",
+    "infver": "V1.0", "opter_type": "1", "opter": "01", "opter_name": "张三", "inf_time": "2020-01-04 12:35:39",
+    "fixmedins_code": "100001", "fixmedins_name": "第一人民医院", "sign_no": HN_SAMPLE_SIGN_NO,
+    "input": {"data": {"psn_cert_type": "2", "certno": "510000202001010000", "psn_name": "李四",
+                       "begntime": "2020-01-01"}},
+}
+
+
+@pytest.mark.parametrize("profile", sorted(PROFILES))
+def test_the_spec_sample_sign_no_of_32_characters_is_accepted_everywhere(profile: str) -> None:
+    assert len(HN_SAMPLE_SIGN_NO) == 32
+    assert errors("envelope/request.json", HN_SAMPLE_REQUEST, profile=profile) == []
+    signed_in = {"signinoutb": {"sign_no": HN_SAMPLE_SIGN_NO, "sign_time": "2020-01-04 12:35:39"}}
+    assert errors("interfaces/9001.json#/$defs/output", signed_in, profile=profile) == []
+    sign_out = {"signOut": {"sign_no": HN_SAMPLE_SIGN_NO, "opter_no": "01"}}
+    assert errors("interfaces/9002.json#/$defs/input", sign_out, profile=profile) == []
+
+
+def test_sign_no_still_has_a_maximum() -> None:
+    too_long = "f" * 65
+    assert errors("envelope/request.json", {**HN_SAMPLE_REQUEST, "sign_no": too_long}) != []
+    assert errors("interfaces/9001.json#/$defs/output",
+                  {"signinoutb": {"sign_no": too_long, "sign_time": "2020-01-04 12:35:39"}}) != []
+    assert errors("interfaces/9002.json#/$defs/input", {"signOut": {"sign_no": too_long, "opter_no": "01"}}) != []
+
+
 # --- provenance -----------------------------------------------------------------------------------------------
 
 SPEC_MARKDOWN = Path("/work/shared/domain/spec/hunan-interface-spec-v1.1.27.md")

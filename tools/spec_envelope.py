@@ -89,7 +89,8 @@ def request_envelope() -> dict[str, Any]:
                                      "spec length 12; S3 allows 30 (IF §1.1 #15)"),
         "fixmedins_name": _env_field(c + "fixmedins_name", "定点医药机构名称", _req_str(200),
                                      "spec length 20 is too short for real names (IF §1.1 #16)"),
-        "sign_no": _env_field(c + "sign_no", "交易签到流水号", _opt_str(30), "from 9001; may be empty"),
+        "sign_no": _env_field(c + "sign_no", "交易签到流水号", _opt_str(ov.SIGN_NO_MAX_LENGTH),
+                              "from 9001; may be empty; " + ov.SIGN_NO_NOTE),
         "input": _env_field(c + "input", "交易输入", {"type": "object"},
                             "a JSON object keyed by node names; validated by the interface schema"),
     }

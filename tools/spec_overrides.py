@@ -140,6 +140,12 @@ CROSS_REGION_BY_INFNO: dict[str, list[str]] = {
        for k in ("2201", "2206", "2207", "2303", "2304", "2401")},
 }
 
+# sign_no: HN 表2 and IF §1.1 #17 give 30 characters, but HN's own sample request (附录 B.1 报文输入示例-人员信息获取)
+# carries sign_no "79faf82271944fe38c4f1d99be71bc9c", 32 characters; real traffic wins. The same value
+# comes out of 9001 and goes back into 9002 and every envelope, so all three places take this maximum.
+SIGN_NO_MAX_LENGTH = 64
+SIGN_NO_NOTE = "HN 附录 B.1 sample sign_no is 32 characters, over the table's 30 (IF §1.1 #17); ≤64"
+
 # Per-field patches: (infno, direction, node, field) -> keys.
 #   required: bool        override 是否必填/是否非空
 #   kind: str             override the type (string|money|date|datetime|…)
@@ -171,6 +177,9 @@ FIELD_PATCHES: dict[tuple[str, str, str, str], dict[str, Any]] = {
     # HN 9001 types sign_time as 日期型 but its note and real traffic give yyyy-MM-dd HH:mm:ss.
     ("9001", "out", "signinoutb", "sign_time"): {"kind": "datetime"},
     ("9002", "out", "signoutoutb", "sign_time"): {"kind": "datetime"},
+    # The sign-in serial number, wherever it appears (see SIGN_NO_MAX_LENGTH).
+    ("9001", "out", "signinoutb", "sign_no"): {"max_length": SIGN_NO_MAX_LENGTH, "note": SIGN_NO_NOTE},
+    ("9002", "in", "signOut", "sign_no"): {"max_length": SIGN_NO_MAX_LENGTH, "note": SIGN_NO_NOTE},
     # IF §4.5: feedetl_sn is str30 [C]; HN V1.2 makes it digits only (a profile pattern, see hunan.json).
     **{(i, "in", n, "feedetl_sn"): {"kind": "string", "max_length": 30, "note": "IF §4.5: str30 [C]; HN digits-only"}
        for (i, n) in (("2101", "drugdetail"), ("2102", "drugdetail"), ("2204", "feedetail"), ("2301", "feedetail"))},
