@@ -20,10 +20,16 @@ from jsonschema import Draft202012Validator
 
 from harness.specs import load_registry
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "examples"
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "fixtures" / "examples"
 PROFILE = "baseline"
-STALE_HINT = ("if the schemas changed on purpose, regenerate the examples with "
-              "`python fixtures/examples/_generate.py` and review the diff")
+
+
+def regenerate_hint(*infnos: str) -> str:
+    """What to run when the examples are stale: the generator checks each example before it writes it."""
+    command = " ".join(["python", "fixtures/examples/_generate.py", *infnos])
+    return (f"if the schemas changed on purpose, regenerate the examples: in {ROOT} run\n    {command}\n"
+            "then review `git diff fixtures/examples` and commit")
 
 
 def _cases() -> list[Any]:
@@ -87,13 +93,15 @@ def _rust_verdict(infno: str, kind: str, data: Any) -> tuple[bool, str]:
 
 def test_every_interface_has_examples_of_each_kind() -> None:
     registry = load_registry()
-    assert sorted(p.stem for p in EXAMPLES.glob("*.json")) == [s.infno for s in registry.interfaces()]
+    have = sorted(p.stem for p in EXAMPLES.glob("*.json"))
+    assert have == [s.infno for s in registry.interfaces()], regenerate_hint()
     for path in EXAMPLES.glob("*.json"):
         groups = json.loads(path.read_text(encoding="utf-8"))
         tests = [t for g in groups for t in g["tests"]]
-        assert {g["schema"] for g in groups} <= {"input", "output", "request", "response"}, path.name
-        assert sum(t["valid"] for t in tests) >= 1, path.name
-        assert sum(not t["valid"] for t in tests) >= 3, path.name
+        hint = f"{path.name}: {regenerate_hint(path.stem)}"
+        assert {g["schema"] for g in groups} <= {"input", "output", "request", "response"}, hint
+        assert sum(t["valid"] for t in tests) >= 1, hint
+        assert sum(not t["valid"] for t in tests) >= 3, hint
 
 
 @pytest.mark.parametrize(("infno", "kind", "data", "valid"), CASES)
@@ -101,4 +109,4 @@ def test_both_validators_agree_with_the_example(infno: str, kind: str, data: Any
     rust, report = _rust_verdict(infno, kind, data)
     python = _python_verdict(infno, kind, data)
     assert rust == python, f"jsonschema-rs says {rust}, python-jsonschema says {python}\n{report}"
-    assert rust == valid, f"expected valid={valid}\n{report}\n{STALE_HINT}"
+    assert rust == valid, f"expected valid={valid}\n{report}\n{regenerate_hint(infno)}"
