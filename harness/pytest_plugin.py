@@ -232,7 +232,9 @@ def run_pytest(plugin: ScenarioPlugin, *, root: Path, keyword: str | None = None
         # Only the plugins a run needs: whatever else is installed (xdist, hypothesis, faker …) stays out,
         # so the run behaves the same on every machine.
         args = ["-c", str(ini), "--rootdir", str(root), "--disable-plugin-autoload", "-p", "allure_pytest.plugin",
-                "-p", "no:cacheprovider", "-o", "console_output_style=progress"]
+                "-p", "no:cacheprovider", "-o", "console_output_style=progress",
+                # Nothing under test prints; the console reporter's notices (breaker, 冲正) must show at once.
+                "--capture=no"]
         if quiet:
             args.append("-q")
         if keyword:

@@ -90,10 +90,13 @@ def test_subset_against_the_embedded_platform_and_the_same_seed_twice(tmp_path: 
         assert code == 0, output
         runs.append(out)
         assert "embedded reference platform at http://127.0.0.1:" in output
-        assert re.search(r"outpatient 门诊\s+2\s+2\s+0", output)  # the summary table by area
+        assert re.search(r"outpatient 门诊\s+(\d+)\s+\1\s+0\s+0", output)  # the summary table by area
     first = json.loads((runs[0] / "results.json").read_text(encoding="utf-8"))
     second = json.loads((runs[1] / "results.json").read_text(encoding="utf-8"))
-    assert first["summary"] == {"total": 2, "passed": 2, "failed": 0, "error": 0, "not_provisioned": 0,
+    total = len(first["scenarios"])
+    assert total >= 2 and {s["id"] for s in first["scenarios"]} >= {"outpatient.settle.reverse",
+                                                                    "outpatient.registration.cancel"}
+    assert first["summary"] == {"total": total, "passed": total, "failed": 0, "error": 0, "not_provisioned": 0,
                                 "not_applicable": 0, "pass_rate": 1.0}
     assert [s["id"] for s in first["scenarios"]] == [s["id"] for s in second["scenarios"]]
     entry = first["scenarios"][0]
@@ -101,3 +104,19 @@ def test_subset_against_the_embedded_platform_and_the_same_seed_twice(tmp_path: 
     assert first["run"]["seed"] == 42 and first["run"]["exit_code"] == 0
     assert normalised_bodies(runs[0]) == normalised_bodies(runs[1])
     assert (runs[0] / "junit.xml").exists() and list((runs[0] / "allure-results").glob("*-result.json"))
+
+
+@pytest.mark.slow
+def test_a_dropped_settlement_is_resolved_with_2601_and_settled_again(tmp_path: Path) -> None:
+    out = tmp_path / "drop"
+    code, output = invoke("-k", "outpatient.settle.reverse", "--fault", "2207:drop-after-commit@1", "--seed", "5",
+                          "--out", str(out))
+    assert code == 3, output  # the drop is an infrastructure error, never a finding
+    assert "resolved with 2601 冲正: reversed" in output
+    [entry] = json.loads((out / "results.json").read_text(encoding="utf-8"))["scenarios"]
+    assert entry["outcome"] == "error" and entry["failures"] == []
+    assert "sent again after the 冲正" in entry["reason"]
+    lines = [json.loads(line) for line in (out / "exchanges.jsonl").read_text(encoding="utf-8").splitlines()]
+    flow = [(e["infno"], e["error"] is not None) for e in lines if e["scenario_id"]]
+    settle = flow.index(("2207", True))
+    assert flow[settle + 1:settle + 4] == [("2601", False), ("2207", False), ("2208", False)]

@@ -109,17 +109,35 @@ def test_a_success_resets_the_breaker_count() -> None:
     assert not run.breaker_open
 
 
-def test_unknown_settlement_outcome_is_resolved_with_2601_not_resent() -> None:
-    fake = FakeSite({"2207": TimeoutError("read timed out")})
+def test_unknown_settlement_outcome_is_resolved_with_2601_then_settled_once_more() -> None:
+    answers = iter([TimeoutError("read timed out"), success("2207")])
+    fake = FakeSite({"2207": lambda envelope: next(answers)})
     events: list[RunEvent] = []
     result = runner(fake, events=events).run_scenario(scenario((settle_step(), person_step())))
-    assert result.outcome is Outcome.ERROR
-    assert fake.infnos() == ["9001", "2207", "2601"]  # never a second 2207
-    settle, reversal = fake.sent[1][1], fake.sent[2][1]
-    assert reversal["input"]["data"] == {"psn_no": settle["input"]["data"]["psn_no"], "omsgid": settle["msgid"],
+    assert result.outcome is Outcome.ERROR  # the drop happened: infrastructure, not a finding
+    assert not result.failures
+    # never resent blindly: 2601 first; only once it confirmed nothing stands is 2207 sent again (new msgid)
+    assert fake.infnos() == ["9001", "2207", "2601", "2207", "1101"]
+    first, reversal, again = fake.sent[1][1], fake.sent[2][1], fake.sent[3][1]
+    assert reversal["input"]["data"] == {"psn_no": first["input"]["data"]["psn_no"], "omsgid": first["msgid"],
                                          "oinfno": "2207"}
-    assert "resolved with 2601" in result.reason and "timeout" in result.reason
+    assert again["msgid"] != first["msgid"] and again["input"] == first["input"]
+    assert "resolved with 2601 冲正: reversed" in result.reason and "sent again after the 冲正" in result.reason
     assert any(e.kind == "unknown-outcome" for e in events)
+
+
+def test_a_settlement_that_keeps_failing_is_not_resent_a_second_time() -> None:
+    fake = FakeSite({"2207": TimeoutError("read timed out")})
+    result = runner(fake).run_scenario(scenario((settle_step(), person_step())))
+    assert result.outcome is Outcome.ERROR
+    assert fake.infnos() == ["9001", "2207", "2601", "2207", "2601"]
+
+
+def test_no_resend_when_the_2601_is_refused() -> None:
+    fake = FakeSite({"2207": TimeoutError("read timed out"), "2601": refusal("该交易不允许冲正")})
+    result = runner(fake).run_scenario(scenario((settle_step(), person_step())))
+    assert fake.infnos() == ["9001", "2207", "2601"]
+    assert "refused: 该交易不允许冲正" in result.reason
 
 
 def test_no_2601_for_a_call_the_profile_does_not_list() -> None:

@@ -278,7 +278,7 @@ class Runner(ResponseJudge):
             if not carry_on and not teardown:
                 return
 
-    def _run_step(self, run: _Run, step: Step, index: int, *, teardown: bool) -> bool:
+    def _run_step(self, run: _Run, step: Step, index: int, *, teardown: bool, again: bool = False) -> bool:
         """One step; returns False when the flow cannot continue after it."""
         scenario = run.scenario
         self.emit("step-started", scenario.id, index=index, infno=step.infno, name=step.name, teardown=teardown)
@@ -300,7 +300,12 @@ class Runner(ResponseJudge):
         if self._infra(run, exchange):
             result = StepResult(index, step.infno, exchange, (), teardown)
             self._record(run, result, [])
-            self._resolve_unknown_outcome(run, step, index, envelope, exchange)
+            undone = self._resolve_unknown_outcome(run, step, index, envelope, exchange)
+            if undone and not teardown and not again and not self.breaker_open:
+                # The 冲正 made the outcome known (nothing stands), so sending the step once more, with a
+                # new msgid, is no blind retry: it shows the visit can be settled again and lets the flow go on.
+                run.notes.append(f"step {index + 1} ({step.infno}) sent again after the 冲正")
+                return self._run_step(run, step, index, teardown=teardown, again=True)
             return False
         response = parse_response(exchange) or {}
         self.ledger.record(step.infno, envelope, response)
@@ -354,20 +359,23 @@ class Runner(ResponseJudge):
         return True
 
     def _resolve_unknown_outcome(self, run: _Run, step: Step, index: int, envelope: Mapping[str, Any],
-                                 exchange: Exchange) -> None:
-        """A state-changing call ended without an answer: 冲正 it with 2601 rather than resend it."""
+                                 exchange: Exchange) -> bool:
+        """A state-changing call ended without an answer: 冲正 it with 2601 rather than resend it.
+
+        Returns True when the 2601 succeeded, i.e. whatever the call did is undone.
+        """
         if not self._state_changing(step.infno):
-            return
+            return False
         msgid = str(envelope.get("msgid"))
         if step.infno not in self.profile.reversible_by_2601:
             run.notes.append(f"the outcome of {step.infno} (msgid {msgid}) is unknown and the profile does not "
                              f"allow 2601 for it: check the site's records")
-            return
+            return False
         psn_no = find_psn_no(envelope.get("input"))
         if not psn_no or self.breaker_open:
             run.notes.append(f"the outcome of {step.infno} (msgid {msgid}) is unknown and was not resolved "
                              f"({'breaker open' if psn_no else 'no psn_no in the request'})")
-            return
+            return False
         identity = self.site.identity(run.scenario.archetype) if run.scenario.archetype else None
         reversal = self._envelope("2601", {"data": {"psn_no": psn_no, "omsgid": msgid, "oinfno": step.infno}},
                                   identity=identity)
@@ -375,13 +383,16 @@ class Runner(ResponseJudge):
         if answer.error is None:
             self.ledger.record("2601", reversal, parse_response(answer) or {})
         self._record(run, StepResult(index, "2601", answer, (), True), [])
+        undone = False
         if self._infra(run, answer):
             run.notes.append(f"2601 for msgid {msgid} failed too ({answer.error}): the outcome stays unknown")
         else:
             response = parse_response(answer) or {}
-            verdict = "reversed" if response.get("infcode") == 0 else f"refused: {response.get('err_msg')}"
+            undone = response.get("infcode") == 0
+            verdict = "reversed" if undone else f"refused: {response.get('err_msg')}"
             run.notes.append(f"unknown outcome of {step.infno} (msgid {msgid}) resolved with 2601 冲正: {verdict}")
         self.emit("unknown-outcome", run.scenario.id, infno=step.infno, msgid=msgid, notes=run.notes[-1])
+        return undone
 
     # --- expectations -------------------------------------------------------------------------
 
