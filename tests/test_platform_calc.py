@@ -190,7 +190,8 @@ def test_golden_pharmacy_is_not_pooled() -> None:
     for row in details:
         row.pop("mdtrt_id"), row.pop("psn_no"), row.pop("chrg_bchno")
     druginfo = {"psn_no": who.psn_no, "mdtrt_cert_type": "02", "mdtrt_cert_no": who.certno, "psn_cert_type": "01",
-                "certno": who.certno, "psn_type": who.psn_type, "psn_name": who.psn_name, "begntime": "2024-01-01 10:00:00",
+                "certno": who.certno, "psn_type": who.psn_type, "psn_name": who.psn_name,
+                "begntime": "2024-01-01 10:00:00",
                 "medfee_sumamt": total(details), "insutype": who.insutype, "acct_used_flag": "1", "med_type": "41"}
     info = shop.ok("2102", {"druginfo": druginfo, "drugdetail": details}, who)["setlinfo"]
     assert money(info, "medfee_sumamt", "fulamt_ownpay_amt", "hifp_pay", "acct_pay", "psn_cash_pay") == tuple(

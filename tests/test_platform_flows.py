@@ -103,7 +103,8 @@ def _walk_everything(flow: Flow, shop: Flow, session: requests.Session, seen: di
     res = persona("filed-resident")
     sn = flow.ok("2501", {"refmedin": {"psn_no": res.psn_no, "insutype": "390", "diag_code": "J18.900",
                                        "diag_name": "肺炎", "reflin_medins_no": "H51010400001",
-                                       "reflin_medins_name": "成都市锦江区人民医院（测试）", "mdtrtarea_admdvs": "510104",
+                                       "reflin_medins_name": "成都市锦江区人民医院（测试）",
+                                       "mdtrtarea_admdvs": "510104",
                                        "hosp_agre_refl_flag": "1", "refl_type": "3", "refl_date": today,
                                        "refl_rea": "病情需要", "refl_opnn": "同意转院", "begndate": today}},
                  res)["result"]["trt_dcla_detl_sn"]
