@@ -56,6 +56,13 @@ def _check_step(step: ConcreteStep, vocab: Vocabulary, saved: set[str], problems
                                      hint=hint))
     expect = data.get("expect") or {}
     ok = expect.get("ok", True)
+    for key, wanted in (("golden", "a mapping of response path -> value"), ("ok", "true, false or null"),
+                        ("cause", "a failure-cause id")):
+        value = expect.get(key)
+        if isinstance(value, str) and value.startswith("{{"):
+            problems.append(step.problem(("expect", key), f"{key} is a template placeholder outside a template block",
+                                         expected=wanted))
+            return
     for index, name in enumerate(expect.get("checks") or ()):
         if vocab.check_names is not None and name not in vocab.check_names:
             message, hint = _unknown("check", name, vocab.check_names)
@@ -70,10 +77,7 @@ def _check_step(step: ConcreteStep, vocab: Vocabulary, saved: set[str], problems
         if ok is True:
             problems.append(step.problem(("expect", "cause"), "a failure cause on a step expected to succeed",
                                          hint="add `ok: false` (a refusal is expected) or drop `cause`"))
-    if isinstance(expect.get("golden"), str):
-        problems.append(step.problem(("expect", "golden"), "golden is a template placeholder outside a template block",
-                                     expected="a mapping of response path -> value"))
-    elif expect.get("golden") and ok is not True:
+    if expect.get("golden") and ok is not True:
         problems.append(step.problem(("expect", "golden"), "golden values on a step that is not expected to succeed",
                                      hint="golden amounts apply to successful responses only"))
     for part in ("input", "envelope"):
