@@ -11,7 +11,6 @@ mutant is invalid on exactly that field's clause. Ids: `env.req.msgid.pattern`, 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from harness.personas import Catalogue
@@ -19,11 +18,11 @@ from harness.scenarios import schemacheck
 from harness.scenarios.diagnostics import Problem
 from harness.scenarios.loader import Document
 from harness.scenarios.mutations import Mutation, Target, mutations_for
-from harness.scenarios.probe import PROBE_NOW, MissingProbe, probe_context
+from harness.scenarios.probe import MissingProbe, probe_context, probe_envelope
 from harness.scenarios.templates import TemplateSyntaxError, render
 from harness.specs import SpecRegistry
 
-__all__ = ["envelope_targets", "generate_envelope", "probe_envelope"]
+__all__ = ["envelope_targets", "generate_envelope"]
 
 TABLE_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -75,33 +74,6 @@ def envelope_targets(registry: SpecRegistry, profile: str) -> list[Target]:
                               json_type=json_type, required=name in required, max_length=sub.get("maxLength"),
                               codes=codes, code_name=code_name, format=fmt, pattern=sub.get("pattern")))
     return targets
-
-
-def probe_envelope(registry: SpecRegistry, profile: str, infno: str, site: Mapping[str, Any],
-                   insuplc_admdvs: str, input: Mapping[str, Any]) -> dict[str, Any]:
-    """The envelope a runner would build around `input` (fixed clock and sequence)."""
-    prof = registry.profile(profile)
-    stamp = PROBE_NOW.strftime("%Y%m%d%H%M%S")
-    return {
-        "infno": infno,
-        "msgid": f"{site['fixmedins_code']}{stamp}0001",
-        "mdtrtarea_admvs": site["mdtrtarea_admvs"],
-        "insuplc_admdvs": insuplc_admdvs,
-        "recer_sys_code": prof.recer_sys_code,
-        "dev_no": "",
-        "dev_safe_info": "",
-        "cainfo": "",
-        "signtype": "",
-        "infver": prof.infver,
-        "opter_type": "1",
-        "opter": "hsa-cert",
-        "opter_name": "hsa-cert",
-        "inf_time": PROBE_NOW.strftime("%Y-%m-%d %H:%M:%S"),
-        "fixmedins_code": site["fixmedins_code"],
-        "fixmedins_name": site["fixmedins_name"],
-        "sign_no": "0000000001",
-        "input": dict(input),
-    }
 
 
 def _kind(mutation: Mutation) -> str:

@@ -22,7 +22,7 @@ from harness.scenarios import schemacheck
 from harness.scenarios.diagnostics import Problem
 from harness.scenarios.loader import Document
 from harness.scenarios.mutations import Mutation, Target, apply_mutation, mutations_for
-from harness.scenarios.probe import MissingProbe, ProbeContext, probe_context
+from harness.scenarios.probe import MissingProbe, ProbeContext, probe_context, probe_envelope
 from harness.scenarios.templates import TemplateSyntaxError, render
 from harness.specs import InterfaceSpec, MessageValidator, SpecRegistry
 
@@ -100,12 +100,25 @@ def interface_targets(registry: SpecRegistry, profile: str, infno: str) -> list[
     return targets
 
 
+def _present(message: Any, target: Target) -> bool:
+    holder = message
+    for part in target.location:
+        if isinstance(part, int):
+            if not isinstance(holder, list) or part >= len(holder):
+                return False
+        elif not isinstance(holder, Mapping) or part not in holder:
+            return False
+        holder = holder[part]
+    return True
+
+
 class _Generator:
     def __init__(self, registry: SpecRegistry, profile: str, doc: Document, probes: ProbeContext,
                  problems: list[Problem]) -> None:
         self.registry = registry
         self.profile = profile
         self.validator: MessageValidator = registry.validator(profile)
+        self.baseline: MessageValidator = registry.validator("baseline")
         self.doc = doc
         self.probes = probes
         self.problems = problems
@@ -121,6 +134,15 @@ class _Generator:
             self.problems.append(self.doc.problem(where, str(exc)))
         return None
 
+    def request(self, infno: str, step: Mapping[str, Any], input: Any, archetype: str | None) -> dict[str, Any]:
+        """The envelope a runner would send (fixed clock), for the checks that need the whole request."""
+        identity = self.probes.identities.get(archetype or "", {})
+        envelope = probe_envelope(self.registry, self.profile, infno, self.probes.site,
+                                  str(identity.get("insuplc_admdvs") or ""), input)
+        overrides = self.render(step.get("envelope") or {}, archetype, ())
+        envelope.update(overrides or {})
+        return envelope
+
     def interface(self, infno: str, base: Mapping[str, Any]) -> list[dict[str, Any]]:
         where = ("interfaces", infno)
         spec = self.registry.interface(infno)
@@ -134,7 +156,7 @@ class _Generator:
         rendered = self.render(template, archetype, (*where, "step", "input"))
         if rendered is None:
             return []
-        invalid = self.validator.validate_input(infno, rendered)
+        invalid = self.validator.validate_request(self.request(infno, step, rendered, archetype))
         if invalid:
             self.problems.append(self.doc.problem(
                 (*where, "step", "input"), f"the base input of {infno} is not valid",
@@ -143,18 +165,40 @@ class _Generator:
             return []
         skip = base.get("skip") or {}
         out = []
+        cross_region = self.registry.profile(self.profile).cross_region_required.get(infno, ())
         for target in interface_targets(self.registry, self.profile, infno):
-            for mutation in mutations_for(target):
+            present = _present(template, target)
+            always_required = False
+            for mutation in mutations_for(target, present=present):
                 key = f"{'.'.join(str(p) for p in target.location if not isinstance(p, int))}.{mutation.kind}"
                 if key in skip:
                     continue
                 scenario = self.negative(spec, base, mutation, archetype)
                 if scenario is not None:
                     out.append(scenario)
+                    always_required = always_required or mutation.kind == "missing"
+            # Required only for cross-region business (a profile setting the schema cannot express); when the
+            # profile requires the field always, the plain "missing" negative above already covers it.
+            if present and target.name in cross_region and not always_required:
+                scenario = self.negative(spec, base, Mutation("missing", target), archetype, cross_region=True)
+                if scenario is not None:
+                    out.append(scenario)
         return out
 
-    def negative(self, spec: InterfaceSpec, base: Mapping[str, Any], mutation: Mutation,
-                 archetype: str | None) -> dict[str, Any] | None:
+    def _clean(self, spec: InterfaceSpec, mutation: Mutation, found: list[Any], clause: str,
+               baseline_found: Any) -> bool | None:
+        """True: a clean negative; None: the profile legitimately allows it (skip); False: a problem."""
+        if found and all(v.clause == clause for v in found):
+            return True
+        if not found:
+            if mutation.kind == "missing" and not mutation.target.required:
+                return None  # an optional field may be left out
+            if baseline_found():
+                return None  # the province profile relaxes the baseline rule
+        return False
+
+    def negative(self, spec: InterfaceSpec, base: Mapping[str, Any], mutation: Mutation, archetype: str | None,
+                 *, cross_region: bool = False) -> dict[str, Any] | None:
         infno = spec.infno
         where = ("interfaces", infno, "step", "input")
         step = base["step"]
@@ -168,19 +212,37 @@ class _Generator:
         rendered = self.render(mutated, archetype, where)
         if rendered is None:
             return None
-        found = self.validator.validate_input(infno, rendered)
-        clause = mutation.target.clause
-        if not found or any(v.clause != clause for v in found):
+        target = mutation.target
+        if cross_region:
+            clause = "R-XREGION-FIELDS"
+            request = self.request(infno, step, rendered, archetype)
+            found = self.validator.validate_request(request)
+            verdict = self._clean(spec, mutation, found, clause, lambda: None)
+            if verdict is None and not target.required:
+                verdict = False  # the profile lists the field: removing it must be refused
+        else:
+            clause = target.clause
+            found = self.validator.validate_input(infno, rendered)
+            def baseline() -> bool:
+                return any(v.clause == clause for v in self.baseline.validate_input(infno, rendered))
+
+            verdict = self._clean(spec, mutation, found, clause, baseline)
+        if verdict is None:
+            return None
+        if verdict is False:
             got = "; ".join(v.render() for v in found[:4]) or "no violation"
             self.problems.append(self.doc.problem(
-                where, f"mutation {mutation.kind} of {clause} is not a clean negative", expected=f"violations of "
-                f"{clause} only", hint=f"validator says: {got}; add it to `skip:` with a reason if the spec allows it"))
+                where, f"mutation {mutation.kind} of {target.clause} is not a clean negative",
+                expected=f"violations of {clause} only",
+                hint=f"validator says: {got}; add it to `skip:` with a reason if the spec allows it"))
             return None
-        target = mutation.target
-        level = "mandatory" if target.required else "optional"
-        level = weaker_level(level, base.get("level", "mandatory"))
+        kind = "xregion-missing" if cross_region else mutation.kind
+        required = target.required or mutation.kind == "missing"  # a field the profile makes required
+        level = weaker_level("mandatory" if required else "optional", base.get("level", "mandatory"))
+        describe_en = (f"{mutation.describe_en} in a cross-region call" if cross_region else mutation.describe_en)
+        describe_zh = (f"异地就医时{mutation.describe_zh}" if cross_region else mutation.describe_zh)
         refused = {
-            "name": f"{infno} with {mutation.describe_en} (refused)",
+            "name": f"{infno} with {describe_en} (refused)",
             "infno": infno,
             "input": mutated,
             "expect": {"ok": False, "cause": "invalid-request", "state_unchanged": True},
@@ -193,17 +255,19 @@ class _Generator:
             steps.append({**step, "name": f"{infno} unmutated, after the refusal (must succeed: nothing committed)"})
         capabilities = list(base.get("capabilities") or ([AREA_CAPABILITY[spec.area]] if spec.area in
                                                           AREA_CAPABILITY else []))
+        clauses = [target.clause, *(["R-XREGION-FIELDS"] if cross_region else []), "R-INPUT-VALIDATED",
+                   "R-REFUSAL-NO-STATE-CHANGE", *(base.get("clauses") or [])]
         return {
-            "id": f"neg.{clause.lower()}.{mutation.kind}",
-            "title": f"{infno} {spec.name_en or spec.title_zh}: input with {mutation.describe_en} is refused",
-            "title_zh": f"【{infno}】{spec.title_zh}：{mutation.describe_zh}应被拒绝且不改变状态",
-            "clauses": [clause, "R-INPUT-VALIDATED", "R-REFUSAL-NO-STATE-CHANGE", *(base.get("clauses") or [])],
+            "id": f"neg.{target.clause.lower()}.{kind}",
+            "title": f"{infno} {spec.name_en or spec.title_zh}: input with {describe_en} is refused",
+            "title_zh": f"【{infno}】{spec.title_zh}：{describe_zh}应被拒绝且不改变状态",
+            "clauses": list(dict.fromkeys(clauses)),
             "capabilities": capabilities,
             "level": level,
             "area": "protocol",
             "interface": infno,
             "archetype": archetype,
-            "tags": ["negative", f"mutation:{mutation.kind}"],
+            "tags": ["negative", f"mutation:{kind}"],
             "kind": "negative",
             "steps": steps,
             "teardown": list(base.get("teardown") or []),

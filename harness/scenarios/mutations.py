@@ -107,10 +107,14 @@ def _bad_pattern(target: Target) -> str | None:
     return None
 
 
-def mutations_for(target: Target) -> list[Mutation]:
-    """Every mutation that applies to the field, in KINDS order."""
+def mutations_for(target: Target, *, present: bool = False) -> list[Mutation]:
+    """Every mutation that applies to the field, in KINDS order.
+
+    "missing" is proposed for required fields and for optional fields the base message carries (a
+    province profile may require them); the validator then decides whether leaving it out is wrong.
+    """
     found: list[Mutation] = []
-    if target.required:
+    if target.required or present:
         found.append(Mutation("missing", target))
     if target.codes is not None:
         bad = _bad_code(target)

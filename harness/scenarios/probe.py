@@ -16,8 +16,9 @@ from typing import Any
 
 from harness.personas import Catalogue
 from harness.scenarios.templates import Expression
+from harness.specs import SpecRegistry
 
-__all__ = ["PROBE_NOW", "MissingProbe", "ProbeContext", "probe_context"]
+__all__ = ["PROBE_NOW", "MissingProbe", "ProbeContext", "probe_context", "probe_envelope"]
 
 PROBE_NOW = datetime(2024, 6, 1, 10, 0, 0)
 _OFFSET = re.compile(r"date_offset\(\s*([-+]?\d+)\s*\)")
@@ -52,7 +53,7 @@ class ProbeContext:
                     return self.items[alias][item_field]
                 raise MissingProbe(f"item.{name}")
             elif ns == "run":
-                return "0000001"
+                return "100000000001"  # the runner's run.uniq: 12 digits, never a leading zero
             elif ns == "now":
                 if name == "datetime":
                     return PROBE_NOW.strftime("%Y-%m-%d %H:%M:%S")
@@ -108,3 +109,30 @@ def probe_context(catalogue: Catalogue, saved: Mapping[str, Any]) -> ProbeContex
         "pric": item.pric,
     } for item in catalogue.items}
     return ProbeContext(identities=identities, site=site, items=items, saved=dict(saved))
+
+
+def probe_envelope(registry: SpecRegistry, profile: str, infno: str, site: Mapping[str, Any],
+                   insuplc_admdvs: str, input: Mapping[str, Any]) -> dict[str, Any]:
+    """The envelope a runner would build around `input` (fixed clock and sequence)."""
+    prof = registry.profile(profile)
+    stamp = PROBE_NOW.strftime("%Y%m%d%H%M%S")
+    return {
+        "infno": infno,
+        "msgid": f"{site['fixmedins_code']}{stamp}0001",
+        "mdtrtarea_admvs": site["mdtrtarea_admvs"],
+        "insuplc_admdvs": insuplc_admdvs,
+        "recer_sys_code": prof.recer_sys_code,
+        "dev_no": "",
+        "dev_safe_info": "",
+        "cainfo": "",
+        "signtype": "",
+        "infver": prof.infver,
+        "opter_type": "1",
+        "opter": "hsa-cert",
+        "opter_name": "hsa-cert",
+        "inf_time": PROBE_NOW.strftime("%Y-%m-%d %H:%M:%S"),
+        "fixmedins_code": site["fixmedins_code"],
+        "fixmedins_name": site["fixmedins_name"],
+        "sign_no": "0000000001",
+        "input": dict(input),
+    }
