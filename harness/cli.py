@@ -371,7 +371,9 @@ def scenarios_show(
     except HsaCertError as exc:
         _scenarios_fail(exc)
         return
-    data = {"suite": found.suite_of[scenario.id], **scenario_to_dict(scenario)}
+    full = scenario_to_dict(scenario)
+    data = {"id": full.pop("id"), "suite": found.suite_of[scenario.id], "source": full.pop("source"),
+            "fingerprint": full.pop("fingerprint"), **full}
     typer.echo(json.dumps(data, ensure_ascii=False, indent=2) if as_json else dump_yaml(data))
 
 

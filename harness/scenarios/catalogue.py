@@ -19,13 +19,13 @@ from pathlib import Path
 from harness.errors import UsageError
 from harness.model import Scenario
 from harness.personas import Catalogue, load_catalogue
-from harness.scenarios.diagnostics import Problem, closest, rel
+from harness.scenarios.diagnostics import Problem, closest, raise_if_any, rel
 from harness.scenarios.expand import expand_causes
 from harness.scenarios.generate_envelope import generate_envelope
 from harness.scenarios.generate_negative import generate_negatives
 from harness.scenarios.loader import Document, load_files, read_document
 from harness.scenarios.semantics import Vocabulary
-from harness.specs import SpecRegistry, load_registry
+from harness.specs import Profile, SpecRegistry, load_registry
 
 __all__ = [
     "DEFAULT_SUITE",
@@ -168,8 +168,37 @@ def _load(registry: SpecRegistry, profile: str, root: Path, catalogue: Catalogue
     loaded = load_files(plain, vocabulary=vocabulary, root=PROJECT_ROOT, extra=generated, prior=problems,
                         texts=texts)
     suite_of = {sid: _suite(doc, root, PROJECT_ROOT) for sid, doc in loaded.files.items()}
-    ordered = tuple(sorted(loaded.scenarios, key=lambda s: (suite_of[s.id], s.id)))
+    applicable = _applicable(loaded.scenarios, registry.profile(profile), loaded.files)
+    ordered = tuple(sorted(applicable, key=lambda s: (suite_of[s.id], s.id)))
     return ScenarioCatalogue(scenarios=ordered, suite_of=suite_of, by_id={s.id: s for s in ordered})
+
+
+def _applicable(scenarios: Sequence[Scenario], profile: Profile, files: Mapping[str, str]) -> list[Scenario]:
+    """Drop scenarios whose `needs:` tags the province profile does not meet.
+
+    `needs:sign-in`: the profile requires 9001 sign-in; `needs:2601-<infno>`: the profile lets 2601
+    undo <infno>. Such a scenario tests a rule the province does not have, so it is not part of it.
+    """
+    problems: list[Problem] = []
+    kept = []
+    for scenario in scenarios:
+        allowed = True
+        for tag in scenario.tags:
+            if not tag.startswith("needs:"):
+                continue
+            need = tag[len("needs:"):]
+            if need == "sign-in":
+                allowed = allowed and profile.require_sign_in
+            elif need.startswith("2601-"):
+                allowed = allowed and need[len("2601-"):] in profile.reversible_by_2601
+            else:
+                problems.append(Problem(files.get(scenario.id, scenario.source), 0, 0,
+                                        f"scenario {scenario.id} has an unknown tag {tag!r}",
+                                        expected="needs:sign-in or needs:2601-<infno>"))
+        if allowed:
+            kept.append(scenario)
+    raise_if_any(problems, {})
+    return kept
 
 
 def load_suites(registry: SpecRegistry | None = None, profile: str = "baseline", suites: Sequence[str] | None = None,

@@ -61,6 +61,7 @@ class ConcreteStep:
     doc: Document
     path: YamlPath
     via: tuple[str, ...] = ()  # "template 'x' used at file:line", innermost last
+    substituted: bool = False  # args were filled in: the step must be checked against the schema again
 
     def problem(self, sub: YamlPath, message: str, **kwargs: Any) -> Problem:
         problem = self.doc.problem((*self.path, *sub), message, **kwargs)
@@ -79,11 +80,11 @@ def expand_steps(items: Sequence[Any], doc: Document, path: YamlPath, library: T
 
 
 def _expand(items: Sequence[tuple[Any, YamlPath]], doc: Document, library: TemplateLibrary,
-            problems: list[Problem], via: tuple[str, ...], depth: int) -> list[ConcreteStep]:
+            problems: list[Problem], via: tuple[str, ...], depth: int, substituted: bool = False) -> list[ConcreteStep]:
     out: list[ConcreteStep] = []
     for item, here in items:
         if not (isinstance(item, Mapping) and "use" in item):
-            out.append(ConcreteStep(item, doc, here, via))
+            out.append(ConcreteStep(item, doc, here, via, substituted))
             continue
         name = item["use"]
         template = library.templates.get(name)
@@ -107,10 +108,11 @@ def _expand(items: Sequence[tuple[Any, YamlPath]], doc: Document, library: Templ
             problems.append(doc.problem((*here, "use"), f"template {name!r} needs args.{arg} but `with:` does not "
                                         "give it", expected=f"with: {{{arg}: ...}}"))
         inner = [(value, where) for value, (_, where) in zip(substituted, body, strict=True)]
-        expanded = _expand(inner, template.doc, library, problems, chain, depth + 1)
+        changed = substituted or inner != body
+        expanded = _expand(inner, template.doc, library, problems, chain, depth + 1, changed)
         if item.get("envelope"):
             expanded = [ConcreteStep({**s.data, "envelope": {**(s.data.get("envelope") or {}), **item["envelope"]}},
-                                     s.doc, s.path, s.via) for s in expanded]
+                                     s.doc, s.path, s.via, True) for s in expanded]
         out.extend(expanded)
     return out
 

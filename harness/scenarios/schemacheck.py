@@ -60,8 +60,9 @@ def unsupported_keywords(schema: Any, where: str = "") -> list[str]:
     return found
 
 
+# Plain dict/list checks: documents come from YAML or JSON, and abc isinstance is slow in this hot loop.
 _TYPES: dict[str, Any] = {
-    "object": lambda v: isinstance(v, Mapping),
+    "object": lambda v: isinstance(v, dict),
     "array": lambda v: isinstance(v, list),
     "string": lambda v: isinstance(v, str),
     "boolean": lambda v: isinstance(v, bool),
@@ -118,7 +119,7 @@ class _Checker:
             issues.extend(self._string(schema, value, path))
         if isinstance(value, list):
             issues.extend(self._array(schema, value, path))
-        if isinstance(value, Mapping):
+        if isinstance(value, dict):
             issues.extend(self._object(schema, value, path))
         return issues
 

@@ -8,9 +8,10 @@ optional, and an absent part is simply not checked.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from harness.model import Level, Scenario, Step
 from harness.scenarios import schemacheck
@@ -119,6 +120,18 @@ def _lint_types(step: ConcreteStep, infno: str, vocab: Vocabulary, problems: lis
                                                  hint="YAML reads 11 as a number; write \"11\""))
 
 
+_STEP_ISSUES: dict[str, list[schemacheck.SchemaIssue]] = {}
+
+
+def _step_issues(schema: Mapping[str, Any], data: Mapping[str, Any]) -> list[schemacheck.SchemaIssue]:
+    """Schema issues of an expanded step, memoised by content (generated suites repeat the same setups)."""
+    key = json.dumps(data, sort_keys=True, ensure_ascii=False, default=str)
+    found = _STEP_ISSUES.get(key)
+    if found is None:
+        found = _STEP_ISSUES[key] = schemacheck.check(schema, data)
+    return found
+
+
 def _saves(step: ConcreteStep) -> set[str]:
     return set(((step.data.get("expect") or {}).get("save") or {}).keys())
 
@@ -138,8 +151,8 @@ def build_scenario(entry: Entry, library: TemplateLibrary, vocab: Vocabulary,
     root = schemacheck.scenario_schema()
     step_schema = {"$defs": root["$defs"], **root["$defs"]["step"]}
     for step in (*steps, *teardown):
-        if step.via:  # template steps were checked before args were substituted: check them again
-            for issue in schemacheck.check(step_schema, step.data):
+        if step.substituted:  # template steps were checked before args were filled in: check them again
+            for issue in _step_issues(step_schema, step.data):
                 problems.append(step.problem(issue.path, issue.message, expected=issue.expected, at_key=issue.at_key))
     saved: set[str] = set()
     for step in steps:
