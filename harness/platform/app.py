@@ -77,8 +77,10 @@ def create_app(config: PlatformConfig | Platform | None = None) -> Starlette:
 
 
 async def serve_one(platform: Platform, request: Request, body: bytes) -> HttpResponse:
-    headers = {k.lower(): v for k, v in request.headers.items()}
-    prepared = platform.prepare(HttpRequest(request.method, request.url.path, headers, body, request.url.query))
+    scope = request.scope  # read the ASGI scope directly: cheaper than building Starlette's URL and Headers
+    headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+    query = scope.get("query_string", b"").decode("latin-1")
+    prepared = platform.prepare(HttpRequest(scope["method"], scope["path"], headers, body, query))
     if prepared.delay_s:
         await asyncio.sleep(prepared.delay_s)
     return platform.execute(prepared)

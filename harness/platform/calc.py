@@ -149,11 +149,10 @@ class FeeClass:
 
     @classmethod
     def from_store(cls, data: Mapping[str, Any]) -> FeeClass:
-        values: dict[str, Any] = {}
-        for f in fields(cls):
-            raw = data[f.name]
-            values[f.name] = Decimal(raw) if f.type == "Decimal" else raw
-        return cls(**values)
+        return cls(**{name: (Decimal(data[name]) if exact else data[name]) for name, exact in _FEE_FIELDS})
+
+
+_FEE_FIELDS = tuple((f.name, f.type == "Decimal") for f in fields(FeeClass))
 
 
 def classify(fee: FeeInput, item: CatalogueItem | None) -> FeeClass:

@@ -121,6 +121,7 @@ CREATE TABLE IF NOT EXISTS settlements (
     setldetail TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS settlements_visit ON settlements(mdtrt_id);
+CREATE INDEX IF NOT EXISTS settlements_person ON settlements(psn_no, care, setl_time);
 CREATE INDEX IF NOT EXISTS settlements_recon ON settlements(fixmedins_code, setl_time);
 CREATE TABLE IF NOT EXISTS messages (
     fixmedins_code TEXT NOT NULL,
@@ -216,10 +217,12 @@ class Database:
     def next_serial(self, conn: sqlite3.Connection, name: str) -> int:
         """A durable counter (inside the caller's transaction)."""
         key = f"seq.{name}"
-        row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        value = int(row["value"]) + 1 if row else 1
-        conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, str(value)))
-        return value
+        row = conn.execute(
+            "INSERT INTO meta(key, value) VALUES (?, '1')"
+            " ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1 RETURNING value",
+            (key,),
+        ).fetchone()
+        return int(row["value"])
 
     def get_meta(self, conn: sqlite3.Connection, key: str) -> str | None:
         row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()

@@ -94,6 +94,8 @@ class FaultRegistry:
 
     def take(self, infno: str, kinds: Iterable[str]) -> Fault | None:
         """The first active fault of one of `kinds` for `infno`, consuming one use of it."""
+        if not self._active:  # the common case: no faults switched on
+            return None
         wanted = set(kinds)
         with self._lock:
             for a in self._active:
@@ -103,6 +105,8 @@ class FaultRegistry:
         return None
 
     def mutant_on(self, name: str, infno: str) -> bool:
+        if not self._active:
+            return False
         with self._lock:
             for a in self._active:
                 f = a.fault

@@ -122,61 +122,67 @@ def process_call(
     ctx: PlatformContext, envelope: dict[str, Any], *, infno: str, received: datetime, path: str, request_text: str,
     upload: bytes | None = None,
 ) -> CallResult:  # fmt: skip
-    """Process a schema-valid envelope: sign-in, replay, handler, recording — one transaction."""
+    """Process a schema-valid envelope: sign-in, replay, handler, recording — one transaction.
+
+    A handler's refusal aborts that transaction (so it changes nothing); the refusal is then recorded
+    in a second one. The database lock is held across both, so no other call comes in between.
+    """
     state_changing = infno in ctx.state_changing
     msgid = str(envelope.get("msgid") or "")
     code = str(envelope.get("fixmedins_code") or "")
     institution = ctx.ref.institution(code, str(envelope.get("mdtrtarea_admvs") or ""))
-    with ctx.db.transaction() as conn:
-        call = Call(ctx=ctx, conn=conn, infno=infno, msgid=msgid, envelope=envelope, institution=institution,
-                    now=received, switches=Switches(ctx.faults, infno), upload=upload)  # fmt: skip
 
-        def answer(env: dict[str, Any], *, cause: str = "", remember: bool, ok: bool = False) -> CallResult:
-            text = dump_json(env)
-            if remember and state_changing and msgid:
-                conn.execute(
-                    "INSERT INTO messages(fixmedins_code, msgid, infno, body_hash, response, ok, effect, received_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (code, msgid, infno, content_hash(envelope, upload), text, int(ok), dump_json(call.effect),
-                     received.isoformat(timespec="milliseconds")),
-                )  # fmt: skip
-            record_exchange(conn, received=received, path=path, envelope=envelope, valid=True, violations=[],
-                            http_status=200, response=env, response_text=text, request_text=request_text)  # fmt: skip
-            return CallResult(env, text, cause=cause)
+    def answer(conn: Any, env: dict[str, Any], *, cause: str = "", remember: bool, ok: bool = False,
+               effect: dict[str, Any] | None = None) -> CallResult:  # fmt: skip
+        text = dump_json(env)
+        if remember and state_changing and msgid:
+            conn.execute(
+                "INSERT INTO messages(fixmedins_code, msgid, infno, body_hash, response, ok, effect, received_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (code, msgid, infno, content_hash(envelope, upload), text, int(ok), dump_json(effect or {}),
+                 received.isoformat(timespec="milliseconds")),
+            )  # fmt: skip
+        record_exchange(conn, received=received, path=path, envelope=envelope, valid=True, violations=[],
+                        http_status=200, response=env, response_text=text, request_text=request_text)  # fmt: skip
+        return CallResult(env, text, cause=cause)
 
-        if ctx.require_sign_in and infno != "9001" and not _signed_in(call):
-            return answer(refusal_envelope(ctx, envelope, received, Refusal("not-signed-in").err_msg),
-                          cause="not-signed-in", remember=False)  # fmt: skip
-        if state_changing and msgid:
-            seen = conn.execute(
-                "SELECT body_hash, response FROM messages WHERE fixmedins_code = ? AND msgid = ?", (code, msgid)
-            ).fetchone()
-            if seen is not None:
-                if seen["body_hash"] == content_hash(envelope, upload):
-                    text = seen["response"]
-                    replay = json.loads(text)
-                    record_exchange(conn, received=received, path=path, envelope=envelope, valid=True, violations=[],
-                                    http_status=200, response=replay, response_text=text, request_text=request_text,
-                                    replayed=True)  # fmt: skip
-                    return CallResult(replay, text, replayed=True)
-                return answer(refusal_envelope(ctx, envelope, received, Refusal("msgid-conflict").err_msg),
-                              cause="msgid-conflict", remember=False)  # fmt: skip
-        fn = HANDLERS.get(infno)
-        if fn is None:
-            return answer(refusal_envelope(ctx, envelope, received, f"该交易暂不支持：{infno}"), remember=False)
-        conn.execute("SAVEPOINT handler")
+    def refuse(conn: Any, refusal: Refusal, *, remember: bool) -> CallResult:
+        env = refusal_envelope(ctx, envelope, received, refusal.err_msg)
+        return answer(conn, env, cause=refusal.cause, remember=remember)
+
+    with ctx.db.lock:
         try:
-            output = fn(call)
+            with ctx.db.transaction() as conn:
+                call = Call(ctx=ctx, conn=conn, infno=infno, msgid=msgid, envelope=envelope, institution=institution,
+                            now=received, switches=Switches(ctx.faults, infno), upload=upload)  # fmt: skip
+                if ctx.require_sign_in and infno != "9001" and not _signed_in(call):
+                    return refuse(conn, Refusal("not-signed-in"), remember=False)
+                if state_changing and msgid:
+                    seen = conn.execute(
+                        "SELECT body_hash, response FROM messages WHERE fixmedins_code = ? AND msgid = ?",
+                        (code, msgid),
+                    ).fetchone()
+                    if seen is not None and seen["body_hash"] != content_hash(envelope, upload):
+                        return refuse(conn, Refusal("msgid-conflict"), remember=False)
+                    if seen is not None:
+                        replay = json.loads(seen["response"])
+                        record_exchange(conn, received=received, path=path, envelope=envelope, valid=True,
+                                        violations=[], http_status=200, response=replay,
+                                        response_text=seen["response"], request_text=request_text,
+                                        replayed=True)  # fmt: skip
+                        return CallResult(replay, seen["response"], replayed=True)
+                fn = HANDLERS.get(infno)
+                if fn is None:
+                    return refuse(conn, Refusal("", f"该交易暂不支持：{infno}"), remember=False)
+                output = fn(call)
+                if call.download is not None:
+                    name, content = call.download
+                    record_exchange(conn, received=received, path=path, envelope=envelope, valid=True, violations=[],
+                                    http_status=200, response=None, response_text=f"<file {name}, {len(content)} "
+                                    "bytes>", request_text=request_text)  # fmt: skip
+                    return CallResult(None, "", download=call.download)
+                return answer(conn, _success_envelope(ctx, call, received, output), remember=True, ok=True,
+                              effect=call.effect)  # fmt: skip
         except Refusal as refusal:
-            conn.execute("ROLLBACK TO handler")
-            conn.execute("RELEASE handler")
-            call.effect.clear()
-            env = refusal_envelope(ctx, envelope, received, refusal.err_msg)
-            return answer(env, cause=refusal.cause, remember=True)
-        conn.execute("RELEASE handler")
-        if call.download is not None:
-            record_exchange(conn, received=received, path=path, envelope=envelope, valid=True, violations=[],
-                            http_status=200, response=None, response_text=f"<file {call.download[0]}, "
-                            f"{len(call.download[1])} bytes>", request_text=request_text)  # fmt: skip
-            return CallResult(None, "", download=call.download)
-        return answer(_success_envelope(ctx, call, received, output), remember=True, ok=True)
+            with ctx.db.transaction() as conn:
+                return refuse(conn, refusal, remember=True)

@@ -98,6 +98,7 @@ class RefData:
             if item.medins_list_codg:
                 self.items_by_medins_code[item.medins_list_codg] = item
         self.policies = {(p.insuplc_admdvs, p.insutype): p for p in catalogue.policies}
+        self._rules: dict[tuple[str, str, str, str | None], BenefitRule | None] = {}
 
     # --- lookups ------------------------------------------------------------------------------
 
@@ -132,6 +133,12 @@ class RefData:
 
     def benefit_rule(self, insuplc_admdvs: str, insutype: str, care: str, grade: str | None) -> BenefitRule | None:
         """The insured region's rule for this care, or None when the catalogue has no policy for it."""
+        key = (insuplc_admdvs, insutype, care, grade)
+        if key not in self._rules:
+            self._rules[key] = self._benefit_rule(insuplc_admdvs, insutype, care, grade)
+        return self._rules[key]
+
+    def _benefit_rule(self, insuplc_admdvs: str, insutype: str, care: str, grade: str | None) -> BenefitRule | None:
         policy = self.policies.get((insuplc_admdvs, insutype))
         if policy is None:
             return None

@@ -10,6 +10,7 @@ Loopback only by default; nothing here listens anywhere else unless told to.
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import time
@@ -43,6 +44,7 @@ def serve(
 ) -> None:
     """Run the platform in the foreground until Ctrl-C (closing it afterwards)."""
     platform = config if isinstance(config, Platform) else Platform(config)
+    gc.freeze()  # the loaded specs, catalogue and code never die: keep them out of every collection
     try:
         _server(create_app(platform), host, port, log_level).run()
     finally:

@@ -88,6 +88,7 @@ def run_checks(
     presented_cert_type: str | None, exp_content: Any,
 ) -> None:  # fmt: skip
     insured_region = call.ctx.ref.region(person.insuplc_admdvs)
+    filings = filings_of(call.conn, person.psn_no, (*CROSS_REGION_FILING_KINDS, "chronic"))
     emergency = is_emergency(
         [med_type, visit.med_type if visit else None],
         [exp_content, (visit.data.get("exp_content") if visit else None)],
@@ -102,8 +103,8 @@ def run_checks(
         med_type=med_type,
         dise_codg=dise_codg,
         emergency=emergency,
-        filings=filings_of(call.conn, person.psn_no, CROSS_REGION_FILING_KINDS),
-        chronic_filings=filings_of(call.conn, person.psn_no, ("chronic",)),
+        filings=[f for f in filings if f.kind in CROSS_REGION_FILING_KINDS],
+        chronic_filings=[f for f in filings if f.kind == "chronic"],
         treating_region=call.mdtrtarea_admvs,
         today=call.today,
         discharged_at=visit.discharged_at if visit else None,

@@ -7,12 +7,14 @@ for the institution that created it (another institution's id reads as "does not
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Any
 
 from harness.platform.calc import FeeClass, money
@@ -64,11 +66,17 @@ class Person:
         return str(self.data.get("insuplc_admdvs", ""))
 
 
+@functools.lru_cache(maxsize=4096)
+def _person_data(text: str) -> Mapping[str, Any]:
+    """A person's seeded data never changes (only the balance does): parse each text once."""
+    return MappingProxyType(json.loads(text))
+
+
 def load_person(conn: sqlite3.Connection, psn_no: str) -> Person | None:
     row = conn.execute("SELECT psn_no, data, balc_cents FROM persons WHERE psn_no = ?", (psn_no,)).fetchone()
     if row is None:
         return None
-    return Person(row["psn_no"], json.loads(row["data"]), from_cents(row["balc_cents"]))
+    return Person(row["psn_no"], _person_data(row["data"]), from_cents(row["balc_cents"]))
 
 
 def find_person_by_cert(conn: sqlite3.Connection, cert_no: str) -> Person | None:
@@ -169,12 +177,20 @@ def settlements_of_visit(conn: sqlite3.Connection, mdtrt_id: str) -> list[Settle
     return [_settlement(r) for r in rows.fetchall()]
 
 
+def has_live_settlement(conn: sqlite3.Connection, mdtrt_id: str, *, final_only: bool = False) -> bool:
+    """A settlement of the visit that is neither reversed nor voided (final_only: not an interim one)."""
+    sql = "SELECT 1 FROM settlements WHERE mdtrt_id = ? AND kind = 'settle' AND status = 'settled'"
+    if final_only:
+        sql += " AND mid_setl_flag != '1'"
+    return conn.execute(sql + " LIMIT 1", (mdtrt_id,)).fetchone() is not None
+
+
 def pool_used(conn: sqlite3.Connection, psn_no: str, care: str, year: str) -> Decimal:
     """The pool's payments to a person for one kind of care in a calendar year (reversals net out)."""
     row = conn.execute(
         "SELECT COALESCE(SUM(hifp_cents), 0) AS used FROM settlements "
-        "WHERE psn_no = ? AND care = ? AND status != 'voided' AND substr(setl_time, 1, 4) = ?",
-        (psn_no, care, year),
+        "WHERE psn_no = ? AND care = ? AND setl_time >= ? AND setl_time < ? AND status != 'voided'",
+        (psn_no, care, f"{year}-01-01", f"{int(year) + 1}-01-01"),
     ).fetchone()
     return from_cents(int(row["used"]))
 

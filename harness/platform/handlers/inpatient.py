@@ -31,11 +31,11 @@ from harness.platform.settling import (
     stored_rows,
     visit_for,
 )
-from harness.platform.state import active_fees, load_settlement, update_visit
+from harness.platform.state import active_fees, has_live_settlement, load_settlement, update_visit
 
 
 def _final_settlement(call: Call, mdtrt_id: str) -> bool:
-    return any(s.mid_setl_flag != "1" for s in active_settlements(call, mdtrt_id))
+    return has_live_settlement(call.conn, mdtrt_id, final_only=True)
 
 
 @handler("2401")

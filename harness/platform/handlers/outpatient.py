@@ -28,7 +28,7 @@ from harness.platform.settling import (
     stored_rows,
     visit_for,
 )
-from harness.platform.state import active_fees, cents, dumps, load_settlement, update_visit
+from harness.platform.state import active_fees, cents, dumps, has_live_settlement, load_settlement, update_visit
 
 ALL_BATCHES = "0000"
 
@@ -160,7 +160,7 @@ def _settle_outpatient(call: Call, *, commit: bool) -> dict[str, Any]:
     psn_no = str(data.get("psn_no") or "")
     person = person_for(call, psn_no)
     visit = visit_for(call, str(data.get("mdtrt_id") or ""), psn_no, "outpatient")
-    if active_settlements(call, visit.mdtrt_id):
+    if has_live_settlement(call.conn, visit.mdtrt_id):
         raise Refusal("duplicate-settlement")
     med_type = str(data.get("med_type") or visit.med_type)
     care = "chronic" if med_type == "14" else "outpatient"
