@@ -215,3 +215,61 @@ def test_scenario_files_are_under_the_project(suites: ScenarioCatalogue) -> None
     for scenario in suites.scenarios:
         path = Path(scenario.source.rsplit(":", 1)[0])
         assert (PROJECT_ROOT / path).is_file(), scenario.source
+
+
+def test_the_check_names_scenarios_may_use_are_the_engines() -> None:
+    from harness.checks import CHECKS
+    from harness.scenarios.catalogue import KNOWN_CHECKS
+
+    assert set(KNOWN_CHECKS) <= set(CHECKS)
+
+
+def test_generator_tables_report_bad_base_inputs_with_file_and_line(tmp_path: Path) -> None:
+    from harness.errors import ScenarioFormatError
+
+    folder = tmp_path / "protocol"
+    folder.mkdir()
+    others = "\n".join(f'  "{s.infno}": not under test' for s in REGISTRY.interfaces() if s.infno != "5301")
+    (folder / "_base-inputs.yaml").write_text(
+        "excluded:\n" + others + "\n"
+        "interfaces:\n"
+        '  "5301":\n'
+        "    step:\n"
+        '      infno: "5301"\n'
+        "      input: {data: {psn_no: 12345}}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ScenarioFormatError) as info:
+        _load(REGISTRY, "baseline", tmp_path.resolve(), CATALOGUE, None)
+    text = info.value.render()
+    assert "_base-inputs.yaml:" in text and "the base input of 5301 is not valid" in text
+    assert "5301.in.data.psn_no" in text
+
+
+def test_the_cause_matrix_reports_unknown_flows_and_causes(tmp_path: Path) -> None:
+    from harness.errors import ScenarioFormatError
+
+    folder = tmp_path / "causes"
+    folder.mkdir()
+    (folder / "_matrix.yaml").write_text(
+        "flows:\n"
+        "  person:\n"
+        "    title: Person\n"
+        "    title_zh: 人员\n"
+        "    area: person\n"
+        '    interface: "1101"\n'
+        "    steps:\n"
+        '      - {infno: "1101", input: {data: {mdtrt_cert_type: "02"}},\n'
+        '         expect: {ok: false, cause: "{{ args.cause }}"}}\n'
+        "causes:\n"
+        "  - {cause: not-filedd, archetype: not-filed, flows: [person]}\n"
+        "  - {cause: not-filed, archetype: not-filed, flows: [persn]}\n"
+        "  - {cause: not-filed, archetype: not-filed, flows: [person]}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ScenarioFormatError) as info:
+        _load(REGISTRY, "baseline", tmp_path.resolve(), CATALOGUE, None)
+    text = info.value.render()
+    assert "_matrix.yaml:11:" in text and "unknown failure cause 'not-filedd'" in text
+    assert "_matrix.yaml:12:" in text and "unknown flow 'persn'" in text and "did you mean 'person'?" in text
+    assert "2 problems" in text
