@@ -17,9 +17,10 @@ importing this package does not pull them in.
 """
 
 from harness.platform.config import DEFAULT_DB_PATH, Fault, PlatformConfig, parse_fault
-from harness.platform.core import HttpRequest, HttpResponse, Platform
+from harness.platform.core import Platform
 from harness.platform.faults import MUTANTS
 from harness.platform.refusals import CAUSE_MESSAGES
+from harness.platform.wire import HttpRequest, HttpResponse
 
 __all__ = [
     "CAUSE_MESSAGES",

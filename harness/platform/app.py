@@ -25,7 +25,8 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from harness.platform.config import PlatformConfig
-from harness.platform.core import JSON_TYPE, HttpRequest, HttpResponse, Platform
+from harness.platform.core import Platform
+from harness.platform.wire import JSON_TYPE, HttpRequest, HttpResponse
 
 __all__ = ["create_app"]
 

@@ -24,55 +24,30 @@ from datetime import datetime
 from email.parser import BytesParser
 from email.policy import HTTP
 from typing import Any
-from urllib.parse import parse_qs
 
 import harness.platform.handlers  # noqa: F401  (registers every handler)
-from harness.errors import ConfigError, HsaCertError
 from harness.personas import load_catalogue
-from harness.platform.config import Fault, PlatformConfig, parse_fault
-from harness.platform.context import HANDLERS, PlatformContext
+from harness.platform.admin import admin_response, exchanges, health
+from harness.platform.config import Fault, PlatformConfig
+from harness.platform.context import PlatformContext
 from harness.platform.db import Database
 from harness.platform.envelope import RefMsgIds, dump_json
-from harness.platform.faults import MUTANTS, POST_COMMIT_KINDS, PRE_PROCESS_KINDS, FaultRegistry
+from harness.platform.faults import POST_COMMIT_KINDS, PRE_PROCESS_KINDS, FaultRegistry
 from harness.platform.gateway_check import GatewayVerifier
 from harness.platform.pipeline import CallResult, process_call, record_exchange, refusal_envelope, violations_text
 from harness.platform.refdata import RefData
 from harness.platform.refusals import CAUSE_MESSAGES
 from harness.platform.seed import seed_state
+from harness.platform.wire import JSON_TYPE, HttpRequest, HttpResponse, json_response
 from harness.specs import load_registry
 
 __all__ = ["HttpRequest", "HttpResponse", "Platform", "Prepared"]
 
-JSON_TYPE = "application/json;charset=utf-8"
 _INFNO_PATH = re.compile(r"/(\d{4}[A-Z]?)/?$")
 HTML_ERROR_PAGE = (
     "<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center>"
     "<hr><center>nginx</center></body></html>"
 )
-
-
-@dataclass
-class HttpRequest:
-    method: str
-    path: str
-    headers: dict[str, str]  # lower-case names
-    body: bytes = b""
-    query: str = ""
-
-
-@dataclass
-class HttpResponse:
-    status: int
-    headers: dict[str, str]
-    body: bytes
-    drop: bool = False  # close the connection instead of completing the response
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-
-def json_response(value: Any, status: int = 200) -> HttpResponse:
-    return HttpResponse(status, {"content-type": JSON_TYPE}, dump_json(value).encode())
 
 
 @dataclass
@@ -276,86 +251,14 @@ class Platform:
     # --- admin ------------------------------------------------------------------------------------
 
     def _admin(self, request: HttpRequest) -> HttpResponse:
-        if not self.config.admin:
-            return json_response({"code": 404, "message": "admin endpoint disabled"}, 404)
-        path = request.path.rstrip("/")
-        try:
-            if path == "/__admin/health" and request.method == "GET":
-                return json_response(self.health())
-            if path == "/__admin/exchanges" and request.method == "GET":
-                return json_response({"exchanges": self.exchanges(**_query(request.query))})
-            if path == "/__admin/faults":
-                if request.method == "GET":
-                    return json_response({"faults": self.ctx.faults.list(), "mutants": MUTANTS})
-                if request.method == "POST":
-                    body = json.loads(request.body or b"{}")
-                    items = body if isinstance(body, list) else [body]
-                    ids = [self.ctx.faults.add(parse_fault(item)) for item in items]
-                    return json_response({"added": ids, "faults": self.ctx.faults.list()}, 201)
-                if request.method == "DELETE":
-                    self.ctx.faults.clear()
-                    return json_response({"faults": []})
-            match = re.fullmatch(r"/__admin/faults/(\d+)", path)
-            if match and request.method == "DELETE":
-                removed = self.ctx.faults.remove(int(match.group(1)))
-                return json_response({"removed": removed, "faults": self.ctx.faults.list()}, 200 if removed else 404)
-        except (ValueError, HsaCertError) as exc:
-            message = exc.render() if isinstance(exc, HsaCertError) else f"not JSON: {exc}"
-            return json_response({"code": 400, "message": message}, 400)
-        return json_response({"code": 404, "message": f"no admin route {request.method} {path}"}, 404)
+        return admin_response(self, request)
 
     def health(self) -> dict[str, Any]:
-        with self.db.reading() as conn:
-            people = conn.execute("SELECT COUNT(*) AS n FROM persons").fetchone()["n"]
-        return {
-            "status": "ok",
-            "profile": self.ctx.profile.id,
-            "spec_version": self.ctx.registry.version,
-            "db": self.config.db_path,
-            "require_sign_in": self.ctx.require_sign_in,
-            "gateway": self.gateway.family,
-            "verifying_signatures": self.gateway.enabled,
-            "interfaces": sorted(HANDLERS),
-            "persons": people,
-            "default_institution": self.ctx.ref.default_institution_code,
-        }
+        return health(self)
 
     def exchanges(self, limit: str = "100", since: str = "0", infno: str = "", msgid: str = "") -> list[dict[str, Any]]:
-        try:
-            count = max(1, min(int(limit), 1000))
-            after = int(since)
-        except ValueError as exc:
-            raise ConfigError("limit and since must be whole numbers") from exc
-        sql = "SELECT * FROM exchanges WHERE id > ?"
-        args: list[Any] = [after]
-        if infno:
-            sql += " AND infno = ?"
-            args.append(infno)
-        if msgid:
-            sql += " AND msgid = ?"
-            args.append(msgid)
-        with self.db.reading() as conn:
-            newest = f"SELECT * FROM ({sql} ORDER BY id DESC LIMIT ?) ORDER BY id"
-            rows = conn.execute(newest, (*args, count)).fetchall()
-        return [_exchange_json(r) for r in rows]
-
-
-def _exchange_json(row: Any) -> dict[str, Any]:
-    out = {k: v for k, v in dict(row).items() if k not in ("violations", "request", "response", "valid", "replayed")}
-    out["valid"] = bool(row["valid"])
-    out["replayed"] = bool(row["replayed"])
-    out["violations"] = json.loads(row["violations"])
-    for key in ("request", "response"):
-        try:
-            out[key] = json.loads(row[key])
-        except ValueError:
-            out[key] = row[key]
-    return out
-
-
-def _query(query: str) -> dict[str, str]:
-    allowed = {"limit", "since", "infno", "msgid"}
-    return {k: v[-1] for k, v in parse_qs(query).items() if k in allowed}
+        """The newest `limit` recorded exchanges after id `since` (optionally of one infno or msgid), oldest first."""
+        return exchanges(self.db, limit=limit, since=since, infno=infno, msgid=msgid)
 
 
 def _path_infno(path: str) -> str:

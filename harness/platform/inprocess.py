@@ -18,7 +18,8 @@ from urllib.parse import urlsplit
 import responses
 
 from harness.platform.config import PlatformConfig
-from harness.platform.core import HttpRequest, Platform
+from harness.platform.core import Platform
+from harness.platform.wire import HttpRequest
 
 __all__ = ["mount"]
 

@@ -1,0 +1,117 @@
+"""The admin endpoint: health, the exchange log, and switching faults at run time.
+
+| route | answer |
+|---|---|
+| `GET /__admin/health` | profile, spec version, state file, sign-in, gateway, interfaces, persons |
+| `GET /__admin/exchanges?limit=&since=&infno=&msgid=` | recorded exchanges with their validation result, oldest first |
+| `GET /__admin/faults` | active faults and the known mutants |
+| `POST /__admin/faults` | add one fault or a list: `{"infno": "2207", "kind": "delay", "delay_ms": 500}` |
+| `DELETE /__admin/faults`, `DELETE /__admin/faults/{id}` | remove all, or one |
+
+(`POST /__admin/echo`, the benchmark's baseline, is served by the app itself.)
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+from urllib.parse import parse_qs
+
+from harness.errors import ConfigError, HsaCertError
+from harness.platform.config import parse_fault
+from harness.platform.context import HANDLERS
+from harness.platform.db import Database
+from harness.platform.faults import MUTANTS
+from harness.platform.wire import HttpRequest, HttpResponse, json_response
+
+__all__ = ["admin_response", "exchanges", "health"]
+
+
+def admin_response(platform: Any, request: HttpRequest) -> HttpResponse:
+    """Answer one /__admin request of `platform` (a core.Platform)."""
+    if not platform.config.admin:
+        return json_response({"code": 404, "message": "admin endpoint disabled"}, 404)
+    path = request.path.rstrip("/")
+    try:
+        if path == "/__admin/health" and request.method == "GET":
+            return json_response(health(platform))
+        if path == "/__admin/exchanges" and request.method == "GET":
+            return json_response({"exchanges": exchanges(platform.db, **_query(request.query))})
+        if path == "/__admin/faults":
+            if request.method == "GET":
+                return json_response({"faults": platform.ctx.faults.list(), "mutants": MUTANTS})
+            if request.method == "POST":
+                body = json.loads(request.body or b"{}")
+                items = body if isinstance(body, list) else [body]
+                ids = [platform.ctx.faults.add(parse_fault(item)) for item in items]
+                return json_response({"added": ids, "faults": platform.ctx.faults.list()}, 201)
+            if request.method == "DELETE":
+                platform.ctx.faults.clear()
+                return json_response({"faults": []})
+        match = re.fullmatch(r"/__admin/faults/(\d+)", path)
+        if match and request.method == "DELETE":
+            removed = platform.ctx.faults.remove(int(match.group(1)))
+            return json_response({"removed": removed, "faults": platform.ctx.faults.list()}, 200 if removed else 404)
+    except (ValueError, HsaCertError) as exc:
+        message = exc.render() if isinstance(exc, HsaCertError) else f"not JSON: {exc}"
+        return json_response({"code": 400, "message": message}, 400)
+    return json_response({"code": 404, "message": f"no admin route {request.method} {path}"}, 404)
+
+
+def health(platform: Any) -> dict[str, Any]:
+    with platform.db.reading() as conn:
+        people = conn.execute("SELECT COUNT(*) AS n FROM persons").fetchone()["n"]
+    return {
+        "status": "ok",
+        "profile": platform.ctx.profile.id,
+        "spec_version": platform.ctx.registry.version,
+        "db": platform.config.db_path,
+        "require_sign_in": platform.ctx.require_sign_in,
+        "gateway": platform.gateway.family,
+        "verifying_signatures": platform.gateway.enabled,
+        "interfaces": sorted(HANDLERS),
+        "persons": people,
+        "default_institution": platform.ctx.ref.default_institution_code,
+    }
+
+
+def exchanges(
+    db: Database, *, limit: str = "100", since: str = "0", infno: str = "", msgid: str = ""
+) -> list[dict[str, Any]]:
+    """The newest `limit` exchanges after id `since` (optionally of one infno or msgid), oldest first."""
+    try:
+        count = max(1, min(int(limit), 1000))
+        after = int(since)
+    except ValueError as exc:
+        raise ConfigError("limit and since must be whole numbers") from exc
+    sql = "SELECT * FROM exchanges WHERE id > ?"
+    args: list[Any] = [after]
+    if infno:
+        sql += " AND infno = ?"
+        args.append(infno)
+    if msgid:
+        sql += " AND msgid = ?"
+        args.append(msgid)
+    with db.reading() as conn:
+        newest = f"SELECT * FROM ({sql} ORDER BY id DESC LIMIT ?) ORDER BY id"
+        rows = conn.execute(newest, (*args, count)).fetchall()
+    return [_exchange_json(r) for r in rows]
+
+
+def _exchange_json(row: Any) -> dict[str, Any]:
+    out = {k: v for k, v in dict(row).items() if k not in ("violations", "request", "response", "valid", "replayed")}
+    out["valid"] = bool(row["valid"])
+    out["replayed"] = bool(row["replayed"])
+    out["violations"] = json.loads(row["violations"])
+    for key in ("request", "response"):
+        try:
+            out[key] = json.loads(row[key])
+        except ValueError:
+            out[key] = row[key]
+    return out
+
+
+def _query(query: str) -> dict[str, str]:
+    allowed = {"limit", "since", "infno", "msgid"}
+    return {k: v[-1] for k, v in parse_qs(query).items() if k in allowed}
