@@ -87,3 +87,14 @@ def test_benefit_check_shows_suspension_without_refusing() -> None:
                 "med_type": "11", "begntime": "2024-06-01 08:00:00"}
         (row,) = flow.ok("2001", {"data": data}, who)["trtinfo"]
         assert row["trt_enjymnt_flag"] == flag
+
+
+def test_serve_refuses_a_port_in_use() -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(app, ["platform", "serve", "--db", ":memory:", "--port", str(port)])
+    assert result.exit_code == 3 and "cannot listen" in result.output

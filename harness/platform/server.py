@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
+import socket
 import threading
 import time
 from dataclasses import dataclass
@@ -39,6 +41,22 @@ def _server(app: object, host: str, port: int, log_level: str) -> uvicorn.Server
     return uvicorn.Server(config)
 
 
+def _check_port(host: str, port: int) -> None:
+    """Fail clearly (exit 3) when the port is taken, before uvicorn would exit with a log line."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        if os.name != "nt":  # as uvicorn does; on Windows SO_REUSEADDR would let two servers share a port
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise InfrastructureError(
+                "The platform cannot listen on that address",
+                location=f"{host}:{port}",
+                detail=str(exc),
+                hint="another process uses the port: pass another --port (0 picks a free one)",
+            ) from exc
+
+
 def serve(
     config: PlatformConfig | Platform, host: str = "127.0.0.1", port: int = 8080, *, log_level: str = "info"
 ) -> None:
@@ -46,6 +64,7 @@ def serve(
     platform = config if isinstance(config, Platform) else Platform(config)
     gc.freeze()  # the loaded specs, catalogue and code never die: keep them out of every collection
     try:
+        _check_port(host, port)
         _server(create_app(platform), host, port, log_level).run()
     finally:
         platform.close()
