@@ -20,6 +20,7 @@ from harness.platform.envelope import RefMsgIds, business_id, fmt_datetime
 from harness.platform.faults import FaultRegistry, Switches
 from harness.platform.refdata import Institution, RefData
 from harness.platform.refusals import Refusal, invalid_request
+from harness.platform.rules import is_cross_region
 
 __all__ = ["HANDLERS", "Call", "PlatformContext", "handler"]
 
@@ -87,7 +88,7 @@ class Call:
 
     @property
     def cross_region(self) -> bool:
-        return bool(self.insuplc_admdvs) and self.insuplc_admdvs != self.mdtrtarea_admvs
+        return is_cross_region(self.envelope)
 
     @property
     def today(self) -> date:

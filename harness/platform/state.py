@@ -17,7 +17,7 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
 
-from harness.platform.calc import FeeClass, money
+from harness.platform.calc import money
 
 __all__ = [
     "Filing",
@@ -132,10 +132,6 @@ def active_fees(conn: sqlite3.Connection, mdtrt_id: str, *, unsettled_only: bool
     if unsettled_only:
         sql += " AND setl_id IS NULL"
     return conn.execute(sql + " ORDER BY id", (mdtrt_id,)).fetchall()
-
-
-def fee_classes(rows: list[sqlite3.Row]) -> list[FeeClass]:
-    return [FeeClass.from_store(json.loads(r["classification"])) for r in rows]
 
 
 @dataclass(frozen=True, slots=True)
