@@ -27,7 +27,10 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-import requests
+# bench/ holds other scripts (bench/platform.py) that would shadow stdlib modules of the same name.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+import requests  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVE = (
@@ -87,30 +90,36 @@ def span_s(exchanges: list[dict]) -> float:
 
 
 def bare_replay(exchanges: list[dict], url: str) -> tuple[float, int]:
-    """Replay the recorded requests with a bare session; returns (seconds, answers with the recorded infcode)."""
+    """Replay the recorded requests with a bare session; returns (seconds, answers with the recorded infcode).
+
+    Bodies are serialised before the clock starts. Sign-in numbers are the only values a fresh
+    platform cannot reproduce, so each recorded one is swapped (bytes) for the one the replayed
+    9001 got; everything else is sent exactly as recorded.
+    """
     session = requests.Session()
     session.trust_env = False
-    endpoint = lambda e: url + "/" + e["url"].split("/", 3)[3]  # noqa: E731 - same path, other port
-    first = exchanges[0]
-    sign_no = ""
-    if first["infno"] == "9001":
-        answer = session.post(endpoint(first), data=json.dumps(first["request"], ensure_ascii=False).encode(),
-                              headers={"Content-Type": "application/json;charset=utf-8"}, timeout=30).json()
-        sign_no = ((answer.get("output") or {}).get("signinoutb") or {}).get("sign_no", "")
-        exchanges = exchanges[1:]
+    headers = {"Content-Type": "application/json;charset=utf-8", "Accept": "application/json"}
     prepared = []
     for e in exchanges:
-        body = dict(e["request"])
-        if body.get("sign_no"):
-            body["sign_no"] = sign_no
-        recorded = json.loads(e["response"]).get("infcode") if e["response"].startswith("{") else None
-        prepared.append((endpoint(e), json.dumps(body, ensure_ascii=False).encode("utf-8"), recorded))
-    headers = {"Content-Type": "application/json;charset=utf-8", "Accept": "application/json"}
+        target = url + "/" + e["url"].split("/", 3)[3]  # same path, the other platform
+        recorded = json.loads(e["response"]) if e["response"].startswith("{") else {}
+        sign_no = ((recorded.get("output") or {}).get("signinoutb") or {}).get("sign_no") if e["infno"] == "9001" \
+            else None
+        body = json.dumps(e["request"], ensure_ascii=False).encode("utf-8")
+        prepared.append((target, body, recorded.get("infcode"), sign_no.encode() if sign_no else None))
+    swaps: dict[bytes, bytes] = {}
     same = 0
     t0 = time.perf_counter()
-    for target, body, recorded in prepared:
+    for target, body, infcode, recorded_sign_no in prepared:
+        for old, new in swaps.items():
+            if old in body:
+                body = body.replace(old, new)
         response = session.post(target, data=body, headers=headers, timeout=30)
-        same += response.json().get("infcode") == recorded
+        answer = response.json()
+        same += answer.get("infcode") == infcode
+        if recorded_sign_no:
+            new_sign_no = ((answer.get("output") or {}).get("signinoutb") or {}).get("sign_no", "")
+            swaps[recorded_sign_no] = new_sign_no.encode()
     return time.perf_counter() - t0, same
 
 
@@ -118,29 +127,35 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--suite", action="append", default=[])
     parser.add_argument("-k", dest="keyword")
+    parser.add_argument("--repeat", type=int, default=2, help="best of N for both loops (default 2)")
     parser.add_argument("--skip-wall", action="store_true", help="skip timing the full default suite")
     options = parser.parse_args()
-    print(f"hsa-cert bench on {os.cpu_count()} CPU(s), Python {sys.version.split()[0]}")
+    print(f"hsa-cert bench on {os.cpu_count()} CPU(s), Python {sys.version.split()[0]}, best of {options.repeat}")
     with tempfile.TemporaryDirectory(prefix="hsa-bench-") as tmp:
         work = Path(tmp)
-        first, url = start_platform(work, "a")
-        try:
-            exchanges = harness_run(site_file(work, url), work / "run", options.suite, options.keyword)
-        finally:
-            first.terminate()
-            first.wait(10)
-        harness_tps = len(exchanges) / span_s(exchanges)
-        second, url2 = start_platform(work, "b")
-        try:
-            bare_s, same = bare_replay(exchanges, url2)
-        finally:
-            second.terminate()
-            second.wait(10)
-        replayed = len(exchanges) - (1 if exchanges and exchanges[0]["infno"] == "9001" else 0)
-        bare_tps = replayed / bare_s
-        print(f"harness end to end : {len(exchanges)} exchanges in {span_s(exchanges):.2f} s = {harness_tps:.0f} tx/s")
-        print(f"bare requests loop : {replayed} exchanges in {bare_s:.2f} s = {bare_tps:.0f} tx/s "
-              f"({same}/{replayed} answers with the recorded infcode)")
+        harness_best = bare_best = float("inf")
+        exchanges: list[dict] = []
+        same = 0
+        for n in range(options.repeat):
+            first, url = start_platform(work, f"a{n}")
+            try:
+                exchanges = harness_run(site_file(work, url), work / f"run{n}", options.suite, options.keyword)
+            finally:
+                first.terminate()
+                first.wait(10)
+            harness_best = min(harness_best, span_s(exchanges))
+            second, url2 = start_platform(work, f"b{n}")
+            try:
+                bare_s, same = bare_replay(exchanges, url2)
+            finally:
+                second.terminate()
+                second.wait(10)
+            bare_best = min(bare_best, bare_s)
+        count = len(exchanges)
+        harness_tps, bare_tps = count / harness_best, count / bare_best
+        print(f"harness end to end : {count} exchanges in {harness_best:.2f} s = {harness_tps:.0f} tx/s")
+        print(f"bare requests loop : {count} exchanges in {bare_best:.2f} s = {bare_tps:.0f} tx/s "
+              f"({same}/{count} answers with the recorded infcode)")
         print(f"ratio              : {harness_tps / bare_tps:.2f} (target >= 0.8)")
         if not options.skip_wall:
             t0 = time.perf_counter()

@@ -15,17 +15,21 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import uuid
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import allure
+import allure_commons
 
 from harness.model import Exchange, Level, RunEvent, Scenario, Severity, StepResult
 from harness.reporting.console import AREA_NAMES_ZH
 from harness.reporting.curl import curl_command
 from harness.reporting.masking import mask, mask_json_text
 
-__all__ = ["StepRecorder", "apply_stable_ids", "label_scenario", "stable_ids"]
+__all__ = ["DeferredWriter", "StepRecorder", "apply_stable_ids", "label_scenario", "stable_ids"]
 
 _SEVERITY = {
     Level.MANDATORY: allure.severity_level.CRITICAL,
@@ -130,7 +134,8 @@ class StepRecorder:
 
     def _attach_exchange(self, exchange: Exchange) -> None:
         request = mask(exchange.request_body) if self.masked else exchange.request_body
-        allure.attach(json.dumps(request, ensure_ascii=False, indent=2, default=str), name="request",
+        # No indent: only the one-line form uses the C JSON encoder, and Allure pretty-prints JSON itself.
+        allure.attach(json.dumps(request, ensure_ascii=False, default=str), name="request",
                       attachment_type=allure.attachment_type.JSON)
         body = mask_json_text(exchange.response_text) if self.masked else exchange.response_text
         if exchange.response_json is not None:
@@ -145,6 +150,23 @@ class StepRecorder:
             step.__exit__(type(problem) if problem else None, problem, None)
 
 
+def _attrs_dict(value: Any) -> Any:
+    """attrs.asdict(value, filter=keep truthy or False) for allure's model classes, without importing attrs."""
+    fields = getattr(type(value), "__attrs_attrs__", None)
+    if fields is not None:
+        out = {}
+        for field in fields:
+            item = getattr(value, field.name)
+            if item or item is False:
+                out[field.name] = _attrs_dict(item)
+        return out
+    if isinstance(value, list | tuple):
+        return [_attrs_dict(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _attrs_dict(v) for k, v in value.items()}
+    return value
+
+
 def _failure_text(failure: Any) -> str:
     lines = [f"[{failure.severity.value}] {failure.title}", f"clause: {failure.clause}"]
     if failure.expected or failure.actual:
@@ -153,3 +175,80 @@ def _failure_text(failure: Any) -> str:
     if failure.detail:
         lines.append(failure.detail)
     return "\n".join(lines)
+
+
+class DeferredWriter:
+    """Holds allure-pytest's file writes (results, containers, attachments) until the session ends.
+
+    allure-pytest writes every result and attachment at once (open, write, rename: more than the
+    HTTP exchange it documents costs on a loopback run), and a writer thread would compete with the
+    runner for two cores. So while a session runs this stands in for allure's file logger and keeps
+    the writes in memory, in order; `stop()` performs them with the same logger, file names and
+    atomic renames (results through the C JSON encoder) and hands the logger back to allure.
+    `start()` finds the logger among allure's plugins.
+    """
+
+    def __init__(self) -> None:
+        self._logger: Any = None
+        self._jobs: list[tuple[str, dict[str, Any]]] = []
+        self.errors: list[BaseException] = []
+
+    def start(self) -> bool:
+        manager = allure_commons.plugin_manager
+        self._logger = next((p for p in manager.get_plugins() if type(p).__name__ == "AllureFileLogger"), None)
+        if self._logger is None:
+            return False
+        manager.unregister(self._logger)
+        manager.register(self)
+        return True
+
+    def stop(self) -> None:
+        """Write everything held, then hand the file logger back to allure (its cleanup expects it)."""
+        if self._logger is None:
+            return
+        jobs, self._jobs = self._jobs, []
+        for method, kwargs in jobs:
+            try:
+                if method in ("report_result", "report_container"):
+                    self._write_item(next(iter(kwargs.values())))
+                else:
+                    getattr(self._logger, method)(**kwargs)
+            except Exception as exc:  # kept for the caller to report: a lost result must not go unnoticed
+                self.errors.append(exc)
+        manager = allure_commons.plugin_manager
+        manager.unregister(self)
+        manager.register(self._logger)
+        self._logger = None
+
+    def _write_item(self, item: Any) -> None:
+        """allure's own format (attrs asdict without empty values), through the C JSON encoder.
+
+        allure's logger streams with json.dump, which runs the pure-Python encoder;
+        that is several times slower. Same file name pattern, same atomic rename.
+        """
+        data = _attrs_dict(item)
+        folder = Path(self._logger._report_dir)
+        name = item.file_pattern.format(prefix=uuid.uuid4())
+        temporary = folder / f"{name}.tmp"
+        temporary.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+        os.replace(temporary, folder / name)
+
+    @allure_commons.hookimpl
+    def report_result(self, result: Any) -> None:
+        self._jobs.append(("report_result", {"result": result}))
+
+    @allure_commons.hookimpl
+    def report_container(self, container: Any) -> None:
+        self._jobs.append(("report_container", {"container": container}))
+
+    @allure_commons.hookimpl
+    def report_attached_data(self, body: Any, file_name: str) -> None:
+        self._jobs.append(("report_attached_data", {"body": body, "file_name": file_name}))
+
+    @allure_commons.hookimpl
+    def report_attached_file(self, source: Any, file_name: str) -> None:
+        self._jobs.append(("report_attached_file", {"source": source, "file_name": file_name}))
+
+    @allure_commons.hookimpl
+    def report_globals(self, globals_item: Any) -> None:
+        self._jobs.append(("report_globals", {"globals_item": globals_item}))

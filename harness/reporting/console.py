@@ -31,6 +31,8 @@ class ConsoleReporter:
     def __call__(self, event: RunEvent) -> None:
         if event.kind == "breaker-open":
             self.write(f"\nhsa-cert: {event.payload.get('reason')}; the remaining scenarios are not sent.\n")
+        elif event.kind == "report-error":
+            self.write(f"hsa-cert: {event.payload.get('reason')}")
         elif event.kind == "unknown-outcome":
             self.write(f"\nhsa-cert: {event.scenario_id}: {event.payload.get('notes')}\n")
 

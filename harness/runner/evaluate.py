@@ -31,7 +31,9 @@ class ResponseJudge:
         expect = step.expect
         infcode = response.get("infcode")
         succeeded = infcode == 0 and not isinstance(infcode, bool)
-        for violation in self.validator.validate_response(step.infno, exchange.response_json):
+        answer = exchange.response_json
+        valid = self.validator.is_valid_response(step.infno, answer)
+        for violation in () if valid else self.validator.validate_response(step.infno, answer):
             if not expect.output_schema and violation.path.startswith("/output"):
                 continue
             failures.append(Failure(title=f"response does not conform: {violation.path or '/'} {violation.message}",
