@@ -20,6 +20,13 @@ from harness.transport import CallableTarget
 NAMES = {"1101": "人员信息获取", "2207": "门诊结算"}
 
 
+@pytest.fixture(autouse=True)
+def only_the_plugins_needed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Inner pytest runs load only allure-pytest and ours (as `hsa-cert run` does), not every installed plugin."""
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+    monkeypatch.setenv("PYTEST_PLUGINS", "allure_pytest.plugin")
+
+
 def suite() -> list:
     return [
         scenario((person_step(),), id="person.sample.pass", area="person"),
