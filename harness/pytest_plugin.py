@@ -13,6 +13,7 @@ tests and configuration are never collected. The only module of harness/ that im
 
 from __future__ import annotations
 
+import gc
 import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -259,4 +260,11 @@ def run_pytest(plugin: ScenarioPlugin, *, root: Path, keyword: str | None = None
         if junitxml is not None:
             args += ["--junitxml", str(junitxml)]
         args += [*extra_args, str(root)]
-        return int(pytest.main(args, plugins=[plugin]))
+        # Specs, scenarios and catalogue are loaded and live until the end: keep the cyclic garbage
+        # collector from rescanning them on every full collection during the run.
+        gc.collect()
+        gc.freeze()
+        try:
+            return int(pytest.main(args, plugins=[plugin]))
+        finally:
+            gc.unfreeze()
