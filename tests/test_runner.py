@@ -99,6 +99,18 @@ def test_infrastructure_errors_are_errors_and_open_the_breaker() -> None:
     assert [e.kind for e in events].count("breaker-open") == 1
 
 
+def test_a_gateway_answer_without_envelope_is_named_as_such() -> None:
+    gateway = {"code": 401, "message": "签名不一致!"}
+    fake = FakeSite({"1101": gateway})
+    result = runner(fake).run_scenario(scenario((person_step(),)))
+    assert result.outcome is Outcome.FAILED
+    refused = next(f for f in result.failures if f.title.startswith("expected success"))
+    assert refused.title == "expected success, got no response envelope (HTTP 200 code 401): 签名不一致!"
+    assert any(f.clause == "ENV.resp.infcode" for f in result.failures)  # and the envelope schema says so too
+    signed_out = runner(FakeSite({"9001": gateway})).run_scenario(scenario((person_step(),)))
+    assert signed_out.failures[0].actual.startswith("no response envelope (HTTP 200 code 401)")
+
+
 def test_a_success_resets_the_breaker_count() -> None:
     down = ConnectionRefusedError("x")
     flaky = iter([down, success("1101"), down, down])

@@ -14,7 +14,7 @@ from typing import Any
 from harness.model import Exchange, Failure, Outcome, RunEvent, Scenario, ScenarioResult, Severity, Step, StepResult
 from harness.runner.evaluate import ResponseJudge
 from harness.runner.ledger import Ledger, fill_ledger, first_node, mentions_ledger, protect, unprotect
-from harness.runner.messages import find_psn_no, jsonable, parse_response, resolve_path
+from harness.runner.messages import describe_answer, find_psn_no, jsonable, parse_response, resolve_path
 from harness.scenarios.templates import Expression, render
 from harness.siteconfig import SiteConfig
 from harness.specs import Profile, SpecRegistry
@@ -187,7 +187,7 @@ class Runner(ResponseJudge):
         self._sign_in_failure = Failure(
             title="sign-in (9001) was refused, so no transaction can run", clause="R-SIGN-IN-REQUIRED",
             severity=Severity.CRITICAL, expected="infcode 0 and output.signinoutb.sign_no",
-            actual=f"infcode {response.get('infcode')}: {response.get('err_msg') or ''}".strip(),
+            actual=describe_answer(exchange, response),
             evidence={"url": exchange.url, "operator": self.site.opter},
         )
         run.failures.append(self._sign_in_failure)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from harness.checks import CheckContext, run_check
 from harness.model import Exchange, Failure, Severity, Step
-from harness.runner.messages import SETTLING, field_clause, resolve_path, same_value, show
+from harness.runner.messages import SETTLING, describe_answer, field_clause, resolve_path, same_value, show
 
 if TYPE_CHECKING:
     from harness.runner.engine import _Run
@@ -45,10 +45,12 @@ class ResponseJudge:
         as_expected = True
         if expect.ok is True and not succeeded:
             as_expected = False
-            refusal = str(response.get("err_msg") or "").strip()
-            failures.append(Failure(title=f"expected success, the site refused: {refusal}",
-                                    clause=run.clause, severity=Severity.MAJOR, expected="infcode 0",
-                                    actual=f"infcode {infcode}", step=index))
+            if "infcode" in response:
+                title = f"expected success, the site refused: {str(response.get('err_msg') or '').strip()}"
+            else:
+                title = f"expected success, got {describe_answer(exchange, response)}"
+            failures.append(Failure(title=title, clause=run.clause, severity=Severity.MAJOR, expected="infcode 0",
+                                    actual=describe_answer(exchange, response), step=index))
         elif expect.ok is False:
             as_expected = self._check_refusal(run, step, index, response, succeeded, failures)
         if as_expected and (succeeded or expect.ok is False):

@@ -13,8 +13,8 @@ from typing import Any
 from harness.checks import decimal_of
 from harness.model import Exchange
 
-__all__ = ["SETTLING", "field_clause", "find_psn_no", "jsonable", "parse_response", "probe", "resolve_path",
-           "same_value", "show"]
+__all__ = ["SETTLING", "describe_answer", "field_clause", "find_psn_no", "jsonable", "parse_response", "probe",
+           "resolve_path", "same_value", "show"]
 
 SETTLING = ("2102", "2103", "2207", "2208", "2304", "2305", "2401")  # 2601-reversible state changes (spec §6.3)
 _PATH_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
@@ -110,3 +110,12 @@ def find_psn_no(value: Any) -> str | None:
             if found:
                 return found
     return None
+
+
+def describe_answer(exchange: Exchange, response: Mapping[str, Any]) -> str:
+    """What a non-success answer says, also when it is no response envelope at all (e.g. a gateway's 401)."""
+    if "infcode" in response:
+        return f"infcode {response.get('infcode')}: {str(response.get('err_msg') or '').strip()}".rstrip(": ")
+    said = response.get("message") or response.get("msg") or response.get("error") or exchange.response_text[:120]
+    code = f" code {response['code']}" if "code" in response else ""
+    return f"no response envelope (HTTP {exchange.status}{code}): {said}"
