@@ -35,6 +35,15 @@ def test_a_passing_flow_signs_in_once_and_records_every_exchange() -> None:
     assert envelope["input"]["data"]["certno"] == site().identities["filed-employee"]["certno"]
 
 
+def test_profile_extra_envelope_fields_fill_their_placeholders() -> None:
+    fake = FakeSite()
+    run = Runner(fake.target(), load_registry(), "guangdong", site(), seed=1)
+    run.run_scenario(scenario((person_step(),)))
+    sign_in, query = fake.sent[0][1], fake.sent[1][1]
+    assert sign_in["recer_admdvs"] == query["recer_admdvs"] == site().mdtrtarea_admvs
+    assert query["infver"] == "1.0.0" and query["recer_sys_code"] == "his"  # the profile's values
+
+
 def test_expected_refusal_with_a_confirmed_cause_passes() -> None:
     fake = FakeSite({"2207": refusal(NOT_FILED)})
     result = runner(fake).run_scenario(scenario((settle_step(Expectation(ok=False, cause="not-filed")),)))

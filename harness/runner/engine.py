@@ -23,6 +23,7 @@ from harness.transport import Target
 __all__ = ["DEFAULT_BREAKER_THRESHOLD", "Runner"]
 
 DEFAULT_BREAKER_THRESHOLD = 5
+_PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 # What a site config must provide: {{ identity.<field> }}, {{ site.<key> }}, {{ item.<alias>.<field> }}.
 _PROVIDED = re.compile(r"\{\{\s*(identity|site|item)\.([A-Za-z0-9_-]+(?:\.[A-Za-z0-9_]+)?)\s*\}\}")
 
@@ -223,11 +224,14 @@ class Runner(ResponseJudge):
             "sign_no": (self._sign_no or "") if sign_no is None else sign_no,
             "input": input,  # template values are made JSON-ready when resolved
         }
-        extra = self.profile.extra_fields.get("envelope") or {}
-        base.update(extra)
         base.update(overrides or {})
         if not (overrides and "msgid" in overrides):
             base["msgid"] = self._next_msgid(str(base.get("fixmedins_code") or site.fixmedins_code), now)
+        # The profile's extra envelope fields (e.g. Guangdong's recer_admdvs = "{mdtrtarea_admvs}"): literals
+        # whose {placeholders} name other envelope fields; a step's own override of the field wins.
+        for name, value in (self.profile.extra_fields.get("envelope") or {}).items():
+            if not (overrides and name in overrides):
+                base[name] = _PLACEHOLDER.sub(lambda m: str(base.get(m.group(1), "")), str(value))
         return base
 
     # --- templates ----------------------------------------------------------------------------
