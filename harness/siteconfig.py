@@ -45,7 +45,7 @@ GATEWAY_CREDENTIALS: dict[str, tuple[str, ...]] = {
 }
 
 URL_STYLES = ("single", "infno")
-_ADMDVS = re.compile(r"^\d{6}$")
+_ADMDVS = re.compile(r"^[0-9]{6}$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SITE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _TOP_LEVEL = ("site", "gateway", "limits", "identities", "items", "values")

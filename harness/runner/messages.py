@@ -17,7 +17,7 @@ __all__ = ["SETTLING", "describe_answer", "field_clause", "find_psn_no", "jsonab
            "resolve_path", "same_value", "show"]
 
 SETTLING = ("2102", "2103", "2207", "2208", "2304", "2305", "2401")  # 2601-reversible state changes (spec §6.3)
-_PATH_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+_PATH_PART = re.compile(r"([^.\[\]]+)|\[([0-9]+)\]")
 
 
 def probe(base_url: str, timeout_s: float = 5.0) -> str | None:

@@ -1,0 +1,94 @@
+"""Envelope checks (inf_refmsgid, timestamps), the shape of a refusal, and a balanced reconciliation."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from harness.checks.registry import (
+    Check,
+    CheckContext,
+    check,
+)
+from harness.model import Failure, Severity
+
+_REFMSGID = re.compile(r"^([0-9]{6})([0-9]{14})([0-9]{10})$")  # [0-9]: Python's \d also takes full-width digits
+_TIME17 = re.compile(r"^[0-9]{17}$")
+
+
+def _parse(text: str, fmt: str) -> datetime | None:
+    try:
+        return datetime.strptime(text, fmt)
+    except ValueError:
+        return None
+
+
+@check("envelope.inf_refmsgid", "ENV.resp.inf_refmsgid")
+def envelope_inf_refmsgid(ctx: CheckContext, chk: Check) -> list[Failure]:
+    """inf_refmsgid is admdvs(6) + yyyyMMddHHmmss(14) + sequence(10); empty is allowed on refusals."""
+    value = ctx.response.get("inf_refmsgid")
+    if value in (None, "") and ctx.response.get("infcode") != 0:
+        return []
+    match = _REFMSGID.match(value) if isinstance(value, str) else None
+    if match is None:
+        return [ctx.fail(chk, "inf_refmsgid does not have the 6+14+10 digit form", severity=Severity.MINOR,
+                         expected="30 digits: receiver admdvs(6) + yyyyMMddHHmmss(14) + sequence(10)", actual=value)]
+    if _parse(match.group(2), "%Y%m%d%H%M%S") is None:
+        return [ctx.fail(chk, "inf_refmsgid carries an impossible timestamp", severity=Severity.MINOR,
+                         expected="a real yyyyMMddHHmmss at characters 7-20", actual=value)]
+    return []
+
+
+@check("envelope.timestamps", "ENV.resp.respond_time")
+def envelope_timestamps(ctx: CheckContext, chk: Check) -> list[Failure]:
+    """refmsg_time and respond_time are real yyyyMMddHHmmssSSS times, and the answer is not older than the request."""
+    problems = []
+    parsed: dict[str, datetime] = {}
+    for name in ("refmsg_time", "respond_time"):
+        value = ctx.response.get(name)
+        stamp = _parse(value[:14], "%Y%m%d%H%M%S") if isinstance(value, str) and _TIME17.match(value) else None
+        if stamp is None:
+            problems.append(ctx.fail(chk, f"{name} is not a yyyyMMddHHmmssSSS timestamp", severity=Severity.MINOR,
+                                     expected="17 digits, a real time", actual=value if value is not None else "null"))
+        else:
+            parsed[name] = stamp.replace(microsecond=int(value[14:]) * 1000)
+    if len(parsed) == 2 and parsed["respond_time"] < parsed["refmsg_time"]:
+        problems.append(ctx.fail(chk, "respond_time is earlier than refmsg_time", severity=Severity.MINOR,
+                                 expected=f">= {ctx.response.get('refmsg_time')}",
+                                 actual=ctx.response.get("respond_time")))
+    return problems
+
+
+@check("refusal.shape", "R-REFUSAL-SHAPE")
+def refusal_shape(ctx: CheckContext, chk: Check) -> list[Failure]:
+    """A refusal is infcode -1 with a non-empty err_msg and a null output."""
+    problems = []
+    infcode = ctx.response.get("infcode")
+    if infcode != -1 or isinstance(infcode, bool):
+        problems.append(ctx.fail(chk, "a refusal must carry infcode -1", expected=-1, actual=infcode))
+    err_msg = ctx.response.get("err_msg")
+    if not isinstance(err_msg, str) or not err_msg.strip():
+        problems.append(ctx.fail(chk, "a refusal must say why in err_msg", expected="a non-empty err_msg",
+                                 actual=err_msg if err_msg is not None else "null"))
+    if ctx.response.get("output") is not None:
+        problems.append(ctx.fail(chk, "a refusal must have a null output", severity=Severity.MINOR,
+                                 expected="null", actual=type(ctx.response.get("output")).__name__))
+    return problems
+
+
+# --- reconciliation ---------------------------------------------------------------------------
+
+
+@check("recon.balanced", "R-RECON-BALANCED")
+def recon_balanced(ctx: CheckContext, chk: Check) -> list[Failure]:
+    """The 3201 reconciliation of the totals the harness recorded comes back balanced (stmt_rslt 0)."""
+    info = ctx.node("stmtinfo")
+    if info is None:
+        return [ctx.fail(chk, "the response has no output.stmtinfo", expected="output.stmtinfo object",
+                         actual="missing")]
+    result = info.get("stmt_rslt")
+    if str(result) != "0":
+        return [ctx.fail(chk, "reconciliation is not balanced", severity=Severity.CRITICAL, expected="stmt_rslt 0 (平)",
+                         actual=result if result is not None else "missing",
+                         detail=str(info.get("stmt_rslt_dscr") or ""))]
+    return []
