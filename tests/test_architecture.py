@@ -26,7 +26,7 @@ LAYERS: dict[str, int] = {
     "reporting": 4,
     "selftest": 4,
     "pytest_plugin": 5,
-    "cli": 5,
+    "cli": 6,
 }
 
 # Third-party import name -> the one module (path relative to harness/) allowed to import it.
