@@ -32,7 +32,7 @@ from harness.platform.config import Fault, PlatformConfig
 from harness.platform.context import PlatformContext
 from harness.platform.db import Database
 from harness.platform.envelope import RefMsgIds, dump_json
-from harness.platform.faults import POST_COMMIT_KINDS, PRE_PROCESS_KINDS, FaultRegistry
+from harness.platform.faults import POST_COMMIT_KINDS, PRE_PROCESS_KINDS, FaultRegistry, Switches
 from harness.platform.gateway_check import GatewayVerifier
 from harness.platform.pipeline import CallResult, process_call, record_exchange, refusal_envelope, violations_text
 from harness.platform.refdata import RefData
@@ -157,6 +157,8 @@ class Platform:
         if envelope is None:
             return self._refuse_invalid(prepared, prepared.notes.get("parse_error", "报文不是合法的JSON"), [])
         violations = self.ctx.validator.validate_request(envelope)
+        if violations and Switches(self.ctx.faults, prepared.infno).on("skip-required-check"):
+            violations = [v for v in violations if v.actual != "missing"]
         if violations:
             return self._refuse_invalid(prepared, violations_text(violations), violations)
         result = process_call(self.ctx, envelope, infno=prepared.infno, received=prepared.received,

@@ -31,11 +31,49 @@ __all__ = ["MUTANTS", "POST_COMMIT_KINDS", "PRE_PROCESS_KINDS", "FaultRegistry",
 PRE_PROCESS_KINDS = ("http-5xx", "html-error")
 POST_COMMIT_KINDS = ("drop-after-commit", "garbled", "truncated")
 
+# The mutation self-test's catalogue (harness/selftest/catalogue.py adds each one's category, violated
+# clause and the scenarios relevant to it). Each name is switched on at exactly one place in the platform.
 MUTANTS: dict[str, str] = {
+    # money
+    "shares-dont-add-up": "settlements leave the 乙类 first self-paid part (preselfpay_amt) out of psn_part_amt and "
+                          "psn_cash_pay, so medfee_sumamt != fund_pay_sumamt + psn_part_amt + hosp_part_amt",
+    "psn-part-split-wrong": "settlements report the whole person part as cash: psn_cash_pay = psn_part_amt even when "
+                            "the personal account paid (acct_pay > 0)",
+    "float-rounding-error": "settlement outputs compute psn_part_amt in binary floating point (medfee - fund - hosp), "
+                            "so it carries a long fraction such as 57.580000000000005",
+    "pool-share-truncated": "the pool share (hifp_pay, fund_pay_sumamt) is cut to cents instead of rounded half-up; "
+                            "the person pays the difference",
     "skip-account-debit": "settlements (2207/2304/2102) report acct_pay but leave the account balance untouched",
-    "medins-setl-id-not-msgid": "settlements return a platform id as medins_setl_id instead of the request msgid",
     "reversal-keeps-sign": "reversals (2208/2305/2103) return the original positive amounts instead of negated ones",
+    "presettle-ignores-account": "pre-settlements (2101/2206/2303) never use the personal account, so their acct_pay "
+                                 "and psn_cash_pay differ from the settlement's",
+    # rules
     "accept-not-filed": "cross-region settlements skip the filing checks (not filed, expired, elsewhere)",
+    "accept-expired-filing": "a filing whose end date has passed still covers the settlement (validity not checked)",
+    "accept-filed-elsewhere": "any cross-region filing covers the settlement, whatever region or institution it names",
+    "accept-lapsed-contributions": "settlements do not look at the contribution status (中断缴费 accepted)",
+    "accept-inactive-card": "settlements do not check the state of a presented social-security card (type 03)",
+    "emergency-not-as-filed": "emergency care of a person without a filing is refused as not filed",
+    "settle-twice": "an outpatient visit that is already settled is settled again (its fee rows a second time)",
+    "reverse-twice": "a settlement already reversed can be reversed again (another negative row)",
+    "correction-does-not-undo": "2601 冲正 of a settlement answers success but leaves the settlement in place",
+    "sumamt-unchecked": "medfee_sumamt is not compared with the uploaded fee details: the details are settled",
+    # protocol
+    "medins-setl-id-not-msgid": "settlements return a platform id as medins_setl_id instead of the request msgid",
+    "malformed-inf-refmsgid": "successful answers carry an inf_refmsgid with a 17-digit (millisecond) timestamp, 33 "
+                              "characters instead of 6+14+10",
+    "infcode-as-string": "successful answers carry infcode as the string \"0\" instead of the number 0",
+    "output-field-missing": "settlement outputs omit the required setlinfo.cvlserv_flag (公务员标志)",
+    "code-outside-list": "settlement outputs give clr_way from the other dictionary (padded 01 where the profile "
+                         "uses 1, and the reverse)",
+    "skip-required-check": "requests missing a required field are not refused: only other schema violations are",
+    "accept-missing-sign-no": "business calls without a sign_no are accepted (an unknown sign_no is still refused)",
+    "replay-refused": "a state-changing message re-sent with the same msgid and the same content is refused as a "
+                      "msgid conflict instead of answered from the record",
+    "refusal-output-not-null": "refusals carry output {} instead of null",
+    # isolation
+    "cross-institution-read": "5203 shows a settlement to any institution that names its setl_id",
+    "cross-institution-reverse": "2208 reverses a settlement of another institution",
 }
 
 

@@ -69,17 +69,22 @@ def refusal_envelope(
 ) -> dict[str, Any]:
     receiver = ctx.receiver_override or ctx.ref.receiver_prefix(str(envelope.get("mdtrtarea_admvs") or ""))
     now = datetime.now()
+    output = {} if Switches(ctx.faults, str(envelope.get("infno") or "")).on("refusal-output-not-null") else None
     return response_envelope(
         infcode=-1, inf_refmsgid=ctx.refmsgids.next(receiver, now), refmsg_time=stamp17(received),
-        respond_time=stamp17(now), output=None, err_msg=err_msg[:ERR_MSG_LIMIT], warn_msg=None,
+        respond_time=stamp17(now), output=output, err_msg=err_msg[:ERR_MSG_LIMIT], warn_msg=None,
     )  # fmt: skip
 
 
 def _success_envelope(ctx: PlatformContext, call: Call, received: datetime, output: Any) -> dict[str, Any]:
     receiver = ctx.receiver_override or ctx.ref.receiver_prefix(call.mdtrtarea_admvs)
     now = datetime.now()
+    refmsgid = ctx.refmsgids.next(receiver, now)
+    if call.switches.on("malformed-inf-refmsgid"):
+        refmsgid = refmsgid[:6] + stamp17(now) + refmsgid[20:]
     return response_envelope(
-        infcode=0, inf_refmsgid=ctx.refmsgids.next(receiver, now), refmsg_time=stamp17(received),
+        infcode="0" if call.switches.on("infcode-as-string") else 0,  # type: ignore[arg-type]
+        inf_refmsgid=refmsgid, refmsg_time=stamp17(received),
         respond_time=stamp17(now), output={} if output is None else output, err_msg=None,
         warn_msg="；".join(call.warnings) or None,
     )  # fmt: skip
@@ -111,7 +116,7 @@ def _signed_in(call: Call) -> bool:
     if not sign_no and call.infno == "9002":
         sign_no = str((call.node("signOut") or {}).get("sign_no") or "")
     if not sign_no:
-        return False
+        return call.switches.on("accept-missing-sign-no")
     row = call.conn.execute(
         "SELECT 1 FROM signins WHERE sign_no = ? AND fixmedins_code = ? AND active = 1", (sign_no, call.fixmedins_code)
     ).fetchone()
@@ -162,7 +167,8 @@ def process_call(
                         "SELECT body_hash, response FROM messages WHERE fixmedins_code = ? AND msgid = ?",
                         (code, msgid),
                     ).fetchone()
-                    if seen is not None and seen["body_hash"] != content_hash(envelope, upload):
+                    if seen is not None and (seen["body_hash"] != content_hash(envelope, upload)
+                                             or call.switches.on("replay-refused")):
                         return refuse(conn, Refusal("msgid-conflict"), remember=False)
                     if seen is not None:
                         replay = json.loads(seen["response"])

@@ -11,7 +11,8 @@ restores the account and frees the fee rows, so that reconciliation over the per
 from __future__ import annotations
 
 import json
-from decimal import Decimal
+from dataclasses import replace
+from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
 from harness.platform.calc import ZERO, BenefitRule, FeeClass, SettlementAmounts, dec, settle
@@ -50,6 +51,7 @@ MONEY_FIELDS = (
     "hifp_pay", "cvlserv_pay", "hifes_pay", "hifmi_pay", "hifob_pay", "maf_pay", "oth_pay", "hifdm_pay",
     "fund_pay_sumamt", "psn_part_amt", "acct_pay", "acct_mulaid_pay", "psn_cash_pay", "hosp_part_amt",
 )  # fmt: skip
+PRESETTLEMENTS = ("2101", "2206", "2303")
 CLR_TYPES = {"outpatient": "11", "chronic": "11", "inpatient": "21", "pharmacy": "41"}
 POOL_FUNDS = {"310": ("310100", "城镇职工基本医疗保险统筹基金"), "390": ("390100", "城乡居民基本医疗保险基金")}
 
@@ -92,7 +94,15 @@ def run_checks(
     emergency = is_emergency(
         [med_type, visit.med_type if visit else None],
         [exp_content, (visit.data.get("exp_content") if visit else None)],
-    )
+    ) and not call.switches.on("emergency-not-as-filed")
+    if call.switches.on("accept-expired-filing"):
+        filings = [replace(f, enddate=None) for f in filings]
+    if call.switches.on("accept-filed-elsewhere"):
+        filings = [replace(f, region=call.mdtrtarea_admvs, fixmedins_codes=()) for f in filings]
+    if call.switches.on("accept-lapsed-contributions"):
+        person = replace(person, data={**person.data, "contribution": "paid", "insu_stas": "1"})
+    if call.switches.on("accept-inactive-card"):
+        presented_cert_type = None
     check_settlement(
         person=person,
         presented_cert_type=presented_cert_type,
@@ -128,7 +138,18 @@ def compute(call: Call, person: Person, rows: list[FeeClass], *, care: str, use_
     if unmapped:
         call.warn("参保地未对照的项目已按就医地目录等级结算（费用明细流水号 " + "、".join(unmapped) + "）")
     used = pool_used(call.conn, person.psn_no, care, str(call.now.year))
-    return settle(rows, rule, pool_used_this_year=used, balance=person.balc, use_account=use_account)
+    if call.infno in PRESETTLEMENTS and call.switches.on("presettle-ignores-account"):
+        use_account = False
+    amounts = settle(rows, rule, pool_used_this_year=used, balance=person.balc, use_account=use_account)
+    if amounts.hifp_pay > 0 and call.switches.on("pool-share-truncated"):
+        exact = (amounts.inscp_scp_amt - amounts.act_pay_dedc) * rule.pool_ratio
+        cut = amounts.hifp_pay - min(exact.quantize(Decimal("0.01"), ROUND_DOWN), amounts.hifp_pay)
+        amounts = replace(amounts, hifp_pay=amounts.hifp_pay - cut, fund_pay_sumamt=amounts.fund_pay_sumamt - cut,
+                          psn_part_amt=amounts.psn_part_amt + cut, psn_cash_pay=amounts.psn_cash_pay + cut)
+    if call.switches.on("shares-dont-add-up"):
+        amounts = replace(amounts, psn_part_amt=amounts.psn_part_amt - amounts.preselfpay_amt,
+                          psn_cash_pay=amounts.psn_cash_pay - amounts.preselfpay_amt)
+    return amounts
 
 
 def setlinfo(
@@ -156,10 +177,18 @@ def setlinfo(
     )
     for name, value in amounts.money_fields().items():
         info[name] = wire_decimal(value)
+    if call.switches.on("psn-part-split-wrong"):
+        info["psn_cash_pay"] = info["psn_part_amt"]
+    if call.switches.on("float-rounding-error"):
+        info["psn_part_amt"] = info["medfee_sumamt"] - info["fund_pay_sumamt"] - info["hosp_part_amt"]
     info["medins_setl_id"] = call.msgid
     if setl_id is not None and call.switches.on("medins-setl-id-not-msgid"):
         info["medins_setl_id"] = setl_id
     info.update(clr_optins=call.mdtrtarea_admvs, clr_way=call.ctx.clr_way, clr_type=CLR_TYPES[care], exp_content="")
+    if call.switches.on("code-outside-list"):
+        info["clr_way"] = "01" if call.ctx.clr_way == "1" else "1"
+    if call.switches.on("output-field-missing"):
+        del info["cvlserv_flag"]
     return info
 
 
@@ -219,7 +248,7 @@ def reverse(call: Call, settlement: Settlement) -> dict[str, Any]:
     """2103/2208/2305: a negated settlement row, the account restored, the fee rows freed."""
     if settlement.kind != "settle":
         raise Refusal("reversal-unknown")
-    if settlement.status != "settled":
+    if settlement.status != "settled" and not call.switches.on("reverse-twice"):
         raise Refusal("reversal-repeated")
     person = load_person(call.conn, settlement.psn_no)
     if person is None:

@@ -160,17 +160,20 @@ def _settle_outpatient(call: Call, *, commit: bool) -> dict[str, Any]:
     psn_no = str(data.get("psn_no") or "")
     person = person_for(call, psn_no)
     visit = visit_for(call, str(data.get("mdtrt_id") or ""), psn_no, "outpatient")
-    if has_live_settlement(call.conn, visit.mdtrt_id):
+    settled = has_live_settlement(call.conn, visit.mdtrt_id)
+    if settled and not call.switches.on("settle-twice"):
         raise Refusal("duplicate-settlement")
     med_type = str(data.get("med_type") or visit.med_type)
     care = "chronic" if med_type == "14" else "outpatient"
     batch = str(data.get("chrg_bchno") or "")
-    fee_rows = [r for r in active_fees(call.conn, visit.mdtrt_id) if batch in (ALL_BATCHES, r["chrg_bchno"])]
+    fee_rows = [r for r in active_fees(call.conn, visit.mdtrt_id, unsettled_only=not settled)
+                if batch in (ALL_BATCHES, r["chrg_bchno"])]
     rows = stored_rows(fee_rows)
     run_checks(call, person, visit, care=care, med_type=med_type,
                dise_codg=str(data.get("dise_codg") or visit.dise_codg), presented_cert_type=data.get("mdtrt_cert_type"),
                exp_content=data.get("exp_content"))  # fmt: skip
-    check_sum(rows, data.get("medfee_sumamt"))
+    if not call.switches.on("sumamt-unchecked"):
+        check_sum(rows, data.get("medfee_sumamt"))
     amounts = compute(call, person, rows, care=care, use_account=str(data.get("acct_used_flag")) == "1")
     setl_id = call.new_id("S", "setl_id") if commit else None
     info = setlinfo(call, person, amounts, mdtrt_id=visit.mdtrt_id, setl_id=setl_id, care=care, med_type=med_type,
@@ -194,7 +197,11 @@ def settle_outpatient(call: Call) -> dict[str, Any]:
 @handler("2208")
 def reverse_outpatient(call: Call) -> dict[str, Any]:
     data = call.obj("data")
-    settlement = load_settlement(call.conn, str(data.get("setl_id") or ""), call.fixmedins_code)
+    setl_id, owner = str(data.get("setl_id") or ""), call.fixmedins_code
+    if call.switches.on("cross-institution-reverse"):
+        row = call.conn.execute("SELECT fixmedins_code FROM settlements WHERE setl_id = ?", (setl_id,)).fetchone()
+        owner = row["fixmedins_code"] if row else owner
+    settlement = load_settlement(call.conn, setl_id, owner)
     if (
         settlement is None
         or settlement.infno != "2207"

@@ -54,13 +54,17 @@ def settlement(call: Call) -> dict[str, Any]:
     data = call.obj("data")
     psn_no = str(data.get("psn_no") or "")
     person = person_for(call, psn_no)
-    if load_visit(call.conn, str(data.get("mdtrt_id") or ""), call.fixmedins_code) is None:
+    owner = call.fixmedins_code
+    if call.switches.on("cross-institution-read"):
+        row = call.conn.execute("SELECT fixmedins_code FROM settlements WHERE setl_id = ?", (data.get("setl_id"),))
+        owner = next((r["fixmedins_code"] for r in row), owner)
+    if load_visit(call.conn, str(data.get("mdtrt_id") or ""), owner) is None:
         raise Refusal("not-found")
-    found = load_settlement(call.conn, str(data.get("setl_id") or ""), call.fixmedins_code)
+    found = load_settlement(call.conn, str(data.get("setl_id") or ""), owner)
     if found is None or found.mdtrt_id != data.get("mdtrt_id") or found.psn_no != psn_no or found.status == "voided":
         raise Refusal("reversal-unknown")
     info = dict(found.setlinfo)
-    visit = load_visit(call.conn, found.mdtrt_id, call.fixmedins_code)
+    visit = load_visit(call.conn, found.mdtrt_id, owner)
     info.update(
         pay_loc="4" if person.insuplc_admdvs[:2] != call.mdtrtarea_admvs[:2] else "3",
         fixmedins_code=found.fixmedins_code,

@@ -50,7 +50,8 @@ def correct(call: Call) -> None:
     if row["corrected"]:
         raise Refusal("reversal-repeated")
     if oinfno in SETTLEMENTS:
-        _void_settlement(call, str(effect.get("setl_id")))
+        if not call.switches.on("correction-does-not-undo"):
+            _void_settlement(call, str(effect.get("setl_id")))
     elif oinfno in REVERSALS:
         _void_reversal(call, str(effect.get("setl_id")), effect.get("fee_ids") or [])
     elif oinfno == "2401":
