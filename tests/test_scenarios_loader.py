@@ -9,9 +9,10 @@ import jsonschema
 import pytest
 
 from harness.errors import ScenarioFormatError
-from harness.scenarios import schemacheck
+from harness.scenarios.schema import CAUSE_MATRIX, SCENARIO_FILE, STEP, schema_issues
 from harness.scenarios.loader import load_files, load_text
 from harness.scenarios.semantics import Vocabulary
+from harness.specs import load_registry
 
 VALID = """\
 id: demo.outpatient.person
@@ -213,10 +214,8 @@ def test_fingerprints_follow_content_not_position() -> None:
     assert changed.fingerprint != first.fingerprint
 
 
-def test_the_scenario_schema_is_valid_draft_2020_12_and_within_the_interpreter_subset() -> None:
-    schema = schemacheck.scenario_schema()
-    jsonschema.Draft202012Validator.check_schema(schema)
-    assert schemacheck.unsupported_keywords(schema) == []
+def test_the_scenario_schema_is_valid_draft_2020_12() -> None:
+    jsonschema.Draft202012Validator.check_schema(load_registry().schema(SCENARIO_FILE))
 
 
 @pytest.mark.parametrize(
@@ -232,12 +231,39 @@ def test_the_scenario_schema_is_valid_draft_2020_12_and_within_the_interpreter_s
         {"scenarios": [{"id": "a.b"}]},
         {"defaults": {"level": "mandatory"}},
         {"id": "a.b", "title": "abc", "title_zh": "中文", "steps": [{"use": "x", "infno": "1"}]},
+        {"templates": {"x": []}},
         [],
         "text",
     ],
 )
-def test_the_interpreter_agrees_with_python_jsonschema(document: object) -> None:
-    schema = schemacheck.scenario_schema()
-    ours = not schemacheck.check(schema, document)
-    reference = jsonschema.Draft202012Validator(schema).is_valid(document)
+def test_the_spec_layer_and_python_jsonschema_agree_on_scenario_documents(document: object) -> None:
+    registry = load_registry()
+    ours = not schema_issues(registry, SCENARIO_FILE, document)
+    reference = jsonschema.Draft202012Validator(registry.schema(SCENARIO_FILE)).is_valid(document)
     assert ours == reference, json.dumps(document, ensure_ascii=False)
+
+
+def test_a_broken_step_reports_its_own_problems_not_a_failed_alternative() -> None:
+    """The schema tells a `use:` step from a transaction with if/then/else, so errors stay precise."""
+    registry = load_registry()
+    document = {"id": "a.b", "title": "abc", "title_zh": "中文",
+                "steps": [{"infno": 2207, "expct": {}}, {"use": "x", "infno": "1101"}]}
+    issues = {(issue.path, issue.message, issue.hint) for issue in schema_issues(registry, SCENARIO_FILE, document)}
+    assert (("steps", 0, "infno"), "expected string, got integer",
+            'write the transaction code as a quoted 4-digit string, e.g. infno: "2207"') in issues
+    assert (("steps", 0, "expct"), "unknown key 'expct'", "did you mean 'expect'?") in issues
+    assert (("steps", 1, "infno"), "unknown key 'infno'", "") in issues  # a use-step takes use, with, envelope
+    assert len(issues) == 3
+
+
+def test_template_steps_and_generator_tables_are_checked_by_their_schema_locations() -> None:
+    registry = load_registry()
+    [issue] = schema_issues(registry, STEP, {"infno": "2207", "expect": {"ok": True, "chekcs": []}})
+    assert (issue.path, issue.at_key, issue.hint) == (("expect", "chekcs"), True, "did you mean 'checks'?")
+    assert issue.expected.startswith("one of: ok, cause")
+    table = {"flows": {"f": {"title": "abc", "title_zh": "中文", "area": "outpatient", "interface": "2207",
+                             "steps": [{"infno": "2207"}]}},
+             "causes": [{"cause": "not-filed", "archetype": "not-filed", "flows": [], "nots": "x"}]}
+    found = {(i.path, i.message) for i in schema_issues(registry, CAUSE_MATRIX, table)}
+    assert (("causes", 0, "nots"), "unknown key 'nots'") in found
+    assert any(path == ("causes", 0, "flows") for path, _ in found)  # an empty list of flows

@@ -12,67 +12,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from harness.scenarios import schemacheck
 from harness.scenarios.diagnostics import Problem, closest
 from harness.scenarios.loader import Document
+from harness.scenarios.schema import CAUSE_MATRIX, schema_issues
 from harness.scenarios.templates import substitute_args
 from harness.specs import SpecRegistry
 
 __all__ = ["expand_causes"]
-
-TABLE_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["flows", "causes"],
-    "properties": {
-        "flows": {"type": "object", "additionalProperties": {"$ref": "#/$defs/flow"}},
-        "causes": {"type": "array", "items": {"$ref": "#/$defs/cause_row"}},
-    },
-    "additionalProperties": False,
-    "$defs": {
-        "flow": {
-            "type": "object",
-            "required": ["title", "title_zh", "area", "interface", "steps"],
-            "properties": {
-                "title": {"type": "string", "minLength": 3},
-                "title_zh": {"type": "string", "minLength": 2},
-                "capabilities": {"$ref": "#/$defs/capabilities"},
-                "area": {"$ref": "#/$defs/area"},
-                "interface": {"$ref": "#/$defs/infno"},
-                "clauses": {"$ref": "#/$defs/clauses"},
-                "level": {"$ref": "#/$defs/level"},
-                "steps": {"$ref": "#/$defs/step_list", "minItems": 1},
-                "teardown": {"$ref": "#/$defs/step_list"},
-            },
-            "additionalProperties": False,
-        },
-        "cause_row": {
-            "type": "object",
-            "required": ["cause", "archetype", "flows"],
-            "properties": {
-                "cause": {"type": "string", "pattern": "^[a-z][a-z-]*$"},
-                "archetype": {"$ref": "#/$defs/archetype"},
-                "flows": {
-                    "anyOf": [
-                        {"type": "array", "minItems": 1, "items": {"type": "string"}},
-                        {"type": "object", "additionalProperties": {"type": "string"}},
-                    ]
-                },
-                "clauses": {"$ref": "#/$defs/clauses"},
-                "level": {"$ref": "#/$defs/level"},
-                "tags": {"$ref": "#/$defs/tags"},
-                "envelope": {"type": "object"},
-                "with": {"type": "object"},
-                "note": {"type": "string"},
-            },
-            "additionalProperties": False,
-        },
-    },
-}
-
-
-def _schema() -> dict[str, Any]:
-    return {**TABLE_SCHEMA, "$defs": {**schemacheck.scenario_schema()["$defs"], **TABLE_SCHEMA["$defs"]}}
-
 
 def _with_envelope(steps: list[Any], envelope: Mapping[str, Any]) -> list[Any]:
     if not envelope:
@@ -83,9 +29,10 @@ def _with_envelope(steps: list[Any], envelope: Mapping[str, Any]) -> list[Any]:
 def expand_causes(registry: SpecRegistry, table: Document, problems: list[Problem]) -> Document:
     """The cause x flow scenarios as an in-memory Document whose positions point into the table."""
     out = Document(name=table.name, text=table.text, data={"scenarios": []})
-    issues = schemacheck.check(_schema(), table.data)
+    issues = schema_issues(registry, CAUSE_MATRIX, table.data)
     for issue in issues:
-        problems.append(table.problem(issue.path, issue.message, expected=issue.expected, at_key=issue.at_key))
+        problems.append(table.problem(issue.path, issue.message, expected=issue.expected, hint=issue.hint,
+                                      at_key=issue.at_key))
     if issues:
         return out
     flows: Mapping[str, Any] = table.data["flows"]

@@ -14,40 +14,16 @@ from __future__ import annotations
 from typing import Any
 
 from harness.personas import Catalogue
-from harness.scenarios import schemacheck
 from harness.scenarios.diagnostics import Problem
 from harness.scenarios.loader import Document
 from harness.scenarios.mutations import Mutation, Target, mutations_for
 from harness.scenarios.probe import MissingProbe, probe_context, probe_envelope
+from harness.scenarios.schema import ENVELOPE_TABLE, schema_issues
 from harness.scenarios.templates import TemplateSyntaxError, render
 from harness.specs import SpecRegistry
 
 __all__ = ["envelope_targets", "generate_envelope"]
 
-TABLE_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["base"],
-    "properties": {
-        "probe": {"type": "object", "properties": {"saved": {"type": "object"}}, "additionalProperties": False},
-        "base": {"$ref": "#/$defs/base"},
-        "skip": {"type": "object", "additionalProperties": {"type": "string", "minLength": 3}},
-    },
-    "additionalProperties": False,
-    "$defs": {
-        "base": {
-            "type": "object",
-            "required": ["step"],
-            "properties": {
-                "archetype": {"$ref": "#/$defs/archetype"},
-                "capabilities": {"$ref": "#/$defs/capabilities"},
-                "setup": {"$ref": "#/$defs/step_list"},
-                "step": {"$ref": "#/$defs/step"},
-                "teardown": {"$ref": "#/$defs/step_list"},
-            },
-            "additionalProperties": False,
-        },
-    },
-}
 _FORMAT_OF_REF = {"datetime": "datetime", "date": "date", "admdvs": "admdvs", "timestamp17": "timestamp17"}
 _SKIP_ALWAYS = {"input"}  # the interface schema validates it: covered by the protocol negatives
 
@@ -83,10 +59,10 @@ def _kind(mutation: Mutation) -> str:
 def generate_envelope(registry: SpecRegistry, profile: str, table: Document, catalogue: Catalogue,
                       problems: list[Problem]) -> Document:
     out = Document(name=table.name, text=table.text, data={"scenarios": []})
-    full = {**TABLE_SCHEMA, "$defs": {**schemacheck.scenario_schema()["$defs"], **TABLE_SCHEMA["$defs"]}}
-    issues = schemacheck.check(full, table.data)
+    issues = schema_issues(registry, ENVELOPE_TABLE, table.data)
     for issue in issues:
-        problems.append(table.problem(issue.path, issue.message, expected=issue.expected, at_key=issue.at_key))
+        problems.append(table.problem(issue.path, issue.message, expected=issue.expected, hint=issue.hint,
+                                      at_key=issue.at_key))
     if issues:
         return out
     data = table.data

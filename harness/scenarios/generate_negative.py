@@ -18,11 +18,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from harness.personas import Catalogue
-from harness.scenarios import schemacheck
 from harness.scenarios.diagnostics import Problem
 from harness.scenarios.loader import Document
 from harness.scenarios.mutations import Mutation, Target, apply_mutation, mutations_for
 from harness.scenarios.probe import MissingProbe, ProbeContext, probe_context, probe_envelope
+from harness.scenarios.schema import NEGATIVE_TABLE, schema_issues
 from harness.scenarios.templates import TemplateSyntaxError, render
 from harness.specs import InterfaceSpec, MessageValidator, SpecRegistry
 
@@ -36,36 +36,6 @@ AREA_CAPABILITY = {
     "reconciliation": "reconciliation",
 }
 _LEVEL_ORDER = ("mandatory", "conditional", "optional")
-
-TABLE_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["interfaces"],
-    "properties": {
-        "probe": {"type": "object", "properties": {"saved": {"type": "object"}}, "additionalProperties": False},
-        "excluded": {"type": "object", "additionalProperties": {"type": "string", "minLength": 3}},
-        "interfaces": {"type": "object", "additionalProperties": {"$ref": "#/$defs/base"}},
-    },
-    "additionalProperties": False,
-    "$defs": {
-        "base": {
-            "type": "object",
-            "required": ["step"],
-            "properties": {
-                "archetype": {"$ref": "#/$defs/archetype"},
-                "capabilities": {"$ref": "#/$defs/capabilities"},
-                "level": {"$ref": "#/$defs/level"},
-                "clauses": {"$ref": "#/$defs/clauses"},
-                "setup": {"$ref": "#/$defs/step_list"},
-                "step": {"$ref": "#/$defs/step"},
-                "follow_up": {"type": "boolean"},
-                "teardown": {"$ref": "#/$defs/step_list"},
-                "skip": {"type": "object", "additionalProperties": {"type": "string", "minLength": 3}},
-            },
-            "additionalProperties": False,
-        },
-    },
-}
-
 
 def weaker_level(a: str, b: str) -> str:
     return a if _LEVEL_ORDER.index(a) >= _LEVEL_ORDER.index(b) else b
@@ -279,10 +249,10 @@ def generate_negatives(registry: SpecRegistry, profile: str, table: Document, ca
     """The generated scenarios as an in-memory Document whose positions point into the table file."""
     out = Document(name=table.name, text=table.text, data={"scenarios": []})
     data = table.data
-    issues = schemacheck.check({**TABLE_SCHEMA, "$defs": {**schemacheck.scenario_schema()["$defs"],
-                                                          **TABLE_SCHEMA["$defs"]}}, data)
+    issues = schema_issues(registry, NEGATIVE_TABLE, data)
     for issue in issues:
-        problems.append(table.problem(issue.path, issue.message, expected=issue.expected, at_key=issue.at_key))
+        problems.append(table.problem(issue.path, issue.message, expected=issue.expected, hint=issue.hint,
+                                      at_key=issue.at_key))
     if issues:
         return out
     probes = probe_context(catalogue, (data.get("probe") or {}).get("saved") or {})

@@ -21,10 +21,11 @@ from typing import Any
 import yaml
 
 from harness.model import Scenario
-from harness.scenarios import schemacheck
-from harness.scenarios.diagnostics import Problem, closest, display_path, raise_if_any, rel
+from harness.scenarios.diagnostics import Problem, display_path, raise_if_any, rel
 from harness.scenarios.expansion import TemplateLibrary, scenario_entries
+from harness.scenarios.schema import SCENARIO_FILE, schema_issues
 from harness.scenarios.semantics import Vocabulary, build_scenario
+from harness.specs import SpecRegistry, load_registry
 
 __all__ = [
     "Document",
@@ -165,17 +166,11 @@ def _normalise(data: Any) -> Any:
     return data
 
 
-def schema_problems(doc: Document) -> list[tuple[YamlPath, Problem]]:
-    problems = []
-    for issue in schemacheck.check(schemacheck.scenario_schema(), doc.data):
-        hint = ""
-        if issue.at_key and issue.path and isinstance(issue.path[-1], str) and issue.expected.startswith("one of: "):
-            hint = closest(issue.path[-1], issue.expected[len("one of: "):].split(", "))
-        elif issue.path and issue.path[-1] == "infno":
-            hint = 'write the transaction code as a quoted 4-digit string, e.g. infno: "2207"'
-        problems.append((issue.path, doc.problem(issue.path, issue.message, expected=issue.expected, hint=hint,
-                                                 at_key=issue.at_key)))
-    return problems
+def schema_problems(doc: Document, registry: SpecRegistry) -> list[tuple[YamlPath, Problem]]:
+    """The document checked against specs/scenario.schema.json, each issue placed at its YAML line."""
+    return [(issue.path, doc.problem(issue.path, issue.message, expected=issue.expected, hint=issue.hint,
+                                     at_key=issue.at_key))
+            for issue in schema_issues(registry, SCENARIO_FILE, doc.data)]
 
 
 @dataclass
@@ -188,12 +183,14 @@ class LoadedFiles:
 
 def load_files(paths: Sequence[Path], *, vocabulary: Vocabulary | None = None, root: Path | None = None,
                extra: Sequence[Document] = (), prior: Sequence[Problem] = (),
-               texts: Mapping[str, str] | None = None) -> LoadedFiles:
+               texts: Mapping[str, str] | None = None, registry: SpecRegistry | None = None) -> LoadedFiles:
     """Load scenario files (and already-parsed documents); raise one ScenarioFormatError for all problems.
 
     `prior` are problems found earlier (e.g. by generators) to report together with these; `texts`
-    gives the text of other files they point into, for snippets.
+    gives the text of other files they point into, for snippets. `registry` holds the scenario schema
+    (default: the project's specs/).
     """
+    registry = registry or load_registry()
     problems: list[Problem] = list(prior)
     docs = [read_document(p, root=root, problems=problems) for p in paths]
     docs.extend(extra)
@@ -206,28 +203,29 @@ def load_files(paths: Sequence[Path], *, vocabulary: Vocabulary | None = None, r
     for doc in docs:
         if doc.data is None:
             continue
-        found = schema_problems(doc)
+        found = schema_problems(doc, registry)
         problems.extend(problem for _, problem in found)
         paths = [path for path, _ in found]
         if all(len(p) >= 2 and p[0] == "scenarios" for p in paths):
             # Problems confined to some scenarios of a collection: still check the others fully.
             broken.update((doc.name, p[1]) for p in paths)
             usable.append(doc)
-    scenarios, files = _build(usable, vocabulary or Vocabulary(), problems, broken)
+    scenarios, files = _build(usable, vocabulary or Vocabulary(), problems, broken, registry)
     raise_if_any(problems, {**(texts or {}), **{d.name: d.text for d in docs}})
     return LoadedFiles(scenarios, files)
 
 
-def load_text(text: str, name: str = "<string>", *, vocabulary: Vocabulary | None = None) -> list[Scenario]:
+def load_text(text: str, name: str = "<string>", *, vocabulary: Vocabulary | None = None,
+              registry: SpecRegistry | None = None) -> list[Scenario]:
     """Load scenarios from YAML text (tests, generators)."""
     problems: list[Problem] = []
     doc = parse_text(text, name, problems)
     raise_if_any(problems, {name: text})
-    return load_files([], vocabulary=vocabulary, extra=[doc]).scenarios
+    return load_files([], vocabulary=vocabulary, extra=[doc], registry=registry).scenarios
 
 
 def _build(docs: Sequence[Document], vocabulary: Vocabulary, problems: list[Problem],
-           broken: set[tuple[str, str | int]]) -> tuple[list[Scenario], dict[str, str]]:
+           broken: set[tuple[str, str | int]], registry: SpecRegistry) -> tuple[list[Scenario], dict[str, str]]:
     library = TemplateLibrary.collect(docs, problems)
     scenarios: list[Scenario] = []
     files: dict[str, str] = {}
@@ -235,7 +233,7 @@ def _build(docs: Sequence[Document], vocabulary: Vocabulary, problems: list[Prob
     for entry in scenario_entries(docs):
         if len(entry.path) == 2 and (entry.doc.name, entry.path[1]) in broken:
             continue
-        scenario = build_scenario(entry, library, vocabulary, problems)
+        scenario = build_scenario(entry, library, vocabulary, problems, registry)
         if scenario is None:
             continue
         doc, path = entry.doc, entry.path

@@ -14,14 +14,16 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from harness.model import Level, Scenario, Step
-from harness.scenarios import schemacheck
 from harness.scenarios.diagnostics import Problem, closest
 from harness.scenarios.expansion import ConcreteStep, Entry, TemplateLibrary, expand_steps
 from harness.scenarios.fingerprint import step_from_dict, with_fingerprint
+from harness.scenarios.schema import STEP, SchemaIssue, schema_issues
 from harness.scenarios.templates import TemplateSyntaxError, expressions, parse_expression
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
+
+    from harness.specs import SpecRegistry
 
 __all__ = ["Vocabulary", "build_scenario"]
 
@@ -120,15 +122,15 @@ def _lint_types(step: ConcreteStep, infno: str, vocab: Vocabulary, problems: lis
                                                  hint="YAML reads 11 as a number; write \"11\""))
 
 
-_STEP_ISSUES: dict[str, list[schemacheck.SchemaIssue]] = {}
+_STEP_ISSUES: dict[tuple[int, str], list[SchemaIssue]] = {}
 
 
-def _step_issues(schema: Mapping[str, Any], data: Mapping[str, Any]) -> list[schemacheck.SchemaIssue]:
+def _step_issues(registry: SpecRegistry, data: Mapping[str, Any]) -> list[SchemaIssue]:
     """Schema issues of an expanded step, memoised by content (generated suites repeat the same setups)."""
-    key = json.dumps(data, sort_keys=True, ensure_ascii=False, default=str)
+    key = (id(registry), json.dumps(data, sort_keys=True, ensure_ascii=False, default=str))
     found = _STEP_ISSUES.get(key)
     if found is None:
-        found = _STEP_ISSUES[key] = schemacheck.check(schema, data)
+        found = _STEP_ISSUES[key] = schema_issues(registry, STEP, data)
     return found
 
 
@@ -136,8 +138,8 @@ def _saves(step: ConcreteStep) -> set[str]:
     return set(((step.data.get("expect") or {}).get("save") or {}).keys())
 
 
-def build_scenario(entry: Entry, library: TemplateLibrary, vocab: Vocabulary,
-                   problems: list[Problem]) -> Scenario | None:
+def build_scenario(entry: Entry, library: TemplateLibrary, vocab: Vocabulary, problems: list[Problem],
+                   registry: SpecRegistry) -> Scenario | None:
     data = entry.data
     before = len(problems)
 
@@ -148,12 +150,11 @@ def build_scenario(entry: Entry, library: TemplateLibrary, vocab: Vocabulary,
     teardown = expand_steps(data.get("teardown") or [], entry.doc, where("teardown"), library, problems)
     if not steps and len(problems) == before:
         problems.append(entry.doc.problem(where("steps"), "the scenario has no steps after expanding templates"))
-    root = schemacheck.scenario_schema()
-    step_schema = {"$defs": root["$defs"], **root["$defs"]["step"]}
     for step in (*steps, *teardown):
         if step.substituted:  # template steps were checked before args were filled in: check them again
-            for issue in _step_issues(step_schema, step.data):
-                problems.append(step.problem(issue.path, issue.message, expected=issue.expected, at_key=issue.at_key))
+            for issue in _step_issues(registry, step.data):
+                problems.append(step.problem(issue.path, issue.message, expected=issue.expected, hint=issue.hint,
+                                             at_key=issue.at_key))
     saved: set[str] = set()
     for step in steps:
         _check_step(step, vocab, saved, problems, teardown=False)
