@@ -142,6 +142,7 @@ class SelftestReport:
         width = max((len(m.spec.name) for m in self.mutants), default=6)
         clause_width = max((len(m.spec.clause) for m in self.mutants), default=6)
         lines.append(f"{'result':7} {'mutant':{width}}  {'category':9}  {'clause':{clause_width}}  caught by")
+        lines.append(f"{'-' * 7} {'-' * width}  {'-' * 9}  {'-' * clause_width}  {'-' * 9}")
         for m in self.mutants:
             result = "caught" if m.caught else "MISSED"
             if m.caught:
@@ -215,6 +216,8 @@ def write_baseline(report: SelftestReport, path: Path | None = None) -> Path:
                      "total": len(report.mutants), "suite_scenarios": report.suite_size},
         "caught": sorted(m.spec.name for m in report.caught),
         "missed": sorted(m.spec.name for m in report.missed),
+        # caught only by golden amounts or exact refusal texts: would slip through on a real site
+        "reference_only": sorted(m.spec.name for m in report.caught if m.reference_only),
     }
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
