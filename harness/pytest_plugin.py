@@ -1,7 +1,8 @@
 """The pytest plugin: one pytest item per scenario, run by the engine's Runner.
 
 Scenarios are not test files: a `ScenarioPlugin` instance, given the scenarios and a Runner, claims
-the collection root and yields one `ScenarioItem` per scenario (node id `<area>::<scenario id>`:
+the collection root and yields one `ScenarioItem` per scenario, in the given order except that those
+tagged `run-last` run after all others (node id `<area>::<scenario id>`:
 allure-pytest needs a `::` in node ids; `-k` matches the scenario id, area, interface, kind, level,
 capabilities and archetype). Outcomes map onto pytest's: passed; failed (a finding, Allure
 "failed"); error (infrastructure, reported as ERROR and shown by Allure as "broken"); not
@@ -25,6 +26,7 @@ from harness.model import Outcome, Scenario, ScenarioResult, Severity
 from harness.reporting.allure import DeferredWriter, StepRecorder, apply_stable_ids, label_scenario
 from harness.reporting.curl import curl_command
 from harness.runner import Runner
+from harness.scenarios.catalogue import run_order
 
 __all__ = ["ScenarioItem", "ScenarioPlugin", "run_pytest"]
 
@@ -120,6 +122,12 @@ class ScenarioPlugin:
 
     def pytest_configure(self, config: pytest.Config) -> None:
         self._config = config
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, session: pytest.Session, config: pytest.Config,
+                                      items: list[pytest.Item]) -> None:
+        """Scenarios tagged `run-last` (the end-of-run reconciliation) after every other item, whatever was given."""
+        items[:] = run_order(items, lambda item: item.scenario.tags if isinstance(item, ScenarioItem) else ())
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         self.selected = [item.scenario.id for item in session.items if isinstance(item, ScenarioItem)]

@@ -24,6 +24,8 @@ CONTRACT = {
     "envelope.timestamps": "ENV.resp.respond_time",
     "refusal.shape": "R-REFUSAL-SHAPE",
     "recon.balanced": "R-RECON-BALANCED",
+    # added after contracts section H (report to the lead): the end-of-run reconciliation's coverage
+    "recon.ledger_covered": "R-RECON-BALANCED",
 }
 MSGID = "H52010200001202401011200000001"
 
@@ -179,3 +181,8 @@ def test_recon_balanced(result: Any, ok: bool) -> None:
     assert (failures == []) is ok
     if not ok:
         assert failures[0].severity is Severity.CRITICAL
+
+
+def test_recon_ledger_covered_needs_the_runners_ledger() -> None:
+    [failure] = run("recon.ledger_covered", ctx(infno="3201"))
+    assert failure.severity is Severity.WARNING and "no run ledger" in failure.title

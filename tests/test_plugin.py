@@ -158,3 +158,18 @@ def test_history_changes_exactly_when_the_scenario_changes() -> None:
     changed = replace(base, fingerprint="0" * 16)
     assert stable_ids(changed)[0] == stable_ids(base)[0]  # the same test case
     assert stable_ids(changed)[1] != stable_ids(base)[1]  # a new history
+
+
+def test_run_last_scenarios_run_after_every_other_item(pytester: pytest.Pytester) -> None:
+    from dataclasses import replace
+
+    last = replace(scenario((person_step(),), id="reconciliation.sample.last", area="reconciliation"),
+                   tags=("run-last",))
+    others = [scenario((person_step(),), id=f"person.sample.{n}", area="person") for n in ("b", "a", "c")]
+    plugin = plugin_for(FakeSite(), [last, *others])
+    pytester.runpytest_inprocess(plugins=[plugin]).assert_outcomes(passed=4)
+    assert plugin.selected == ["person.sample.b", "person.sample.a", "person.sample.c", "reconciliation.sample.last"]
+    assert [r.scenario_id for r in plugin.ordered_results()] == plugin.selected
+    plugin = plugin_for(FakeSite(), [last, *others])
+    pytester.runpytest_inprocess("-k", "last or c", plugins=[plugin]).assert_outcomes(passed=2, deselected=2)
+    assert plugin.selected == ["person.sample.c", "reconciliation.sample.last"]

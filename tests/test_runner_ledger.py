@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from engine_samples import FakeSite, scenario, settle_step, site, success
 
-from harness.model import Expectation, Outcome, Step
+from harness.model import Expectation, Outcome, Severity, Step
 from harness.runner import Ledger, Runner
 from harness.specs import load_registry
 
@@ -77,3 +77,56 @@ def test_refd_setl_flag_filter(flag: str) -> None:
     ledger.record("2208", {"msgid": "B", "fixmedins_code": "H", "input": {"data": {}}}, settled_today("2208", -1))
     expected = {"0": 1, "1": 1, "": 2}[flag]
     assert ledger.totals("H", {"refd_setl_flag": flag})["fixmedins_setl_cnt"] == expected
+
+
+def test_a_replayed_msgid_is_one_settlement_not_two() -> None:
+    ledger = Ledger()
+    settle = {"msgid": "M1", "fixmedins_code": "H1", "input": {"data": {"psn_no": "1"}}}
+    ledger.record("2207", settle, settled_today("2207"))
+    ledger.record("2207", settle, settled_today("2207"))  # the same message again, answered from the record
+    ledger.record("2207", dict(settle, fixmedins_code="H2"), settled_today("2207"))  # same msgid, other institution
+    assert ledger.totals("H1", {})["fixmedins_setl_cnt"] == 1
+    assert ledger.totals("H2", {})["fixmedins_setl_cnt"] == 1
+
+
+def test_rows_outside_every_reconciliation_are_named_by_recon_ledger_covered() -> None:
+    answer = settled_today("2207")
+    answer["output"]["setlinfo"].update(insutype="310", clr_type="11")
+    fake = FakeSite({"2207": answer})
+    run = Runner(fake.target(), load_registry(), "baseline", site(), seed=1)
+    covered = Step("3201", recon_step().input, Expectation(checks=("recon.balanced", "recon.ledger_covered")))
+    other = Step("3201", recon_step(insutype="390").input, covered.expect)
+    partial = run.run_scenario(scenario((settle_step(), other), id="outpatient.sample.partial"))
+    assert partial.outcome is Outcome.PASSED  # a gap in the suite's reconciliation is a warning, not a finding
+    [warning] = partial.failures
+    assert warning.severity is Severity.WARNING and warning.clause == "R-RECON-BALANCED"
+    assert "1 settlement row(s) the harness recorded were in no 3201 reconciliation" in warning.title
+    assert "insutype 310, clr_type 11" in warning.actual
+    complete = run.run_scenario(scenario((covered,), id="outpatient.sample.complete"))
+    assert complete.outcome is Outcome.PASSED and complete.failures == ()
+
+
+def test_ledger_expressions_are_checked_when_the_scenario_is_loaded() -> None:
+    from harness.errors import ScenarioFormatError
+    from harness.scenarios.loader import load_text
+
+    text = """\
+id: reconciliation.sample
+title: ledger sample
+title_zh: 对账示例
+clauses: [R-RECON-BALANCED]
+area: reconciliation
+steps:
+  - infno: "3201"
+    envelope: {msgid: "{{ ledger.medfee_sumamt }}"}
+    input: {data: {medfee_sumamt: "{{ ledger.medfee_sumamt }}", acct_pay: "{{ ledger.acct }}"}}
+"""
+    with pytest.raises(ScenarioFormatError) as info:
+        load_text(text, "ledger.yaml")
+    rendered = info.value.render()
+    assert "2 problems" in rendered
+    assert "ledger.yaml:8:" in rendered and "outside an input" in rendered
+    assert "ledger.yaml:9:" in rendered and "malformed expression '{{ ledger.acct }}'" in rendered
+    [loaded] = load_text(text.replace('    envelope: {msgid: "{{ ledger.medfee_sumamt }}"}\n', "").replace(
+        "ledger.acct ", "ledger.acct_pay "), "ledger.yaml")
+    assert loaded.steps[0].input["data"]["acct_pay"] == "{{ ledger.acct_pay }}"

@@ -221,7 +221,21 @@ def test_the_check_names_scenarios_may_use_are_the_engines() -> None:
     from harness.checks import CHECKS
     from harness.scenarios.catalogue import KNOWN_CHECKS
 
-    assert set(KNOWN_CHECKS) <= set(CHECKS)
+    assert set(KNOWN_CHECKS) == set(CHECKS)
+
+
+def test_run_last_scenarios_close_the_suite_and_reconcile_the_run_ledger(suites: ScenarioCatalogue) -> None:
+    from harness.scenarios.catalogue import RUN_LAST, run_order
+
+    last = [s.id for s in suites.scenarios if RUN_LAST in s.tags]
+    assert last == ["reconciliation.3201.run-ledger.hospital", "reconciliation.3201.run-ledger.pharmacy"]
+    assert [s.id for s in suites.scenarios[-len(last):]] == last
+    assert [s.id for s in suites.select(["reconciliation"])][-len(last):] == last
+    for scenario in (suites.get(sid) for sid in last):
+        reconciliations = [step for step in scenario.steps if step.infno == "3201"]
+        assert all("{{ ledger.medfee_sumamt }}" in str(step.input) for step in reconciliations)
+        assert "recon.ledger_covered" in reconciliations[-1].expect.checks
+    assert run_order(["a", "z", "b", "y"], lambda s: ("run-last",) if s in "zy" else ()) == ["a", "b", "z", "y"]
 
 
 def test_generator_tables_report_bad_base_inputs_with_file_and_line(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""Envelope checks (inf_refmsgid, timestamps), the shape of a refusal, and a balanced reconciliation."""
+"""Envelope checks (inf_refmsgid, timestamps), the shape of a refusal, and the reconciliation checks."""
 
 from __future__ import annotations
 
@@ -92,3 +92,23 @@ def recon_balanced(ctx: CheckContext, chk: Check) -> list[Failure]:
                          actual=result if result is not None else "missing",
                          detail=str(info.get("stmt_rslt_dscr") or ""))]
     return []
+
+
+@check("recon.ledger_covered", "R-RECON-BALANCED")
+def recon_ledger_covered(ctx: CheckContext, chk: Check) -> list[Failure]:
+    """Every settlement and reversal the harness recorded for this institution lay within some 3201 of the run.
+
+    Rows outside every reconciliation are a gap in the suite's final reconciliation (an insurance type,
+    clearing category or clearing agency its 3201 steps do not ask about), not a fault of the site: a warning.
+    """
+    if ctx.ledger is None:
+        return [ctx.fail(chk, "no run ledger to compare with (the check runs only inside the runner)",
+                         severity=Severity.WARNING)]
+    left = ctx.ledger.unreconciled(str(ctx.request.get("fixmedins_code") or ""))
+    if not left:
+        return []
+    shown = "; ".join(row.describe() for row in left[:5]) + (f"; … ({len(left)} rows)" if len(left) > 5 else "")
+    return [ctx.fail(chk, f"{len(left)} settlement row(s) the harness recorded were in no 3201 reconciliation",
+                     severity=Severity.WARNING, expected="every recorded row within the filter of some 3201 step",
+                     actual=shown, detail="add a 3201 step for that insutype / clr_type / clr_optins to the "
+                     "end-of-run reconciliation scenarios (scenarios/reconciliation/)")]

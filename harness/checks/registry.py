@@ -5,13 +5,19 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Protocol
 
 from harness.model import Failure, Severity, Step
 from harness.specs import Profile, SpecRegistry
 
-__all__ = ["CHECKS", "REVERSED_AMOUNTS", "SETTLEMENT_AMOUNTS", "Check", "CheckContext", "amount", "check",
+__all__ = ["CHECKS", "REVERSED_AMOUNTS", "SETTLEMENT_AMOUNTS", "Check", "CheckContext", "LedgerView", "amount", "check",
            "decimal_of", "need", "run_check", "setlinfo", "show"]
+
+
+class LedgerView(Protocol):
+    """What checks may ask the runner's ledger (harness.runner.ledger.Ledger) of the harness's own records."""
+
+    def unreconciled(self, fixmedins_code: str) -> list[Any]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +32,7 @@ class CheckContext:
     saved: Mapping[str, Any] = field(default_factory=dict)  # values saved by earlier steps
     profile: Profile | None = None
     registry: SpecRegistry | None = None
+    ledger: LedgerView | None = None  # what the harness settled and reversed in this run
 
     @property
     def output(self) -> Any:

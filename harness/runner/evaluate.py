@@ -12,6 +12,7 @@ from harness.runner.messages import SETTLING, describe_answer, field_clause, res
 
 if TYPE_CHECKING:
     from harness.runner.engine import _Run
+    from harness.runner.ledger import Ledger
     from harness.siteconfig import SiteConfig
     from harness.specs import MessageValidator, Profile, SpecRegistry
 
@@ -25,6 +26,7 @@ class ResponseJudge:
     profile: Profile
     registry: SpecRegistry
     site: SiteConfig
+    ledger: Ledger
 
     def _evaluate(self, run: _Run, step: Step, index: int, envelope: Mapping[str, Any], exchange: Exchange,
                   response: Mapping[str, Any], failures: list[Failure]) -> bool:
@@ -57,7 +59,8 @@ class ResponseJudge:
             if succeeded and expect.ok is True:
                 self._golden(run, step, index, response, failures)
             ctx = CheckContext(infno=step.infno, step=step, step_index=index, request=envelope, response=response,
-                               saved=dict(run.saved), profile=self.profile, registry=self.registry)
+                               saved=dict(run.saved), profile=self.profile, registry=self.registry,
+                               ledger=self.ledger)
             names = list(expect.checks)
             if expect.ok is False and "refusal.shape" not in names:
                 names.insert(0, "refusal.shape")

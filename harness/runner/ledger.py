@@ -6,7 +6,9 @@ settlement (2102/2207/2304, positive amounts) and per successful reversal (2103/
 row with the amounts the site returned, negative), and voids a row when a 2601 冲正 of its msgid
 succeeds. A 3201 step asks for totals with `{{ ledger.<field> }}`; the filter is the step's own
 input: insutype, clr_type, setl_optins (or clr_optins), stmt_begndate..stmt_enddate by settlement
-date, refd_setl_flag (0 settlements, 1 reversals, empty both).
+date, refd_setl_flag (0 settlements, 1 reversals, empty both). A msgid seen again (a replay, answered
+from the record) is not a second row. Rows a 3201 covered are marked reconciled, so the check
+`recon.ledger_covered` can name rows that no reconciliation of the run looked at.
 """
 
 from __future__ import annotations
@@ -18,13 +20,13 @@ from decimal import Decimal
 from typing import Any
 
 from harness.checks import decimal_of
+from harness.scenarios.templates import LEDGER_FIELDS
 
 __all__ = ["LEDGER_FIELDS", "REVERSAL", "SETTLEMENT", "Ledger", "LedgerRow", "fill_ledger", "first_node",
            "mentions_ledger", "protect", "unprotect"]
 
 SETTLEMENT = frozenset({"2102", "2207", "2304"})
 REVERSAL = frozenset({"2103", "2208", "2305"})
-LEDGER_FIELDS = ("medfee_sumamt", "fund_pay_sumamt", "acct_pay", "psn_cash_pay", "cash_payamt", "fixmedins_setl_cnt")
 LEDGER_EXPR = re.compile(r"\{\{\s*ledger\.([a-z_]+)\s*\}\}")
 _ZERO = Decimal("0.00")
 
@@ -44,6 +46,11 @@ class LedgerRow:
     acct_pay: Decimal
     psn_cash_pay: Decimal
     voided: bool = False
+    reconciled: bool = False  # within the filter of some 3201 this run sent
+
+    def describe(self) -> str:
+        return (f"{self.kind} setl_id {self.setl_id or '?'} (insutype {self.insutype or '?'}, clr_type "
+                f"{self.clr_type or '?'}, clr_optins {self.clr_optins or '?'}, {self.setl_date or 'no date'})")
 
 
 def _text(value: Any) -> str:
@@ -53,6 +60,7 @@ def _text(value: Any) -> str:
 class Ledger:
     def __init__(self) -> None:
         self.rows: list[LedgerRow] = []
+        self._msgids: set[tuple[str, str]] = set()
 
     def record(self, infno: str, request: Mapping[str, Any], response: Mapping[str, Any]) -> None:
         """Note a successful exchange if it settled, reversed or 冲正'd something."""
@@ -67,6 +75,10 @@ class Ledger:
             return
         if infno not in SETTLEMENT and infno not in REVERSAL:
             return
+        key = (_text(request.get("fixmedins_code")), _text(request.get("msgid")))
+        if key[1] and key in self._msgids:
+            return  # a replayed msgid is the same message, answered from the record: one settlement, not two
+        self._msgids.add(key)
         output = response.get("output") if isinstance(response.get("output"), Mapping) else {}
         info = output.get("setlinfo") if isinstance(output.get("setlinfo"), Mapping) else {}
         original = self._find(_text(data.get("setl_id"))) if infno in REVERSAL else None
@@ -90,7 +102,7 @@ class Ledger:
         return next((row for row in self.rows if setl_id and row.setl_id == setl_id and row.kind == "settle"), None)
 
     def totals(self, fixmedins_code: str, query: Mapping[str, Any]) -> dict[str, Any]:
-        """The ledger's totals for a 3201 input (`query` is its data node)."""
+        """The ledger's totals for a 3201 input (`query` is its data node); the rows it covers count as reconciled."""
         begin = _text(query.get("stmt_begndate"))[:10]
         end = _text(query.get("stmt_enddate"))[:10]
         optins = _text(query.get("setl_optins") or query.get("clr_optins"))
@@ -104,6 +116,8 @@ class Ledger:
             and (not begin or row.setl_date >= begin) and (not end or row.setl_date <= end)
             and (flag not in ("0", "1") or row.kind == ("reversal" if flag == "1" else "settle"))
         ]
+        for row in chosen:
+            row.reconciled = True
         cash = sum((r.psn_cash_pay for r in chosen), _ZERO)
         return {
             "medfee_sumamt": sum((r.medfee_sumamt for r in chosen), _ZERO),
@@ -113,6 +127,12 @@ class Ledger:
             "cash_payamt": cash,
             "fixmedins_setl_cnt": len(chosen),
         }
+
+
+    def unreconciled(self, fixmedins_code: str) -> list[LedgerRow]:
+        """Standing rows of an institution that no 3201 of this run covered (a gap in the suite's reconciliation)."""
+        return [row for row in self.rows
+                if row.fixmedins_code == fixmedins_code and not row.voided and not row.reconciled]
 
 
 def first_node(value: Any) -> Mapping[str, Any]:

@@ -8,13 +8,19 @@ and generator tables whose name starts with `_` (`protocol/_base-inputs.yaml` ->
 `envelope/_envelope.yaml` -> envelope rules, `causes/_matrix.yaml` -> failure causes x flows).
 Everything is loaded in one pass so that templates are shared, ids are unique across all suites and
 every problem in every file is reported at once. `default` is every suite.
+
+Order: suite, then id, except that scenarios tagged `run-last` come after every other scenario (in
+the same order among themselves): the end-of-run reconciliation of what the harness recorded must
+see every settlement of the run. `run_order()` applies the rule; the pytest plugin applies it again
+to whatever is collected, so a selection passed in any order still runs them last.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from harness.errors import UsageError
 from harness.model import Scenario
@@ -30,13 +36,16 @@ from harness.specs import Profile, SpecRegistry, load_registry
 __all__ = [
     "DEFAULT_SUITE",
     "KNOWN_CHECKS",
+    "RUN_LAST",
     "SCENARIOS_DIR",
     "ScenarioCatalogue",
     "load_catalogue_of_scenarios",
     "load_suites",
+    "run_order",
     "vocabulary_for",
 ]
 
+_T = TypeVar("_T")
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS_DIR = PROJECT_ROOT / "scenarios"
 DEFAULT_SUITE = "default"
@@ -45,8 +54,10 @@ DEFAULT_SUITE = "default"
 KNOWN_CHECKS = frozenset({
     "money.sum", "money.psn_part", "money.precision", "settle.medins_setl_id", "settle.matches_presettle",
     "reversal.negates", "settle.account_debited", "envelope.inf_refmsgid", "envelope.timestamps",
-    "refusal.shape", "recon.balanced",
+    "refusal.shape", "recon.balanced", "recon.ledger_covered",
 })
+
+RUN_LAST = "run-last"  # tag: run after every other scenario of the session
 
 _GENERATORS = {
     "_base-inputs.yaml": "negatives",
@@ -84,6 +95,12 @@ class ScenarioCatalogue:
             raise UsageError(f"no scenario with id {scenario_id!r}",
                              hint=closest(scenario_id, self.by_id) or "`hsa-cert scenarios list` shows the ids")
         return found
+
+
+def run_order(items: Iterable[_T], tags: Callable[[_T], Iterable[str]]) -> list[_T]:
+    """`items` with those tagged `run-last` moved to the end; a stable partition, so otherwise unchanged."""
+    listed = list(items)
+    return [i for i in listed if RUN_LAST not in tags(i)] + [i for i in listed if RUN_LAST in tags(i)]
 
 
 def vocabulary_for(registry: SpecRegistry, catalogue: Catalogue,
@@ -169,7 +186,7 @@ def _load(registry: SpecRegistry, profile: str, root: Path, catalogue: Catalogue
                         texts=texts)
     suite_of = {sid: _suite(doc, root, PROJECT_ROOT) for sid, doc in loaded.files.items()}
     applicable = _applicable(loaded.scenarios, registry.profile(profile), loaded.files)
-    ordered = tuple(sorted(applicable, key=lambda s: (suite_of[s.id], s.id)))
+    ordered = tuple(run_order(sorted(applicable, key=lambda s: (suite_of[s.id], s.id)), lambda s: s.tags))
     return ScenarioCatalogue(scenarios=ordered, suite_of=suite_of, by_id={s.id: s for s in ordered})
 
 

@@ -88,9 +88,13 @@ def _check_step(step: ConcreteStep, vocab: Vocabulary, saved: set[str], problems
             try:
                 expr = parse_expression(text)
             except TemplateSyntaxError as exc:
-                problems.append(step.problem(sub, str(exc), expected="identity.*, site.*, item.*, saved.*, run.uniq "
-                                             "or now.*", hint="see contracts section G"))
+                problems.append(step.problem(sub, str(exc), expected="identity.*, site.*, item.*, saved.*, run.uniq, "
+                                             "now.* or (in an input) ledger.*", hint="see contracts section G"))
                 continue
+            if expr.namespace == "ledger" and part != "input":
+                problems.append(step.problem(sub, f"'{{{{ {text} }}}}' outside an input",
+                                             expected="ledger.* only in a step input (a 3201 asks for the totals "
+                                             "its own filter selects)"))
             if expr.namespace == "saved" and expr.name not in saved and not skipped:
                 where = "an earlier step" if not teardown else "a step of the scenario"
                 hint = closest(expr.name, saved) or f"save it in {where}: expect.save: {{{expr.name}: <path>}}"

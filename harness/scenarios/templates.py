@@ -1,8 +1,10 @@
 """The template expressions of scenario files (contracts section G): grammar, load-time `args`, rendering.
 
 A string that is exactly `{{ expr }}` is replaced by the raw value; otherwise each `{{ expr }}` is
-interpolated as text. Namespaces resolved at run time: identity, site, item, saved, run, now. The
-namespace `args` exists only inside template blocks and is replaced when the loader expands `use:`.
+interpolated as text. Namespaces resolved at run time: identity, site, item, saved, run, now, and
+ledger (the totals of what the harness itself settled and reversed in this run, filtered by the
+3201 input that asks for them; input only). The namespace `args` exists only inside template blocks
+and is replaced when the loader expands `use:`.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
+    "LEDGER_FIELDS",
     "RUNTIME_NAMESPACES",
     "Expression",
     "TemplateSyntaxError",
@@ -23,7 +26,9 @@ __all__ = [
     "substitute_args",
 ]
 
-RUNTIME_NAMESPACES = ("identity", "site", "item", "saved", "run", "now")
+RUNTIME_NAMESPACES = ("identity", "site", "item", "saved", "run", "now", "ledger")
+# The totals the runner's ledger gives a 3201 step ({{ ledger.<field> }}); harness.runner.ledger computes them.
+LEDGER_FIELDS = ("medfee_sumamt", "fund_pay_sumamt", "acct_pay", "psn_cash_pay", "cash_payamt", "fixmedins_setl_cnt")
 
 _EXPR = re.compile(r"\{\{\s*(.*?)\s*\}\}")
 _WHOLE = re.compile(r"^\{\{\s*(.*?)\s*\}\}$")
@@ -35,6 +40,7 @@ _FORMS: dict[str, re.Pattern[str]] = {
     "saved": re.compile(rf"^saved\.({_NAME})$"),
     "run": re.compile(r"^run\.(uniq)$"),
     "now": re.compile(r"^now\.(datetime|date|date_offset\(\s*[-+]?\d+\s*\))$"),
+    "ledger": re.compile(rf"^ledger\.({'|'.join(LEDGER_FIELDS)})$"),
     "args": re.compile(rf"^args\.({_NAME})$"),
 }
 _HELP = {
@@ -44,6 +50,7 @@ _HELP = {
     "saved": "saved.<name>, a name saved by an earlier step's expect.save",
     "run": "run.uniq",
     "now": "now.datetime, now.date or now.date_offset(<days>)",
+    "ledger": "ledger.<field> with a field of " + ", ".join(LEDGER_FIELDS),
     "args": "args.<name>, inside a template block",
 }
 
