@@ -26,6 +26,7 @@ CONTRACT = {
     "recon.balanced": "R-RECON-BALANCED",
     # added after contracts section H (report to the lead): the end-of-run reconciliation's coverage
     "recon.ledger_covered": "R-RECON-BALANCED",
+    "recon.unbalanced": "R-RECON-BALANCED",
 }
 MSGID = "H52010200001202401011200000001"
 
@@ -186,3 +187,10 @@ def test_recon_balanced(result: Any, ok: bool) -> None:
 def test_recon_ledger_covered_needs_the_runners_ledger() -> None:
     [failure] = run("recon.ledger_covered", ctx(infno="3201"))
     assert failure.severity is Severity.WARNING and "no run ledger" in failure.title
+
+
+@pytest.mark.parametrize(("result", "ok"), [("2", True), ("1", True), ("0", False), (None, False)])
+def test_recon_unbalanced(result: Any, ok: bool) -> None:
+    failures = run("recon.unbalanced", ctx({"stmtinfo": {"stmt_rslt": result, "stmt_rslt_dscr": "不平"}}, infno="3201"))
+    assert (failures == []) is ok
+    assert all(f.severity is Severity.CRITICAL for f in failures)

@@ -94,6 +94,24 @@ def recon_balanced(ctx: CheckContext, chk: Check) -> list[Failure]:
     return []
 
 
+@check("recon.unbalanced", "R-RECON-BALANCED")
+def recon_unbalanced(ctx: CheckContext, chk: Check) -> list[Failure]:
+    """A 3201 whose totals differ from the platform's comes back not balanced (stmt_rslt other than 0).
+
+    Which code says so is the province's code list (baseline 1/2/3 by direction, Hunan only 1 不平); the
+    output schema check already holds the code to the profile's list.
+    """
+    info = ctx.node("stmtinfo")
+    if info is None:
+        return [ctx.fail(chk, "the response has no output.stmtinfo", expected="output.stmtinfo object",
+                         actual="missing")]
+    result = info.get("stmt_rslt")
+    if result is None or str(result) in ("", "0"):
+        return [ctx.fail(chk, "totals that differ were reconciled as balanced", severity=Severity.CRITICAL,
+                         expected="stmt_rslt other than 0 (不平)", actual=result if result is not None else "missing",
+                         detail=str(info.get("stmt_rslt_dscr") or ""))]
+    return []
+
 @check("recon.ledger_covered", "R-RECON-BALANCED")
 def recon_ledger_covered(ctx: CheckContext, chk: Check) -> list[Failure]:
     """Every settlement and reversal the harness recorded for this institution lay within some 3201 of the run.
