@@ -106,6 +106,13 @@ def test_run_selftest_reports_score_misses_and_the_exit_code() -> None:
     assert "on a real site: 1/3" in text and "self-test PASSED" in text
 
 
+def test_worker_processes_give_the_same_judgement_as_one_process() -> None:
+    one = run_selftest(fake_runner, SCENARIOS, [MONEY, GOLD, SILENT], relevant_only=True)
+    two = run_selftest(fake_runner, SCENARIOS, [MONEY, GOLD, SILENT], relevant_only=True, jobs=2)
+    assert [(m.spec.name, m.caught_by) for m in two.mutants] == [(m.spec.name, m.caught_by) for m in one.mutants]
+    assert two.jobs == 2 and two.clean_ok
+
+
 def test_relevant_only_runs_say_so_and_a_regression_or_false_failure_fails_the_self_test() -> None:
     baseline = Baseline("b.json", frozenset({"reverse-twice", "shares-dont-add-up"}), exists=True)
     report = run_selftest(fake_runner, SCENARIOS, [MONEY, SILENT], relevant_only=True, baseline=baseline)

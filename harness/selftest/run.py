@@ -54,10 +54,14 @@ def _execute(run_suite: SuiteRunner, tasks: Sequence[Task], jobs: int) -> Iterat
             yield task, _run_one(run_suite, task)
         return
     context = multiprocessing.get_context("spawn")  # the same start method on Linux, macOS and Windows
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context)
+    try:
         pending = {pool.submit(_run_one, run_suite, task): task for task in tasks}
         for future in as_completed(pending):
             yield pending[future], future.result()
+    finally:
+        # On an error (or Ctrl-C) do not wait minutes for the queued runs: drop them, finish the running ones.
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _run_one(run_suite: SuiteRunner, task: Task) -> SuiteResult:
