@@ -27,6 +27,7 @@ CONTRACT = {
     # added after contracts section H (report to the lead): the end-of-run reconciliation's coverage
     "recon.ledger_covered": "R-RECON-BALANCED",
     "recon.unbalanced": "R-RECON-BALANCED",
+    "replay.same_response": "R-MSGID-REPLAY",
 }
 MSGID = "H52010200001202401011200000001"
 
@@ -194,3 +195,14 @@ def test_recon_unbalanced(result: Any, ok: bool) -> None:
     failures = run("recon.unbalanced", ctx({"stmtinfo": {"stmt_rslt": result, "stmt_rslt_dscr": "不平"}}, infno="3201"))
     assert (failures == []) is ok
     assert all(f.severity is Severity.CRITICAL for f in failures)
+
+
+def test_replay_same_response_compares_infcode_err_msg_and_output_not_timestamps() -> None:
+    original = {"infcode": 0, "err_msg": None, "output": {"setlinfo": {"setl_id": "S1"}},
+                "respond_time": "20240101000000000", "refmsg_time": "20240101000000000"}
+    same = ctx({"setlinfo": {"setl_id": "S1"}}, saved={"original_response": original})
+    assert run("replay.same_response", same) == []
+    changed = ctx({"setlinfo": {"setl_id": "S2"}}, saved={"original_response": original}, err_msg="again")
+    titles = sorted(f.title for f in run("replay.same_response", changed))
+    assert titles == ["the replayed msgid got a different err_msg than the original message",
+                      "the replayed msgid got a different output than the original message"]

@@ -228,6 +228,34 @@ def test_saved_request_values_can_replay_a_msgid() -> None:
     assert fake.sent[1][1]["msgid"] == fake.sent[2][1]["msgid"]
 
 
+def test_a_replayed_msgid_must_get_the_original_answer() -> None:
+    """replay.same_response: infcode, err_msg and output as saved from the first answer; timestamps may differ."""
+    answers = [success("2207"), success("2207")]
+    answers[1]["respond_time"] = "20240101000009999"  # answered again later: not a difference
+    fake = FakeSite({"2207": lambda envelope: answers.pop(0)})
+    first = settle_step(Expectation(save={"original_response": "response", "msgid": "request.msgid"}))
+    replay = Step("2207", first.input, Expectation(checks=("replay.same_response",)),
+                  envelope={"msgid": "{{ saved.msgid }}"})
+    assert runner(fake).run_scenario(scenario((first, replay))).outcome is Outcome.PASSED
+    processed_twice = success("2207")
+    processed_twice["output"]["setlinfo"]["setl_id"] = "ANOTHER-SETTLEMENT"
+    answers[:] = [success("2207"), processed_twice]
+    result = runner(FakeSite({"2207": lambda envelope: answers.pop(0)})).run_scenario(scenario((first, replay)))
+    assert result.outcome is Outcome.FAILED
+    [failure] = result.failures
+    assert (failure.clause, failure.severity, failure.step) == ("R-MSGID-REPLAY", Severity.CRITICAL, 1)
+    assert "ANOTHER-SETTLEMENT" in failure.actual and "different output" in failure.title
+
+
+def test_a_refusal_can_be_saved_whole_to_compare_its_replay_with() -> None:
+    fake = FakeSite({"2207": refusal(NOT_FILED)})
+    refused = Expectation(ok=False, cause="not-filed", save={"original_response": "response"})
+    again = Expectation(ok=False, cause="not-filed", checks=("replay.same_response",))
+    steps = (settle_step(refused), settle_step(again))
+    assert runner(fake).run_scenario(scenario(steps)).outcome is Outcome.PASSED
+    unsaved = runner(FakeSite({"2207": refusal(NOT_FILED)})).run_scenario(scenario((settle_step(again),)))
+    assert unsaved.outcome is Outcome.FAILED and unsaved.failures[0].title.startswith("suite bug: no original")
+
 def test_response_schema_violations_are_minor_findings_with_field_clauses() -> None:
     broken = success("1101")
     del broken["output"]["baseinfo"]["psn_no"]

@@ -1,8 +1,10 @@
-"""Envelope checks (inf_refmsgid, timestamps), the shape of a refusal, and the reconciliation checks."""
+"""Envelope checks (inf_refmsgid, timestamps, a replayed msgid), the shape of a refusal, the reconciliation checks."""
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Mapping
 from datetime import datetime
 
 from harness.checks.registry import (
@@ -57,6 +59,61 @@ def envelope_timestamps(ctx: CheckContext, chk: Check) -> list[Failure]:
                                  expected=f">= {ctx.response.get('refmsg_time')}",
                                  actual=ctx.response.get("respond_time")))
     return problems
+
+
+REPLAY_COMPARED = ("infcode", "err_msg", "output")  # not respond_time/refmsg_time: a replay is answered anew
+
+
+@check("replay.same_response", "R-MSGID-REPLAY")
+def replay_same_response(ctx: CheckContext, chk: Check) -> list[Failure]:
+    """A message re-sent with the same msgid gets the original answer (saved as `original_response`): processed once.
+
+    infcode, err_msg and output must equal the original's; the timestamps of the answer may differ.
+    """
+    original = ctx.saved.get("original_response")
+    if not isinstance(original, Mapping):
+        return [ctx.fail(chk, "suite bug: no original response to compare the replay with",
+                         expected="an earlier step with save: {original_response: response}", actual="not saved")]
+    problems = []
+    for name in REPLAY_COMPARED:
+        found = _differences(original.get(name), ctx.response.get(name), name)
+        if not found:
+            continue
+        where, was, now = found[0]
+        listed = "\n".join(f"{path}: original {_brief(a)}, replay {_brief(b)}" for path, a, b in found[:10])
+        problems.append(ctx.fail(chk, f"the replayed msgid got a different {name} than the original message",
+                                 severity=Severity.CRITICAL if name != "err_msg" else Severity.MAJOR,
+                                 expected=f"{where} = {_brief(was)}", actual=f"{where} = {_brief(now)}",
+                                 detail="a replay must be answered from the record of the first processing, not "
+                                 f"processed again; differences:\n{listed}"))
+    return problems
+
+
+def _differences(a: object, b: object, path: str) -> list[tuple[str, object, object]]:
+    """Where two JSON values differ, as (dotted path, a, b), depth first."""
+    if isinstance(a, Mapping) and isinstance(b, Mapping):
+        out: list[tuple[str, object, object]] = []
+        for key in [*a, *(k for k in b if k not in a)]:
+            out.extend(_differences(a.get(key, _ABSENT), b.get(key, _ABSENT), f"{path}.{key}"))
+        return out
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        return [d for i, (x, y) in enumerate(zip(a, b, strict=True)) for d in _differences(x, y, f"{path}[{i}]")]
+    return [] if a == b else [(path, a, b)]
+
+
+class _Absent:
+    def __repr__(self) -> str:
+        return "absent"
+
+
+_ABSENT = _Absent()
+
+
+def _brief(value: object) -> str:
+    if value is _ABSENT:
+        return "absent"
+    text = json.dumps(value, ensure_ascii=False, default=str, sort_keys=True)
+    return text if len(text) <= 120 else text[:119] + "…"
 
 
 @check("refusal.shape", "R-REFUSAL-SHAPE")

@@ -42,7 +42,7 @@ class ResponseJudge:
                                     clause=violation.clause, severity=Severity.MINOR, expected=violation.expected,
                                     actual=violation.actual, step=index,
                                     detail=violation.render()))
-        if succeeded:
+        if succeeded or expect.ok is False:  # a refusal may be saved whole, e.g. to compare a replay with
             self._save(run, step, index, envelope, response, failures)
         as_expected = True
         if expect.ok is True and not succeeded:
@@ -109,7 +109,7 @@ class ResponseJudge:
 
     def _save(self, run: _Run, step: Step, index: int, envelope: Mapping[str, Any], response: Mapping[str, Any],
               failures: list[Failure]) -> None:
-        root = {**response, "request": envelope}
+        root = {**response, "request": envelope, "response": response}  # `response`: the whole envelope
         for name, path in step.expect.save.items():
             found, value = resolve_path(root, path)
             if found and value not in (None, ""):

@@ -54,7 +54,7 @@ DEFAULT_SUITE = "default"
 KNOWN_CHECKS = frozenset({
     "money.sum", "money.psn_part", "money.precision", "settle.medins_setl_id", "settle.matches_presettle",
     "reversal.negates", "settle.account_debited", "envelope.inf_refmsgid", "envelope.timestamps",
-    "refusal.shape", "recon.balanced", "recon.ledger_covered", "recon.unbalanced",
+    "refusal.shape", "recon.balanced", "recon.ledger_covered", "recon.unbalanced", "replay.same_response",
 })
 
 RUN_LAST = "run-last"  # tag: run after every other scenario of the session
