@@ -9,8 +9,8 @@ import jsonschema
 import pytest
 
 from harness.errors import ScenarioFormatError
-from harness.scenarios.schema import CAUSE_MATRIX, SCENARIO_FILE, STEP, schema_issues
 from harness.scenarios.loader import load_files, load_text
+from harness.scenarios.schema import CAUSE_MATRIX, SCENARIO_FILE, STEP, schema_issues
 from harness.scenarios.semantics import Vocabulary
 from harness.specs import load_registry
 
