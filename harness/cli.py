@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import sys
+from typing import NoReturn
 
 import typer
 
 from harness.errors import HsaCertError
+from harness.reporting.console import render_rows
 
 app = typer.Typer(
     name="hsa-cert",
@@ -21,32 +23,15 @@ app.add_typer(specs_app, name="specs")
 app.add_typer(platform_app, name="platform")
 
 
-# --- specs commands (SPECS-CODE stream) -----------------------------------------------------
-# Imports live inside the commands: the other streams own the top of this file, and a lazy import
-# keeps `hsa-cert --help` fast.
-
-
-def _specs_fail(exc: HsaCertError) -> None:
-    """Render an HsaCertError to stderr and exit with its code (also under CliRunner, unlike main())."""
+def _fail(exc: HsaCertError) -> NoReturn:
+    """Render an error to stderr and exit with its code. Commands call this themselves, so that the
+    same happens under typer's CliRunner, which bypasses main()."""
     typer.echo(exc.render(), err=True)
     raise typer.Exit(exc.exit_code) from exc
 
 
-def _cell_width(text: str) -> int:
-    import unicodedata
-
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-
-
-def _table(rows: list[list[str]], header: list[str]) -> str:
-    """A plain text table that lines up 中文 (double-width) cells too."""
-    widths = [max(_cell_width(r[i]) for r in [header, *rows]) for i in range(len(header))]
-
-    def line(row: list[str]) -> str:
-        cells = [cell + " " * (w - _cell_width(cell)) for cell, w in zip(row, widths, strict=True)]
-        return "  ".join(cells).rstrip()
-
-    return "\n".join([line(header), line(["-" * w for w in widths]), *(line(r) for r in rows)])
+# --- specs commands ----------------------------------------------------------------------------------
+# Imports of the heavier layers live inside the commands: they keep `hsa-cert --help` fast.
 
 
 @specs_app.command("list")
@@ -63,13 +48,13 @@ def specs_list(as_json: bool = typer.Option(False, "--json", help="Print JSON in
             keys = ("infno", "title_zh", "name_en", "area")
             typer.echo(json.dumps([dict(zip(keys, r, strict=True)) for r in rows], ensure_ascii=False, indent=2))
             return
-        typer.echo(_table(rows, ["infno", "名称", "name", "area"]))
+        typer.echo(render_rows(rows, ["infno", "名称", "name", "area"]))
         typer.echo(f"\n{len(rows)} interfaces, spec {registry.version}")
 
     try:
         run()
     except HsaCertError as exc:
-        _specs_fail(exc)
+        _fail(exc)
 
 
 @specs_app.command("show")
@@ -117,12 +102,12 @@ def specs_show(
                 ]
                 typer.echo(f"\n{label} · node {node} ({shape})")
                 required = "必填" if direction == "in" else "非空"
-                typer.echo(_table(rows, ["field", "名称", "type", required, "code", "clause"]))
+                typer.echo(render_rows(rows, ["field", "名称", "type", required, "code", "clause"]))
 
     try:
         run()
     except HsaCertError as exc:
-        _specs_fail(exc)
+        _fail(exc)
 
 
 @specs_app.command("validate")
@@ -204,14 +189,12 @@ def specs_validate(
     try:
         status = run()
     except HsaCertError as exc:
-        _specs_fail(exc)
+        _fail(exc)
     if status:
         raise typer.Exit(status)
 
 
-# --- end specs commands ---------------------------------------------------------------------
-
-# --- platform serve (PLATFORM stream) -------------------------------------------------------
+# --- platform serve ----------------------------------------------------------------------------------
 
 
 @platform_app.command("serve")
@@ -251,13 +234,10 @@ def platform_serve(
             typer.echo(f"  faults: {', '.join(fault)}")
         serve(platform, host=host, port=port)
     except HsaCertError as exc:
-        typer.echo(exc.render(), err=True)
-        raise typer.Exit(exc.exit_code) from exc
+        _fail(exc)
 
 
-# --- end platform serve ---------------------------------------------------------------------
-
-# --- platform personas (PERSONAS stream) ----------------------------------------------------
+# --- platform personas -------------------------------------------------------------------------------
 
 
 @platform_app.command("personas")
@@ -273,8 +253,7 @@ def platform_personas(
     try:
         catalogue = load_catalogue(DEFAULT_SEED if seed is None else seed)
     except HsaCertError as exc:
-        typer.echo(exc.render(), err=True)
-        raise typer.Exit(exc.exit_code) from exc
+        _fail(exc)
     if as_json:
         typer.echo(json.dumps(catalogue.to_json(), ensure_ascii=False, indent=2))
         return
@@ -283,40 +262,18 @@ def platform_personas(
          p.balc, p.cause or "-"]
         for p in catalogue.personas
     ]
-    typer.echo(_personas_table(rows, ["archetype", "姓名", "certno", "mdtrt_cert", "insutype", "insuplc", "balc",
+    typer.echo(render_rows(rows, ["archetype", "姓名", "certno", "mdtrt_cert", "insutype", "insuplc", "balc",
                                       "refused with"]))
     home = catalogue.default_institution()
     typer.echo(f"\n{len(rows)} personas, seed {catalogue.seed}; default institution {home.fixmedins_code} "
                f"{home.fixmedins_name} ({home.mdtrtarea_admvs}). Behaviours: --json.")
 
 
-def _personas_table(rows: list[list[str]], header: list[str]) -> str:
-    """A plain text table whose columns line up with 中文 (double-width) cells."""
-    import unicodedata
-
-    def width(text: str) -> int:
-        return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-
-    widths = [max(width(r[i]) for r in [header, *rows]) for i in range(len(header))]
-
-    def line(row: list[str]) -> str:
-        return "  ".join(c + " " * (w - width(c)) for c, w in zip(row, widths, strict=True)).rstrip()
-
-    return "\n".join([line(header), line(["-" * w for w in widths]), *(line(r) for r in rows)])
-
-
-# --- end platform personas ------------------------------------------------------------------
-
-# --- scenarios commands (SUITE stream) ------------------------------------------------------
+# --- scenarios commands ------------------------------------------------------------------------------
 
 scenarios_app = typer.Typer(help="List and show the certification scenarios (hand-written and generated).",
                             no_args_is_help=True)
 app.add_typer(scenarios_app, name="scenarios")
-
-
-def _scenarios_fail(exc: HsaCertError) -> None:
-    typer.echo(exc.render(), err=True)
-    raise typer.Exit(exc.exit_code) from exc
 
 
 @scenarios_app.command("list")
@@ -335,7 +292,7 @@ def scenarios_list(
         found = load_catalogue_of_scenarios(profile=profile)
         chosen = found.select(suite or None)
     except HsaCertError as exc:
-        _scenarios_fail(exc)
+        _fail(exc)
         return
     if as_json:
         keys = ("id", "suite", "level", "area", "interface", "title", "title_zh", "clauses", "capabilities",
@@ -345,7 +302,7 @@ def scenarios_list(
                                 s.fingerprint), strict=True)) for s in chosen]
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
-    typer.echo(_table([[s.id, s.level.value, s.area, s.interface, s.title] for s in chosen],
+    typer.echo(render_rows([[s.id, s.level.value, s.area, s.interface, s.title] for s in chosen],
                       ["id", "level", "area", "infno", "title"]))
     per_suite = Counter(found.suite_of[s.id] for s in chosen)
     summary = ", ".join(f"{name} {count}" for name, count in sorted(per_suite.items()))
@@ -369,7 +326,7 @@ def scenarios_show(
         found = load_catalogue_of_scenarios(profile=profile)
         scenario = found.get(scenario_id)
     except HsaCertError as exc:
-        _scenarios_fail(exc)
+        _fail(exc)
         return
     full = scenario_to_dict(scenario)
     data = {"id": full.pop("id"), "suite": found.suite_of[scenario.id], "source": full.pop("source"),
@@ -377,140 +334,7 @@ def scenarios_show(
     typer.echo(json.dumps(data, ensure_ascii=False, indent=2) if as_json else dump_yaml(data))
 
 
-# --- end scenarios commands -----------------------------------------------------------------
-
-# --- run command (ENGINE stream) ------------------------------------------------------------
-# `hsa-cert run`: the engine end to end. `engine_run()` is the reusable part (certify calls it with
-# its own selection); the command only parses options and prints. Imports are lazy (see above).
-
-
-def _engine_pytest_plugin() -> object:
-    # harness.pytest_plugin is layer 5 like this module, so a static import would break the layer rule
-    # (tests/test_architecture.py); the CLI is the composition root that must drive pytest with the
-    # plugin, so it loads it by name. Ask: put cli one layer above pytest_plugin and make this an import.
-    import importlib
-
-    return importlib.import_module("harness.pytest_plugin")
-
-
-def engine_run(*, site_file: object = None, suites: list[str] | None = None, seed: int | None = None,
-               out: object = None, keyword: str | None = None, faults: list[str] | None = None,
-               alluredir: object = None, masked: bool = True, scenarios: list | None = None,
-               echo: object = None) -> tuple[int, object, dict]:
-    """Run scenarios against a site (or the embedded platform); returns (exit code, run dir, results doc).
-
-    Writes <run dir>/results.json, exchanges.jsonl, junit.xml and allure-results/. `scenarios`
-    replaces suite loading (certify passes its selection). Raises HsaCertError for usage, config and
-    unreachable-site problems.
-    """
-    import secrets
-    import tempfile
-    from datetime import datetime
-    from pathlib import Path
-
-    from harness.errors import InfrastructureError, UsageError
-    from harness.gateway import make_signer
-    from harness.personas import load_catalogue
-    from harness.reporting.console import ConsoleReporter, render_summary
-    from harness.reporting.curl import secret_header_env
-    from harness.reporting.results_json import results_document, write_exchanges, write_results
-    from harness.runner import Runner, probe
-    from harness.scenarios.catalogue import load_suites
-    from harness.siteconfig import embedded_site, load_site
-    from harness.specs import deep_merge, load_registry
-    from harness.transport import HttpTarget
-    from harness.verdict import exit_code, group_summaries, summarize
-
-    say = echo or (lambda text: typer.echo(text))
-    registry = load_registry()
-    catalogue = load_catalogue()
-    run_seed = seed if seed is not None else secrets.randbelow(1_000_000)
-    started = datetime.now().astimezone()
-    run_id = f"{started:%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
-    site = None
-    if site_file is not None:
-        if faults:
-            raise UsageError("--fault applies only to the embedded reference platform",
-                             hint="drop --site to run against the embedded platform with faults")
-        site = load_site(Path(str(site_file)), profiles=registry.profiles(),
-                         archetypes=[a.id for a in catalogue.archetypes])
-        problem = probe(site.base_url, min(site.limits.timeout_s, 5.0))
-        if problem:
-            raise InfrastructureError(f"the site is not reachable: {problem}", location=site.base_url,
-                                      detail=f"site config: {site.source}",
-                                      hint="check that the site is up and base_url (host and port) is right")
-    profile_name = site.profile if site is not None else "baseline"
-    selected = scenarios if scenarios is not None else load_suites(registry, profile_name, suites or None,
-                                                                    catalogue=catalogue)
-    platform = None
-    tmp = None
-    target = None
-    try:
-        if site is None:
-            from harness.platform.config import PlatformConfig, parse_fault
-            from harness.platform.server import start_background
-
-            parsed = [parse_fault(spec) for spec in faults or []]
-            tmp = tempfile.TemporaryDirectory(prefix="hsa-cert-platform-", ignore_cleanup_errors=True)
-            platform = start_background(PlatformConfig(db_path=str(Path(tmp.name) / "platform.sqlite"),
-                                                       faults=parsed, seed=catalogue.seed))
-            site = embedded_site(platform.url, catalogue=catalogue)
-            say(f"hsa-cert: embedded reference platform at {platform.url}"
-                + (f" with faults {', '.join(faults or [])}" if faults else ""))
-        profile = registry.profile(site.profile)
-        run_dir = Path(str(out)) if out is not None else Path("reports") / site.id / run_id
-        run_dir.mkdir(parents=True, exist_ok=True)
-        transport = dict(profile.transport)
-        for key in ("url_style", "endpoint_path", "infno_path_template"):
-            if getattr(site, key):
-                transport[key] = getattr(site, key)
-        gateway = deep_merge(profile.gateway, site.gateway.options)
-        signer = make_signer(site.gateway.family, site.gateway.credentials(source=site.source), gateway)
-        target = HttpTarget.from_profile(site.base_url, transport, timeout_s=site.limits.timeout_s, signer=signer,
-                                         rate_limit_per_s=site.limits.rate_limit_per_s)
-        runner = Runner(target, registry, profile, site, ConsoleReporter(say), seed=run_seed)
-        names = {spec.infno: spec.title_zh for spec in registry.interfaces()}
-        module = _engine_pytest_plugin()
-        plugin = module.ScenarioPlugin(selected, runner, interface_names=names, masked=masked,  # type: ignore[attr-defined]
-                                       header_env=secret_header_env(site.gateway.credential_env))
-        say(f"hsa-cert: {len(selected)} scenarios against {site.id} ({site.base_url}), profile {site.profile}, "
-            f"seed {run_seed}")
-        status = module.run_pytest(plugin, root=Path.cwd(), keyword=keyword,  # type: ignore[attr-defined]
-                                   alluredir=Path(str(alluredir)) if alluredir else run_dir / "allure-results",
-                                   junitxml=run_dir / "junit.xml")
-        if status in (3, 4):  # pytest internal or usage error (e.g. a bad -k expression)
-            raise UsageError("pytest could not run the scenarios", detail=f"pytest exit status {status}",
-                             hint="check the -k expression")
-        results = plugin.ordered_results()
-        if not results:
-            raise UsageError("no scenario selected", detail=f"-k {keyword!r}" if keyword else "",
-                             hint="`hsa-cert scenarios list` shows the ids; -k matches ids, areas, interfaces, tags")
-        by_id = {s.id: s for s in selected}
-        code = exit_code(results, by_id)
-        finished = datetime.now().astimezone()
-        run_info = {
-            "run_id": run_id, "site": site.describe(), "profile": site.profile, "spec_version": registry.version,
-            "seed": run_seed, "suites": suites or ["default"], "keyword": keyword or "", "faults": faults or [],
-            "started_at": started.isoformat(timespec="seconds"), "finished_at": finished.isoformat(timespec="seconds"),
-            "exit_code": code, "stop_reason": plugin.stop_reason or "",
-        }
-        document = results_document(results, by_id, run=run_info, masked=masked)
-        write_results(run_dir / "results.json", document)
-        write_exchanges(run_dir / "exchanges.jsonl", results, masked=masked,
-                        run_exchanges=[runner.sign_in_exchange] if runner.sign_in_exchange else [])
-        say("")
-        say(render_summary(summarize(results), group_summaries(results, by_id, "area"),
-                           group_summaries(results, by_id, "interface"), interface_names=names,
-                           notes=[f"results: {run_dir / 'results.json'}"]))
-        return code, run_dir, document
-    finally:
-        if target is not None:
-            target.close()
-        if platform is not None:
-            platform.stop()
-        if tmp is not None:
-            tmp.cleanup()
-
+# --- run -----------------------------------------------------------------------------------
 
 _RUN_SUITE = typer.Option(None, "--suite", help="Suite to run (repeatable); default: every suite.")
 _RUN_FAULT = typer.Option(None, "--fault", help="Embedded platform fault, e.g. 2207:delay=500 (repeatable).")
@@ -532,41 +356,19 @@ def run_command(
     Exit codes: 0 every mandatory scenario passed, 1 findings, 2 usage or config error,
     3 infrastructure error (site unreachable, timeouts, circuit breaker).
     """
+    from harness.session import run_session
     try:
-        code, _run_dir, _doc = engine_run(site_file=site, suites=list(suite or []), seed=seed, out=out,
+        code, _run_dir, _doc = run_session(site_file=site, suites=list(suite or []), seed=seed, out=out,
                                           keyword=keyword, faults=list(fault or []), alluredir=alluredir,
                                           masked=not no_mask)
     except HsaCertError as exc:
-        typer.echo(exc.render(), err=True)
-        raise typer.Exit(exc.exit_code) from exc
+        _fail(exc)
     raise typer.Exit(code)
 
 
-# --- end run command ------------------------------------------------------------------------
-
-# --- certify, verify, history, report (REPORTING stream) ------------------------------------
-# certify = engine_run() (the same code path as `hsa-cert run`, given the profile's selection) plus
+# --- certify, verify, history, report ----------------------------------------------------------------
+# certify = run_session() (the same code path as `hsa-cert run`, given the profile's selection) plus
 # harness.reporting.certify.finish_certification(): verdict, evidence, certificate, ledger, Allure.
-
-
-def _reporting_fail(exc: HsaCertError) -> None:
-    typer.echo(exc.render(), err=True)
-    raise typer.Exit(exc.exit_code) from exc
-
-
-def _preload_site(site_file: str | None) -> object:
-    """The site config as the engine will load it, read first to select scenarios and check the profile."""
-    from pathlib import Path
-
-    from harness.personas import load_catalogue
-    from harness.siteconfig import embedded_site, load_site
-    from harness.specs import load_registry
-
-    catalogue = load_catalogue()
-    if site_file is None:
-        return embedded_site("http://127.0.0.1", catalogue=catalogue)
-    return load_site(Path(site_file), profiles=load_registry().profiles(),
-                     archetypes=[a.id for a in catalogue.archetypes])
 
 
 @app.command("certify")
@@ -604,6 +406,7 @@ def certify_command(
     from harness.reporting.gate import GatePolicy, load_baseline, parse_pass_rate
     from harness.reporting.ledger import default_ledger_path
     from harness.scenarios.catalogue import load_suites
+    from harness.session import preload_site, run_session
     from harness.specs import load_registry
 
     try:
@@ -613,7 +416,7 @@ def certify_command(
             fail_on_regression=fail_on_regression,
             baseline=load_baseline(Path(baseline)) if baseline else None,
         )
-        site_config = _preload_site(site)
+        site_config = preload_site(site)
         declared = tuple(site_config.capabilities)  # type: ignore[attr-defined]
         chosen = load_profile(profile or profile_for_capabilities(declared))
         chosen.check_site(declared, site_location=getattr(site_config, "source", "") or (site or ""))
@@ -621,7 +424,7 @@ def certify_command(
         selection = chosen.select(scenarios)
         typer.echo(f"hsa-cert certify: profile {chosen.id} ({chosen.title_zh}): {len(selection.scenarios)} of "
                    f"{len(scenarios)} scenarios")
-        _code, run_dir, document = engine_run(site_file=site, seed=seed, out=out, keyword=keyword,
+        _code, run_dir, document = run_session(site_file=site, seed=seed, out=out, keyword=keyword,
                                               faults=list(fault or []), scenarios=list(selection.scenarios),
                                               masked=not no_mask)
         reports = Path(reports_dir)
@@ -632,7 +435,7 @@ def certify_command(
             allure=not no_allure, progress=typer.echo,
         )
     except HsaCertError as exc:
-        _reporting_fail(exc)
+        _fail(exc)
         return
     typer.echo("")
     typer.echo(f"certificate:     {outcome.certificate}")
@@ -655,7 +458,7 @@ def verify_command(
     try:
         result = verify(Path(run_dir))
     except HsaCertError as exc:
-        _reporting_fail(exc)
+        _fail(exc)
         return
     typer.echo(result.render())
     raise typer.Exit(0 if result.intact else 1)
@@ -679,7 +482,7 @@ def history_command(
     try:
         histories = load_history(Path(ledger) if ledger else default_ledger_path(), site)
     except HsaCertError as exc:
-        _reporting_fail(exc)
+        _fail(exc)
         return
     if as_json:
         typer.echo(json.dumps({"sites": [h.to_json() for h in histories]}, ensure_ascii=False, indent=2))
@@ -702,45 +505,16 @@ def report_command(
         outcome = rebuild_reports(Path(run_dir), reports_dir=Path(reports_dir), allure=not no_allure,
                                   progress=typer.echo)
     except HsaCertError as exc:
-        _reporting_fail(exc)
+        _fail(exc)
         return
     typer.echo(f"certificate: {outcome.certificate}")
     if outcome.allure is not None:
         typer.echo(outcome.allure.message)
 
 
-# --- end certify, verify, history, report ---------------------------------------------------
-
-# --- selftest (SELFTEST stream) -------------------------------------------------------------
+# --- selftest ----------------------------------------------------------------------------------------
 # `hsa-cert selftest`: harness.selftest decides what to run and what it means; the suite runs go
-# through engine_run() above (the `hsa-cert run` code path), each against a fresh embedded platform.
-
-
-def _selftest_suite_run(scenario_ids: tuple[str, ...] | None, faults: tuple[str, ...]) -> object:
-    """The self-test's SuiteRunner: one engine run, quiet, in a temporary run directory.
-
-    Module level so that worker processes (`--jobs`) can import it by name.
-    """
-    import contextlib
-    import io
-    import tempfile
-    import time
-
-    from harness.personas import load_catalogue
-    from harness.scenarios.catalogue import load_suites
-    from harness.selftest import SELFTEST_SEED, suite_result_from_document
-    from harness.specs import load_registry
-
-    scenarios = load_suites(load_registry(), "baseline", catalogue=load_catalogue())
-    if scenario_ids is not None:
-        wanted = set(scenario_ids)
-        scenarios = [s for s in scenarios if s.id in wanted]
-    with tempfile.TemporaryDirectory(prefix="hsa-cert-selftest-", ignore_cleanup_errors=True) as tmp:
-        started = time.perf_counter()
-        with contextlib.redirect_stdout(io.StringIO()):  # pytest's progress: stdout may carry --json
-            _code, _run_dir, document = engine_run(scenarios=scenarios, faults=list(faults), out=tmp,
-                                                   seed=SELFTEST_SEED, echo=lambda _text: None)
-        return suite_result_from_document(document, time.perf_counter() - started)
+# through run_session() above (the `hsa-cert run` code path), each against a fresh embedded platform.
 
 
 @app.command("selftest")
@@ -772,6 +546,7 @@ def selftest_command(
     from harness.scenarios.catalogue import load_suites
     from harness.selftest import load_baseline, run_selftest, select_mutants
     from harness.selftest import write_baseline as record_baseline
+    from harness.session import selftest_suite_run
     from harness.specs import load_registry
 
     try:
@@ -781,7 +556,7 @@ def selftest_command(
             if as_json:
                 typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
             else:
-                typer.echo(_table([[str(r["name"]), str(r["category"]), str(r["clause"]), str(r["description"])]
+                typer.echo(render_rows([[str(r["name"]), str(r["category"]), str(r["clause"]), str(r["description"])]
                                    for r in rows], ["mutant", "category", "clause", "deviation"]))
             return
         if write_baseline and (relevant_only or mutant):
@@ -789,19 +564,15 @@ def selftest_command(
                              hint="drop --relevant-only and --mutant")
         known = load_baseline(Path(baseline) if baseline else None)
         scenarios = load_suites(load_registry(), "baseline", catalogue=load_catalogue())
-        report = run_selftest(_selftest_suite_run, scenarios, chosen, relevant_only=relevant_only, jobs=jobs,
+        report = run_selftest(selftest_suite_run, scenarios, chosen, relevant_only=relevant_only, jobs=jobs,
                               baseline=known, progress=lambda text: typer.echo(text, err=True))
         if write_baseline:
             written = record_baseline(report, Path(baseline) if baseline else None)
             typer.echo(f"baseline written: {written}", err=True)
     except HsaCertError as exc:
-        typer.echo(exc.render(), err=True)
-        raise typer.Exit(exc.exit_code) from exc
+        _fail(exc)
     typer.echo(json.dumps(report.to_json(), ensure_ascii=False, indent=2) if as_json else report.render_text())
     raise typer.Exit(report.exit_code)
-
-
-# --- end selftest ---------------------------------------------------------------------------
 
 
 def main() -> None:

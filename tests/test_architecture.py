@@ -26,7 +26,8 @@ LAYERS: dict[str, int] = {
     "reporting": 4,
     "selftest": 4,
     "pytest_plugin": 5,
-    "cli": 6,
+    "session": 6,
+    "cli": 7,
 }
 
 # Third-party import name -> the one module (path relative to harness/) allowed to import it.

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from harness.model import RunEvent
 from harness.verdict import Summary
 
-__all__ = ["AREA_NAMES_ZH", "ConsoleReporter", "render_summary", "render_table"]
+__all__ = ["AREA_NAMES_ZH", "ConsoleReporter", "render_rows", "render_summary", "render_table", "text_width"]
 
 AREA_NAMES_ZH: dict[str, str] = {
     "sign-in": "签到", "person": "人员信息", "filing": "备案", "outpatient": "门诊", "inpatient": "住院",
@@ -37,8 +37,22 @@ class ConsoleReporter:
             self.write(f"\nhsa-cert: {event.scenario_id}: {event.payload.get('notes')}\n")
 
 
-def _width(text: str) -> int:
+def text_width(text: str) -> int:
+    """Columns a terminal gives the text: 中文 (wide) characters take two."""
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+_width = text_width
+
+
+def render_rows(rows: Sequence[Sequence[str]], header: Sequence[str]) -> str:
+    """A plain text table whose columns line up with 中文 (double-width) cells too."""
+    widths = [max(text_width(r[i]) for r in [header, *rows]) for i in range(len(header))]
+
+    def line(row: Sequence[str]) -> str:
+        return "  ".join(c + " " * (w - text_width(c)) for c, w in zip(row, widths, strict=True)).rstrip()
+
+    return "\n".join([line(header), line(["-" * w for w in widths]), *(line(r) for r in rows)])
 
 
 def _pad(text: str, width: int, right: bool = False) -> str:
