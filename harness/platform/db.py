@@ -4,7 +4,9 @@ One connection serves the whole process, guarded by a re-entrant lock: every cal
 runs inside exactly one `BEGIN IMMEDIATE … COMMIT`, so concurrent callers are serialised and eight
 simultaneous settlements of one visit produce exactly one settlement. A file database uses WAL
 with `synchronous=NORMAL`: a committed transaction survives a killed process (kill -9), which is
-the durability the platform promises (not power loss). `":memory:"` keeps everything in memory.
+the durability the platform promises (not power loss). Checkpoints (the WAL copied back into the
+file, with its fsyncs) run on a thread of their own (checkpoint.py), not inside a request.
+`":memory:"` keeps everything in memory.
 
 Money is stored as integer cents (exact sums in SQL); JSON columns hold the messages as sent.
 """
@@ -18,6 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from harness.errors import ConfigError
+from harness.platform.checkpoint import BACKSTOP_PAGES, Checkpointer
 
 __all__ = ["SCHEMA_VERSION", "Database"]
 
@@ -121,7 +124,7 @@ CREATE TABLE IF NOT EXISTS settlements (
     setldetail TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS settlements_visit ON settlements(mdtrt_id);
-CREATE INDEX IF NOT EXISTS settlements_person ON settlements(psn_no, care, setl_time);
+DROP INDEX IF EXISTS settlements_person;  -- replaced by pool_totals
 CREATE INDEX IF NOT EXISTS settlements_recon ON settlements(fixmedins_code, setl_time);
 CREATE TABLE IF NOT EXISTS messages (
     fixmedins_code TEXT NOT NULL,
@@ -162,7 +165,44 @@ CREATE TABLE IF NOT EXISTS exchanges (
     request TEXT NOT NULL,
     response TEXT NOT NULL
 );
+-- The pool's payments per person, kind of care and calendar year of setl_time, over every
+-- settlement row that is not voided (reversal rows are negative, so they net out). Kept by triggers
+-- in the same transaction as the settlement rows, so the annual cap is one lookup, not a sum over a
+-- person's whole history.
+CREATE TABLE IF NOT EXISTS pool_totals (
+    psn_no TEXT NOT NULL,
+    care TEXT NOT NULL,
+    year TEXT NOT NULL,
+    hifp_cents INTEGER NOT NULL,
+    PRIMARY KEY (psn_no, care, year)
+) WITHOUT ROWID;
+CREATE TRIGGER IF NOT EXISTS pool_totals_insert AFTER INSERT ON settlements WHEN NEW.status != 'voided'
+BEGIN
+    INSERT INTO pool_totals(psn_no, care, year, hifp_cents)
+    VALUES (NEW.psn_no, NEW.care, substr(NEW.setl_time, 1, 4), NEW.hifp_cents)
+    ON CONFLICT(psn_no, care, year) DO UPDATE SET hifp_cents = hifp_cents + excluded.hifp_cents;
+END;
+CREATE TRIGGER IF NOT EXISTS pool_totals_update
+AFTER UPDATE OF psn_no, care, setl_time, status, hifp_cents ON settlements
+BEGIN
+    UPDATE pool_totals SET hifp_cents = hifp_cents - OLD.hifp_cents
+    WHERE OLD.status != 'voided' AND psn_no = OLD.psn_no AND care = OLD.care AND year = substr(OLD.setl_time, 1, 4);
+    INSERT INTO pool_totals(psn_no, care, year, hifp_cents)
+    SELECT NEW.psn_no, NEW.care, substr(NEW.setl_time, 1, 4), NEW.hifp_cents WHERE NEW.status != 'voided'
+    ON CONFLICT(psn_no, care, year) DO UPDATE SET hifp_cents = hifp_cents + excluded.hifp_cents;
+END;
+CREATE TRIGGER IF NOT EXISTS pool_totals_delete AFTER DELETE ON settlements WHEN OLD.status != 'voided'
+BEGIN
+    UPDATE pool_totals SET hifp_cents = hifp_cents - OLD.hifp_cents
+    WHERE psn_no = OLD.psn_no AND care = OLD.care AND year = substr(OLD.setl_time, 1, 4);
+END;
 """
+
+_POOL_TOTALS_REBUILD = (
+    "INSERT INTO pool_totals(psn_no, care, year, hifp_cents)"
+    " SELECT psn_no, care, substr(setl_time, 1, 4), SUM(hifp_cents) FROM settlements WHERE status != 'voided'"
+    " GROUP BY psn_no, care, substr(setl_time, 1, 4)"
+)
 
 
 class Database:
@@ -187,14 +227,22 @@ class Database:
             raise ConfigError("Cannot open the platform database", location=path, detail=str(exc)) from exc
         self.conn.row_factory = sqlite3.Row
         self.lock = threading.RLock()
+        self._checkpointer: Checkpointer | None = None
         if not self.in_memory:
             self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP_PAGES}")
         self.conn.execute("PRAGMA synchronous=NORMAL")
         self.conn.execute("PRAGMA foreign_keys=ON")
         self.conn.execute("PRAGMA busy_timeout=5000")
         self.conn.executescript(_SCHEMA)
         with self.transaction() as conn:
             conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
+            if self.get_meta(conn, "pool_totals") is None:  # a database from before the table existed
+                conn.execute("DELETE FROM pool_totals")
+                conn.execute(_POOL_TOTALS_REBUILD)
+                self.set_meta(conn, "pool_totals", "1")
+        if not self.in_memory:
+            self._checkpointer = Checkpointer(path, uri=path.startswith("file:"))
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -207,6 +255,8 @@ class Database:
                 self.conn.execute("ROLLBACK")
                 raise
             self.conn.execute("COMMIT")
+            if self._checkpointer is not None:
+                self._checkpointer.committed()
 
     @contextmanager
     def reading(self) -> Iterator[sqlite3.Connection]:
@@ -232,5 +282,8 @@ class Database:
         conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
 
     def close(self) -> None:
+        if self._checkpointer is not None:  # first, so that the writer's close is the last one and removes the WAL
+            self._checkpointer.stop()
+            self._checkpointer = None
         with self.lock:
             self.conn.close()

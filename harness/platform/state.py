@@ -182,13 +182,14 @@ def has_live_settlement(conn: sqlite3.Connection, mdtrt_id: str, *, final_only: 
 
 
 def pool_used(conn: sqlite3.Connection, psn_no: str, care: str, year: str) -> Decimal:
-    """The pool's payments to a person for one kind of care in a calendar year (reversals net out)."""
+    """The pool's payments to a person for one kind of care in a calendar year (reversals net out).
+
+    The sum of `hifp_cents` over the person's settlement rows of that care and year that are not
+    voided, kept up to date by the triggers of `pool_totals` (db.py)."""
     row = conn.execute(
-        "SELECT COALESCE(SUM(hifp_cents), 0) AS used FROM settlements "
-        "WHERE psn_no = ? AND care = ? AND setl_time >= ? AND setl_time < ? AND status != 'voided'",
-        (psn_no, care, f"{year}-01-01", f"{int(year) + 1}-01-01"),
+        "SELECT hifp_cents FROM pool_totals WHERE psn_no = ? AND care = ? AND year = ?", (psn_no, care, year)
     ).fetchone()
-    return from_cents(int(row["used"]))
+    return from_cents(0 if row is None else int(row[0]))
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,91 @@
+"""The pool's annual totals (`pool_totals`, kept by triggers) always equal the sum over the settlement
+rows they summarise, through settlement, reversal and 冲正; a database from before the table existed
+gets them rebuilt when opened; and the WAL checkpoint thread of a file database stops with it."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from platform_samples import Flow, persona
+
+from harness.platform import Platform, PlatformConfig
+from harness.platform.db import Database
+
+SUMMED = (
+    "SELECT psn_no, care, substr(setl_time, 1, 4) AS year, SUM(hifp_cents) AS hifp_cents FROM settlements"
+    " WHERE status != 'voided' GROUP BY 1, 2, 3"
+)
+
+
+def totals(conn: Any) -> dict[tuple[str, str, str], int]:
+    rows = conn.execute("SELECT psn_no, care, year, hifp_cents FROM pool_totals").fetchall()
+    return {(r[0], r[1], r[2]): r[3] for r in rows if r[3] != 0}
+
+
+def summed(conn: Any) -> dict[tuple[str, str, str], int]:
+    return {(r[0], r[1], r[2]): r[3] for r in conn.execute(SUMMED).fetchall() if r[3] != 0}
+
+
+def walk(flow: Flow) -> None:
+    """Settlements, a reversal, a 冲正 of a settlement and a 冲正 of a reversal, two people, two kinds of care."""
+    who, other = persona("filed-employee"), persona("filed-resident")
+    flow.sign_in()
+    first, amount = flow.register(who, [("consult", 1), ("cefaclor", 2)])
+    setl_id = flow.settle(who, first, amount)["setlinfo"]["setl_id"]
+    flow.reverse(who, first, setl_id)
+    flow.call("2601", {"data": {"psn_no": who.psn_no, "omsgid": flow.last["msgid"], "oinfno": "2208"}}, who)
+    second, amount = flow.register(other, [("consult", 1)])
+    flow.settle(other, second, amount)
+    flow.call("2601", {"data": {"psn_no": other.psn_no, "omsgid": flow.last["msgid"], "oinfno": "2207"}}, other)
+    third, amount = flow.register(other, [("consult", 2)])
+    flow.settle(other, third, amount)
+    chronic = persona("chronic-filed")
+    dise_codg = chronic.chronic[0]["opsp_dise_code"]
+    visit, amount = flow.register(chronic, [("consult", 1)], med_type="14", dise_codg=dise_codg)
+    flow.settle(chronic, visit, amount, med_type="14")
+
+
+def test_pool_totals_follow_settlements_reversals_and_corrections() -> None:
+    platform = Platform(PlatformConfig(db_path=":memory:"))
+    walk(Flow(platform.call))
+    conn = platform.db.conn
+    voided = conn.execute("SELECT COUNT(*) FROM settlements WHERE status = 'voided'").fetchone()[0]
+    assert voided == 2  # a settlement and a reversal
+    assert summed(conn)  # something was paid by the pool
+    assert totals(conn) == summed(conn)
+    platform.close()
+
+
+def test_an_older_database_gets_its_totals_rebuilt(tmp_path: Path) -> None:
+    path = str(tmp_path / "platform.sqlite")
+    platform = Platform(PlatformConfig(db_path=path))
+    walk(Flow(platform.call))
+    with platform.db.transaction() as conn:  # as a database written before pool_totals existed
+        conn.execute("DELETE FROM pool_totals")
+        conn.execute("DELETE FROM meta WHERE key = 'pool_totals'")
+    platform.close()
+    reopened = Database(path)
+    try:
+        assert totals(reopened.conn) == summed(reopened.conn) != {}
+    finally:
+        reopened.close()
+
+
+def test_closing_a_file_database_stops_its_checkpoint_thread_and_leaves_no_wal(tmp_path: Path) -> None:
+    path = tmp_path / "platform.sqlite"
+    db = Database(str(path))
+    thread = db._checkpointer._thread if db._checkpointer else None
+    assert thread is not None and thread.is_alive()
+    for n in range(200):  # enough commits to wake the checkpoint thread
+        with db.transaction() as conn:
+            db.set_meta(conn, f"k{n % 3}", str(n))
+    db.close()
+    assert not thread.is_alive()
+    assert not Path(str(path) + "-wal").exists()
+    check = sqlite3.connect(path)
+    try:
+        assert check.execute("SELECT value FROM meta WHERE key = 'k1'").fetchone()[0] == "199"
+    finally:
+        check.close()
