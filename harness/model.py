@@ -177,6 +177,8 @@ class Step:
     envelope: Mapping[str, Any] = field(default_factory=dict)  # envelope field overrides (templates too)
     name: str = ""
     when: str | None = None  # teardown only: run when this saved name is set, e.g. "setl_id"
+    # reference platform only: a platform fault switched on for exactly this step's exchange, e.g. 'drop-after-commit'
+    fault: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -219,16 +219,18 @@ class ScenarioPlugin:
                 lines += [f"  expected: {failure.expected}", f"  actual:   {failure.actual}"]
             if failure.detail:
                 lines += [f"  {line}" for line in failure.detail.splitlines()]
-        exchange = self._failing_exchange(result)
+        exchange = self._failing_exchange(result, scenario)
         if exchange is not None:
             lines += ["", f"reproduce ({exchange.infno}, {exchange.url}):",
                       "  " + curl_command(exchange, header_env=self.header_env)]
         return "\n".join(lines)
 
     @staticmethod
-    def _failing_exchange(result: ScenarioResult) -> Any:
+    def _failing_exchange(result: ScenarioResult, scenario: Scenario) -> Any:
+        flow = (*scenario.steps, *scenario.teardown)
         for step in result.steps:
-            if step.exchange is not None and step.exchange.error:
+            designed = 0 <= step.index < len(flow) and flow[step.index].fault and step.infno == flow[step.index].infno
+            if step.exchange is not None and step.exchange.error and not designed:  # not a loss the scenario made
                 return step.exchange
         steps = {s.index: s for s in result.steps if s.exchange is not None and not s.teardown}
         for failure in result.failures:

@@ -30,6 +30,7 @@ __all__ = [
     "Target",
     "build_url",
     "mask_headers",
+    "switch_fault",
 ]
 
 MAX_STORED_TEXT = 64 * 1024  # characters of a response body kept in an Exchange
@@ -235,6 +236,24 @@ class HttpTarget:
 
     def __repr__(self) -> str:
         return f"HttpTarget({self.base_url!r}, url_style={self.url_style!r}, signer={self.signer!r})"
+
+
+def switch_fault(base_url: str, fault: Mapping[str, Any], *, timeout_s: float = 5.0) -> str | None:
+    """Switch on a fault of the reference platform (`POST /__admin/faults`); None when done, else why not.
+
+    `fault` is the platform's fault body, e.g. {"infno": "2207", "kind": "drop-after-commit", "times": 1}.
+    Only the embedded reference platform has this endpoint; the runner never calls it for a real site.
+    """
+    url = base_url.rstrip("/") + "/__admin/faults"
+    with requests.Session() as session:
+        session.trust_env = False  # as HttpTarget: no proxy or ~/.netrc in the way of a loopback call
+        try:
+            response = session.post(url, json=dict(fault), timeout=timeout_s)
+        except requests.exceptions.RequestException as exc:
+            return f"{_network_error(exc)} at {url}"
+    if response.status_code >= 300:
+        return f"HTTP {response.status_code} from {url}: {_snippet(response.text)}"
+    return None
 
 
 Responder = Callable[..., tuple[int, Mapping[str, str], str | bytes]]

@@ -173,3 +173,23 @@ def test_run_last_scenarios_run_after_every_other_item(pytester: pytest.Pytester
     plugin = plugin_for(FakeSite(), [last, *others])
     pytester.runpytest_inprocess("-k", "last or c", plugins=[plugin]).assert_outcomes(passed=2, deselected=2)
     assert plugin.selected == ["person.sample.c", "reconciliation.sample.last"]
+
+
+def test_an_answer_lost_by_design_is_no_broken_allure_step(pytester: pytest.Pytester, tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from engine_samples import success
+
+    answers = iter([ConnectionResetError("dropped after commit"), success("2207")])
+    fake = FakeSite({"2207": lambda envelope: next(answers)})
+    steps = (replace(settle_step(), fault="drop-after-commit"), settle_step())
+    flow = scenario(steps, id="reversal.sample.dropped", area="reversal", interface="2601")
+    runner = Runner(CallableTarget(fake), load_registry(), "baseline", site(reference=True), seed=3,
+                    fault_switch=lambda fault: None)
+    plugin = ScenarioPlugin([flow], runner, interface_names=NAMES)
+    pytester.runpytest_inprocess("--alluredir", str(tmp_path / "allure"), plugins=[plugin]).assert_outcomes(passed=1)
+    result = _allure_results(tmp_path / "allure")["reversal.sample.dropped"]
+    assert result["status"] == "passed"
+    assert [(s["name"], s["status"]) for s in result["steps"]] == [
+        ("1. 2207 门诊结算", "passed"), ("冲正 · 2601", "passed"), ("2. 2207 门诊结算", "passed")]
+    assert "expected loss" in [a["name"] for a in result["steps"][0]["attachments"]]

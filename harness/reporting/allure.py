@@ -95,10 +95,12 @@ class StepRecorder:
         self.masked = masked
         self.header_env = dict(header_env or {})
         self._open: Any = None
+        self._fault: str | None = None  # the fault the open step makes the platform apply (its loss is expected)
 
     def __call__(self, event: RunEvent) -> None:
         if event.kind == "step-started":
             self._close()
+            self._fault = event.payload.get("fault") or None
             index, infno = event.payload.get("index", 0), str(event.payload.get("infno", ""))
             prefix = "teardown · " if event.payload.get("teardown") else f"{int(index) + 1}. "
             name = event.payload.get("name") or ""
@@ -114,6 +116,7 @@ class StepRecorder:
 
     def _finish(self, step: StepResult) -> None:
         if self._open is None:  # a 2601 recovery step has no step-started event: give it its own step
+            self._fault = None
             self._open = allure.step(f"冲正 · {step.infno} {self.interface_names.get(step.infno, '')}".rstrip())
             self._open.__enter__()
         if step.exchange is not None:
@@ -126,7 +129,10 @@ class StepRecorder:
             allure.attach(curl_command(step.exchange, header_env=self.header_env), name="reproduce (curl)",
                           attachment_type=allure.attachment_type.TEXT)
         problem = None
-        if step.exchange is not None and step.exchange.error:
+        if step.exchange is not None and step.exchange.error and self._fault:
+            allure.attach(f"the platform lost this answer on purpose ({self._fault}): {step.exchange.error}",
+                          name="expected loss", attachment_type=allure.attachment_type.TEXT)
+        elif step.exchange is not None and step.exchange.error:
             problem = ConnectionError(step.exchange.error)  # broken, not failed
         elif findings:
             problem = AssertionError(findings[0].title)

@@ -33,7 +33,7 @@ class ConsoleReporter:
             self.write(f"\nhsa-cert: {event.payload.get('reason')}; the remaining scenarios are not sent.\n")
         elif event.kind == "report-error":
             self.write(f"hsa-cert: {event.payload.get('reason')}")
-        elif event.kind == "unknown-outcome":
+        elif event.kind == "unknown-outcome" and not event.payload.get("designed"):  # not a drop the scenario made
             self.write(f"\nhsa-cert: {event.scenario_id}: {event.payload.get('notes')}\n")
 
 

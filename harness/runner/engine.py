@@ -18,7 +18,7 @@ from harness.runner.messages import describe_answer, find_psn_no, jsonable, pars
 from harness.scenarios.templates import Expression, render
 from harness.siteconfig import SiteConfig
 from harness.specs import Profile, SpecRegistry
-from harness.transport import Target
+from harness.transport import Target, switch_fault
 
 __all__ = ["DEFAULT_BREAKER_THRESHOLD", "Runner"]
 
@@ -58,7 +58,8 @@ class Runner(ResponseJudge):
 
     def __init__(self, target: Target, registry: SpecRegistry, profile: Profile | str, site: SiteConfig,
                  events: Callable[[RunEvent], None] | None = None, seed: int = 0, *,
-                 breaker_threshold: int | None = None, clock: Callable[[], datetime] = datetime.now) -> None:
+                 breaker_threshold: int | None = None, clock: Callable[[], datetime] = datetime.now,
+                 fault_switch: Callable[[Mapping[str, Any]], str | None] | None = None) -> None:
         self.target = target
         self.registry = registry
         self.profile = registry.profile(profile) if isinstance(profile, str) else profile
@@ -67,6 +68,9 @@ class Runner(ResponseJudge):
         self.seed = seed
         self.breaker_threshold = breaker_threshold or site.limits.breaker_threshold or DEFAULT_BREAKER_THRESHOLD
         self.clock = clock
+        # How a step's `fault` is switched on at the reference platform: None when done, else why not.
+        self.fault_switch = fault_switch or (lambda fault: switch_fault(site.base_url, fault,
+                                                                        timeout_s=min(site.limits.timeout_s, 5.0)))
         self._listeners: list[Callable[[RunEvent], None]] = [events] if events else []
         self._sequence = secrets.randbelow(10_000)  # msgids of parallel runs against one site rarely collide
         self._executions: dict[str, int] = {}
@@ -118,6 +122,10 @@ class Runner(ResponseJudge):
         missing = [cap for cap in scenario.capabilities if cap not in self.site.capabilities]
         if missing:
             return finish(Outcome.NOT_APPLICABLE, f"the site does not declare capability {', '.join(missing)}")
+        faulty = next((s for s in (*scenario.steps, *scenario.teardown) if s.fault), None)
+        if faulty is not None and not self.site.reference:
+            return finish(Outcome.NOT_APPLICABLE, f"the scenario makes the platform lose an answer ({faulty.fault} "
+                          f"on {faulty.infno}), which only the embedded reference platform can do (reference = true)")
         try:
             if scenario.id not in self._provisioned:  # the site config does not change during a run
                 self._preflight(scenario)
@@ -292,7 +300,8 @@ class Runner(ResponseJudge):
     def _run_step(self, run: _Run, step: Step, index: int, *, teardown: bool, again: bool = False) -> bool:
         """One step; returns False when the flow cannot continue after it."""
         scenario = run.scenario
-        self.emit("step-started", scenario.id, index=index, infno=step.infno, name=step.name, teardown=teardown)
+        self.emit("step-started", scenario.id, index=index, infno=step.infno, name=step.name, teardown=teardown,
+                  fault=step.fault)
         identity = self.site.identity(scenario.archetype) if scenario.archetype else None
         resolve = self._resolver(run)
         failures: list[Failure] = []
@@ -307,6 +316,8 @@ class Runner(ResponseJudge):
         problem = self._request_problem(run, step, index, envelope)
         if problem is not None:
             return self._record(run, StepResult(index, step.infno, None, (problem,), teardown), [problem])
+        if step.fault:
+            return self._run_fault_step(run, step, index, envelope, teardown=teardown)
         exchange = self.target.send(step.infno, envelope)
         if self._infra(run, exchange):
             result = StepResult(index, step.infno, exchange, (), teardown)
@@ -323,6 +334,39 @@ class Runner(ResponseJudge):
         carry_on = self._evaluate(run, step, index, envelope, exchange, response, failures)
         result = StepResult(index, step.infno, exchange, tuple(failures), teardown)
         return self._record(run, result, failures) and carry_on
+
+    def _run_fault_step(self, run: _Run, step: Step, index: int, envelope: Mapping[str, Any], *,
+                        teardown: bool) -> bool:
+        """A step whose answer the reference platform loses on purpose: expect the loss, undo the call with 2601.
+
+        The expected infrastructure error is no ERROR and does not count towards the breaker; the flow goes
+        on only when the 2601 undid the call (the next steps then show that the visit can be settled again).
+        """
+        fault = {"infno": step.infno, "kind": step.fault, "times": 1}
+        refused = self.fault_switch(fault)
+        if refused is not None:
+            run.infra = run.infra or f"cannot switch on the platform fault {step.fault} for {step.infno}: {refused}"
+            return self._record(run, StepResult(index, step.infno, None, (), teardown), [])
+        exchange = self.target.send(step.infno, envelope)
+        if exchange.error is None:
+            # The fault did not fire: whatever the platform answered stands (and is in the ledger).
+            self.ledger.record(step.infno, envelope, parse_response(exchange) or {})
+            failure = Failure(title=f"step {index + 1} ({step.infno}) was answered although the platform was to lose "
+                              f"the answer ({step.fault})", clause="R-2601-UNDOES", severity=Severity.MAJOR,
+                              step=index, expected=f"an infrastructure error ({step.fault})",
+                              actual=describe_answer(exchange, parse_response(exchange) or {}),
+                              detail="the reference platform did not apply the fault switched on at /__admin/faults")
+            self._record(run, StepResult(index, step.infno, exchange, (failure,), teardown), [failure])
+            return False
+        run.notes.append(f"step {index + 1} ({step.infno}): the answer was lost as designed ({exchange.error})")
+        self._record(run, StepResult(index, step.infno, exchange, (), teardown), [])
+        undone = self._resolve_unknown_outcome(run, step, index, envelope, exchange, designed=True)
+        if not undone and run.infra is None:
+            failure = Failure(title=f"the {step.infno} whose answer was lost could not be undone with 2601",
+                              clause="R-2601-UNDOES", severity=Severity.CRITICAL, step=index,
+                              expected="2601 (omsgid = the lost message's msgid) succeeds", actual=run.notes[-1])
+            run.failures.append(failure)
+        return undone
 
     def _render_input(self, step: Step, resolve: Callable[[Expression], Any]) -> Any:
         """Render the step input; `{{ ledger.<field> }}` is filled last, filtered by the rendered input."""
@@ -374,7 +418,7 @@ class Runner(ResponseJudge):
         return True
 
     def _resolve_unknown_outcome(self, run: _Run, step: Step, index: int, envelope: Mapping[str, Any],
-                                 exchange: Exchange) -> bool:
+                                 exchange: Exchange, *, designed: bool = False) -> bool:
         """A state-changing call ended without an answer: 冲正 it with 2601 rather than resend it.
 
         Returns True when the 2601 succeeded, i.e. whatever the call did is undone.
@@ -406,7 +450,8 @@ class Runner(ResponseJudge):
             undone = response.get("infcode") == 0
             verdict = "reversed" if undone else f"refused: {response.get('err_msg')}"
             run.notes.append(f"unknown outcome of {step.infno} (msgid {msgid}) resolved with 2601 冲正: {verdict}")
-        self.emit("unknown-outcome", run.scenario.id, infno=step.infno, msgid=msgid, notes=run.notes[-1])
+        self.emit("unknown-outcome", run.scenario.id, infno=step.infno, msgid=msgid, notes=run.notes[-1],
+                  designed=designed)
         return undone
 
     # --- expectations -------------------------------------------------------------------------

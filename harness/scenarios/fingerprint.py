@@ -50,6 +50,8 @@ def step_to_dict(step: Step) -> dict[str, Any]:
     data["expect"] = expectation_to_dict(step.expect)
     if step.when is not None:
         data["when"] = step.when
+    if step.fault is not None:  # only when set: the fingerprints of steps without faults stay what they were
+        data["fault"] = step.fault
     return data
 
 
@@ -109,6 +111,7 @@ def step_from_dict(data: Mapping[str, Any]) -> Step:
         envelope=dict(data.get("envelope", {})),
         name=str(data.get("name", "")),
         when=data.get("when"),
+        fault=data.get("fault"),
     )
 
 

@@ -80,6 +80,16 @@ def _check_step(step: ConcreteStep, vocab: Vocabulary, saved: set[str], problems
         if ok is True:
             problems.append(step.problem(("expect", "cause"), "a failure cause on a step expected to succeed",
                                          hint="add `ok: false` (a refusal is expected) or drop `cause`"))
+    if data.get("fault") is not None:
+        asked = [key for key in ("checks", "golden", "save", "cause", "state_unchanged") if expect.get(key)]
+        if teardown:
+            problems.append(step.problem(("fault",), "a platform fault on a teardown step",
+                                         hint="faults belong on a step of the flow, whose lost answer the runner "
+                                         "resolves with 2601 before the flow goes on"))
+        elif asked or ok is not True:
+            problems.append(step.problem(("expect",), "the answer of a fault step is lost, so `expect` cannot ask "
+                                         f"anything of it ({', '.join(asked) or 'ok: ' + str(ok).lower()})",
+                                         hint="check the outcome in the steps after it (e.g. settle again, 5203)"))
     if expect.get("golden") and ok is not True:
         problems.append(step.problem(("expect", "golden"), "golden values on a step that is not expected to succeed",
                                      hint="golden amounts apply to successful responses only"))
