@@ -256,6 +256,26 @@ def test_a_refusal_can_be_saved_whole_to_compare_its_replay_with() -> None:
     unsaved = runner(FakeSite({"2207": refusal(NOT_FILED)})).run_scenario(scenario((settle_step(again),)))
     assert unsaved.outcome is Outcome.FAILED and unsaved.failures[0].title.startswith("suite bug: no original")
 
+def test_omit_leaves_envelope_fields_out_where_null_sends_null() -> None:
+    fake = FakeSite({"1101": refusal("入参校验失败：/msgid required field is missing")})
+    run = Runner(fake.target(), load_registry(), "guangdong", site(), seed=1)
+    omitted = {"msgid": "{{ omit }}", "fixmedins_code": "{{ omit }}", "recer_admdvs": "{{ omit }}"}
+    negative = Expectation(ok=False, cause="invalid-request")  # an invalid request is sent only when meant to be
+    steps = (Step("1101", person_step().input, negative, envelope=omitted),
+             Step("1101", person_step().input, negative, envelope={"msgid": None}))
+    assert run.run_scenario(scenario(steps)).outcome is Outcome.PASSED
+    left_out, nulled = fake.sent[1][1], fake.sent[2][1]
+    # neither the runner's msgid nor the profile's extra field (recer_admdvs) fills an omitted field in again
+    assert not {"msgid", "fixmedins_code", "recer_admdvs"} & set(left_out)
+    assert "inf_time" in left_out and nulled["msgid"] is None
+
+
+def test_omit_in_an_input_is_a_step_that_cannot_be_built() -> None:
+    fake = FakeSite()
+    result = runner(fake).run_scenario(scenario((Step("1101", {"data": {"psn_no": "{{ omit }}"}}),)))
+    assert result.outcome is Outcome.FAILED and fake.infnos() == ["9001"]
+    assert "{{ omit }} removes envelope fields only" in result.failures[0].title
+
 def test_response_schema_violations_are_minor_findings_with_field_clauses() -> None:
     broken = success("1101")
     del broken["output"]["baseinfo"]["psn_no"]

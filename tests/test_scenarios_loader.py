@@ -267,3 +267,13 @@ def test_template_steps_and_generator_tables_are_checked_by_their_schema_locatio
     found = {(i.path, i.message) for i in schema_issues(registry, CAUSE_MATRIX, table)}
     assert (("causes", 0, "nots"), "unknown key 'nots'") in found
     assert any(path == ("causes", 0, "flows") for path, _ in found)  # an empty list of flows
+
+
+def test_omit_is_only_a_whole_envelope_value(tmp_path: Path) -> None:
+    good = VALID.replace('  - infno: 5203\n', '  - infno: 5203\n    envelope: {msgid: "{{ omit }}"}\n')
+    (scenario,) = load_text(good, "omit.yaml", vocabulary=VOCAB)
+    assert scenario.steps[1].envelope == {"msgid": "{{ omit }}"}
+    bad = (VALID.replace('  - infno: 5203\n', '  - infno: 5203\n    envelope: {msgid: "H1{{ omit }}"}\n')
+           .replace("begntime: 2024-01-01", 'begntime: "{{ omit }}"'))
+    text = _error(tmp_path, {"omit.yaml": bad}).render()
+    assert "2 problems" in text and text.count("'{{ omit }}' can only be the whole value of an envelope field") == 2

@@ -175,6 +175,13 @@ def test_every_envelope_negative_overrides_exactly_one_field(suites: ScenarioCat
         assert len(refused.envelope) == 1, scenario.id
         (name,) = refused.envelope
         assert scenario.clauses[0] == f"ENV.req.{name}"
+        # a required field is both sent as null (.null, the ids of old) and left out ({{ omit }}, .missing)
+        value = refused.envelope[name]
+        assert (value is None) is scenario.id.endswith(".null")
+        assert (value == "{{ omit }}") is scenario.id.endswith(".missing")
+    ids = {s.id for s in generated}
+    assert {f"env.req.{name}.{kind}" for name in ("msgid", "inf_time", "fixmedins_code")
+            for kind in ("null", "missing")} <= ids
 
 
 def test_state_changing_negatives_prove_nothing_was_committed(suites: ScenarioCatalogue) -> None:

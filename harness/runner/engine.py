@@ -15,7 +15,7 @@ from harness.model import Exchange, Failure, Outcome, RunEvent, Scenario, Scenar
 from harness.runner.evaluate import ResponseJudge
 from harness.runner.ledger import Ledger, fill_ledger, first_node, mentions_ledger, protect, unprotect
 from harness.runner.messages import describe_answer, find_psn_no, jsonable, parse_response, resolve_path
-from harness.scenarios.templates import Expression, render
+from harness.scenarios.templates import OMIT, Expression, render
 from harness.siteconfig import SiteConfig
 from harness.specs import Profile, SpecRegistry
 from harness.transport import Target, switch_fault
@@ -233,6 +233,8 @@ class Runner(ResponseJudge):
             "input": input,  # template values are made JSON-ready when resolved
         }
         base.update(overrides or {})
+        for name in [name for name, value in base.items() if value is OMIT]:  # `{{ omit }}`: leave the field out
+            del base[name]  # (an override, so neither the msgid nor a profile's extra field fills it in again)
         if not (overrides and "msgid" in overrides):
             base["msgid"] = self._next_msgid(str(base.get("fixmedins_code") or site.fixmedins_code), now)
         # The profile's extra envelope fields (e.g. Guangdong's recer_admdvs = "{mdtrtarea_admvs}"): literals
@@ -271,6 +273,8 @@ class Runner(ResponseJudge):
                 return jsonable(run.saved[name])
             if ns == "run":
                 return run.uniq
+            if ns == "omit":
+                return OMIT
             if ns == "now":
                 now = self.clock()
                 if name == "datetime":
@@ -368,16 +372,23 @@ class Runner(ResponseJudge):
             run.failures.append(failure)
         return undone
 
-    def _render_input(self, step: Step, resolve: Callable[[Expression], Any]) -> Any:
+    def _render_input(self, step: Step, envelope_resolve: Callable[[Expression], Any]) -> Any:
         """Render the step input; `{{ ledger.<field> }}` is filled last, filtered by the rendered input."""
+
+        def resolve(expr: Expression) -> Any:
+            if expr.namespace == "omit":
+                raise _SuiteBug("{{ omit }} removes envelope fields only; to leave an input field out, do not write it")
+            return envelope_resolve(expr)
+
         uses_ledger = self._ledger_steps.get(id(step))
         if uses_ledger is None:  # scenarios live for the whole run: decide once per step
             uses_ledger = self._ledger_steps[id(step)] = mentions_ledger(step.input)
         if not uses_ledger:
             return render(step.input, resolve)
         rendered = unprotect(render(protect(step.input), resolve))
-        overrides = render(step.envelope, resolve)
-        code = str(overrides.get("fixmedins_code") or self.site.fixmedins_code)
+        overrides = render(step.envelope, envelope_resolve)
+        named = overrides.get("fixmedins_code")
+        code = str(named) if named and named is not OMIT else self.site.fixmedins_code
         return fill_ledger(rendered, jsonable(self.ledger.totals(code, first_node(rendered))))
 
     def _record(self, run: _Run, result: StepResult, failures: list[Failure]) -> bool:

@@ -2,11 +2,12 @@
 
 Input: `scenarios/envelope/_envelope.yaml` with one valid base call (a person query by default) and
 `skip:` entries for fields whose mutation is not a plain schema refusal (e.g. sign_no, which a site
-answers with not-signed-in). Each mutation is an envelope override on the base step; a required field
-is "removed" by overriding it with null (the message then carries `"msgid": null`, which the schema
-refuses like an absent field). As for input negatives, the generator builds the envelope the runner
-would build, applies the override and asserts with the specs validator that the base is valid and the
-mutant is invalid on exactly that field's clause. Ids: `env.req.msgid.pattern`, `env.req.inf_time.null`.
+answers with not-signed-in). Each mutation is an envelope override on the base step. A required field
+is broken twice: sent as null (`"msgid": null`, id `.null`) and left out of the message altogether (the
+override `{{ omit }}`, id `.missing`), as sites may treat the two differently. As for input negatives,
+the generator builds the envelope the runner would build, applies the override and asserts with the
+specs validator that the base is valid and the mutant is invalid on exactly that field's clause.
+Ids: `env.req.msgid.pattern`, `env.req.inf_time.null`, `env.req.inf_time.missing`.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from harness.specs import SpecRegistry
 __all__ = ["envelope_targets", "generate_envelope"]
 
 _FORMAT_OF_REF = {"datetime": "datetime", "date": "date", "admdvs": "admdvs", "timestamp17": "timestamp17"}
+OMIT_MARKER = "{{ omit }}"  # the envelope override that leaves a field out (harness.scenarios.templates)
 _SKIP_ALWAYS = {"input"}  # the interface schema validates it: covered by the protocol negatives
 
 
@@ -52,8 +54,42 @@ def envelope_targets(registry: SpecRegistry, profile: str) -> list[Target]:
     return targets
 
 
-def _kind(mutation: Mutation) -> str:
-    return "null" if mutation.kind == "missing" else mutation.kind
+def _variants(mutation: Mutation) -> list[tuple[str, Any]]:
+    """(id kind, override) pairs: a required field is sent as null (`.null`) and left out (`.missing`)."""
+    if mutation.kind == "missing":
+        return [("null", None), ("missing", OMIT_MARKER)]
+    return [(mutation.kind, mutation.value)]
+
+
+def _scenario(target: Target, mutation: Mutation, kind: str, value: Any, base: dict[str, Any], step: dict[str, Any],
+              title_zh: str) -> dict[str, Any]:
+    infno = str(step["infno"])
+    text = {"null": "null (missing)", "missing": "left out"}.get(kind) or mutation.describe_en.split(" ", 1)[1]
+    refused = {
+        "name": f"{infno} with envelope {target.name} {text} (refused)",
+        "infno": infno,
+        "input": step.get("input") or {},
+        "envelope": {**(step.get("envelope") or {}), target.name: value},
+        "expect": {"ok": False, "cause": "invalid-request", "state_unchanged": True},
+    }
+    zh = {"null": f"{target.title_zh}({target.name})为空",
+          "missing": f"{target.title_zh}({target.name})缺失（不传该字段）"}.get(kind) or mutation.describe_zh
+    return {
+        "id": f"env.{target.clause.lower().removeprefix('env.')}.{kind}",
+        "title": f"Request envelope with {target.name} {text} is refused",
+        "title_zh": f"交易报文{zh}应被拒绝",
+        "clauses": [target.clause, "R-INPUT-VALIDATED", "R-REFUSAL-SHAPE"],
+        "capabilities": list(base.get("capabilities") or []),
+        "level": "mandatory" if target.required else "optional",
+        "area": "envelope",
+        "interface": infno,
+        "archetype": base.get("archetype"),
+        "tags": ["negative", "envelope", f"mutation:{kind}"],
+        "kind": "envelope",
+        "steps": [*(base.get("setup") or []), refused, {**step, "name": f"{infno} ({title_zh}) with "
+                                                        "a correct envelope still succeeds"}],
+        "teardown": list(base.get("teardown") or []),
+    }
 
 
 def generate_envelope(registry: SpecRegistry, profile: str, table: Document, catalogue: Catalogue,
@@ -93,42 +129,21 @@ def generate_envelope(registry: SpecRegistry, profile: str, table: Document, cat
     scenarios: list[dict[str, Any]] = []
     for target in envelope_targets(registry, profile):
         for mutation in mutations_for(target):
-            kind = _kind(mutation)
-            if f"{target.name}.{kind}" in skip or target.name in skip:
-                continue
-            value = None if mutation.kind == "missing" else mutation.value
-            found = validator.validate_request({**envelope, target.name: value})
-            if not found or any(v.clause != target.clause for v in found):
-                got = "; ".join(v.render() for v in found[:4]) or "no violation"
-                problems.append(table.problem(("base",), f"envelope mutation {kind} of {target.clause} is not a "
-                                              "clean negative", hint=f"validator says: {got}; add "
-                                              f"`{target.name}.{kind}` to `skip:` with a reason"))
-                continue
-            text = "null (missing)" if kind == "null" else mutation.describe_en.split(" ", 1)[1]
-            refused = {
-                "name": f"{infno} with envelope {target.name} {text} (refused)",
-                "infno": infno,
-                "input": step.get("input") or {},
-                "envelope": {**(step.get("envelope") or {}), target.name: value},
-                "expect": {"ok": False, "cause": "invalid-request", "state_unchanged": True},
-            }
-            zh = f"{target.title_zh}({target.name})为空" if kind == "null" else mutation.describe_zh
-            scenarios.append({
-                "id": f"env.{target.clause.lower().removeprefix('env.')}.{kind}",
-                "title": f"Request envelope with {target.name} {text} is refused",
-                "title_zh": f"交易报文{zh}应被拒绝",
-                "clauses": [target.clause, "R-INPUT-VALIDATED", "R-REFUSAL-SHAPE"],
-                "capabilities": list(base.get("capabilities") or []),
-                "level": "mandatory" if target.required else "optional",
-                "area": "envelope",
-                "interface": infno,
-                "archetype": archetype,
-                "tags": ["negative", "envelope", f"mutation:{kind}"],
-                "kind": "envelope",
-                "steps": [*(base.get("setup") or []), refused, {**step, "name": f"{infno} ({spec.title_zh}) with "
-                                                                "a correct envelope still succeeds"}],
-                "teardown": list(base.get("teardown") or []),
-            })
-            out.values[("scenarios", len(scenarios) - 1)] = table.position(("base",))
+            for kind, value in _variants(mutation):
+                if f"{target.name}.{kind}" in skip or target.name in skip:
+                    continue
+                if kind == "missing":
+                    sent = {name: v for name, v in envelope.items() if name != target.name}
+                else:
+                    sent = {**envelope, target.name: value}
+                found = validator.validate_request(sent)
+                if not found or any(v.clause != target.clause for v in found):
+                    got = "; ".join(v.render() for v in found[:4]) or "no violation"
+                    problems.append(table.problem(("base",), f"envelope mutation {kind} of {target.clause} is not a "
+                                                  "clean negative", hint=f"validator says: {got}; add "
+                                                  f"`{target.name}.{kind}` to `skip:` with a reason"))
+                    continue
+                scenarios.append(_scenario(target, mutation, kind, value, base, step, spec.title_zh))
+                out.values[("scenarios", len(scenarios) - 1)] = table.position(("base",))
     out.data = {"scenarios": scenarios}
     return out

@@ -18,7 +18,7 @@ from harness.scenarios.diagnostics import Problem, closest
 from harness.scenarios.expansion import ConcreteStep, Entry, TemplateLibrary, expand_steps
 from harness.scenarios.fingerprint import step_from_dict, with_fingerprint
 from harness.scenarios.schema import STEP, SchemaIssue, schema_issues
-from harness.scenarios.templates import TemplateSyntaxError, expressions, parse_expression
+from harness.scenarios.templates import TemplateSyntaxError, expressions, is_omit, parse_expression
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -99,8 +99,15 @@ def _check_step(step: ConcreteStep, vocab: Vocabulary, saved: set[str], problems
                 expr = parse_expression(text)
             except TemplateSyntaxError as exc:
                 problems.append(step.problem(sub, str(exc), expected="identity.*, site.*, item.*, saved.*, run.uniq, "
-                                             "now.* or (in an input) ledger.*", hint="see contracts section G"))
+                                             "now.*, (in an input) ledger.* or (a whole envelope value) omit",
+                                             hint="see contracts section G"))
                 continue
+            if expr.namespace == "omit" and (part != "envelope" or len(sub) != 2
+                                             or not is_omit((data.get("envelope") or {}).get(sub[1]))):
+                problems.append(step.problem(sub, "'{{ omit }}' can only be the whole value of an envelope field",
+                                             expected='envelope: {<field>: "{{ omit }}"}, which leaves the field '
+                                             "out of the request",
+                                             hint="to leave an input field out, do not write it"))
             if expr.namespace == "ledger" and part != "input":
                 problems.append(step.problem(sub, f"'{{{{ {text} }}}}' outside an input",
                                              expected="ledger.* only in a step input (a 3201 asks for the totals "

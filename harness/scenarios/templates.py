@@ -5,6 +5,10 @@ interpolated as text. Namespaces resolved at run time: identity, site, item, sav
 ledger (the totals of what the harness itself settled and reversed in this run, filtered by the
 3201 input that asks for them; input only). The namespace `args` exists only inside template blocks
 and is replaced when the loader expands `use:`.
+
+`{{ omit }}` is no value but a removal marker: as the whole value of an envelope override it leaves
+that field out of the request altogether (`envelope: {msgid: "{{ omit }}"}`), where `null` would send
+`"msgid": null`. Rendering yields the `OMIT` sentinel, and whoever builds the message drops the key.
 """
 
 from __future__ import annotations
@@ -16,17 +20,19 @@ from typing import Any
 
 __all__ = [
     "LEDGER_FIELDS",
+    "OMIT",
     "RUNTIME_NAMESPACES",
     "Expression",
     "TemplateSyntaxError",
     "expressions",
+    "is_omit",
     "parse_expression",
     "render",
     "saved_names",
     "substitute_args",
 ]
 
-RUNTIME_NAMESPACES = ("identity", "site", "item", "saved", "run", "now", "ledger")
+RUNTIME_NAMESPACES = ("identity", "site", "item", "saved", "run", "now", "ledger", "omit")
 # The totals the runner's ledger gives a 3201 step ({{ ledger.<field> }}); harness.runner.ledger computes them.
 LEDGER_FIELDS = ("medfee_sumamt", "fund_pay_sumamt", "acct_pay", "psn_cash_pay", "cash_payamt", "fixmedins_setl_cnt")
 
@@ -41,6 +47,7 @@ _FORMS: dict[str, re.Pattern[str]] = {
     "run": re.compile(r"^run\.(uniq)$"),
     "now": re.compile(r"^now\.(datetime|date|date_offset\(\s*[-+]?\d+\s*\))$"),
     "ledger": re.compile(rf"^ledger\.({'|'.join(LEDGER_FIELDS)})$"),
+    "omit": re.compile(r"^omit()$"),
     "args": re.compile(rf"^args\.({_NAME})$"),
 }
 _HELP = {
@@ -51,8 +58,29 @@ _HELP = {
     "run": "run.uniq",
     "now": "now.datetime, now.date or now.date_offset(<days>)",
     "ledger": "ledger.<field> with a field of " + ", ".join(LEDGER_FIELDS),
+    "omit": "omit, alone, as the whole value of an envelope override",
     "args": "args.<name>, inside a template block",
 }
+
+
+class _Omit:
+    """The removal marker `{{ omit }}` once rendered: the key holding it is left out of the message."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "{{ omit }}"
+
+
+OMIT = _Omit()
+
+
+def is_omit(value: Any) -> bool:
+    """Whether a template value is exactly the removal marker `{{ omit }}`."""
+    if not isinstance(value, str):
+        return False
+    whole = _WHOLE.match(value)
+    return whole is not None and whole.group(1) == "omit"
 
 
 class TemplateSyntaxError(ValueError):
@@ -121,6 +149,8 @@ def render(value: Any, resolve: Callable[[Expression], Any]) -> Any:
 
 
 def _text(value: Any) -> str:
+    if value is OMIT:
+        raise ValueError("{{ omit }} must be the whole value of an envelope field, not part of a text")
     if value is None:
         return ""
     if isinstance(value, bool):
