@@ -4,7 +4,9 @@
 (ensure_ascii=False) on a keep-alive `requests.Session`, signs each request with the gateway
 signer, and never raises for infrastructure trouble: refused connections, timeouts, broken
 connections, HTTP 5xx and bodies that are not JSON (an HTML error page from a proxy, a truncated
-envelope) come back as an `Exchange` whose `error` says what happened, with the raw text kept.
+envelope) come back as an `Exchange` whose `error` says what happened, with the raw text kept:
+"connection refused", "timeout", "connection dropped: …" (the answer broke off mid-body),
+"connection error: …", "HTTP 5xx", "not JSON: …".
 No retries: a state-changing call whose outcome is unknown is for 冲正 (2601), not for a resend.
 """
 
@@ -79,6 +81,9 @@ def _network_error(exc: BaseException) -> str:
     """Name an infrastructure failure the way Exchange.error values are documented."""
     if isinstance(exc, requests.exceptions.Timeout | TimeoutError):
         return "timeout"
+    if isinstance(exc, requests.exceptions.ChunkedEncodingError):
+        # The answer had begun and the connection closed mid-body: the request did arrive, its outcome is unknown.
+        return f"connection dropped: {type(exc).__name__}: {_snippet(str(exc))}"
     seen: set[int] = set()
     cur: BaseException | None = exc
     while cur is not None and id(cur) not in seen:  # the refusal hides a few causes deep in urllib3

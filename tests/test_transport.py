@@ -239,10 +239,11 @@ def test_keep_alive_reuses_one_connection(server: str) -> None:
     assert len(_Handler.peers) == 2 and _Handler.peers[0] == _Handler.peers[1]
 
 
-def test_body_cut_short_is_a_connection_error(server: str) -> None:
+def test_body_cut_short_is_a_dropped_connection(server: str) -> None:
     with HttpTarget(server, url_style="infno", infno_path_template="/cut", timeout_s=5) as t:
         ex = t.send("2207", ENVELOPE)
-    assert ex.error is not None and ex.error.startswith("connection error: ")
+    assert ex.error is not None and ex.error.startswith("connection dropped: ChunkedEncodingError: ")
+    assert "IncompleteRead" in ex.error  # the detail is kept after the wording
 
 
 # --- CallableTarget ---------------------------------------------------------------------------
