@@ -26,8 +26,10 @@ __all__ = [
     "Summary",
     "exit_code",
     "group_summaries",
+    "pass_rate",
     "roll_up",
     "summarize",
+    "summarize_outcomes",
 ]
 
 EXIT_OK = 0
@@ -62,13 +64,18 @@ class Summary:
         return data
 
 
-def summarize(results: Iterable[ScenarioResult]) -> Summary:
+def pass_rate(passed: int, total: int, not_applicable: int) -> float | None:
+    """passed / (total - not_applicable), to 4 decimals; None when nothing applies. The one definition
+    every report uses, so the console, results.json, the certificate and the ledger agree."""
+    counted = total - not_applicable
+    return round(passed / counted, 4) if counted > 0 else None
+
+
+def summarize_outcomes(outcomes: Iterable[Outcome]) -> Summary:
     counts = {outcome: 0 for outcome in Outcome}
-    for result in results:
-        counts[result.outcome] += 1
+    for outcome in outcomes:
+        counts[outcome] += 1
     total = sum(counts.values())
-    counted = total - counts[Outcome.NOT_APPLICABLE]
-    rate = round(counts[Outcome.PASSED] / counted, 4) if counted else None
     return Summary(
         total=total,
         passed=counts[Outcome.PASSED],
@@ -76,9 +83,13 @@ def summarize(results: Iterable[ScenarioResult]) -> Summary:
         error=counts[Outcome.ERROR],
         not_provisioned=counts[Outcome.NOT_PROVISIONED],
         not_applicable=counts[Outcome.NOT_APPLICABLE],
-        pass_rate=rate,
+        pass_rate=pass_rate(counts[Outcome.PASSED], total, counts[Outcome.NOT_APPLICABLE]),
         outcome=roll_up(o for o, n in counts.items() if n),
     )
+
+
+def summarize(results: Iterable[ScenarioResult]) -> Summary:
+    return summarize_outcomes(result.outcome for result in results)
 
 
 def group_summaries(results: Iterable[ScenarioResult], scenarios: Mapping[str, Scenario],

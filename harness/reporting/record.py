@@ -10,12 +10,12 @@ declared) does not count, one it was not provisioned for counts against it.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from harness.model import Level, Outcome, Scenario
+from harness.verdict import pass_rate, summarize_outcomes
 
 __all__ = [
     "FailureRecord",
@@ -28,11 +28,6 @@ __all__ = [
 ]
 
 RECORD_FORMAT = "hsa-cert/certification-1"
-
-
-def pass_rate(passed: int, total: int, not_applicable: int) -> float | None:
-    denominator = total - not_applicable
-    return round(passed / denominator, 6) if denominator > 0 else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,16 +83,9 @@ class Tally:
 
 
 def tally(key: str, outcomes: Iterable[Outcome]) -> Tally:
-    counts = Counter(outcomes)
-    return Tally(
-        key=key,
-        total=sum(counts.values()),
-        passed=counts[Outcome.PASSED],
-        failed=counts[Outcome.FAILED],
-        error=counts[Outcome.ERROR],
-        not_provisioned=counts[Outcome.NOT_PROVISIONED],
-        not_applicable=counts[Outcome.NOT_APPLICABLE],
-    )
+    s = summarize_outcomes(outcomes)
+    return Tally(key=key, total=s.total, passed=s.passed, failed=s.failed, error=s.error,
+                 not_provisioned=s.not_provisioned, not_applicable=s.not_applicable)
 
 
 @dataclass(frozen=True, slots=True)
