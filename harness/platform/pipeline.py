@@ -28,7 +28,7 @@ from datetime import datetime
 from typing import Any
 
 from harness.platform.context import HANDLERS, Call, PlatformContext
-from harness.platform.envelope import dump_json, response_envelope, stamp17
+from harness.platform.envelope import dump_json, envelope_text, response_envelope, stamp17
 from harness.platform.faults import Switches
 from harness.platform.refusals import Refusal
 
@@ -104,7 +104,7 @@ def record_exchange(
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             received.isoformat(timespec="milliseconds"), path, str(env.get("infno") or ""), str(env.get("msgid") or ""),
-            str(env.get("fixmedins_code") or ""), int(valid), dump_json(rows), http_status,
+            str(env.get("fixmedins_code") or ""), int(valid), dump_json(rows) if rows else "[]", http_status,
             response.get("infcode") if response else None, response.get("err_msg") if response else None, fault,
             int(replayed), (datetime.now() - received).total_seconds() * 1000, request_text, response_text,
         ),
@@ -139,7 +139,7 @@ def process_call(
 
     def answer(conn: Any, env: dict[str, Any], *, cause: str = "", remember: bool, ok: bool = False,
                effect: dict[str, Any] | None = None) -> CallResult:  # fmt: skip
-        text = dump_json(env)
+        text = envelope_text(env)
         if remember and state_changing and msgid:
             conn.execute(
                 "INSERT INTO messages(fixmedins_code, msgid, infno, body_hash, response, ok, effect, received_at)"

@@ -10,14 +10,15 @@ restores the account and frees the fee rows, so that reconciliation over the per
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import replace
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
-from harness.platform.calc import ZERO, BenefitRule, FeeClass, SettlementAmounts, dec, settle
+from harness.platform.calc import MONEY_FIELD_NAMES, ZERO, BenefitRule, FeeClass, SettlementAmounts, dec, settle
 from harness.platform.context import Call
-from harness.platform.envelope import wire_decimal
+from harness.platform.envelope import EncodedOutput, dump_json, wire_decimal
 from harness.platform.refusals import Refusal, invalid_request
 from harness.platform.rules import CROSS_REGION_FILING_KINDS, check_settlement, is_emergency
 from harness.platform.state import (
@@ -175,8 +176,8 @@ def setlinfo(
         mdtrt_cert_type=mdtrt_cert_type,
         med_type=med_type,
     )
-    for name, value in amounts.money_fields().items():
-        info[name] = wire_decimal(value)
+    for name in MONEY_FIELD_NAMES:  # the order of SettlementAmounts.money_fields()
+        info[name] = wire_decimal(getattr(amounts, name))
     if call.switches.on("psn-part-split-wrong"):
         info["psn_cash_pay"] = info["psn_part_amt"]
     if call.switches.on("float-rounding-error"):
@@ -213,8 +214,11 @@ def setldetail_rows(person: Person, amounts: SettlementAmounts) -> list[dict[str
 def commit_settlement(
     call: Call, person: Person, visit_id: str, rows_ids: list[int], amounts: SettlementAmounts, info: dict[str, Any],
     detail: list[dict[str, Any]], *, care: str, mid_setl_flag: str = "0",
-) -> None:  # fmt: skip
+) -> EncodedOutput:  # fmt: skip
+    """Store the settlement; returns the output node {setlinfo, setldetail} with its JSON text, which
+    the response reuses (so the caller must not change `info` or `detail` afterwards)."""
     setl_id = info["setl_id"]
+    info_text, detail_text = dump_json(info), dump_json(detail)
     call.conn.execute(
         "INSERT INTO settlements(setl_id, mdtrt_id, psn_no, fixmedins_code, infno, kind, orig_setl_id, status, msgid,"
         " insutype, clr_type, clr_optins, care, mid_setl_flag, setl_time, medfee_cents, fund_cents, acct_cents,"
@@ -224,15 +228,17 @@ def commit_settlement(
             setl_id, visit_id, person.psn_no, call.fixmedins_code, call.infno, call.msgid, person.insutype,
             info["clr_type"], info["clr_optins"], care, mid_setl_flag, info["setl_time"],
             cents(amounts.medfee_sumamt), cents(amounts.fund_pay_sumamt), cents(amounts.acct_pay),
-            cents(amounts.psn_cash_pay), cents(amounts.hifp_pay), dumps(info), dumps(detail),
+            cents(amounts.psn_cash_pay), cents(amounts.hifp_pay), info_text, detail_text,
         ),
     )  # fmt: skip
-    if not call.switches.on("skip-account-debit"):
+    if not call.switches.on("skip-account-debit") and amounts.balc != person.balc:  # unchanged: nothing to write
         set_balance(call.conn, person.psn_no, amounts.balc)
     if rows_ids:
         marks = ",".join("?" for _ in rows_ids)
         call.conn.execute(f"UPDATE fees SET setl_id = ? WHERE id IN ({marks})", (setl_id, *rows_ids))
     call.effect.update(kind="settlement", setl_id=setl_id, psn_no=person.psn_no, mdtrt_id=visit_id)
+    return EncodedOutput({"setlinfo": info, "setldetail": detail},
+                         f'{{"setlinfo":{info_text},"setldetail":{detail_text}}}')  # fmt: skip
 
 
 def _negated_info(original: dict[str, Any], *, balc: Decimal) -> dict[str, Any]:
@@ -289,4 +295,10 @@ def _neg(value: Any) -> Any:
 
 
 def stored_rows(rows: list[Any]) -> list[FeeClass]:
-    return [FeeClass.from_store(json.loads(r["classification"])) for r in rows]
+    return [_fee_class(r["classification"]) for r in rows]
+
+
+@functools.lru_cache(maxsize=4096)
+def _fee_class(text: str) -> FeeClass:
+    """A stored classification never changes and FeeClass is immutable: parse each text once."""
+    return FeeClass.from_store(json.loads(text))

@@ -12,6 +12,7 @@ import json
 import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass
+from dataclasses import fields as dataclass_fields
 from datetime import date
 from decimal import Decimal
 from types import MappingProxyType
@@ -110,14 +111,17 @@ class Visit:
     data: Mapping[str, Any]
 
 
+# The columns of a Visit in field order, `data` last: rows become Visits positionally (hot path).
+_VISIT_SQL = "SELECT {} FROM visits WHERE mdtrt_id = ? AND fixmedins_code = ?".format(
+    ", ".join(f.name for f in dataclass_fields(Visit))
+)
+
+
 def load_visit(conn: sqlite3.Connection, mdtrt_id: str, fixmedins_code: str) -> Visit | None:
-    row = conn.execute(
-        "SELECT * FROM visits WHERE mdtrt_id = ? AND fixmedins_code = ?", (mdtrt_id, fixmedins_code)
-    ).fetchone()
+    row = conn.execute(_VISIT_SQL, (mdtrt_id, fixmedins_code)).fetchone()
     if row is None:
         return None
-    fields = {k: v for k, v in dict(row).items() if k not in ("created_at", "data")}
-    return Visit(**fields, data=json.loads(row["data"]))
+    return Visit(*row[:-1], data=json.loads(row[-1]))
 
 
 def update_visit(conn: sqlite3.Connection, mdtrt_id: str, **changes: Any) -> None:
@@ -209,10 +213,15 @@ class Filing:
     data: Mapping[str, Any]
 
 
+# The columns of a Filing in field order: rows become Filings positionally (hot path).
+_FILING_COLUMNS = ", ".join(f.name for f in dataclass_fields(Filing))
+_FIXMEDINS_CODES = [f.name for f in dataclass_fields(Filing)].index("fixmedins_codes")
+
+
 def filings_of(conn: sqlite3.Connection, psn_no: str, kinds: tuple[str, ...]) -> list[Filing]:
     marks = ",".join("?" for _ in kinds)
     rows = conn.execute(
-        f"SELECT * FROM filings WHERE psn_no = ? AND status = 'active' AND kind IN ({marks}) "
+        f"SELECT {_FILING_COLUMNS} FROM filings WHERE psn_no = ? AND status = 'active' AND kind IN ({marks}) "
         "ORDER BY begndate, trt_dcla_detl_sn",
         (psn_no, *kinds),
     ).fetchall()
@@ -220,10 +229,12 @@ def filings_of(conn: sqlite3.Connection, psn_no: str, kinds: tuple[str, ...]) ->
 
 
 def _filing(row: sqlite3.Row) -> Filing:
-    fields = {k: v for k, v in dict(row).items() if k not in ("fixmedins_codes", "data")}
-    return Filing(**fields, fixmedins_codes=tuple(json.loads(row["fixmedins_codes"])), data=json.loads(row["data"]))
+    values = list(row)
+    values[_FIXMEDINS_CODES] = tuple(json.loads(values[_FIXMEDINS_CODES]))
+    values[-1] = json.loads(values[-1])
+    return Filing(*values)
 
 
 def load_filing(conn: sqlite3.Connection, sn: str) -> Filing | None:
-    row = conn.execute("SELECT * FROM filings WHERE trt_dcla_detl_sn = ?", (sn,)).fetchone()
+    row = conn.execute(f"SELECT {_FILING_COLUMNS} FROM filings WHERE trt_dcla_detl_sn = ?", (sn,)).fetchone()
     return None if row is None else _filing(row)

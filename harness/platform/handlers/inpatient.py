@@ -177,8 +177,8 @@ def _settle_inpatient(call: Call, *, commit: bool) -> dict[str, Any]:
                     med_type=visit.med_type, mdtrt_cert_type=str(data.get("mdtrt_cert_type") or ""))  # fmt: skip
     detail = setldetail_rows(person, amounts)
     if commit:
-        commit_settlement(call, person, visit.mdtrt_id, [r["id"] for r in fee_rows], amounts, info, detail,
-                          care="inpatient", mid_setl_flag="1" if interim else "0")  # fmt: skip
+        return commit_settlement(call, person, visit.mdtrt_id, [r["id"] for r in fee_rows], amounts, info, detail,
+                                 care="inpatient", mid_setl_flag="1" if interim else "0")  # fmt: skip
     return {"setlinfo": info, "setldetail": detail}
 
 

@@ -180,7 +180,8 @@ def _settle_outpatient(call: Call, *, commit: bool) -> dict[str, Any]:
                     mdtrt_cert_type=str(data.get("mdtrt_cert_type") or ""))  # fmt: skip
     detail = setldetail_rows(person, amounts)
     if commit:
-        commit_settlement(call, person, visit.mdtrt_id, [r["id"] for r in fee_rows], amounts, info, detail, care=care)
+        return commit_settlement(call, person, visit.mdtrt_id, [r["id"] for r in fee_rows], amounts, info, detail,
+                                 care=care)  # fmt: skip
     return {"setlinfo": info, "setldetail": detail}
 
 

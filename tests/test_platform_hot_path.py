@@ -1,9 +1,16 @@
-"""The pool's annual totals (`pool_totals`, kept by triggers) always equal the sum over the settlement
-rows they summarise, through settlement, reversal and 冲正; a database from before the table existed
-gets them rebuilt when opened; and the WAL checkpoint thread of a file database stops with it."""
+"""What the settlement hot path keeps instead of recomputing, and what runs beside it, stays exact:
+
+- the pool's annual totals (`pool_totals`, kept by triggers) always equal the sum over the settlement
+  rows they summarise, through settlement, reversal and 冲正; a database from before the table existed
+  gets them rebuilt when opened;
+- a settlement's answer, whose output node is encoded once and spliced into the envelope, is byte for
+  byte the plain encoding of the same envelope, and the stored setlinfo is the answered one;
+- the WAL checkpoint thread of a file database stops with it.
+"""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -12,11 +19,19 @@ from platform_samples import Flow, persona
 
 from harness.platform import Platform, PlatformConfig
 from harness.platform.db import Database
+from harness.platform.envelope import EncodedOutput, dump_json, envelope_text
+from harness.platform.samples import settle_input
+from harness.platform.wire import JSON_TYPE, HttpRequest
 
 SUMMED = (
     "SELECT psn_no, care, substr(setl_time, 1, 4) AS year, SUM(hifp_cents) AS hifp_cents FROM settlements"
     " WHERE status != 'voided' GROUP BY 1, 2, 3"
 )
+
+
+def request_for(envelope: dict[str, Any]) -> HttpRequest:
+    body = json.dumps(envelope, ensure_ascii=False).encode()
+    return HttpRequest("POST", "/fsi/api/rsfComIfsService/callService", {"content-type": JSON_TYPE}, body)
 
 
 def totals(conn: Any) -> dict[tuple[str, str, str], int]:
@@ -89,3 +104,30 @@ def test_closing_a_file_database_stops_its_checkpoint_thread_and_leaves_no_wal(t
         assert check.execute("SELECT value FROM meta WHERE key = 'k1'").fetchone()[0] == "199"
     finally:
         check.close()
+
+
+def test_a_settlement_answer_is_the_plain_encoding_of_its_envelope() -> None:
+    platform = Platform(PlatformConfig(db_path=":memory:"))
+    flow = Flow(platform.call)
+    flow.sign_in()
+    who = persona("filed-employee")
+    for lines, account in ((("consult", 1), ("cefaclor", 2)), "1"), ((("consult", 1),), "0"):
+        mdtrt_id, amount = flow.register(who, list(lines))
+        envelope = flow.his.envelope("2207", settle_input(who, mdtrt_id, "B1", amount, acct_used_flag=account), who)
+        text = platform.handle(request_for(envelope)).body.decode()
+        answer = json.loads(text)
+        assert answer["infcode"] == 0, answer
+        assert text == dump_json(answer)
+        stored = platform.db.conn.execute("SELECT setlinfo, setldetail FROM settlements WHERE setl_id = ?",
+                                          (answer["output"]["setlinfo"]["setl_id"],)).fetchone()  # fmt: skip
+        assert json.loads(stored[0]) == answer["output"]["setlinfo"]
+        assert json.loads(stored[1]) == answer["output"]["setldetail"]
+    platform.close()
+
+
+def test_envelope_text_splices_only_the_output_key() -> None:
+    output = {"setlinfo": {"a": 1.5, "b": '中"output":null'}, "setldetail": [{"x": None}]}
+    envelope = {"infcode": 0, "err_msg": None, "output": EncodedOutput(output, dump_json(output)),
+                "warn_msg": '"output":null', "cainfo": None}  # fmt: skip
+    assert envelope_text(envelope) == dump_json(envelope)
+    assert envelope_text({"infcode": -1, "output": None}) == dump_json({"infcode": -1, "output": None})
