@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from harness.reporting.console import text_width
 from harness.reporting.ledger import LedgerRun, RunDiff, diff_outcomes, interface_rates, load_outcomes, load_runs
 
 __all__ = ["SiteHistory", "load_history", "render_history"]
@@ -54,6 +55,9 @@ def load_history(ledger: Path, site: str | None = None) -> list[SiteHistory]:
     return histories
 
 
+LISTED_IDS = 20  # per change list in the text view; --json has every id
+
+
 def _pct(rate: float | None) -> str:
     return "-" if rate is None else f"{rate * 100:.1f}%"
 
@@ -75,7 +79,7 @@ def render_history(histories: list[SiteHistory], interface_names: Mapping[str, s
         for infno, rates in h.interfaces.items():
             label = f"{infno} {names.get(infno, '')}".strip()
             cells = " ".join(f"{_pct(rates.get(r.run_id)):>7}" for r in shown)
-            out.append(f"    {label:<24} {cells}")
+            out.append(f"    {label}{' ' * max(1, 26 - text_width(label))}{cells}")
         if h.diff is None:
             out.append("  no previous run to compare with")
         else:
@@ -86,6 +90,8 @@ def render_history(histories: list[SiteHistory], interface_names: Mapping[str, s
                                ("new scenarios", h.diff.new), ("removed scenarios", h.diff.removed)):
                 if ids:
                     out.append(f"    {title} ({len(ids)}):")
-                    out.extend(f"      {sid}" for sid in ids)
+                    out.extend(f"      {sid}" for sid in ids[:LISTED_IDS])
+                    if len(ids) > LISTED_IDS:
+                        out.append(f"      … and {len(ids) - LISTED_IDS} more (--json lists them all)")
         out.append("")
     return "\n".join(out).rstrip() + "\n"
