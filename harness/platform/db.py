@@ -147,8 +147,10 @@ CREATE TABLE IF NOT EXISTS files (
     created_at TEXT NOT NULL,
     dld_endtime TEXT NOT NULL
 );
+-- Exchanges are never deleted, so a plain rowid key numbers them exactly as AUTOINCREMENT did, without
+-- rewriting sqlite_sequence on every request (databases created before keep their AUTOINCREMENT).
 CREATE TABLE IF NOT EXISTS exchanges (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    id INTEGER PRIMARY KEY,
     received_at TEXT NOT NULL,
     path TEXT NOT NULL,
     infno TEXT NOT NULL DEFAULT '',

@@ -45,8 +45,11 @@ def wire_decimal(value: Decimal | None) -> float | None:
     return None if value is None else float(value) + 0.0  # + 0.0 turns -0.0 into 0.0
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # what json.dumps(…) with these builds
+
+
 def dump_json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return _ENCODER.encode(value)
 
 
 class EncodedOutput(dict):  # type: ignore[type-arg]

@@ -46,9 +46,12 @@ class CallResult:
     cause: str = ""
 
 
+_HASH_ENCODER = json.JSONEncoder(sort_keys=True, ensure_ascii=False, default=str)
+
+
 def content_hash(envelope: dict[str, Any], upload: bytes | None) -> str:
     core = {k: envelope.get(k) for k in ("infno", "fixmedins_code", "mdtrtarea_admvs", "insuplc_admdvs", "input")}
-    digest = hashlib.sha256(json.dumps(core, sort_keys=True, ensure_ascii=False, default=str).encode())
+    digest = hashlib.sha256(_HASH_ENCODER.encode(core).encode())
     if upload is not None:
         digest.update(hashlib.sha256(upload).digest())
     return digest.hexdigest()

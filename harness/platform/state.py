@@ -34,11 +34,11 @@ __all__ = [
 
 
 def cents(amount: Decimal) -> int:
-    return int((money(amount) * 100).to_integral_value())
+    return int(money(amount).scaleb(2))  # exact: a cent amount times 100
 
 
 def from_cents(value: int) -> Decimal:
-    return (Decimal(value) / 100).quantize(Decimal("0.01"))
+    return Decimal(value).scaleb(-2)  # exactly two decimal places, as quantize(0.01) of value / 100
 
 
 def dumps(value: Any) -> str:
@@ -121,7 +121,19 @@ def load_visit(conn: sqlite3.Connection, mdtrt_id: str, fixmedins_code: str) -> 
     row = conn.execute(_VISIT_SQL, (mdtrt_id, fixmedins_code)).fetchone()
     if row is None:
         return None
-    return Visit(*row[:-1], data=json.loads(row[-1]))
+    return Visit(*row[:-1], data=_stored_json(row[-1]))
+
+
+@functools.lru_cache(maxsize=4096)
+def _stored_json(text: str) -> Mapping[str, Any]:
+    """A stored JSON object, parsed once per distinct text (a visit is read by every call about it) and
+    read-only: handlers build a new dict to change it (`dict(visit.data, …)`), never edit it in place."""
+    return MappingProxyType(json.loads(text))
+
+
+@functools.lru_cache(maxsize=1024)
+def _codes(text: str) -> tuple[str, ...]:
+    return tuple(json.loads(text))
 
 
 def update_visit(conn: sqlite3.Connection, mdtrt_id: str, **changes: Any) -> None:
@@ -230,8 +242,8 @@ def filings_of(conn: sqlite3.Connection, psn_no: str, kinds: tuple[str, ...]) ->
 
 def _filing(row: sqlite3.Row) -> Filing:
     values = list(row)
-    values[_FIXMEDINS_CODES] = tuple(json.loads(values[_FIXMEDINS_CODES]))
-    values[-1] = json.loads(values[-1])
+    values[_FIXMEDINS_CODES] = _codes(values[_FIXMEDINS_CODES])
+    values[-1] = _stored_json(values[-1])
     return Filing(*values)
 
 
