@@ -184,7 +184,9 @@ class Platform:
                 prepared.upload = next(iter(files.values()), None)
                 prepared.request_text = text + (f"\n<file: {len(prepared.upload)} bytes>" if prepared.upload else "")
             else:
-                text = body.decode("utf-8-sig")
+                text = body.decode("utf-8")
+                if text.startswith("\ufeff"):  # what the utf-8-sig codec drops: one leading byte-order mark
+                    text = text[1:]
                 prepared.request_text = text
             envelope = json.loads(text)
         except (UnicodeDecodeError, ValueError) as exc:

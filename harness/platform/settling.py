@@ -160,18 +160,19 @@ def setlinfo(
     info: dict[str, Any] = {"mdtrt_id": mdtrt_id}
     if setl_id is not None:
         info["setl_id"] = setl_id
+    data = person.data
     info.update(
         psn_no=person.psn_no,
-        psn_name=person["psn_name"],
-        psn_cert_type=person["psn_cert_type"] or "01",
-        certno=person["certno"],
-        gend=person["gend"],
-        naty=person["naty"],
-        brdy=person["brdy"],
+        psn_name=data.get("psn_name"),
+        psn_cert_type=data.get("psn_cert_type") or "01",
+        certno=data.get("certno"),
+        gend=data.get("gend"),
+        naty=data.get("naty"),
+        brdy=data.get("brdy"),
         age=float(person.age_on(call.today)),
         insutype=person.insutype,
-        psn_type=person["psn_type"],
-        cvlserv_flag=person["cvlserv_flag"] or "0",
+        psn_type=data.get("psn_type"),
+        cvlserv_flag=data.get("cvlserv_flag") or "0",
         setl_time=call.now_text,
         mdtrt_cert_type=mdtrt_cert_type,
         med_type=med_type,
