@@ -124,7 +124,7 @@ def load_visit(conn: sqlite3.Connection, mdtrt_id: str, fixmedins_code: str) -> 
     return Visit(*row[:-1], data=_stored_json(row[-1]))
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=1024)  # the visits in progress: each is read by every call about it
 def _stored_json(text: str) -> Mapping[str, Any]:
     """A stored JSON object, parsed once per distinct text (a visit is read by every call about it) and
     read-only: handlers build a new dict to change it (`dict(visit.data, …)`), never edit it in place."""
