@@ -143,8 +143,12 @@ class ScenarioPlugin:
         scenario = item.scenario
         recorder = None
         if self._allure is not None:
-            label_scenario(scenario, self.interface_names.get(scenario.interface, ""))
-            recorder = StepRecorder(self.interface_names, masked=self.masked, header_env=self.header_env)
+            # allure's open test result of this item: labels and steps are set on it directly (see StepRecorder).
+            logger = getattr(self._allure, "allure_logger", None)
+            test = logger.get_test(None) if logger is not None else None
+            label_scenario(scenario, self.interface_names.get(scenario.interface, ""), test)
+            recorder = StepRecorder(self.interface_names, masked=self.masked, header_env=self.header_env,
+                                    test=test, writer=self._writer)
             self.runner.add_listener(recorder)
         try:
             result = self.runner.run_scenario(scenario)

@@ -170,6 +170,8 @@ class HttpTarget:
         self._session.verify = verify_tls
         # Off by default: proxy variables or a ~/.netrc must not silently reroute or re-authenticate test traffic.
         self._session.trust_env = trust_env
+        self._urls: dict[str, str] = {}
+        self._templates: dict[tuple[str, ...], requests.PreparedRequest] = {}
 
     @classmethod
     def from_profile(cls, base_url: str, transport: Mapping[str, Any], **options: Any) -> HttpTarget:
@@ -178,8 +180,12 @@ class HttpTarget:
         return cls(base_url, **{**{k: transport[k] for k in keys if k in transport}, **options})
 
     def url_for(self, infno: str) -> str:
-        return build_url(self.base_url, infno, url_style=self.url_style, endpoint_path=self.endpoint_path,
-                         infno_path_template=self.infno_path_template)
+        url = self._urls.get(infno)
+        if url is None:
+            url = self._urls[infno] = build_url(self.base_url, infno, url_style=self.url_style,
+                                                endpoint_path=self.endpoint_path,
+                                                infno_path_template=self.infno_path_template)
+        return url
 
     def _headers(self, infno: str, content_type: str | None) -> dict[str, str]:
         headers = {"Accept": "application/json"}
@@ -196,7 +202,7 @@ class HttpTarget:
             self._limiter.wait()
         started_at, t0 = _now_iso(), time.perf_counter()
         try:
-            response = self._session.post(url, headers=headers, timeout=self.timeout_s, **payload)
+            response = self._send(url, headers, payload)
             body = response.content  # reads the whole body: a truncated stream raises here
         except requests.exceptions.RequestException as exc:
             elapsed = (time.perf_counter() - t0) * 1000
@@ -208,6 +214,30 @@ class HttpTarget:
         exchange = _exchange(infno, url, headers, envelope, started_at, elapsed, status=response.status_code,
                              response_headers=response.headers, text=text, parse=not binary)
         return exchange, (body if binary else b"")
+
+    def _send(self, url: str, headers: dict[str, str], payload: Mapping[str, Any]) -> requests.Response:
+        """`Session.post(url, headers=headers, timeout=…, **payload)`, without re-preparing the same request.
+
+        Session.post builds the request from scratch every time: URL parsing, header and settings merges,
+        cookie jars. For an unsigned JSON body to an endpoint already seen, while the session holds no
+        cookies, the result differs only in the body: so a template prepared once per URL is copied and
+        given the body, then sent with `Session.send` (which still handles cookies, redirects and hooks
+        as post does). Anything else (signed headers, multipart, cookies, proxies from the environment)
+        takes the ordinary path.
+        """
+        session = self._session
+        data = payload.get("data")
+        if (self.signer is not None or session.trust_env or len(payload) != 1 or not isinstance(data, bytes)
+                or len(session.cookies)):
+            return session.post(url, headers=headers, timeout=self.timeout_s, **payload)
+        key = (url, *headers.items())
+        template = self._templates.get(key)
+        if template is None:
+            template = self._templates[key] = session.prepare_request(requests.Request("POST", url, headers=headers))
+        prepared = template.copy()
+        prepared.prepare_body(data, None)
+        return session.send(prepared, timeout=self.timeout_s, allow_redirects=True, proxies=dict(session.proxies),
+                            stream=session.stream, verify=session.verify, cert=session.cert)
 
     def send(self, infno: str, envelope: Mapping[str, Any]) -> Exchange:
         """POST the envelope; never raises for network trouble (see Exchange.error)."""

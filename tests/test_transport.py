@@ -50,6 +50,31 @@ def test_success_posts_utf8_json_and_records_the_exchange(rsps: responses.Reques
     assert sent.headers["Content-Type"] == "application/json;charset=utf-8"
 
 
+def test_repeated_sends_put_on_the_wire_what_session_post_would(rsps: responses.RequestsMock) -> None:
+    """The prepared-request template (reused from the second send on) changes nothing that is sent."""
+    rsps.post(SINGLE, json=OK)
+    other = {**ENVELOPE, "msgid": "H52010200001202401011200000002", "input": {"data": {"psn_name": "王五六"}}}
+    with HttpTarget(BASE) as t:
+        t.send("1101", ENVELOPE)
+        t.send("1101", other)
+    with requests.Session() as plain:
+        plain.trust_env = False
+        plain.post(SINGLE, data=json.dumps(other, ensure_ascii=False).encode("utf-8"), timeout=10.0,
+                   headers={"Accept": "application/json", "Content-Type": "application/json;charset=utf-8"})
+    first, templated, reference = (call.request for call in rsps.calls)
+    assert templated.body == reference.body and json.loads(first.body) == ENVELOPE
+    assert dict(templated.headers) == dict(reference.headers)
+    assert (templated.method, templated.url) == (reference.method, reference.url) == ("POST", SINGLE)
+
+
+def test_cookies_a_site_sets_go_back_with_later_requests(rsps: responses.RequestsMock, target: HttpTarget) -> None:
+    rsps.post(SINGLE, json=OK, headers={"Set-Cookie": "route=node-2; Path=/"})
+    target.send("1101", ENVELOPE)
+    target.send("1101", ENVELOPE)
+    assert "Cookie" not in rsps.calls[0].request.headers
+    assert rsps.calls[1].request.headers["Cookie"] == "route=node-2"
+
+
 def test_infno_url_style_puts_the_infno_in_the_path(rsps: responses.RequestsMock) -> None:
     rsps.post(BASE + "/fsi/api/2207", json=OK)
     with HttpTarget(BASE + "/", url_style="infno") as t:
