@@ -187,22 +187,24 @@ class HttpTarget:
                                                 infno_path_template=self.infno_path_template)
         return url
 
-    def _headers(self, infno: str, content_type: str | None) -> dict[str, str]:
+    def _headers(self, infno: str, content_type: str | None) -> tuple[dict[str, str], bool]:
+        """The request headers, and whether a signer added any (signatures differ on every request)."""
         headers = {"Accept": "application/json"}
         if content_type:
             headers["Content-Type"] = content_type
-        if self.signer is not None:
-            headers.update(self.signer(infno))
-        return headers
+        signed = self.signer(infno) if self.signer is not None else None
+        if signed:
+            headers.update(signed)
+        return headers, bool(signed)
 
     def _post(self, infno: str, envelope: Mapping[str, Any], *, content_type: str | None, parse: bool,
               **payload: Any) -> tuple[Exchange, bytes]:
-        url, headers = self.url_for(infno), self._headers(infno, content_type)
+        url, (headers, signed) = self.url_for(infno), self._headers(infno, content_type)
         if self._limiter is not None:
             self._limiter.wait()
         started_at, t0 = _now_iso(), time.perf_counter()
         try:
-            response = self._send(url, headers, payload)
+            response = self._send(url, headers, payload, reusable=not signed)
             body = response.content  # reads the whole body: a truncated stream raises here
         except requests.exceptions.RequestException as exc:
             elapsed = (time.perf_counter() - t0) * 1000
@@ -215,19 +217,20 @@ class HttpTarget:
                              response_headers=response.headers, text=text, parse=not binary)
         return exchange, (body if binary else b"")
 
-    def _send(self, url: str, headers: dict[str, str], payload: Mapping[str, Any]) -> requests.Response:
+    def _send(self, url: str, headers: dict[str, str], payload: Mapping[str, Any], *,
+              reusable: bool) -> requests.Response:
         """`Session.post(url, headers=headers, timeout=…, **payload)`, without re-preparing the same request.
 
         Session.post builds the request from scratch every time: URL parsing, header and settings merges,
         cookie jars. For an unsigned JSON body to an endpoint already seen, while the session holds no
-        cookies, the result differs only in the body: so a template prepared once per URL is copied and
-        given the body, then sent with `Session.send` (which still handles cookies, redirects and hooks
-        as post does). Anything else (signed headers, multipart, cookies, proxies from the environment)
-        takes the ordinary path.
+        cookies, the result differs only in the body: so a template prepared once per URL and headers is
+        copied and given the body, then sent with `Session.send` (which still handles cookies, redirects
+        and hooks as post does). Anything else (signed headers, multipart, cookies, proxies from the
+        environment) takes the ordinary path.
         """
         session = self._session
         data = payload.get("data")
-        if (self.signer is not None or session.trust_env or len(payload) != 1 or not isinstance(data, bytes)
+        if (not reusable or session.trust_env or len(payload) != 1 or not isinstance(data, bytes)
                 or len(session.cookies)):
             return session.post(url, headers=headers, timeout=self.timeout_s, **payload)
         key = (url, *headers.items())

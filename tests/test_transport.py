@@ -50,11 +50,12 @@ def test_success_posts_utf8_json_and_records_the_exchange(rsps: responses.Reques
     assert sent.headers["Content-Type"] == "application/json;charset=utf-8"
 
 
-def test_repeated_sends_put_on_the_wire_what_session_post_would(rsps: responses.RequestsMock) -> None:
+@pytest.mark.parametrize("signer", [None, make_signer("none", {}, {})], ids=["no signer", "gateway none"])
+def test_repeated_sends_put_on_the_wire_what_session_post_would(rsps: responses.RequestsMock, signer: object) -> None:
     """The prepared-request template (reused from the second send on) changes nothing that is sent."""
     rsps.post(SINGLE, json=OK)
     other = {**ENVELOPE, "msgid": "H52010200001202401011200000002", "input": {"data": {"psn_name": "王五六"}}}
-    with HttpTarget(BASE) as t:
+    with HttpTarget(BASE, signer=signer) as t:  # type: ignore[arg-type]
         t.send("1101", ENVELOPE)
         t.send("1101", other)
     with requests.Session() as plain:
@@ -109,6 +110,17 @@ def test_signer_headers_go_on_the_wire_but_are_masked_in_the_exchange(rsps: resp
     assert "paas-secret" not in json.dumps(dict(ex.request_headers))
     assert ex.request_headers["x-tif-signature"] == "***(64 chars)"
     assert ex.request_headers["x-tif-timestamp"] == wire["x-tif-timestamp"]  # not a secret: kept for evidence
+
+
+def test_every_signed_request_carries_its_own_signature(rsps: responses.RequestsMock) -> None:
+    rsps.post(SINGLE, json=OK)
+    signer = make_signer("tif", {"paasid": "paas-secret", "token": "tok"}, {})
+    with HttpTarget(BASE, signer=signer) as t:
+        t.send("1101", ENVELOPE)
+        t.send("1101", ENVELOPE)
+    first, second = (call.request.headers for call in rsps.calls)
+    assert first["x-tif-nonce"] != second["x-tif-nonce"]
+    assert first["x-tif-signature"] != second["x-tif-signature"]
 
 
 def test_mask_headers_is_case_insensitive() -> None:
