@@ -15,7 +15,7 @@ from harness.model import Exchange, Failure, Outcome, RunEvent, Scenario, Scenar
 from harness.runner.evaluate import ResponseJudge
 from harness.runner.ledger import Ledger, fill_ledger, first_node, mentions_ledger, protect, unprotect
 from harness.runner.messages import describe_answer, find_psn_no, jsonable, parse_response, resolve_path
-from harness.scenarios.templates import OMIT, Expression, render
+from harness.scenarios.templates import OMIT, Expression, Renderer, TemplateSyntaxError, compile_template, render
 from harness.siteconfig import SiteConfig
 from harness.specs import Profile, SpecRegistry
 from harness.transport import Target, switch_fault
@@ -47,10 +47,37 @@ class _Run:
         self.failures: list[Failure] = []
         self.infra: str | None = None  # the first infrastructure error
         self.notes: list[str] = []
+        self.resolve: Callable[[Expression], Any] | None = None  # template values, made once per execution
 
     @property
     def clause(self) -> str:
         return self.scenario.clauses[0] if self.scenario.clauses else f"{self.scenario.interface}"
+
+
+class _CompiledStep:
+    """A step's input and envelope templates, compiled (see templates.compile_template)."""
+
+    __slots__ = ("_envelope", "_input", "step", "uses_ledger")
+
+    def __init__(self, step: Step) -> None:
+        self.step = step
+        self.uses_ledger = mentions_ledger(step.input)
+        self._input = _compiled_or_none(step.input)
+        self._envelope = _compiled_or_none(step.envelope)
+
+    def render_input(self, resolve: Callable[[Expression], Any]) -> Any:
+        return self._input(resolve) if self._input is not None else render(self.step.input, resolve)
+
+    def render_envelope(self, resolve: Callable[[Expression], Any]) -> Any:
+        return self._envelope(resolve) if self._envelope is not None else render(self.step.envelope, resolve)
+
+
+def _compiled_or_none(template: Any) -> Renderer | None:
+    """None for a template that does not parse: `render` then reports the error where it meets it."""
+    try:
+        return compile_template(template)
+    except TemplateSyntaxError:
+        return None
 
 
 class Runner(ResponseJudge):
@@ -75,7 +102,7 @@ class Runner(ResponseJudge):
         self._sequence = secrets.randbelow(10_000)  # msgids of parallel runs against one site rarely collide
         self._executions: dict[str, int] = {}
         self._provisioned: set[str] = set()
-        self._ledger_steps: dict[int, bool] = {}
+        self._compiled: dict[int, _CompiledStep] = {}
         self._sign_no: str | None = None
         self._sign_in_failure: Failure | None = None
         self._consecutive_infra = 0
@@ -307,11 +334,14 @@ class Runner(ResponseJudge):
         self.emit("step-started", scenario.id, index=index, infno=step.infno, name=step.name, teardown=teardown,
                   fault=step.fault)
         identity = self.site.identity(scenario.archetype) if scenario.archetype else None
-        resolve = self._resolver(run)
+        if run.resolve is None:
+            run.resolve = self._resolver(run)
+        resolve = run.resolve
+        compiled = self._compiled_step(step)
         failures: list[Failure] = []
         try:
-            envelope = self._envelope(step.infno, self._render_input(step, resolve), identity=identity,
-                                      overrides=render(step.envelope, resolve))
+            envelope = self._envelope(step.infno, self._render_input(step, resolve, compiled), identity=identity,
+                                      overrides=compiled.render_envelope(resolve))
         except (_SuiteBug, _NotProvisioned, ValueError) as exc:
             failures.append(Failure(title=f"step {index + 1} ({step.infno}) cannot be built: {exc}",
                                     clause=run.clause, severity=Severity.MAJOR, step=index,
@@ -372,7 +402,15 @@ class Runner(ResponseJudge):
             run.failures.append(failure)
         return undone
 
-    def _render_input(self, step: Step, envelope_resolve: Callable[[Expression], Any]) -> Any:
+    def _compiled_step(self, step: Step) -> _CompiledStep:
+        """The step's templates, parsed once: scenarios live for the whole run and run once or more."""
+        found = self._compiled.get(id(step))
+        if found is None or found.step is not step:
+            found = self._compiled[id(step)] = _CompiledStep(step)
+        return found
+
+    def _render_input(self, step: Step, envelope_resolve: Callable[[Expression], Any],
+                      compiled: _CompiledStep | None = None) -> Any:
         """Render the step input; `{{ ledger.<field> }}` is filled last, filtered by the rendered input."""
 
         def resolve(expr: Expression) -> Any:
@@ -380,13 +418,11 @@ class Runner(ResponseJudge):
                 raise _SuiteBug("{{ omit }} removes envelope fields only; to leave an input field out, do not write it")
             return envelope_resolve(expr)
 
-        uses_ledger = self._ledger_steps.get(id(step))
-        if uses_ledger is None:  # scenarios live for the whole run: decide once per step
-            uses_ledger = self._ledger_steps[id(step)] = mentions_ledger(step.input)
-        if not uses_ledger:
-            return render(step.input, resolve)
+        compiled = compiled or self._compiled_step(step)
+        if not compiled.uses_ledger:
+            return compiled.render_input(resolve)
         rendered = unprotect(render(protect(step.input), resolve))
-        overrides = render(step.envelope, envelope_resolve)
+        overrides = compiled.render_envelope(envelope_resolve)
         named = overrides.get("fixmedins_code")
         code = str(named) if named and named is not OMIT else self.site.fixmedins_code
         return fill_ledger(rendered, jsonable(self.ledger.totals(code, first_node(rendered))))
@@ -399,10 +435,12 @@ class Runner(ResponseJudge):
 
     def _request_problem(self, run: _Run, step: Step, index: int, envelope: Mapping[str, Any]) -> Failure | None:
         """Validate before sending: valid unless the step is a deliberate invalid-request negative."""
-        # The fast yes/no first: the full report (every violation with its clause) only when needed.
-        violations = [] if self.validator.is_valid_request(envelope) else self.validator.validate_request(envelope)
+        # The fast yes/no first: the full report (every violation with its clause) only when it is shown,
+        # i.e. when a request meant to be valid is not (a deliberate negative needs only the yes/no).
+        valid = self.validator.is_valid_request(envelope)
         deliberate = step.expect.cause == "invalid-request"
-        if deliberate and not violations:
+        violations = [] if valid or deliberate else self.validator.validate_request(envelope)
+        if deliberate and valid:
             return Failure(title=f"suite bug: step {index + 1} ({step.infno}) is meant to be invalid but validates",
                            clause=run.clause, severity=Severity.MAJOR, step=index,
                            detail="a negative case must break the schema; it was not sent")

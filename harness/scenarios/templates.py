@@ -23,7 +23,9 @@ __all__ = [
     "OMIT",
     "RUNTIME_NAMESPACES",
     "Expression",
+    "Renderer",
     "TemplateSyntaxError",
+    "compile_template",
     "expressions",
     "is_omit",
     "parse_expression",
@@ -146,6 +148,41 @@ def render(value: Any, resolve: Callable[[Expression], Any]) -> Any:
     if isinstance(value, list):
         return [render(item, resolve) for item in value]
     return value
+
+
+Renderer = Callable[[Callable[[Expression], Any]], Any]
+
+
+def compile_template(value: Any) -> Renderer:
+    """A renderer of `value`: `compile_template(value)(resolve) == render(value, resolve)`, parsed once.
+
+    The runner renders the same step templates on every execution; compiling parses each string
+    once (which strings hold expressions, which expressions) instead of on every render. Containers
+    are built afresh on every call, as render does. A malformed expression raises
+    TemplateSyntaxError here, so callers fall back to `render`, which raises it when it gets there.
+    """
+    if isinstance(value, str):
+        whole = _WHOLE.match(value)
+        if whole and "{{" not in whole.group(1):
+            expr = parse_expression(whole.group(1), allow_args=True)
+            return lambda resolve: resolve(expr)
+        if "{{" not in value:
+            return lambda resolve: value
+        parts: list[str | Expression] = []
+        position = 0
+        for match in _EXPR.finditer(value):
+            parts.append(value[position:match.start()])
+            parts.append(parse_expression(match.group(1), allow_args=True))
+            position = match.end()
+        parts.append(value[position:])
+        return lambda resolve: "".join(p if isinstance(p, str) else _text(resolve(p)) for p in parts)
+    if isinstance(value, Mapping):
+        items = [(key, compile_template(item)) for key, item in value.items()]
+        return lambda resolve: {key: item(resolve) for key, item in items}
+    if isinstance(value, list):
+        elements = [compile_template(item) for item in value]
+        return lambda resolve: [item(resolve) for item in elements]
+    return lambda resolve: value
 
 
 def _text(value: Any) -> str:
