@@ -30,6 +30,7 @@ from harness.platform.state import (
     filings_of,
     find_person_by_cert,
     load_person,
+    load_settlement,
     load_visit,
     pool_used,
     set_balance,
@@ -42,6 +43,7 @@ __all__ = [
     "compute",
     "person_for",
     "reverse",
+    "reverse_requested",
     "setldetail_rows",
     "setlinfo",
     "visit_for",
@@ -289,6 +291,21 @@ def reverse(call: Call, settlement: Settlement) -> dict[str, Any]:
         kind="reversal", setl_id=setl_id, orig_setl_id=settlement.setl_id, psn_no=person.psn_no, fee_ids=fee_ids
     )
     return {"setlinfo": info, "setldetail": detail}
+
+
+def reverse_requested(call: Call, settle_infno: str, owner: str | None = None) -> dict[str, Any]:
+    """2103/2208/2305: reverse the settlement the `data` node names. It must be the caller's own
+    (`owner`, default the calling institution), made by `settle_infno`, for that visit and person."""
+    data = call.obj("data")
+    settlement = load_settlement(call.conn, str(data.get("setl_id") or ""), owner or call.fixmedins_code)
+    if (
+        settlement is None
+        or settlement.infno != settle_infno
+        or settlement.mdtrt_id != data.get("mdtrt_id")
+        or settlement.psn_no != data.get("psn_no")
+    ):
+        raise Refusal("reversal-unknown")
+    return reverse(call, settlement)
 
 
 def _neg(value: Any) -> Any:

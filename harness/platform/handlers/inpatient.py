@@ -24,14 +24,14 @@ from harness.platform.settling import (
     commit_settlement,
     compute,
     person_for,
-    reverse,
+    reverse_requested,
     run_checks,
     setldetail_rows,
     setlinfo,
     stored_rows,
     visit_for,
 )
-from harness.platform.state import active_fees, has_live_settlement, load_settlement, update_visit
+from harness.platform.state import active_fees, has_live_settlement, update_visit
 
 
 def _final_settlement(call: Call, mdtrt_id: str) -> bool:
@@ -194,13 +194,4 @@ def settle_inpatient(call: Call) -> dict[str, Any]:
 
 @handler("2305")
 def reverse_inpatient(call: Call) -> dict[str, Any]:
-    data = call.obj("data")
-    settlement = load_settlement(call.conn, str(data.get("setl_id") or ""), call.fixmedins_code)
-    if (
-        settlement is None
-        or settlement.infno != "2304"
-        or settlement.mdtrt_id != data.get("mdtrt_id")
-        or settlement.psn_no != data.get("psn_no")
-    ):
-        raise Refusal("reversal-unknown")
-    return reverse(call, settlement)
+    return reverse_requested(call, "2304")

@@ -21,14 +21,14 @@ from harness.platform.settling import (
     commit_settlement,
     compute,
     person_for,
-    reverse,
+    reverse_requested,
     run_checks,
     setldetail_rows,
     setlinfo,
     stored_rows,
     visit_for,
 )
-from harness.platform.state import active_fees, cents, dumps, has_live_settlement, load_settlement, update_visit
+from harness.platform.state import active_fees, cents, dumps, has_live_settlement, update_visit
 
 ALL_BATCHES = "0000"
 
@@ -202,12 +202,4 @@ def reverse_outpatient(call: Call) -> dict[str, Any]:
     if call.switches.on("cross-institution-reverse"):
         row = call.conn.execute("SELECT fixmedins_code FROM settlements WHERE setl_id = ?", (setl_id,)).fetchone()
         owner = row["fixmedins_code"] if row else owner
-    settlement = load_settlement(call.conn, setl_id, owner)
-    if (
-        settlement is None
-        or settlement.infno != "2207"
-        or settlement.mdtrt_id != data.get("mdtrt_id")
-        or settlement.psn_no != data.get("psn_no")
-    ):
-        raise Refusal("reversal-unknown")
-    return reverse(call, settlement)
+    return reverse_requested(call, "2207", owner)

@@ -19,13 +19,13 @@ from harness.platform.settling import (
     commit_settlement,
     compute,
     person_for,
-    reverse,
+    reverse_requested,
     run_checks,
     setldetail_rows,
     setlinfo,
     stored_rows,
 )
-from harness.platform.state import active_fees, load_settlement
+from harness.platform.state import active_fees
 
 
 def _cut_info(result_row: dict[str, Any]) -> dict[str, Any]:
@@ -82,13 +82,4 @@ def settle_pharmacy(call: Call) -> dict[str, Any]:
 
 @handler("2103")
 def reverse_pharmacy(call: Call) -> dict[str, Any]:
-    data = call.obj("data")
-    settlement = load_settlement(call.conn, str(data.get("setl_id") or ""), call.fixmedins_code)
-    if (
-        settlement is None
-        or settlement.infno != "2102"
-        or settlement.mdtrt_id != data.get("mdtrt_id")
-        or settlement.psn_no != data.get("psn_no")
-    ):
-        raise Refusal("reversal-unknown")
-    return reverse(call, settlement)
+    return reverse_requested(call, "2102")
