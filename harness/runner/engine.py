@@ -15,7 +15,7 @@ from harness.model import Exchange, Failure, Outcome, RunEvent, Scenario, Scenar
 from harness.runner.evaluate import ResponseJudge
 from harness.runner.ledger import Ledger, fill_ledger, first_node, mentions_ledger, protect, unprotect
 from harness.runner.messages import describe_answer, find_psn_no, jsonable, parse_response, resolve_path
-from harness.scenarios.templates import OMIT, Expression, Renderer, TemplateSyntaxError, compile_template, render
+from harness.scenarios.templates import OMIT, Expression, TemplateSyntaxError, render
 from harness.siteconfig import SiteConfig
 from harness.specs import Profile, SpecRegistry
 from harness.transport import Target, switch_fault
@@ -30,6 +30,10 @@ _PROVIDED = re.compile(r"\{\{\s*(identity|site|item)\.([A-Za-z0-9_-]+(?:\.[A-Za-
 
 class _NotProvisioned(Exception):
     """A template needs an identity, item or site value the site config does not give."""
+
+
+class _LedgerInput(Exception):
+    """Rendering met `{{ ledger.<field> }}`: the input is rendered again with the ledger's totals."""
 
 
 class _SuiteBug(Exception):
@@ -54,32 +58,6 @@ class _Run:
         return self.scenario.clauses[0] if self.scenario.clauses else f"{self.scenario.interface}"
 
 
-class _CompiledStep:
-    """A step's input and envelope templates, compiled (see templates.compile_template)."""
-
-    __slots__ = ("_envelope", "_input", "step", "uses_ledger")
-
-    def __init__(self, step: Step) -> None:
-        self.step = step
-        self.uses_ledger = mentions_ledger(step.input)
-        self._input = _compiled_or_none(step.input)
-        self._envelope = _compiled_or_none(step.envelope)
-
-    def render_input(self, resolve: Callable[[Expression], Any]) -> Any:
-        return self._input(resolve) if self._input is not None else render(self.step.input, resolve)
-
-    def render_envelope(self, resolve: Callable[[Expression], Any]) -> Any:
-        return self._envelope(resolve) if self._envelope is not None else render(self.step.envelope, resolve)
-
-
-def _compiled_or_none(template: Any) -> Renderer | None:
-    """None for a template that does not parse: `render` then reports the error where it meets it."""
-    try:
-        return compile_template(template)
-    except TemplateSyntaxError:
-        return None
-
-
 class Runner(ResponseJudge):
     """Runs scenarios against one target for one site and profile."""
 
@@ -102,7 +80,6 @@ class Runner(ResponseJudge):
         self._sequence = secrets.randbelow(10_000)  # msgids of parallel runs against one site rarely collide
         self._executions: dict[str, int] = {}
         self._provisioned: set[str] = set()
-        self._compiled: dict[int, _CompiledStep] = {}
         self._sign_no: str | None = None
         self._sign_in_failure: Failure | None = None
         self._consecutive_infra = 0
@@ -337,11 +314,10 @@ class Runner(ResponseJudge):
         if run.resolve is None:
             run.resolve = self._resolver(run)
         resolve = run.resolve
-        compiled = self._compiled_step(step)
         failures: list[Failure] = []
         try:
-            envelope = self._envelope(step.infno, self._render_input(step, resolve, compiled), identity=identity,
-                                      overrides=compiled.render_envelope(resolve))
+            envelope = self._envelope(step.infno, self._render_input(step, resolve), identity=identity,
+                                      overrides=render(step.envelope, resolve))
         except (_SuiteBug, _NotProvisioned, ValueError) as exc:
             failures.append(Failure(title=f"step {index + 1} ({step.infno}) cannot be built: {exc}",
                                     clause=run.clause, severity=Severity.MAJOR, step=index,
@@ -402,27 +378,27 @@ class Runner(ResponseJudge):
             run.failures.append(failure)
         return undone
 
-    def _compiled_step(self, step: Step) -> _CompiledStep:
-        """The step's templates, parsed once: scenarios live for the whole run and run once or more."""
-        found = self._compiled.get(id(step))
-        if found is None or found.step is not step:
-            found = self._compiled[id(step)] = _CompiledStep(step)
-        return found
-
-    def _render_input(self, step: Step, envelope_resolve: Callable[[Expression], Any],
-                      compiled: _CompiledStep | None = None) -> Any:
+    def _render_input(self, step: Step, envelope_resolve: Callable[[Expression], Any]) -> Any:
         """Render the step input; `{{ ledger.<field> }}` is filled last, filtered by the rendered input."""
 
         def resolve(expr: Expression) -> Any:
             if expr.namespace == "omit":
                 raise _SuiteBug("{{ omit }} removes envelope fields only; to leave an input field out, do not write it")
+            if expr.namespace == "ledger":
+                raise _LedgerInput
             return envelope_resolve(expr)
 
-        compiled = compiled or self._compiled_step(step)
-        if not compiled.uses_ledger:
-            return compiled.render_input(resolve)
+        # Rendered as a plain template first: only a 3201 step asks the ledger, so the others are not searched
+        # for ledger expressions beforehand (rendering has no effect but the values it asks for).
+        try:
+            return render(step.input, resolve)
+        except _LedgerInput:
+            pass
+        except TemplateSyntaxError:
+            if not mentions_ledger(step.input):  # a malformed ledger field is reported by fill_ledger below
+                raise
         rendered = unprotect(render(protect(step.input), resolve))
-        overrides = compiled.render_envelope(envelope_resolve)
+        overrides = render(step.envelope, envelope_resolve)
         named = overrides.get("fixmedins_code")
         code = str(named) if named and named is not OMIT else self.site.fixmedins_code
         return fill_ledger(rendered, jsonable(self.ledger.totals(code, first_node(rendered))))

@@ -13,6 +13,7 @@ that field out of the request altogether (`envelope: {msgid: "{{ omit }}"}`), wh
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -23,9 +24,7 @@ __all__ = [
     "OMIT",
     "RUNTIME_NAMESPACES",
     "Expression",
-    "Renderer",
     "TemplateSyntaxError",
-    "compile_template",
     "expressions",
     "is_omit",
     "parse_expression",
@@ -134,15 +133,40 @@ def saved_names(value: Any) -> set[str]:
     return names
 
 
+@functools.lru_cache(maxsize=8192)
+def _parsed(text: str) -> Expression:
+    """parse_expression for rendering (args allowed), once per distinct expression text: scenarios repeat them."""
+    return parse_expression(text, allow_args=True)
+
+
+_LEAVES = frozenset({int, float, bool, type(None)})
+
+
 def render(value: Any, resolve: Callable[[Expression], Any]) -> Any:
-    """Replace expressions using `resolve`; a whole-string expression keeps the raw value's type."""
+    """Replace expressions using `resolve`; a whole-string expression keeps the raw value's type.
+
+    Containers are always built afresh. The runner renders every step of every scenario, so plain
+    dicts, lists, strings without `{{` and scalars take exact-type shortcuts; any other Mapping, list
+    or str subclass takes the general path with the same result.
+    """
+    kind = type(value)
+    if kind is str:
+        return _render_text(value, resolve) if "{{" in value else value
+    if kind is dict:
+        out = {}
+        for key, item in value.items():
+            item_kind = type(item)
+            if item_kind is str:
+                out[key] = _render_text(item, resolve) if "{{" in item else item
+            elif item_kind in _LEAVES:
+                out[key] = item
+            else:
+                out[key] = render(item, resolve)
+        return out
+    if kind is list:
+        return [render(item, resolve) for item in value]
     if isinstance(value, str):
-        whole = _WHOLE.match(value)
-        if whole and "{{" not in whole.group(1):
-            return resolve(parse_expression(whole.group(1), allow_args=True))
-        if "{{" not in value:
-            return value
-        return _EXPR.sub(lambda m: _text(resolve(parse_expression(m.group(1), allow_args=True))), value)
+        return _render_text(value, resolve) if "{{" in value else value
     if isinstance(value, Mapping):
         return {key: render(item, resolve) for key, item in value.items()}
     if isinstance(value, list):
@@ -150,39 +174,11 @@ def render(value: Any, resolve: Callable[[Expression], Any]) -> Any:
     return value
 
 
-Renderer = Callable[[Callable[[Expression], Any]], Any]
-
-
-def compile_template(value: Any) -> Renderer:
-    """A renderer of `value`: `compile_template(value)(resolve) == render(value, resolve)`, parsed once.
-
-    The runner renders the same step templates on every execution; compiling parses each string
-    once (which strings hold expressions, which expressions) instead of on every render. Containers
-    are built afresh on every call, as render does. A malformed expression raises
-    TemplateSyntaxError here, so callers fall back to `render`, which raises it when it gets there.
-    """
-    if isinstance(value, str):
-        whole = _WHOLE.match(value)
-        if whole and "{{" not in whole.group(1):
-            expr = parse_expression(whole.group(1), allow_args=True)
-            return lambda resolve: resolve(expr)
-        if "{{" not in value:
-            return lambda resolve: value
-        parts: list[str | Expression] = []
-        position = 0
-        for match in _EXPR.finditer(value):
-            parts.append(value[position:match.start()])
-            parts.append(parse_expression(match.group(1), allow_args=True))
-            position = match.end()
-        parts.append(value[position:])
-        return lambda resolve: "".join(p if isinstance(p, str) else _text(resolve(p)) for p in parts)
-    if isinstance(value, Mapping):
-        items = [(key, compile_template(item)) for key, item in value.items()]
-        return lambda resolve: {key: item(resolve) for key, item in items}
-    if isinstance(value, list):
-        elements = [compile_template(item) for item in value]
-        return lambda resolve: [item(resolve) for item in elements]
-    return lambda resolve: value
+def _render_text(value: str, resolve: Callable[[Expression], Any]) -> Any:
+    whole = _WHOLE.match(value)
+    if whole and "{{" not in whole.group(1):
+        return resolve(_parsed(whole.group(1)))
+    return _EXPR.sub(lambda m: _text(resolve(_parsed(m.group(1)))), value)
 
 
 def _text(value: Any) -> str:
