@@ -109,6 +109,7 @@ class ScenarioPlugin:
         self.stop_reason: str | None = None
         self._allure: Any = None
         self._writer: DeferredWriter | None = None
+        self._items: dict[str, ScenarioItem] = {}
 
     # --- collection ---------------------------------------------------------------------------
 
@@ -130,7 +131,8 @@ class ScenarioPlugin:
         items[:] = run_order(items, lambda item: item.scenario.tags if isinstance(item, ScenarioItem) else ())
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
-        self.selected = [item.scenario.id for item in session.items if isinstance(item, ScenarioItem)]
+        self._items = {item.nodeid: item for item in session.items if isinstance(item, ScenarioItem)}
+        self.selected = [item.scenario.id for item in self._items.values()]
         self._allure = session.config.pluginmanager.get_plugin("allure_listener")
         if self._allure is not None:
             writer = DeferredWriter()
@@ -164,23 +166,22 @@ class ScenarioPlugin:
             item.session.shouldstop = f"hsa-cert: {self.runner.breaker_reason}"
         return result
 
-    @pytest.hookimpl(hookwrapper=True, tryfirst=True)
-    def pytest_runtest_teardown(self, item: pytest.Item) -> Any:
-        yield
-        if self._allure is not None and isinstance(item, ScenarioItem):
-            apply_stable_ids(self._allure, item.scenario)
+    # Plain hooks keyed by node id rather than wrappers around every phase: ~1000 items run three phases each.
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """Once the teardown is reported (allure-pytest has set its ids, the result is still open): ours win."""
+        if report.when == "teardown" and self._allure is not None:
+            item = self._items.get(report.nodeid)
+            if item is not None:
+                apply_stable_ids(self._allure, item.scenario)
 
     def pytest_report_teststatus(self, report: pytest.TestReport, config: pytest.Config) -> Any:
-        if report.when == "call" and report.failed and getattr(report, "hsa_outcome", "") == Outcome.ERROR.value:
-            return "error", "E", "ERROR"
+        if report.when == "call" and report.failed:
+            item = self._items.get(report.nodeid)
+            if item is not None and item.result is not None and item.result.outcome is Outcome.ERROR:
+                return "error", "E", "ERROR"
         return None
-
-    @pytest.hookimpl(hookwrapper=True)
-    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
-        outcome = yield
-        report = outcome.get_result()
-        if isinstance(item, ScenarioItem) and item.result is not None and call.when == "call":
-            report.hsa_outcome = item.result.outcome.value
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         self.runner.emit("run-finished", results=len(self.results), stop_reason=self.stop_reason or "")
@@ -260,11 +261,14 @@ def run_pytest(plugin: ScenarioPlugin, *, root: Path, keyword: str | None = None
         # so the run behaves the same on every machine.
         # Per-test log capture, warning capture and thread/unraisable-exception hooks guard test code; the
         # engine prints nothing and raises nothing silently, and each costs time on every one of ~1000 items.
+        # Likewise skip/xfail marks, output capture (nothing under test prints; the console reporter's notices
+        # about the breaker and 冲正 must show at once), assertion rewriting, unittest and twisted support, tmp_path
+        # retention and subtests: none applies to scenario items, and each wraps every phase of every item.
         args = ["-c", str(ini), "--rootdir", str(root), "--disable-plugin-autoload", "-p", "allure_pytest.plugin",
                 "-p", "no:cacheprovider", "-p", "no:logging", "-p", "no:warnings", "-p", "no:threadexception",
-                "-p", "no:unraisableexception", "-p", "no:faulthandler", "-o", "console_output_style=progress",
-                # Nothing under test prints; the console reporter's notices (breaker, 冲正) must show at once.
-                "--capture=no"]
+                "-p", "no:unraisableexception", "-p", "no:faulthandler", "-p", "no:skipping", "-p", "no:capture",
+                "-p", "no:assertion", "-p", "no:unittest", "-p", "no:tmpdir", "-p", "no:subtests",
+                "-o", "console_output_style=progress"]
         if quiet:
             args.append("-q")
         if keyword:
