@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -193,3 +194,37 @@ def test_an_answer_lost_by_design_is_no_broken_allure_step(pytester: pytest.Pyte
     assert [(s["name"], s["status"]) for s in result["steps"]] == [
         ("1. 2207 门诊结算", "passed"), ("冲正 · 2601", "passed"), ("2. 2207 门诊结算", "passed")]
     assert "expected loss" in [a["name"] for a in result["steps"][0]["attachments"]]
+
+
+def _allure_steps(directory: Path) -> dict[str, list]:
+    """Each scenario's steps as written, attachments by content (file names, times and msgids are per run)."""
+
+    def content(source: str) -> str:
+        text = (directory / source).read_text(encoding="utf-8")
+        return re.sub(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}|[0-9]{12,}", "#", text)
+
+    def shown(steps: list[dict]) -> list:
+        return [(s["name"], s["status"], s.get("statusDetails"), s.get("parameters"),
+                 [(a["name"], a["type"], content(a["source"])) for a in s.get("attachments", [])],
+                 shown(s.get("steps", []))) for s in steps]
+
+    return {sid: shown(data.get("steps", [])) for sid, data in _allure_results(directory).items()}
+
+
+def test_steps_built_when_written_are_what_the_live_allure_api_writes(
+        pytester: pytest.Pytester, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A step is noted during the run and built when the deferred writer writes its result; without the writer
+    the live allure API (allure.step, allure.attach) records it. Both write the same steps."""
+    from harness.reporting.allure import DeferredWriter
+
+    for out in ("deferred", "live"):
+        if out == "live":
+            monkeypatch.setattr(DeferredWriter, "start", lambda self: False)
+        fake = FakeSite({"2207": refusal("参保人未办理异地就医备案，不能直接结算")})
+        plugin = plugin_for(fake, signer=make_signer("none", {}, {}))
+        pytester.runpytest_inprocess("--alluredir", str(tmp_path / out), plugins=[plugin])
+    deferred, live = _allure_steps(tmp_path / "deferred"), _allure_steps(tmp_path / "live")
+    assert deferred == live
+    [failing] = deferred["outpatient.sample.fail"]
+    assert failing[1] == "failed" and failing[2]["message"].startswith("AssertionError: expected success")
+    assert [a[0] for a in failing[4]] == ["request", "response (HTTP 200)", "findings", "reproduce (curl)"]

@@ -1,11 +1,12 @@
-"""Allure output of scenario runs: labels, live steps with attachments, stable ids, masking.
+"""Allure output of scenario runs: labels, steps with attachments, stable ids, masking.
 
 The only module of harness/ that imports allure. The pytest plugin calls it while a scenario item
 runs (allure-pytest's listener is active only with --alluredir):
 - labels: epic = business area, feature = "<infno> <中文名>", story = scenario title, severity from
   the level (mandatory critical, conditional normal, optional minor), tags = capabilities + archetype;
 - one Allure step per scenario step, with the request and the response attached as JSON and
-  personal data masked by default;
+  personal data masked by default (noted during the run, built, serialised and masked when the
+  deferred writer writes the result after the run);
 - testCaseId and historyId derived from the scenario id and its content fingerprint only, so the
   history of a scenario continues across runs until the scenario itself changes. No per-run value
   (msgid, timestamps, seed) is ever a parameter.
@@ -16,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -25,7 +27,7 @@ import allure
 import allure_commons
 from allure_commons.model2 import ATTACHMENT_PATTERN, Attachment, Label, Status, StatusDetails, TestStepResult
 from allure_commons.types import AttachmentType, LabelType
-from allure_commons.utils import format_exception, now, uuid4
+from allure_commons.utils import format_exception, uuid4
 
 from harness.model import Exchange, Level, RunEvent, Scenario, Severity, StepResult
 from harness.reporting.console import AREA_NAMES_ZH
@@ -104,20 +106,21 @@ def apply_stable_ids(listener: Any, scenario: Scenario) -> None:
 class StepRecorder:
     """Turns the runner's step events into Allure steps with the request and response attached.
 
-    With `test` (allure's open TestResult of the item) the steps are built on it directly, in allure's own
-    model, as allure.step and allure.attach would through allure's hooks, and each attachment's body is
-    handed to `writer` unserialised: a DeferredWriter serialises and masks it when it writes the files,
-    after the run, instead of inside the exchange loop. Without `test`, the live allure API is used.
+    With `test` (allure's open TestResult of the item) and `writer` (the DeferredWriter holding allure's
+    writes), a step is only noted while the scenario runs: its title, its times and the runner's
+    StepResult go onto the test result as a `_PendingStep`, and the writer builds it in allure's model
+    (attachments, status, the serialised and masked request and response) when it writes the result,
+    after the run: the same files, none of the work inside the exchange loop. Without them, the live
+    allure API (allure.step, allure.attach) is used.
     """
 
     def __init__(self, interface_names: Mapping[str, str] | None = None, *, masked: bool = True,
                  header_env: Mapping[str, str] | None = None, test: Any = None,
                  writer: DeferredWriter | None = None) -> None:
-        self.interface_names = dict(interface_names or {})
+        self.interface_names = interface_names or {}
         self.masked = masked
         self.header_env = dict(header_env or {})
-        self._test = test
-        self._writer = writer
+        self._test = test if writer is not None else None
         self._open: Any = None
         self._fault: str | None = None  # the fault the open step makes the platform apply (its loss is expected)
 
@@ -143,104 +146,140 @@ class StepRecorder:
         if self._open is None:  # a 2601 recovery step has no step-started event: give it its own step
             self._fault = None
             self._start(f"冲正 · {step.infno} {self.interface_names.get(step.infno, '')}".rstrip())
-        exchange = step.exchange
-        if exchange is not None:
-            self._attach_exchange(exchange)
-        findings = [f for f in step.failures if f.severity is not Severity.WARNING]
-        if step.failures:
-            self._attach("\n\n".join(_failure_text(f) for f in step.failures), "findings", AttachmentType.TEXT)
-        if findings and exchange is not None:
-            header_env = self.header_env
-            self._attach(lambda: curl_command(exchange, header_env=header_env), "reproduce (curl)",
-                         AttachmentType.TEXT)
-        problem = None
-        if exchange is not None and exchange.error and self._fault:
-            self._attach(f"the platform lost this answer on purpose ({self._fault}): {exchange.error}",
-                         "expected loss", AttachmentType.TEXT)
-        elif exchange is not None and exchange.error:
-            problem = ConnectionError(exchange.error)  # broken, not failed
-        elif findings:
-            problem = AssertionError(findings[0].title)
+        if self._test is not None:
+            pending = self._open
+            pending.result, pending.fault, pending.stop = step, self._fault, time.time()
+            self._open = None
+            return
+        attachments, problem = _step_contents(step, self._fault, self.masked, self.header_env)
+        for body, name, attachment_type in attachments:
+            allure.attach(_resolve(body), name=name, attachment_type=attachment_type)
         self._close(problem)
 
-    def _attach_exchange(self, exchange: Exchange) -> None:
-        # No indent: only the one-line form uses the C JSON encoder, and Allure pretty-prints JSON itself.
-        # Masking the serialised text (one regex pass) is cheaper than rebuilding the request.
-        masked = self.masked
-
-        def request() -> str:
-            text = json.dumps(exchange.request_body, ensure_ascii=False, default=str)
-            return mask_json_text(text) if masked else text
-
-        self._attach(request, "request", AttachmentType.JSON)
-        name = f"response (HTTP {exchange.status})"
-        if exchange.response_json is not None:
-            self._attach((lambda: mask_json_text(exchange.response_text)) if masked else exchange.response_text,
-                         name, AttachmentType.JSON)
-        else:
-            def text() -> str:
-                body = mask_json_text(exchange.response_text) if masked else exchange.response_text
-                return f"{exchange.error or ''}\n\n{body}"
-
-            self._attach(text, name, AttachmentType.TEXT)
-
-    # --- allure's model -----------------------------------------------------------------------
-
     def _start(self, title: str) -> None:
-        if self._test is None:
-            self._open = allure.step(title)
-            self._open.__enter__()
+        if self._test is not None:
+            self._open = _PendingStep(title, time.time(), self.masked, self.header_env)
+            self._test.steps.append(self._open)
             return
-        self._open = TestStepResult(name=title, start=now(), parameters=[])
-        self._test.steps.append(self._open)
-
-    def _attach(self, body: Body, name: str, attachment_type: AttachmentType) -> None:
-        if self._test is None:
-            allure.attach(_resolve(body), name=name, attachment_type=attachment_type)
-            return
-        file_name = ATTACHMENT_PATTERN.format(prefix=uuid4(), ext=attachment_type.extension)
-        self._open.attachments.append(Attachment(source=file_name, name=name, type=attachment_type.mime_type))
-        if self._writer is not None:
-            self._writer.defer(body, file_name)
-        else:
-            allure_commons.plugin_manager.hook.report_attached_data(body=_resolve(body), file_name=file_name)
+        self._open = allure.step(title)
+        self._open.__enter__()
 
     def _close(self, problem: BaseException | None = None) -> None:
         if self._open is None:
             return
         step, self._open = self._open, None
-        if self._test is None:
+        if self._test is not None:
+            step.stop = time.time()
+        else:
             step.__exit__(type(problem) if problem else None, problem, None)
-            return
+
+
+class _PendingStep:
+    """A step as recorded during the run; `build` makes it the TestStepResult allure.step would have made."""
+
+    __slots__ = ("fault", "header_env", "masked", "result", "start", "stop", "title")
+
+    def __init__(self, title: str, start: float, masked: bool, header_env: Mapping[str, str]) -> None:
+        self.title, self.start, self.stop = title, start, start
+        self.masked, self.header_env = masked, header_env
+        self.result: StepResult | None = None
+        self.fault: str | None = None
+
+    def build(self, store: Callable[[Body, str], None]) -> TestStepResult:
+        """The step in allure's model; each attachment's body goes to `store` with its file name."""
+        step = TestStepResult(name=self.title, start=_millis(self.start), parameters=[])
+        problem = None
+        if self.result is not None:
+            attachments, problem = _step_contents(self.result, self.fault, self.masked, self.header_env)
+            for body, name, attachment_type in attachments:
+                file_name = ATTACHMENT_PATTERN.format(prefix=uuid4(), ext=attachment_type.extension)
+                step.attachments.append(Attachment(source=file_name, name=name, type=attachment_type.mime_type))
+                store(body, file_name)
         # What allure-pytest's stop_step records for an exception without a traceback.
-        step.stop = now()
+        step.stop = _millis(self.stop)
         step.status = Status.PASSED if problem is None else (
             Status.FAILED if isinstance(problem, AssertionError) else Status.BROKEN)
         if problem is not None:
             step.statusDetails = StatusDetails(message=format_exception(type(problem), problem), trace=None)
+        return step
+
+
+def _millis(seconds: float) -> int:
+    return round(1000 * seconds)  # allure_commons.utils.now() of that moment
 
 
 Body = str | bytes | Callable[[], str | bytes]
+Attachments = list[tuple[Body, str, AttachmentType]]
+
+
+def _step_contents(step: StepResult, fault: str | None, masked: bool,
+                   header_env: Mapping[str, str]) -> tuple[Attachments, BaseException | None]:
+    """A step's attachments (request, response, findings, curl, expected loss) and what makes it not pass."""
+    attachments: Attachments = []
+    exchange = step.exchange
+    if exchange is not None:
+        attachments += _exchange_attachments(exchange, masked)
+    findings = [f for f in step.failures if f.severity is not Severity.WARNING]
+    if step.failures:
+        attachments.append(("\n\n".join(_failure_text(f) for f in step.failures), "findings", AttachmentType.TEXT))
+    if findings and exchange is not None:
+        attachments.append((lambda: curl_command(exchange, header_env=header_env), "reproduce (curl)",
+                            AttachmentType.TEXT))
+    problem: BaseException | None = None
+    if exchange is not None and exchange.error and fault:
+        attachments.append((f"the platform lost this answer on purpose ({fault}): {exchange.error}",
+                            "expected loss", AttachmentType.TEXT))
+    elif exchange is not None and exchange.error:
+        problem = ConnectionError(exchange.error)  # broken, not failed
+    elif findings:
+        problem = AssertionError(findings[0].title)
+    return attachments, problem
+
+
+def _exchange_attachments(exchange: Exchange, masked: bool) -> Attachments:
+    # No indent: only the one-line form uses the C JSON encoder, and Allure pretty-prints JSON itself.
+    # Masking the serialised text (one regex pass) is cheaper than rebuilding the request.
+    def request() -> str:
+        text = json.dumps(exchange.request_body, ensure_ascii=False, default=str)
+        return mask_json_text(text) if masked else text
+
+    name = f"response (HTTP {exchange.status})"
+    if exchange.response_json is not None:
+        response: Body = (lambda: mask_json_text(exchange.response_text)) if masked else exchange.response_text
+        return [(request, "request", AttachmentType.JSON), (response, name, AttachmentType.JSON)]
+
+    def text() -> str:
+        body = mask_json_text(exchange.response_text) if masked else exchange.response_text
+        return f"{exchange.error or ''}\n\n{body}"
+
+    return [(request, "request", AttachmentType.JSON), (text, name, AttachmentType.TEXT)]
 
 
 def _resolve(body: Body) -> str | bytes:
     return body() if callable(body) else body
 
 
-def _attrs_dict(value: Any) -> Any:
-    """attrs.asdict(value, filter=keep truthy or False) for allure's model classes, without importing attrs."""
+def _attrs_dict(value: Any, store: Callable[[Body, str], None] | None = None) -> Any:
+    """attrs.asdict(value, filter=keep truthy or False) for allure's model classes, without importing attrs.
+
+    A _PendingStep is built first (its attachments go to `store`).
+    """
+    if isinstance(value, _PendingStep):
+        if store is None:
+            raise TypeError("a pending Allure step needs somewhere to store its attachments")
+        value = value.build(store)
     fields = getattr(type(value), "__attrs_attrs__", None)
     if fields is not None:
         out = {}
         for field in fields:
             item = getattr(value, field.name)
             if item or item is False:
-                out[field.name] = _attrs_dict(item)
+                out[field.name] = _attrs_dict(item, store)
         return out
     if isinstance(value, list | tuple):
-        return [_attrs_dict(v) for v in value]
+        return [_attrs_dict(v, store) for v in value]
     if isinstance(value, dict):
-        return {k: _attrs_dict(v) for k, v in value.items()}
+        return {k: _attrs_dict(v, store) for k, v in value.items()}
     return value
 
 
@@ -261,7 +300,8 @@ class DeferredWriter:
     HTTP exchange it documents costs on a loopback run), and a writer thread would compete with the
     runner for two cores. So while a session runs this stands in for allure's file logger and keeps
     the writes in memory, in order; `stop()` performs them with the same logger, file names and
-    atomic renames (results through the C JSON encoder) and hands the logger back to allure.
+    atomic renames (results through the C JSON encoder; a result's pending steps are built then and
+    their attachments written with it) and hands the logger back to allure.
     `start()` finds the logger among allure's plugins.
     """
 
@@ -288,8 +328,6 @@ class DeferredWriter:
             try:
                 if method in ("report_result", "report_container"):
                     self._write_item(next(iter(kwargs.values())))
-                elif method == "report_attached_data":
-                    self._logger.report_attached_data(body=_resolve(kwargs["body"]), file_name=kwargs["file_name"])
                 else:
                     getattr(self._logger, method)(**kwargs)
             except Exception as exc:  # kept for the caller to report: a lost result must not go unnoticed
@@ -305,16 +343,19 @@ class DeferredWriter:
         allure's logger streams with json.dump, which runs the pure-Python encoder;
         that is several times slower. Same file name pattern, same atomic rename.
         """
-        data = _attrs_dict(item)
+        data = _attrs_dict(item, self._store)
         folder = Path(self._logger._report_dir)
         name = item.file_pattern.format(prefix=uuid.uuid4())
         temporary = folder / f"{name}.tmp"
         temporary.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
         os.replace(temporary, folder / name)
 
-    def defer(self, body: Body, file_name: str) -> None:
-        """An attachment to write at stop(); a callable body is called then (serialising, masking)."""
-        self._jobs.append(("report_attached_data", {"body": body, "file_name": file_name}))
+    def _store(self, body: Body, file_name: str) -> None:
+        """An attachment of a pending step, written as its result is (a lost attachment loses only itself)."""
+        try:
+            self._logger.report_attached_data(body=_resolve(body), file_name=file_name)
+        except Exception as exc:
+            self.errors.append(exc)
 
     @allure_commons.hookimpl
     def report_result(self, result: Any) -> None:
