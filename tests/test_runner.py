@@ -178,6 +178,22 @@ def test_missing_identity_is_not_provisioned_and_nothing_is_sent() -> None:
     assert fake.sent == []
 
 
+def test_every_template_use_is_checked_before_anything_is_sent() -> None:
+    """Nested and interpolated, in envelope overrides and teardown steps, across identity, site and item."""
+    uses = [
+        Step("1101", {"data": {"list": [{"deep": "x-{{ identity.no_such_field }}-y"}]}}),
+        Step("1101", {"data": {}}, envelope={"fixmedins_name": "{{ site.no_such_value }}"}),
+        Step("1101", {"data": {"x": "{{ item.no_such_item.med_list_codg }}"}}),
+        Step("1101", {"data": {"x": "{{\n  identity.no_such_field }}"}}),  # whitespace as the renderer allows it
+    ]
+    fake = FakeSite()
+    for use in uses:
+        result = runner(fake).run_scenario(scenario((person_step(),), teardown=(use,)))
+        assert result.outcome is Outcome.NOT_PROVISIONED, use
+        assert "no_such" in result.reason
+    assert fake.sent == []
+
+
 def test_undeclared_capability_is_not_applicable() -> None:
     result = runner(FakeSite(), capabilities=("inpatient",)).run_scenario(scenario((person_step(),)))
     assert result.outcome is Outcome.NOT_APPLICABLE and "outpatient" in result.reason

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import secrets
 import time
@@ -30,6 +29,32 @@ _PROVIDED = re.compile(r"\{\{\s*(identity|site|item)\.([A-Za-z0-9_-]+(?:\.[A-Za-
 
 class _NotProvisioned(Exception):
     """A template needs an identity, item or site value the site config does not give."""
+
+
+_LEAVES = frozenset({int, float, bool, type(None)})
+
+
+def _template_strings(value: Any, found: list[str]) -> None:
+    """Append the strings of a template (keys too) that hold `{{`, depth first in document order."""
+    kind = type(value)
+    if kind is str:
+        if "{{" in value:
+            found.append(value)
+    elif kind is dict or isinstance(value, Mapping):
+        for key, item in value.items():
+            if isinstance(key, str) and "{{" in key:
+                found.append(key)
+            item_kind = type(item)
+            if item_kind is str:
+                if "{{" in item:
+                    found.append(item)
+            elif item_kind not in _LEAVES:
+                _template_strings(item, found)
+    elif kind is list or isinstance(value, list | tuple):
+        for item in value:
+            _template_strings(item, found)
+    elif isinstance(value, str) and "{{" in value:
+        found.append(value)
 
 
 class _LedgerInput(Exception):
@@ -86,6 +111,9 @@ class Runner(ResponseJudge):
         self.breaker_reason: str | None = None
         self.sign_in_exchange: Exchange | None = None
         self.ledger = Ledger()  # what this run settled and reversed, for 3201 ({{ ledger.<field> }})
+        # Profile values read on every message, taken once (a Profile builds them from its raw dict on each read).
+        self._extra_envelope_fields = tuple((self.profile.extra_fields.get("envelope") or {}).items())
+        self.err_msg_patterns = self.profile.err_msg_patterns
 
     # --- events -------------------------------------------------------------------------------
 
@@ -161,10 +189,12 @@ class Runner(ResponseJudge):
                                   f"(add [identities.{scenario.archetype}] to {self.site.source or 'the site config'})")
         identity = self.site.identity(scenario.archetype) if scenario.archetype else {}
         site_values = self.site.template_values()
-        # One regex pass over the steps' JSON text: cheaper than walking every template of ~1000 scenarios.
-        text = json.dumps([[s.input, s.envelope] for s in (*scenario.steps, *scenario.teardown)],
-                          ensure_ascii=False, default=str)
-        for namespace, name in _PROVIDED.findall(text):
+        # One regex pass over the template strings (those holding `{{`), in document order.
+        strings: list[str] = []
+        for step in (*scenario.steps, *scenario.teardown):
+            _template_strings(step.input, strings)
+            _template_strings(step.envelope, strings)
+        for namespace, name in _PROVIDED.findall("\x00".join(strings)):  # \x00: no match spans two strings
             if namespace == "identity" and name not in (identity or {}):
                 raise _NotProvisioned(f"the test identity for archetype {scenario.archetype!r} lacks "
                                       f"{name!r} (used as {{{{ identity.{name} }}}})")
@@ -209,13 +239,14 @@ class Runner(ResponseJudge):
 
     # --- envelopes ----------------------------------------------------------------------------
 
-    def _next_msgid(self, fixmedins_code: str, now: datetime) -> str:
+    def _next_msgid(self, fixmedins_code: str, now: datetime, stamp: str | None = None) -> str:
         self._sequence = (self._sequence + 1) % 10_000
-        return f"{fixmedins_code}{now:%Y%m%d%H%M%S}{self._sequence:04d}"
+        return f"{fixmedins_code}{stamp or f'{now:%Y%m%d%H%M%S}'}{self._sequence:04d}"
 
     def _envelope(self, infno: str, input: Mapping[str, Any], *, identity: Mapping[str, Any] | None,
                   sign_no: str | None = None, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
         site, now = self.site, self.clock()
+        stamp = f"{now:%Y%m%d%H%M%S}"  # formatted once: inf_time and the msgid's timestamp are the same moment
         base: dict[str, Any] = {
             "infno": infno,
             "msgid": "",
@@ -230,20 +261,21 @@ class Runner(ResponseJudge):
             "opter_type": site.opter_type,
             "opter": site.opter,
             "opter_name": site.opter_name,
-            "inf_time": f"{now:%Y-%m-%d %H:%M:%S}",
+            "inf_time": f"{stamp[:4]}-{stamp[4:6]}-{stamp[6:8]} {stamp[8:10]}:{stamp[10:12]}:{stamp[12:]}",
             "fixmedins_code": site.fixmedins_code,
             "fixmedins_name": site.fixmedins_name,
             "sign_no": (self._sign_no or "") if sign_no is None else sign_no,
             "input": input,  # template values are made JSON-ready when resolved
         }
-        base.update(overrides or {})
-        for name in [name for name, value in base.items() if value is OMIT]:  # `{{ omit }}`: leave the field out
-            del base[name]  # (an override, so neither the msgid nor a profile's extra field fills it in again)
+        if overrides:
+            base.update(overrides)
+            for name in [name for name, value in overrides.items() if value is OMIT]:  # `{{ omit }}`: leave it out
+                del base[name]  # (an override, so neither the msgid nor a profile's extra field fills it in again)
         if not (overrides and "msgid" in overrides):
-            base["msgid"] = self._next_msgid(str(base.get("fixmedins_code") or site.fixmedins_code), now)
+            base["msgid"] = self._next_msgid(str(base.get("fixmedins_code") or site.fixmedins_code), now, stamp)
         # The profile's extra envelope fields (e.g. Guangdong's recer_admdvs = "{mdtrtarea_admvs}"): literals
         # whose {placeholders} name other envelope fields; a step's own override of the field wins.
-        for name, value in (self.profile.extra_fields.get("envelope") or {}).items():
+        for name, value in self._extra_envelope_fields:
             if not (overrides and name in overrides):
                 base[name] = _PLACEHOLDER.sub(lambda m: str(base.get(m.group(1), "")), str(value))
         return base

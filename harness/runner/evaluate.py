@@ -27,6 +27,7 @@ class ResponseJudge:
     registry: SpecRegistry
     site: SiteConfig
     ledger: Ledger
+    err_msg_patterns: Mapping[str, tuple[str, ...]]  # the profile's, read once
 
     def _evaluate(self, run: _Run, step: Step, index: int, envelope: Mapping[str, Any], exchange: Exchange,
                   response: Mapping[str, Any], failures: list[Failure]) -> bool:
@@ -88,9 +89,9 @@ class ResponseJudge:
             return True  # refusal.shape reports a wrong infcode
         if cause:
             err_msg = str(response.get("err_msg") or "")
-            patterns = self.profile.err_msg_patterns.get(cause, ())
+            patterns = self.err_msg_patterns.get(cause, ())
             if not any(re.search(p, err_msg) for p in patterns):
-                other = next((c for c, ps in self.profile.err_msg_patterns.items()
+                other = next((c for c, ps in self.err_msg_patterns.items()
                               if c != cause and any(re.search(p, err_msg) for p in ps)), None)
                 hint = f" (it reads like {other!r})" if other else ""
                 # The reference platform's messages are exact, so there an unmatched cause is a finding.

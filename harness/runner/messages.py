@@ -69,8 +69,13 @@ def parse_response(exchange: Exchange) -> Mapping[str, Any] | None:
     return parsed if isinstance(parsed, Mapping) else exchange.response_json
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def jsonable(value: Any) -> Any:
     """Decimals (from responses and TOML) become JSON numbers; everything else passes through."""
+    if type(value) in _SCALARS:  # most template values: nothing to convert
+        return value
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() and value.as_tuple().exponent >= 0 else float(value)
     if isinstance(value, Mapping):
