@@ -18,6 +18,7 @@ __all__ = ["SETTLING", "describe_answer", "field_clause", "find_psn_no", "jsonab
 
 SETTLING = ("2102", "2103", "2207", "2208", "2304", "2305", "2401")  # 2601-reversible state changes (spec §6.3)
 _PATH_PART = re.compile(r"([^.\[\]]+)|\[([0-9]+)\]")
+_DECIMAL_JSON = json.JSONDecoder(parse_float=Decimal)  # json.loads(text, parse_float=Decimal), built once
 
 
 def probe(base_url: str, timeout_s: float = 5.0) -> str | None:
@@ -63,7 +64,7 @@ def parse_response(exchange: Exchange) -> Mapping[str, Any] | None:
     if exchange.response_json is None:
         return None
     try:
-        parsed = json.loads(exchange.response_text, parse_float=Decimal)
+        parsed = _DECIMAL_JSON.decode(exchange.response_text)
     except ValueError:  # the stored text was cut at its size limit: fall back to the float parse
         return exchange.response_json
     return parsed if isinstance(parsed, Mapping) else exchange.response_json
