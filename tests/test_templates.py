@@ -86,3 +86,18 @@ def test_a_malformed_expression_is_reported_each_time() -> None:
     for _ in range(2):  # parsed expressions are cached, errors are not
         with pytest.raises(TemplateSyntaxError, match="nowhere"):
             render(template, lambda expr: "v")
+
+
+def test_an_expression_before_a_malformed_one_is_resolved_first() -> None:
+    class Missing(Exception):
+        pass
+
+    def resolve(expr: Expression) -> Any:
+        if expr.name == "missing":
+            raise Missing
+        return "v"
+
+    with pytest.raises(Missing):
+        render("a {{ identity.missing }} b {{ nowhere.y }}", resolve)
+    with pytest.raises(TemplateSyntaxError):
+        render("a {{ identity.present }} b {{ nowhere.y }}", resolve)

@@ -175,10 +175,29 @@ def render(value: Any, resolve: Callable[[Expression], Any]) -> Any:
 
 
 def _render_text(value: str, resolve: Callable[[Expression], Any]) -> Any:
+    try:
+        shape = _shape(value)
+    except TemplateSyntaxError:  # resolve what comes before the malformed expression, as a plain pass does
+        return _EXPR.sub(lambda m: _text(resolve(_parsed(m.group(1)))), value)
+    if type(shape) is Expression:
+        return resolve(shape)
+    return "".join(part if type(part) is str else _text(resolve(part)) for part in shape)
+
+
+@functools.lru_cache(maxsize=16384)
+def _shape(value: str) -> Expression | tuple[str | Expression, ...]:
+    """A template string, parsed once: its expression when it is exactly one, else its text and expressions."""
     whole = _WHOLE.match(value)
     if whole and "{{" not in whole.group(1):
-        return resolve(_parsed(whole.group(1)))
-    return _EXPR.sub(lambda m: _text(resolve(_parsed(m.group(1)))), value)
+        return _parsed(whole.group(1))
+    parts: list[str | Expression] = []
+    position = 0
+    for match in _EXPR.finditer(value):
+        parts.append(value[position:match.start()])
+        parts.append(_parsed(match.group(1)))
+        position = match.end()
+    parts.append(value[position:])
+    return tuple(parts)
 
 
 def _text(value: Any) -> str:
