@@ -164,6 +164,8 @@ class ScenarioPlugin:
         if self.runner.breaker_open and self.stop_reason is None:
             self.stop_reason = self.runner.breaker_reason
             item.session.shouldstop = f"hsa-cert: {self.runner.breaker_reason}"
+        if gc.get_count()[0] > _GROWTH_BEFORE_COLLECTION:
+            gc.collect()  # run_pytest turns automatic collection off; a very long run still gets its cycles reclaimed
         return result
 
     # Plain hooks keyed by node id rather than wrappers around every phase: ~1000 items run three phases each.
@@ -247,6 +249,11 @@ class ScenarioPlugin:
         return None
 
 
+# Objects the cyclic collector tracks, net, since its last pass: the default suite adds ~150 a scenario, so a
+# run of thousands of scenarios gets a full collection every few thousand, and its memory stays bounded.
+_GROWTH_BEFORE_COLLECTION = 500_000
+
+
 def run_pytest(plugin: ScenarioPlugin, *, root: Path, keyword: str | None = None, alluredir: Path | None = None,
                junitxml: Path | None = None, quiet: bool = True, extra_args: Sequence[str] = ()) -> int:
     """Run the plugin's scenarios under pytest in this process; returns pytest's exit status.
@@ -283,7 +290,8 @@ def run_pytest(plugin: ScenarioPlugin, *, root: Path, keyword: str | None = None
         # (exchanges, results, Allure and junit records) lives until the end too, so automatic collection
         # is off while the session runs: it rescanned that growing heap again and again (60-90 µs of every
         # exchange on the default suite), to find about 10,000 objects in cycles (tracebacks, mostly) in a
-        # whole run of 1,000 scenarios, which the next collection after the session reclaims.
+        # whole run of 1,000 scenarios, which the next collection after the session reclaims. A run long enough
+        # to pile up more gets a full collection between scenarios (see _GROWTH_BEFORE_COLLECTION).
         gc.collect()
         gc.freeze()
         automatic = gc.isenabled()

@@ -129,6 +129,49 @@ def _exchange(infno: str, url: str, headers: Mapping[str, str], envelope: Mappin
     )
 
 
+class _ReusingAdapter(requests.adapters.HTTPAdapter):
+    """requests' HTTP adapter, but a host's connection pool and a URL's request target are looked up once.
+
+    Without proxies, requests resolves both again on every request (URL parsing, a pool key of some
+    thirty fields, the pool manager's lock), and the same scheme, host, `verify` and `cert` always get
+    the same pool from the pool manager while it keeps it: until the adapter is closed, or it drops the
+    pool for another host's. With proxies, requests' own lookups run.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._pools: dict[tuple[Any, ...], Any] = {}
+        self._targets: dict[str, str] = {}
+
+    def get_connection_with_tls_context(self, request: requests.PreparedRequest, verify: bool | str | None,
+                                        proxies: Mapping[str, str] | None = None, cert: Any = None) -> Any:
+        if proxies:
+            return super().get_connection_with_tls_context(request, verify, proxies=proxies, cert=cert)
+        scheme, _, rest = (request.url or "").partition("://")
+        key = (scheme.lower(), rest.split("/", 1)[0], verify, cert if not isinstance(cert, list) else tuple(cert))
+        pool = self._pools.get(key)
+        if pool is None:
+            if len(self._pools) >= self._pool_connections:
+                # The pool manager keeps this many pools and drops the least recently used: what is held here
+                # stays among them only while it holds no more (they are the ones it was asked for last).
+                self._pools.clear()
+            pool = self._pools[key] = super().get_connection_with_tls_context(request, verify, proxies=proxies,
+                                                                              cert=cert)
+        return pool
+
+    def request_url(self, request: requests.PreparedRequest, proxies: Mapping[str, str]) -> str:
+        if proxies or request.url is None:
+            return super().request_url(request, proxies)
+        target = self._targets.get(request.url)
+        if target is None:
+            target = self._targets[request.url] = super().request_url(request, proxies)
+        return target
+
+    def close(self) -> None:
+        self._pools.clear()  # the pool manager drops its pools: later requests get new ones, as from requests
+        super().close()
+
+
 class _RateLimiter:
     """At most `per_s` requests per second, evenly spaced; shared by the threads using one target."""
 
@@ -167,6 +210,8 @@ class HttpTarget:
         self.timeout_s, self.signer, self.content_type = timeout_s, signer, content_type
         self._limiter = _RateLimiter(rate_limit_per_s) if rate_limit_per_s else None
         self._session = requests.Session()
+        for prefix in ("http://", "https://"):
+            self._session.mount(prefix, _ReusingAdapter())
         self._session.verify = verify_tls
         # Off by default: proxy variables or a ~/.netrc must not silently reroute or re-authenticate test traffic.
         self._session.trust_env = trust_env

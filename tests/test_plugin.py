@@ -228,3 +228,29 @@ def test_steps_built_when_written_are_what_the_live_allure_api_writes(
     [failing] = deferred["outpatient.sample.fail"]
     assert failing[1] == "failed" and failing[2]["message"].startswith("AssertionError: expected success")
     assert [a[0] for a in failing[4]] == ["request", "response (HTTP 200)", "findings", "reproduce (curl)"]
+
+
+def test_run_pytest_defers_garbage_collection_yet_bounds_it_and_restores_the_collector(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import gc
+
+    from harness import pytest_plugin
+
+    full_collections: list[int] = []
+
+    def seen(phase: str, info: dict) -> None:
+        if phase == "start" and info["generation"] == 2 and not gc.isenabled():  # during the session
+            full_collections.append(1)
+
+    plugin = plugin_for(FakeSite(), [suite()[0]])
+    monkeypatch.setattr(pytest_plugin, "_GROWTH_BEFORE_COLLECTION", -1)  # every scenario passes the bound
+    enabled, thresholds = gc.isenabled(), gc.get_threshold()
+    gc.callbacks.append(seen)
+    try:
+        status = pytest_plugin.run_pytest(plugin, root=tmp_path)
+    finally:
+        gc.callbacks.remove(seen)
+    assert status == 0 and [r.outcome for r in plugin.ordered_results()] == [Outcome.PASSED]
+    assert full_collections  # the bound was crossed: a collection ran during the session
+    assert (gc.isenabled(), gc.get_threshold()) == (enabled, thresholds)
+    assert gc.get_freeze_count() == 0

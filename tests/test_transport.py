@@ -276,6 +276,39 @@ def test_keep_alive_reuses_one_connection(server: str) -> None:
     assert len(_Handler.peers) == 2 and _Handler.peers[0] == _Handler.peers[1]
 
 
+def test_a_urls_connection_pool_is_looked_up_once_until_it_is_closed(server: str,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    lookups: list[str] = []
+    lookup = requests.adapters.HTTPAdapter.get_connection_with_tls_context
+
+    def counted(self: requests.adapters.HTTPAdapter, request: requests.PreparedRequest, *args: object,
+                **kwargs: object) -> object:
+        lookups.append(request.url or "")
+        return lookup(self, request, *args, **kwargs)
+
+    monkeypatch.setattr(requests.adapters.HTTPAdapter, "get_connection_with_tls_context", counted)
+    with HttpTarget(server, timeout_s=5) as t:
+        assert [t.send("1101", ENVELOPE).error for _ in range(3)] == [None, None, None]
+        assert len(lookups) == 1
+        t._session.get_adapter(server).close()  # closes the pools (as an eviction would)
+        assert t.send("1101", ENVELOPE).error is None
+        assert len(lookups) == 2
+    assert _Handler.peers[0] == _Handler.peers[2] != _Handler.peers[3]  # kept alive, then a new connection
+
+
+def test_a_held_pool_is_always_the_one_the_pool_manager_holds() -> None:
+    """More hosts than the pool manager keeps pools for: what the adapter holds never goes stale."""
+    from harness.transport import _ReusingAdapter
+
+    adapter = _ReusingAdapter()
+    requests_own = requests.adapters.HTTPAdapter.get_connection_with_tls_context
+    visits = [f"http://10.0.0.{n % 13}:8080/fsi/api/{n % 3}" for n in range(200)]
+    for url in visits:  # no connection is made: pools connect lazily
+        request = requests.Request("POST", url, data=b"{}").prepare()
+        assert adapter.get_connection_with_tls_context(request, True) is requests_own(adapter, request, True)
+    assert adapter.request_url(request, {}) == requests.adapters.HTTPAdapter.request_url(adapter, request, {})
+
+
 def test_body_cut_short_is_a_dropped_connection(server: str) -> None:
     with HttpTarget(server, url_style="infno", infno_path_template="/cut", timeout_s=5) as t:
         ex = t.send("2207", ENVELOPE)
