@@ -45,6 +45,7 @@ OWNERS: dict[str, str] = {
     "pytest": "pytest_plugin.py",
     "_pytest": "pytest_plugin.py",
     "responses": "platform/inprocess.py",
+    "orjson": "platform/codec.py",
 }
 
 # The reference platform and the conformance checks share schemas but no logic.

@@ -28,6 +28,7 @@ from typing import Any
 import harness.platform.handlers  # noqa: F401  (registers every handler)
 from harness.personas import load_catalogue
 from harness.platform.admin import admin_response, exchanges, health
+from harness.platform.codec import parse_json
 from harness.platform.config import Fault, PlatformConfig
 from harness.platform.context import PlatformContext
 from harness.platform.db import Database
@@ -188,7 +189,7 @@ class Platform:
                 if text.startswith("\ufeff"):  # what the utf-8-sig codec drops: one leading byte-order mark
                     text = text[1:]
                 prepared.request_text = text
-            envelope = json.loads(text)
+            envelope = parse_json(text)
         except (UnicodeDecodeError, ValueError) as exc:
             prepared.request_text = prepared.request_text or body[:4000].decode("utf-8", "replace")
             prepared.notes["parse_error"] = f"/ 报文不是合法的JSON（{type(exc).__name__}）"

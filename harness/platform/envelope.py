@@ -13,13 +13,14 @@ trt_dcla_detl_sn, `F…` for file_qury_no; sign_no is 24 random hex characters.
 from __future__ import annotations
 
 import itertools
-import json
 import random
 import secrets
 import threading
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
+
+from harness.platform.codec import dump_json
 
 __all__ = ["EncodedOutput", "RefMsgIds", "dump_json", "envelope_text", "new_sign_no", "stamp17", "wire_decimal"]
 
@@ -43,13 +44,6 @@ def fmt_datetime(moment: datetime) -> str:
 def wire_decimal(value: Decimal | None) -> float | None:
     """Money on the wire: a JSON number (from an exact, already rounded Decimal)."""
     return None if value is None else float(value) + 0.0  # + 0.0 turns -0.0 into 0.0
-
-
-_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # what json.dumps(…) with these builds
-
-
-def dump_json(value: Any) -> str:
-    return _ENCODER.encode(value)
 
 
 class EncodedOutput(dict):  # type: ignore[type-arg]

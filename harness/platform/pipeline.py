@@ -27,12 +27,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from harness.platform.codec import dump_sorted, parse_json
 from harness.platform.context import HANDLERS, Call, PlatformContext
 from harness.platform.envelope import dump_json, envelope_text, response_envelope, stamp17
 from harness.platform.faults import Switches
 from harness.platform.refusals import Refusal
 
-__all__ = ["CallResult", "content_hash", "process_call", "record_exchange", "refusal_envelope", "violations_text"]
+__all__ = [
+    "CallResult", "content_hash", "process_call", "record_exchange", "refusal_envelope", "same_content",
+    "violations_text",
+]
 
 ERR_MSG_LIMIT = 200
 
@@ -46,15 +50,30 @@ class CallResult:
     cause: str = ""
 
 
-_HASH_ENCODER = json.JSONEncoder(sort_keys=True, ensure_ascii=False, default=str)
+_CONTENT_FIELDS = ("infno", "fixmedins_code", "mdtrtarea_admvs", "insuplc_admdvs", "input")
+_CONTENT_HASH_V2 = "2:"  # compact sorted JSON; a bare hex digest is the first form (spaced separators)
+_V1_ENCODER = json.JSONEncoder(sort_keys=True, ensure_ascii=False, default=str)
 
 
 def content_hash(envelope: dict[str, Any], upload: bytes | None) -> str:
-    core = {k: envelope.get(k) for k in ("infno", "fixmedins_code", "mdtrtarea_admvs", "insuplc_admdvs", "input")}
-    digest = hashlib.sha256(_HASH_ENCODER.encode(core).encode())
+    core = {k: envelope.get(k) for k in _CONTENT_FIELDS}
+    digest = hashlib.sha256(dump_sorted(core))
     if upload is not None:
         digest.update(hashlib.sha256(upload).digest())
-    return digest.hexdigest()
+    return _CONTENT_HASH_V2 + digest.hexdigest()
+
+
+def same_content(stored_hash: str, envelope: dict[str, Any], upload: bytes | None) -> bool:
+    """Whether a message recorded with `stored_hash` had this content (whichever form the hash has: a
+    database written by an earlier version keeps its hashes, and a HIS re-sending after the upgrade is
+    still recognised)."""
+    if stored_hash.startswith(_CONTENT_HASH_V2):
+        return stored_hash == content_hash(envelope, upload)
+    core = {k: envelope.get(k) for k in _CONTENT_FIELDS}
+    digest = hashlib.sha256(_V1_ENCODER.encode(core).encode())
+    if upload is not None:
+        digest.update(hashlib.sha256(upload).digest())
+    return stored_hash == digest.hexdigest()
 
 
 def violations_text(violations: list[Any], limit: int = 3) -> str:
@@ -170,11 +189,11 @@ def process_call(
                         "SELECT body_hash, response FROM messages WHERE fixmedins_code = ? AND msgid = ?",
                         (code, msgid),
                     ).fetchone()
-                    if seen is not None and (seen["body_hash"] != content_hash(envelope, upload)
+                    if seen is not None and (not same_content(seen["body_hash"], envelope, upload)
                                              or call.switches.on("replay-refused")):
                         return refuse(conn, Refusal("msgid-conflict"), remember=False)
                     if seen is not None:
-                        replay = json.loads(seen["response"])
+                        replay = parse_json(seen["response"])
                         record_exchange(conn, received=received, path=path, envelope=envelope, valid=True,
                                         violations=[], http_status=200, response=replay,
                                         response_text=seen["response"], request_text=request_text,

@@ -11,12 +11,12 @@ restores the account and frees the fee rows, so that reconciliation over the per
 from __future__ import annotations
 
 import functools
-import json
 from dataclasses import replace
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
 from harness.platform.calc import MONEY_FIELD_NAMES, ZERO, BenefitRule, FeeClass, SettlementAmounts, dec, settle
+from harness.platform.codec import parse_json
 from harness.platform.context import Call
 from harness.platform.envelope import EncodedOutput, dump_json, wire_decimal
 from harness.platform.refusals import Refusal, invalid_request
@@ -319,4 +319,4 @@ def stored_rows(rows: list[Any]) -> list[FeeClass]:
 @functools.lru_cache(maxsize=4096)
 def _fee_class(text: str) -> FeeClass:
     """A stored classification never changes and FeeClass is immutable: parse each text once."""
-    return FeeClass.from_store(json.loads(text))
+    return FeeClass.from_store(parse_json(text))

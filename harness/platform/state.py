@@ -8,7 +8,6 @@ for the institution that created it (another institution's id reads as "does not
 from __future__ import annotations
 
 import functools
-import json
 import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from types import MappingProxyType
 from typing import Any
 
 from harness.platform.calc import money
+from harness.platform.codec import dump_default_str, parse_json
 
 __all__ = [
     "Filing",
@@ -42,7 +42,7 @@ def from_cents(value: int) -> Decimal:
 
 
 def dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+    return dump_default_str(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +70,7 @@ class Person:
 @functools.lru_cache(maxsize=4096)
 def _person_data(text: str) -> Mapping[str, Any]:
     """A person's seeded data never changes (only the balance does): parse each text once."""
-    return MappingProxyType(json.loads(text))
+    return MappingProxyType(parse_json(text))
 
 
 def load_person(conn: sqlite3.Connection, psn_no: str) -> Person | None:
@@ -128,12 +128,12 @@ def load_visit(conn: sqlite3.Connection, mdtrt_id: str, fixmedins_code: str) -> 
 def _stored_json(text: str) -> Mapping[str, Any]:
     """A stored JSON object, parsed once per distinct text (a visit is read by every call about it) and
     read-only: handlers build a new dict to change it (`dict(visit.data, …)`), never edit it in place."""
-    return MappingProxyType(json.loads(text))
+    return MappingProxyType(parse_json(text))
 
 
 @functools.lru_cache(maxsize=1024)
 def _codes(text: str) -> tuple[str, ...]:
-    return tuple(json.loads(text))
+    return tuple(parse_json(text))
 
 
 def update_visit(conn: sqlite3.Connection, mdtrt_id: str, **changes: Any) -> None:
@@ -181,7 +181,7 @@ def load_settlement(conn: sqlite3.Connection, setl_id: str, fixmedins_code: str)
 def _settlement(row: sqlite3.Row) -> Settlement:
     skip = {"setlinfo", "setldetail", "medfee_cents", "fund_cents", "acct_cents", "cash_cents", "hifp_cents"}
     fields = {k: v for k, v in dict(row).items() if k not in skip}
-    return Settlement(**fields, setlinfo=json.loads(row["setlinfo"]), setldetail=json.loads(row["setldetail"]))
+    return Settlement(**fields, setlinfo=parse_json(row["setlinfo"]), setldetail=parse_json(row["setldetail"]))
 
 
 def settlements_of_visit(conn: sqlite3.Connection, mdtrt_id: str) -> list[Settlement]:

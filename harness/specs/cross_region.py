@@ -41,13 +41,15 @@ def cross_region_violations(spec: InterfaceSpec, envelope: Mapping[str, Any], re
         targets = [((node, i), item) for i, item in enumerate(value) if isinstance(item, Mapping)]
     else:
         return []
-    titles = {(f.node, f.name): f for f in spec.fields("in")}
-    found = []
+    found: list[SchemaViolation] = []
+    titles: dict[tuple[str, str], Any] | None = None  # built for a finding only: most requests have none
     for where, record in targets:
         for name in required:
             current = record.get(name)
             if current not in (None, "") and not (isinstance(current, str) and not current.strip()):
                 continue
+            if titles is None:
+                titles = {(f.node, f.name): f for f in spec.fields("in")}
             info = titles.get((spec_node, name))
             clause = info.clause if info else f"{spec.infno}.in.{spec_node}.{name}"
             found.append(SchemaViolation(
