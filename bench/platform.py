@@ -1,7 +1,7 @@
 """Benchmark: 2207 settlements per second through the real platform server, against the same server
 stack (uvicorn + Starlette, same process, same port) answering a trivial echo endpoint.
 
-    python bench/reference_platform.py [--count N] [--rounds R]
+    python bench/platform.py [--count N] [--rounds R]
 
 The platform runs as its own process (`python -m harness platform serve`, a SQLite file in WAL mode,
 sign-in required). N outpatient visits are prepared first (2201, 2203, 2204 each). Then, per round,
