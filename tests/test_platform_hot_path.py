@@ -131,3 +131,42 @@ def test_envelope_text_splices_only_the_output_key() -> None:
                 "warn_msg": '"output":null', "cainfo": None}  # fmt: skip
     assert envelope_text(envelope) == dump_json(envelope)
     assert envelope_text({"infcode": -1, "output": None}) == dump_json({"infcode": -1, "output": None})
+
+
+def test_a_message_stored_by_an_earlier_version_is_still_replayed(tmp_path: Path) -> None:
+    """An older database: `messages` without `exchange_id` (the response in the row) and content hashes of the
+    first form. The upgraded platform adds the column and still answers a re-sent settlement from the record."""
+    import hashlib
+
+    path = str(tmp_path / "platform.sqlite")
+    old = sqlite3.connect(path)
+    old.execute("CREATE TABLE messages (fixmedins_code TEXT NOT NULL, msgid TEXT NOT NULL, infno TEXT NOT NULL,"
+                " body_hash TEXT NOT NULL, response TEXT NOT NULL, ok INTEGER NOT NULL, effect TEXT NOT NULL DEFAULT"
+                " '{}', corrected INTEGER NOT NULL DEFAULT 0, received_at TEXT NOT NULL,"
+                " PRIMARY KEY (fixmedins_code, msgid))")
+    old.commit()
+    old.close()
+    platform = Platform(PlatformConfig(db_path=path))
+    try:
+        flow = Flow(platform.call)
+        flow.sign_in()
+        who = persona("filed-employee")
+        mdtrt_id, amount = flow.register(who)
+        envelope = flow.his.envelope("2207", settle_input(who, mdtrt_id, "B1", amount), who)
+        first = flow.send(dict(envelope))
+        assert first["infcode"] == 0
+        with platform.db.transaction() as conn:  # rewrite the record as the earlier version stored it
+            core = {k: envelope.get(k) for k in ("infno", "fixmedins_code", "mdtrtarea_admvs", "insuplc_admdvs",
+                                                  "input")}
+            first_form = hashlib.sha256(json.dumps(core, sort_keys=True, ensure_ascii=False, default=str).encode())
+            recorded = json.dumps(first, ensure_ascii=False, separators=(",", ":"))
+            conn.execute("UPDATE messages SET body_hash = ?, response = ?, exchange_id = NULL WHERE msgid = ?",
+                         (first_form.hexdigest(), recorded, envelope["msgid"]))
+        assert flow.send(dict(envelope, inf_time="2030-01-01 00:00:00")) == first
+        assert platform.exchanges(limit="1")[0]["replayed"] is True
+        assert platform.db.conn.execute("SELECT COUNT(*) FROM settlements").fetchone()[0] == 1
+        changed = json.loads(json.dumps(envelope))
+        changed["input"]["data"]["invono"] = "INV-2"
+        assert flow.send(changed)["infcode"] == -1
+    finally:
+        platform.close()

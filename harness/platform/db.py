@@ -25,6 +25,8 @@ from harness.platform.checkpoint import BACKSTOP_PAGES, Checkpointer
 __all__ = ["SCHEMA_VERSION", "Database"]
 
 SCHEMA_VERSION = "1"
+# Columns added since a table was first created: (table, column, how to add it to an older database).
+_MIGRATIONS = (("messages", "exchange_id", "ALTER TABLE messages ADD COLUMN exchange_id INTEGER"),)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -126,18 +128,21 @@ CREATE TABLE IF NOT EXISTS settlements (
 CREATE INDEX IF NOT EXISTS settlements_visit ON settlements(mdtrt_id);
 DROP INDEX IF EXISTS settlements_person;  -- replaced by pool_totals
 CREATE INDEX IF NOT EXISTS settlements_recon ON settlements(fixmedins_code, setl_time);
+-- The response a replay answers with is the recorded exchange's (exchange_id), written once; databases
+-- from before the column hold it in `response` (and get the column added, see _MIGRATIONS).
 CREATE TABLE IF NOT EXISTS messages (
     fixmedins_code TEXT NOT NULL,
     msgid TEXT NOT NULL,
     infno TEXT NOT NULL,
     body_hash TEXT NOT NULL,
-    response TEXT NOT NULL,
+    response TEXT NOT NULL DEFAULT '',
     ok INTEGER NOT NULL,
     effect TEXT NOT NULL DEFAULT '{}',  -- what the message changed, for 2601
     corrected INTEGER NOT NULL DEFAULT 0,  -- undone by 2601
     received_at TEXT NOT NULL,
+    exchange_id INTEGER,
     PRIMARY KEY (fixmedins_code, msgid)
-);
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS files (
     file_qury_no TEXT PRIMARY KEY,
     fixmedins_code TEXT NOT NULL,
@@ -237,6 +242,9 @@ class Database:
         self.conn.execute("PRAGMA foreign_keys=ON")
         self.conn.execute("PRAGMA busy_timeout=5000")
         self.conn.executescript(_SCHEMA)
+        for table, column, ddl in _MIGRATIONS:
+            if column not in {row[1] for row in self.conn.execute(f"PRAGMA table_info({table})")}:
+                self.conn.execute(ddl)
         with self.transaction() as conn:
             conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
             if self.get_meta(conn, "pool_totals") is None:  # a database from before the table existed

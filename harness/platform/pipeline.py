@@ -116,11 +116,12 @@ def record_exchange(
     conn: Any, *, received: datetime, path: str, envelope: dict[str, Any] | None, valid: bool,
     violations: list[Any], http_status: int, response: dict[str, Any] | None, response_text: str, request_text: str,
     fault: str = "", replayed: bool = False,
-) -> None:  # fmt: skip
+) -> int:  # fmt: skip
+    """Write one exchange; returns its id."""
     env = envelope or {}
     rows = [{"path": v.path, "clause": v.clause, "message": v.message, "expected": v.expected, "actual": v.actual,
              "field_zh": v.field_zh} for v in violations]  # fmt: skip
-    conn.execute(
+    return conn.execute(
         "INSERT INTO exchanges(received_at, path, infno, msgid, fixmedins_code, valid, violations, http_status,"
         " infcode, err_msg, fault, replayed, elapsed_ms, request, response)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -130,7 +131,7 @@ def record_exchange(
             response.get("infcode") if response else None, response.get("err_msg") if response else None, fault,
             int(replayed), (datetime.now() - received).total_seconds() * 1000, request_text, response_text,
         ),
-    )  # fmt: skip
+    ).lastrowid  # fmt: skip
 
 
 def _signed_in(call: Call) -> bool:
@@ -162,15 +163,16 @@ def process_call(
     def answer(conn: Any, env: dict[str, Any], *, cause: str = "", remember: bool, ok: bool = False,
                effect: dict[str, Any] | None = None) -> CallResult:  # fmt: skip
         text = envelope_text(env)
+        exchange_id = record_exchange(conn, received=received, path=path, envelope=envelope, valid=True, violations=[],
+                                      http_status=200, response=env, response_text=text,
+                                      request_text=request_text)  # fmt: skip
         if remember and state_changing and msgid:
             conn.execute(
-                "INSERT INTO messages(fixmedins_code, msgid, infno, body_hash, response, ok, effect, received_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (code, msgid, infno, content_hash(envelope, upload), text, int(ok), dump_json(effect or {}),
+                "INSERT INTO messages(fixmedins_code, msgid, infno, body_hash, response, exchange_id, ok, effect,"
+                " received_at) VALUES (?, ?, ?, ?, '', ?, ?, ?, ?)",  # response '': an older table has no default
+                (code, msgid, infno, content_hash(envelope, upload), exchange_id, int(ok), dump_json(effect or {}),
                  received.isoformat(timespec="milliseconds")),
             )  # fmt: skip
-        record_exchange(conn, received=received, path=path, envelope=envelope, valid=True, violations=[],
-                        http_status=200, response=env, response_text=text, request_text=request_text)  # fmt: skip
         return CallResult(env, text, cause=cause)
 
     def refuse(conn: Any, refusal: Refusal, *, remember: bool) -> CallResult:
@@ -186,7 +188,9 @@ def process_call(
                     return refuse(conn, Refusal("not-signed-in"), remember=False)
                 if state_changing and msgid:
                     seen = conn.execute(
-                        "SELECT body_hash, response FROM messages WHERE fixmedins_code = ? AND msgid = ?",
+                        "SELECT m.body_hash, CASE WHEN m.exchange_id IS NULL THEN m.response ELSE e.response END"
+                        " AS response FROM messages m LEFT JOIN exchanges e ON e.id = m.exchange_id"
+                        " WHERE m.fixmedins_code = ? AND m.msgid = ?",
                         (code, msgid),
                     ).fetchone()
                     if seen is not None and (not same_content(seen["body_hash"], envelope, upload)
