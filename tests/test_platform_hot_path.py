@@ -15,6 +15,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+import pytest
 from platform_samples import Flow, persona
 
 from harness.platform import Platform, PlatformConfig
@@ -170,3 +171,36 @@ def test_a_message_stored_by_an_earlier_version_is_still_replayed(tmp_path: Path
         assert flow.send(changed)["infcode"] == -1
     finally:
         platform.close()
+
+
+def test_counters_are_reserved_in_blocks_and_never_repeat(tmp_path: Path) -> None:
+    from harness.platform.db import SERIAL_BLOCK
+
+    path = str(tmp_path / "platform.sqlite")
+    db = Database(path)
+    handed: list[int] = []
+    try:
+        # The first block is reserved, then the transaction rolls back: as if it had never happened.
+        with pytest.raises(RuntimeError), db.transaction() as conn:
+            handed_back = db.next_serial(conn, "setl_id")
+            raise RuntimeError("refused")
+        assert db.get_meta(db.conn, "seq.setl_id") is None
+        with db.transaction() as conn:
+            handed += [db.next_serial(conn, "setl_id") for _ in range(3)]
+        assert handed == [handed_back, handed_back + 1, handed_back + 2] == [1, 2, 3]
+        assert db.get_meta(db.conn, "seq.setl_id") == str(SERIAL_BLOCK)  # one write for the whole block
+        with pytest.raises(RuntimeError), db.transaction() as conn:
+            lost = db.next_serial(conn, "setl_id")  # from the committed block; its row is rolled back with it
+            raise RuntimeError("refused")
+        with db.transaction() as conn:
+            handed.append(db.next_serial(conn, "setl_id"))
+            handed.append(db.next_serial(conn, "mdtrt_id"))  # counters are independent
+        assert lost == 4 and handed[3] == SERIAL_BLOCK + 1 and handed[4] == 1
+    finally:
+        db.close()
+    reopened = Database(path)  # a restart skips what the block had left
+    try:
+        with reopened.transaction() as conn:
+            assert reopened.next_serial(conn, "setl_id") == 2 * SERIAL_BLOCK + 1
+    finally:
+        reopened.close()

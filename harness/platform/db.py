@@ -25,6 +25,7 @@ from harness.platform.checkpoint import BACKSTOP_PAGES, Checkpointer
 __all__ = ["SCHEMA_VERSION", "Database"]
 
 SCHEMA_VERSION = "1"
+SERIAL_BLOCK = 64  # counter values reserved per write (see Database.next_serial)
 # Columns added since a table was first created: (table, column, how to add it to an older database).
 _MIGRATIONS = (("messages", "exchange_id", "ALTER TABLE messages ADD COLUMN exchange_id INTEGER"),)
 
@@ -234,6 +235,7 @@ class Database:
             raise ConfigError("Cannot open the platform database", location=path, detail=str(exc)) from exc
         self.conn.row_factory = sqlite3.Row
         self.lock = threading.RLock()
+        self._serials: dict[str, list[int]] = {}  # counter -> [last value handed out, end of its reserved block]
         self._checkpointer: Checkpointer | None = None
         if not self.in_memory:
             self.conn.execute("PRAGMA journal_mode=WAL")
@@ -262,9 +264,14 @@ class Database:
             try:
                 yield self.conn
             except BaseException:
+                self._serials.clear()  # a block reserved in this transaction is reserved no more
                 self.conn.execute("ROLLBACK")
                 raise
-            self.conn.execute("COMMIT")
+            try:
+                self.conn.execute("COMMIT")
+            except BaseException:
+                self._serials.clear()  # not committed: neither is the reservation
+                raise
             if self._checkpointer is not None:
                 self._checkpointer.committed()
 
@@ -275,14 +282,25 @@ class Database:
             yield self.conn
 
     def next_serial(self, conn: sqlite3.Connection, name: str) -> int:
-        """A durable counter (inside the caller's transaction)."""
-        key = f"seq.{name}"
-        # A plain update finds the counter on every call but a counter's first (an upsert costs more each time).
-        row = conn.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = ? RETURNING value",
-                           (key,)).fetchone()  # fmt: skip
-        if row is None:
-            row = conn.execute("INSERT INTO meta(key, value) VALUES (?, '1') RETURNING value", (key,)).fetchone()
-        return int(row["value"])
+        """The next value of a durable counter (inside the caller's transaction): unique for the database's life.
+
+        `seq.<name>` in meta is the highest value handed out or reserved. Values are reserved in blocks of
+        SERIAL_BLOCK, so most calls write nothing: a restart skips what its block had left (ids have gaps,
+        never repeats), and a rolled-back transaction drops the blocks (see `transaction`), so a block is
+        only used after the transaction that reserved it commits — or with the rows that used it gone.
+        """
+        block = self._serials.get(name)
+        if block is None or block[0] >= block[1]:
+            key = f"seq.{name}"
+            row = conn.execute("UPDATE meta SET value = CAST(value AS INTEGER) + ? WHERE key = ? RETURNING value",
+                               (SERIAL_BLOCK, key)).fetchone()  # fmt: skip
+            if row is None:
+                row = conn.execute("INSERT INTO meta(key, value) VALUES (?, ?) RETURNING value",
+                                   (key, str(SERIAL_BLOCK))).fetchone()  # fmt: skip
+            end = int(row["value"])
+            block = self._serials[name] = [end - SERIAL_BLOCK, end]
+        block[0] += 1
+        return block[0]
 
     def get_meta(self, conn: sqlite3.Connection, key: str) -> str | None:
         row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
