@@ -10,20 +10,24 @@ same profile-applied schema documents), and prints the ratio. Each measurement r
 
 from __future__ import annotations
 
-import argparse
-import json
-import platform
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-import referencing
-from jsonschema import Draft202012Validator
-
+# bench/platform.py would shadow the standard library's `platform` (imported here, and by faker): the
+# script's own folder leaves the import path, the checkout comes first.
 ROOT = Path(__file__).resolve().parents[1]
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(ROOT))
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import platform  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from typing import Any  # noqa: E402
+
+import referencing  # noqa: E402
+from jsonschema import Draft202012Validator  # noqa: E402
 
 from harness.specs import load_registry  # noqa: E402  (run as a script from a checkout)
 
