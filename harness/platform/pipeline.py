@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -55,12 +56,15 @@ _CONTENT_HASH_V2 = "2:"  # compact sorted JSON; a bare hex digest is the first f
 _V1_ENCODER = json.JSONEncoder(sort_keys=True, ensure_ascii=False, default=str)
 
 
-def content_hash(envelope: dict[str, Any], upload: bytes | None) -> str:
-    core = {k: envelope.get(k) for k in _CONTENT_FIELDS}
-    digest = hashlib.sha256(dump_sorted(core))
+def _digest(envelope: dict[str, Any], upload: bytes | None, encode: Callable[[Any], bytes]) -> str:
+    digest = hashlib.sha256(encode({k: envelope.get(k) for k in _CONTENT_FIELDS}))
     if upload is not None:
         digest.update(hashlib.sha256(upload).digest())
-    return _CONTENT_HASH_V2 + digest.hexdigest()
+    return digest.hexdigest()
+
+
+def content_hash(envelope: dict[str, Any], upload: bytes | None) -> str:
+    return _CONTENT_HASH_V2 + _digest(envelope, upload, dump_sorted)
 
 
 def same_content(stored_hash: str, envelope: dict[str, Any], upload: bytes | None) -> bool:
@@ -69,11 +73,7 @@ def same_content(stored_hash: str, envelope: dict[str, Any], upload: bytes | Non
     still recognised)."""
     if stored_hash.startswith(_CONTENT_HASH_V2):
         return stored_hash == content_hash(envelope, upload)
-    core = {k: envelope.get(k) for k in _CONTENT_FIELDS}
-    digest = hashlib.sha256(_V1_ENCODER.encode(core).encode())
-    if upload is not None:
-        digest.update(hashlib.sha256(upload).digest())
-    return stored_hash == digest.hexdigest()
+    return stored_hash == _digest(envelope, upload, lambda core: _V1_ENCODER.encode(core).encode())
 
 
 def violations_text(violations: list[Any], limit: int = 3) -> str:
