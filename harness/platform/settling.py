@@ -11,6 +11,7 @@ restores the account and frees the fee rows, so that reconciliation over the per
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from dataclasses import replace
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
@@ -46,6 +47,7 @@ __all__ = [
     "reverse_requested",
     "setldetail_rows",
     "setlinfo",
+    "settle_rows",
     "visit_for",
 ]
 
@@ -242,6 +244,24 @@ def commit_settlement(
     call.effect.update(kind="settlement", setl_id=setl_id, psn_no=person.psn_no, mdtrt_id=visit_id)
     return EncodedOutput({"setlinfo": info, "setldetail": detail},
                          f'{{"setlinfo":{info_text},"setldetail":{detail_text}}}')  # fmt: skip
+
+
+def settle_rows(
+    call: Call, person: Person, rows: list[FeeClass], fee_rows: list[Any], data: Mapping[str, Any], *, commit: bool,
+    mdtrt_id: str, care: str, med_type: str, mid_setl_flag: str = "0",
+) -> dict[str, Any]:  # fmt: skip
+    """The amounts of `rows` for a pre-settlement, or with `commit` a stored settlement that marks the
+    `fee_rows` settled; returns the output node {setlinfo, setldetail}. `data` is the request node
+    (acct_used_flag, mdtrt_cert_type)."""
+    amounts = compute(call, person, rows, care=care, use_account=str(data.get("acct_used_flag")) == "1")
+    setl_id = call.new_id("S", "setl_id") if commit else None
+    info = setlinfo(call, person, amounts, mdtrt_id=mdtrt_id, setl_id=setl_id, care=care, med_type=med_type,
+                    mdtrt_cert_type=str(data.get("mdtrt_cert_type") or ""))  # fmt: skip
+    detail = setldetail_rows(person, amounts)
+    if commit:
+        return commit_settlement(call, person, mdtrt_id, [r["id"] for r in fee_rows], amounts, info, detail,
+                                 care=care, mid_setl_flag=mid_setl_flag)  # fmt: skip
+    return {"setlinfo": info, "setldetail": detail}
 
 
 def _negated_info(original: dict[str, Any], *, balc: Decimal) -> dict[str, Any]:

@@ -21,13 +21,10 @@ from harness.platform.refusals import Refusal
 from harness.platform.settling import (
     active_settlements,
     check_sum,
-    commit_settlement,
-    compute,
     person_for,
     reverse_requested,
     run_checks,
-    setldetail_rows,
-    setlinfo,
+    settle_rows,
     stored_rows,
     visit_for,
 )
@@ -171,15 +168,8 @@ def _settle_inpatient(call: Call, *, commit: bool) -> dict[str, Any]:
     check_sum(rows, data.get("medfee_sumamt"))
     if commit and not interim and visit.status != "discharged":
         raise Refusal("", "未办理出院，不能进行出院结算（中途结算请传中途结算标志1）")
-    amounts = compute(call, person, rows, care="inpatient", use_account=str(data.get("acct_used_flag")) == "1")
-    setl_id = call.new_id("S", "setl_id") if commit else None
-    info = setlinfo(call, person, amounts, mdtrt_id=visit.mdtrt_id, setl_id=setl_id, care="inpatient",
-                    med_type=visit.med_type, mdtrt_cert_type=str(data.get("mdtrt_cert_type") or ""))  # fmt: skip
-    detail = setldetail_rows(person, amounts)
-    if commit:
-        return commit_settlement(call, person, visit.mdtrt_id, [r["id"] for r in fee_rows], amounts, info, detail,
-                                 care="inpatient", mid_setl_flag="1" if interim else "0")  # fmt: skip
-    return {"setlinfo": info, "setldetail": detail}
+    return settle_rows(call, person, rows, fee_rows, data, commit=commit, mdtrt_id=visit.mdtrt_id, care="inpatient",
+                       med_type=visit.med_type, mid_setl_flag="1" if interim else "0")
 
 
 @handler("2303")

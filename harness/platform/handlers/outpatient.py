@@ -18,13 +18,10 @@ from harness.platform.refusals import Refusal, invalid_request
 from harness.platform.settling import (
     active_settlements,
     check_sum,
-    commit_settlement,
-    compute,
     person_for,
     reverse_requested,
     run_checks,
-    setldetail_rows,
-    setlinfo,
+    settle_rows,
     stored_rows,
     visit_for,
 )
@@ -174,15 +171,8 @@ def _settle_outpatient(call: Call, *, commit: bool) -> dict[str, Any]:
                exp_content=data.get("exp_content"))  # fmt: skip
     if not call.switches.on("sumamt-unchecked"):
         check_sum(rows, data.get("medfee_sumamt"))
-    amounts = compute(call, person, rows, care=care, use_account=str(data.get("acct_used_flag")) == "1")
-    setl_id = call.new_id("S", "setl_id") if commit else None
-    info = setlinfo(call, person, amounts, mdtrt_id=visit.mdtrt_id, setl_id=setl_id, care=care, med_type=med_type,
-                    mdtrt_cert_type=str(data.get("mdtrt_cert_type") or ""))  # fmt: skip
-    detail = setldetail_rows(person, amounts)
-    if commit:
-        return commit_settlement(call, person, visit.mdtrt_id, [r["id"] for r in fee_rows], amounts, info, detail,
-                                 care=care)  # fmt: skip
-    return {"setlinfo": info, "setldetail": detail}
+    return settle_rows(call, person, rows, fee_rows, data, commit=commit, mdtrt_id=visit.mdtrt_id, care=care,
+                       med_type=med_type)
 
 
 @handler("2206")

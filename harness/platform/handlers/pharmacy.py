@@ -16,13 +16,10 @@ from harness.platform.handlers.outpatient import _insert_visit, check_identity, 
 from harness.platform.refusals import Refusal
 from harness.platform.settling import (
     check_sum,
-    commit_settlement,
-    compute,
     person_for,
     reverse_requested,
     run_checks,
-    setldetail_rows,
-    setlinfo,
+    settle_rows,
     stored_rows,
 )
 from harness.platform.state import active_fees
@@ -60,14 +57,9 @@ def _pharmacy(call: Call, *, commit: bool) -> dict[str, Any]:
         cut = [_cut_info(k.to_result()) for k in klasses]
         rows, fee_rows = klasses, []
     check_sum(rows, info.get("medfee_sumamt"))
-    amounts = compute(call, person, rows, care=care, use_account=str(info.get("acct_used_flag")) == "1")
-    setl_id = call.new_id("S", "setl_id") if commit else None
-    out = setlinfo(call, person, amounts, mdtrt_id=mdtrt_id, setl_id=setl_id, care=care, med_type=med_type,
-                   mdtrt_cert_type=str(info.get("mdtrt_cert_type") or ""))  # fmt: skip
-    detail = setldetail_rows(person, amounts)
-    if commit:
-        commit_settlement(call, person, mdtrt_id, [r["id"] for r in fee_rows], amounts, out, detail, care=care)
-    return {"setlinfo": out, "setldetail": detail, "detlcutinfo": cut}
+    out = settle_rows(call, person, rows, fee_rows, info, commit=commit, mdtrt_id=mdtrt_id, care=care,
+                      med_type=med_type)
+    return {**out, "detlcutinfo": cut}
 
 
 @handler("2101")
