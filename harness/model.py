@@ -16,6 +16,7 @@ __all__ = [
     "Exchange",
     "Expectation",
     "Failure",
+    "Grade",
     "Level",
     "Outcome",
     "RunEvent",
@@ -33,6 +34,9 @@ class Outcome(StrEnum):
 
     ERROR = "error"  # infrastructure: unreachable, timeout, not JSON at the HTTP level
     FAILED = "failed"  # a conformance finding
+    # refused, but for a reason the harness cannot recognise (err_msg matches no cause's pattern): neither a pass
+    # nor a finding; the site adds its own err_msg patterns to its config to make it conclusive
+    INCONCLUSIVE = "inconclusive"
     NOT_PROVISIONED = "not_provisioned"  # the site gave no identity for the archetype
     NOT_APPLICABLE = "not_applicable"  # the site does not declare the capability
     PASSED = "passed"
@@ -42,10 +46,28 @@ class Outcome(StrEnum):
 OUTCOME_PRECEDENCE: tuple[Outcome, ...] = (
     Outcome.ERROR,
     Outcome.FAILED,
+    Outcome.INCONCLUSIVE,
     Outcome.NOT_PROVISIONED,
     Outcome.NOT_APPLICABLE,
     Outcome.PASSED,
 )
+
+
+class Grade(StrEnum):
+    """Normative strength of a rule, and so of a finding against it (RFC 2119 words).
+
+    Only MUST findings decide a certificate; SHOULD findings are advisories reported with their clause;
+    MAY findings are informational. The grade comes from data (the spec's columns, the fact tags
+    [C]/[L]/[U]/[V], the province profile), never from code paths.
+    """
+
+    MUST = "MUST"
+    SHOULD = "SHOULD"
+    MAY = "MAY"
+
+    @property
+    def rank(self) -> int:
+        return ("MUST", "SHOULD", "MAY").index(self.value)
 
 
 class Level(StrEnum):
@@ -99,6 +121,7 @@ class Failure:
     actual: str = ""
     step: int | None = None  # index of the step that produced it
     evidence: Mapping[str, Any] = field(default_factory=dict)
+    grade: Grade = Grade.MUST  # normative strength of the clause; only MUST findings decide a certificate
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,3 +223,4 @@ class Scenario:
     kind: str = "flow"  # flow | negative | envelope | generated
     source: str = ""  # file:line, or generator name
     fingerprint: str = ""  # hash of the scenario's content: changes exactly when the scenario does
+    grade: Grade = Grade.MUST  # the strength of what the scenario asserts; caps the grade of its findings
