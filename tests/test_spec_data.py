@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -452,10 +453,17 @@ def test_sign_no_still_has_a_maximum() -> None:
 
 # --- provenance -----------------------------------------------------------------------------------------------
 
-SPEC_MARKDOWN = Path("/work/shared/domain/spec/hunan-interface-spec-v1.1.27.md")
+# The spec rendering is not part of the repository: it lives in the project's shared folder beside the checkout
+# (as on every developer machine and in CI), or where HSA_CERT_SPEC_SOURCE points. In CI its absence is a
+# failure, not a skip, so the generator check cannot silently stop running there.
+SPEC_MARKDOWN = Path(os.environ.get("HSA_CERT_SPEC_SOURCE") or
+                     Path(__file__).resolve().parents[2] / "shared" / "domain" / "spec" /
+                     "hunan-interface-spec-v1.1.27.md")
+IN_CI = os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
 
 
-@pytest.mark.skipif(not SPEC_MARKDOWN.exists(), reason="the Hunan spec rendering is not on this machine")
+@pytest.mark.skipif(not SPEC_MARKDOWN.exists() and not IN_CI,
+                    reason=f"the Hunan spec rendering is not at {SPEC_MARKDOWN} (set HSA_CERT_SPEC_SOURCE)")
 def test_generated_files_match_the_generator(tmp_path: Path) -> None:
     import importlib.util
     import sys
