@@ -34,6 +34,7 @@ LAYERS: dict[str, int] = {
 OWNERS: dict[str, str] = {
     "jsonschema_rs": "specs/validate.py",
     "requests": "transport.py",
+    "urllib3": "transport.py",  # requests' own HTTP layer: its exceptions and the bounded body read
     "faker": "personas/identity.py",
     "yaml": "scenarios/loader.py",
     "starlette": "platform/app.py",
