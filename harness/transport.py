@@ -24,7 +24,10 @@ from typing import Any, Protocol
 
 import requests
 import urllib3
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
+from harness.answer_guard import REAPER, FinalStatusResponse, Watch
 from harness.errors import ConfigError
 from harness.model import Exchange
 
@@ -177,6 +180,43 @@ def _exchange(infno: str, url: str, headers: Mapping[str, str], envelope: Mappin
     )
 
 
+# The deadline of the exchange this thread is sending, and the watches on the sockets it used (a redirect
+# sends more than one request): set by HttpTarget._post, filled by the guarded connections below.
+_EXCHANGE = threading.local()
+
+
+def _watch(conn: HTTPConnection) -> None:
+    deadline = getattr(_EXCHANGE, "deadline", None)
+    if deadline is not None:
+        _EXCHANGE.watches.append(REAPER.watch(deadline, conn.sock))
+
+
+class _GuardedConnection(HTTPConnection):
+    """urllib3's connection, reading past 102/103 answers and cut off at the exchange's total deadline."""
+
+    response_class = FinalStatusResponse
+
+    def request(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        super().request(*args, **kwargs)
+        _watch(self)
+
+
+class _GuardedTLSConnection(HTTPSConnection):
+    response_class = FinalStatusResponse
+
+    def request(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        super().request(*args, **kwargs)
+        _watch(self)
+
+
+class _GuardedPool(HTTPConnectionPool):
+    ConnectionCls = _GuardedConnection
+
+
+class _GuardedTLSPool(HTTPSConnectionPool):
+    ConnectionCls = _GuardedTLSConnection
+
+
 class _ReusingAdapter(requests.adapters.HTTPAdapter):
     """requests' HTTP adapter, but a host's connection pool and a URL's request target are looked up once.
 
@@ -190,6 +230,10 @@ class _ReusingAdapter(requests.adapters.HTTPAdapter):
         super().__init__()
         self._pools: dict[tuple[Any, ...], Any] = {}
         self._targets: dict[str, str] = {}
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _GuardedPool, "https": _GuardedTLSPool}
 
     def get_connection_with_tls_context(self, request: requests.PreparedRequest, verify: bool | str | None,
                                         proxies: Mapping[str, str] | None = None, cert: Any = None) -> Any:
@@ -304,15 +348,19 @@ class HttpTarget:
         if self._limiter is not None:
             self._limiter.wait()
         started_at, t0 = _now_iso(), time.perf_counter()
+        _EXCHANGE.deadline, _EXCHANGE.watches = t0 + self.deadline_s, []
         try:
             response = self._send(url, headers, payload, reusable=not signed)
             body = self._read_body(response, t0 + self.deadline_s)  # a truncated stream raises here
         except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
             elapsed = (time.perf_counter() - t0) * 1000
-            return _exchange(infno, url, headers, envelope, started_at, elapsed, error=_network_error(exc)), b""
+            error = self._deadline_error(0) if self._released() else _network_error(exc)
+            return _exchange(infno, url, headers, envelope, started_at, elapsed, error=error), b""
         except _AnswerRefused as exc:
+            self._released()
             elapsed = (time.perf_counter() - t0) * 1000
             return _exchange(infno, url, headers, envelope, started_at, elapsed, error=str(exc)), b""
+        self._released()  # the whole answer arrived: whatever the reaper did after that does not matter
         elapsed = (time.perf_counter() - t0) * 1000
         response_type = response.headers.get("Content-Type", "")
         binary = not parse and "json" not in response_type.lower() and response.status_code < 400
@@ -320,6 +368,19 @@ class HttpTarget:
         exchange = _exchange(infno, url, headers, envelope, started_at, elapsed, status=response.status_code,
                              response_headers=response.headers, text=text, parse=not binary)
         return exchange, (body if binary else b"")
+
+    @staticmethod
+    def _released() -> bool:
+        """Stop watching this exchange's sockets; True when the deadline reaper had cut one off."""
+        watches: list[Watch] = getattr(_EXCHANGE, "watches", [])
+        for watch in watches:
+            REAPER.release(watch)
+        _EXCHANGE.deadline, _EXCHANGE.watches = None, []
+        return any(w.fired for w in watches)
+
+    def _deadline_error(self, size: int) -> str:
+        return (f"timeout: no complete answer within the {self.deadline_s:g} s deadline (read {size} bytes); "
+                "hint: raise [limits] deadline_s if the site is slow")
 
     def _read_body(self, response: requests.Response, deadline: float) -> bytes:
         """The answer's body, decompressed, read piece by piece within the deadline and the size cap.
@@ -331,8 +392,7 @@ class HttpTarget:
         try:
             while True:
                 if time.perf_counter() > deadline:
-                    raise _AnswerRefused(f"timeout: no complete answer within the {self.deadline_s:g} s deadline "
-                                         f"(read {size} bytes); hint: raise [limits] deadline_s if the site is slow")
+                    raise _AnswerRefused(self._deadline_error(size))
                 piece = raw.read1(_READ_PIECE, decode_content=True)
                 if not piece:
                     return b"".join(parts)

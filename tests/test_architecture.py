@@ -17,6 +17,8 @@ LAYERS: dict[str, int] = {
     "personas": 1,
     "transport": 1,
     "gateway": 1,
+    "hostile": 1,
+    "answer_guard": 1,
     "scenarios": 2,
     "checks": 2,
     "platform": 2,

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.hostile import CATALOGUE, HostileSite
 from harness.transport import HttpTarget
 
 ENVELOPE = {"infno": "2207", "msgid": "H1", "input": {"data": {"psn_no": "1"}}}
@@ -181,3 +182,38 @@ def test_a_certificate_for_another_host_is_named(private_ca: Path) -> None:
 def test_plain_http_spoken_to_an_https_port_and_back(private_ca: Path, hostile: str) -> None:
     error = _send(hostile.replace("http://", "https://"), "/ok", timeout_s=5)
     assert error is not None and error.startswith("TLS: ")
+
+
+# --- the hostile site's catalogue at the transport -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(CATALOGUE))
+def test_every_malformation_is_an_exchange_never_an_exception(name: str) -> None:
+    with HostileSite(only=[name]) as site, HttpTarget(site.url, timeout_s=1.0, deadline_s=1.5) as target:
+        started = time.monotonic()
+        exchange = target.send("2207", ENVELOPE)
+        assert time.monotonic() - started < 1.5 + 1.0  # the deadline holds, headers trickled or not
+    assert (exchange.error is None) == (exchange.response_json is not None)
+
+
+@pytest.mark.parametrize("name", ["early-hints", "continue", "valid"])
+def test_informational_answers_are_read_past(name: str) -> None:
+    with HostileSite(only=[name]) as site, HttpTarget(site.url, timeout_s=2.0) as target:
+        exchange = target.send("2207", ENVELOPE)
+    assert exchange.error is None and exchange.status == 200 and exchange.response_json["infcode"] == 0
+
+
+def test_a_trickled_status_line_and_headers_are_cut_off_too() -> None:
+    with HostileSite(only=["trickle"]) as site, HttpTarget(site.url, timeout_s=2.0, deadline_s=0.5) as target:
+        started = time.monotonic()
+        exchange = target.send("2207", ENVELOPE)
+    assert exchange.error is not None and exchange.error.startswith("timeout: no complete answer within the 0.5 s")
+    assert time.monotonic() - started < 2.0
+
+
+def test_a_connection_is_reused_after_a_cut_off_neighbour() -> None:
+    with HostileSite(only=["valid"]) as site, HttpTarget(site.url, timeout_s=2.0, deadline_s=0.3) as target:
+        for _ in range(3):
+            assert target.send("2207", ENVELOPE).error is None
+        time.sleep(0.5)  # every watch is past its deadline: the reaper must not cut the connection in use now
+        assert target.send("2207", ENVELOPE).error is None
