@@ -18,7 +18,7 @@ LAYERS: dict[str, int] = {
     "transport": 1,
     "gateway": 1,
     "hostile": 1,
-    "answer_guard": 1,
+    "answer_guard": 0,  # standard-library guards the transport plugs in (deadline reaper, 1xx skipping)
     "scenarios": 2,
     "checks": 2,
     "platform": 2,
