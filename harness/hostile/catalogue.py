@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-__all__ = ["CATALOGUE", "Answer", "Malformation", "plausible_envelope"]
+__all__ = ["CATALOGUE", "SLOW", "Answer", "Malformation", "honest_answer", "plausible_envelope"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +54,13 @@ def plausible_envelope(request: Mapping[str, Any], **over: Any) -> dict[str, Any
                 "cainfo": None, "signtype": None}
     envelope.update(over)
     return envelope
+
+
+def honest_answer(request: Mapping[str, Any]) -> Answer:
+    """A correct answer to a sign-in (9001), so that a run gets past it to the answers under test."""
+    stamp = "2024-01-01 12:00:00"
+    output = {"signinoutb": {"sign_time": stamp, "sign_no": "HOSTILE0000000000000000000000001"}}
+    return _ok(_json(plausible_envelope(request, output=output)))
 
 
 def _json(value: Any) -> bytes:
@@ -166,3 +173,4 @@ def _entries() -> list[Malformation]:
 
 
 CATALOGUE: dict[str, Malformation] = {entry.name: entry for entry in _entries()}
+SLOW = frozenset({"trickle", "silence"})  # each costs the client a timeout or a deadline

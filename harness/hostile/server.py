@@ -19,7 +19,7 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
-from harness.hostile.catalogue import CATALOGUE, Answer
+from harness.hostile.catalogue import CATALOGUE, SLOW, Answer, honest_answer
 
 __all__ = ["HostileSite"]
 
@@ -39,9 +39,14 @@ class _Handler(socketserver.BaseRequestHandler):
             return
         if request is None:  # a probe: connected and left
             return
-        name = self.server.site.next_malformation()
-        answer = CATALOGUE[name].make(self.server.site.rng_for(name), request)
-        self.server.site.count(name)
+        site = self.server.site
+        infno = str(request.get("infno") or "")
+        if infno in site.honest:
+            _write(conn, honest_answer(request))
+            return
+        name = site.next_malformation()
+        answer = CATALOGUE[name].make(site.rng_for(name), request)
+        site.count(name, str(request.get("msgid") or ""), infno)
         _write(conn, answer)
 
 
@@ -98,15 +103,20 @@ class _Server(socketserver.ThreadingTCPServer):
 class HostileSite:
     """Start with `start()`, point a site config at `url`, read `counts` afterwards; `stop()` ends it."""
 
-    def __init__(self, seed: int = 0, *, only: Iterable[str] | None = None, valid_share: float = 0.0) -> None:
+    def __init__(self, seed: int = 0, *, only: Iterable[str] | None = None, valid_share: float = 0.0,
+                 honest: Iterable[str] = (), slow_weight: float = 1.0) -> None:
+        """`honest`: infnos answered correctly (e.g. 9001, so that a run gets past sign-in); `slow_weight`:
+        the relative weight of the slow malformations (trickle, silence), which cost a deadline each."""
         names = list(only) if only else sorted(CATALOGUE)
         unknown = [n for n in names if n not in CATALOGUE]
         if unknown:
             raise ValueError(f"unknown malformations: {', '.join(unknown)} (known: {', '.join(sorted(CATALOGUE))})")
-        self.names, self.seed, self.valid_share = names, seed, valid_share
+        self.names, self.seed, self.valid_share, self.honest = names, seed, valid_share, frozenset(honest)
+        self._weights = [slow_weight if n in SLOW else 1.0 for n in names]
         self._choice = random.Random(seed)
         self._lock = threading.Lock()
         self.counts: Counter[str] = Counter()
+        self.log: list[tuple[str, str, str]] = []  # (msgid, infno, malformation) of every answer, in order
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -114,15 +124,16 @@ class HostileSite:
         with self._lock:
             if self.valid_share and self._choice.random() < self.valid_share:
                 return "valid"
-            return self._choice.choice(self.names)
+            return self._choice.choices(self.names, self._weights)[0]
 
     def rng_for(self, name: str) -> random.Random:
         with self._lock:
             return random.Random(f"{self.seed}:{name}:{self.counts[name]}")
 
-    def count(self, name: str) -> None:
+    def count(self, name: str, msgid: str = "", infno: str = "") -> None:
         with self._lock:
             self.counts[name] += 1
+            self.log.append((msgid, infno, name))
 
     @property
     def url(self) -> str:
