@@ -18,7 +18,7 @@ from harness.checks import CheckContext, run_check
 from harness.model import Outcome, Step
 from harness.personas.checkdigit import gb11643_check_digit, is_valid_certno
 from harness.reporting.gate import GatePolicy, evaluate
-from harness.reporting.masking import PERSONAL_FIELDS, mask, mask_json_text, mask_text
+from harness.reporting.masking import PERSONAL_FIELDS, Masker, mask, mask_json_text, mask_text
 from harness.reporting.record import RunRecord
 
 # --- masking -------------------------------------------------------------------------------------------------
@@ -150,3 +150,40 @@ def test_the_platforms_reversal_negates_every_setldetail_amount() -> None:
     for before, after in zip(original, reversed_["setldetail"], strict=True):
         for name in ("inscp_scp_amt", "fund_payamt"):
             assert Decimal(str(after[name])) == -Decimal(str(before[name])) != 0, name
+
+
+# --- the masker: by field and by value, everywhere -----------------------------------------------------------
+
+
+def test_masker_masks_personal_values_inside_other_strings() -> None:
+    masker = Masker()
+    masker.learn({"certno": "430102199207221062", "psn_name": "张三丰", "insutype": "310"})
+    record = {"err_msg": "参保人张三丰(430102199207221062)未备案", "input": {"exp_content": '{"certno":"x"}'},
+              "note": "insutype 310 stays"}
+    assert masker.value(record) == {"err_msg": "参保人张*丰(430************062)未备案",
+                                    "input": {"exp_content": '{"certno":"*"}'}, "note": "insutype 310 stays"}
+    assert masker.text("curl --data-raw '{\"x\":\"张三丰\"}'") == "curl --data-raw '{\"x\":\"张*丰\"}'"
+
+
+def test_masker_learns_from_the_structure_before_masking_it() -> None:
+    masker = Masker()
+    answer = {"err_msg": "李四四 的卡已挂失", "output": {"baseinfo": {"psn_name": "李四四"}}}
+    assert masker.value(answer) == {"err_msg": "李*四 的卡已挂失", "output": {"baseinfo": {"psn_name": "李*四"}}}
+
+
+def test_masker_finds_values_written_as_json_escapes() -> None:
+    masker = Masker(["王五六"])
+    assert masker.text('{"a": "\\u738b\\u4e94\\u516d"}') == '{"a": "\\u738b*\\u516d"}'
+
+
+def test_masker_output_is_always_writable() -> None:
+    deep: dict = {}
+    node = deep
+    for _ in range(500):
+        node["a"] = {}
+        node = node["a"]
+    for masker in (Masker(), Masker(enabled=False)):
+        shown = masker.value({"err_msg": "bad \ud800 text", "deep": deep})
+        json.dumps(shown, ensure_ascii=False).encode("utf-8")  # no lone surrogate, no recursion error
+        assert shown["err_msg"] == "bad \\ud800 text"
+    assert Masker(enabled=False).value({"certno": "430102199207221062"}) == {"certno": "430102199207221062"}
