@@ -25,6 +25,7 @@ from typing import TypeVar
 from harness.errors import UsageError
 from harness.model import Scenario
 from harness.personas import Catalogue, load_catalogue
+from harness.resources import data_root, scenarios_dir
 from harness.scenarios.diagnostics import Problem, closest, raise_if_any, rel
 from harness.scenarios.expand import expand_causes
 from harness.scenarios.generate_envelope import generate_envelope
@@ -46,8 +47,10 @@ __all__ = [
 ]
 
 _T = TypeVar("_T")
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-SCENARIOS_DIR = PROJECT_ROOT / "scenarios"
+# The checkout, or harness/_data/ of an installed wheel: scenario sources read "scenarios/<suite>/<file>"
+# in both, so ids, fingerprints and messages do not depend on how hsa-cert was installed.
+PROJECT_ROOT = data_root()
+SCENARIOS_DIR = scenarios_dir()
 DEFAULT_SUITE = "default"
 
 # contracts section H; the runner may pass the live registry's names instead.
