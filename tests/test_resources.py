@@ -119,3 +119,11 @@ def test_results_json_and_the_certificate_carry_the_tool_identity() -> None:
     # results.json written before the tool section still renders, with the renderer's version
     old = run_info(results_document([], {}, run={}), load_profile("hospital-outpatient"))
     assert (old.harness_version, old.default_suite_fingerprint) == (harness.__version__, "")
+
+
+def test_a_missing_scenarios_folder_is_an_error_not_an_empty_suite(tmp_path: Path) -> None:
+    from harness.errors import ConfigError
+    from harness.scenarios.catalogue import load_catalogue_of_scenarios
+
+    with pytest.raises(ConfigError, match="scenarios folder does not exist"):
+        load_catalogue_of_scenarios(root=tmp_path / "scenarios")
