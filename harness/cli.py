@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import NoReturn
 
@@ -9,6 +10,7 @@ import typer
 
 from harness.errors import HsaCertError
 from harness.reporting.console import render_rows
+from harness.resources import SPECS_ENV
 
 app = typer.Typer(
     name="hsa-cert",
@@ -28,6 +30,40 @@ def _fail(exc: HsaCertError) -> NoReturn:
     same happens under typer's CliRunner, which bypasses main()."""
     typer.echo(exc.render(), err=True)
     raise typer.Exit(exc.exit_code) from exc
+
+
+# --- options before any command -------------------------------------------------------------------
+
+
+def _use_specs(value: str | None) -> str | None:
+    if value:  # eager and given first on the command line, so it also applies to --version
+        os.environ[SPECS_ENV] = value
+    return value
+
+
+def _print_version(value: bool) -> None:
+    if not value:
+        return
+    from harness.reporting.identity import tool_identity
+
+    try:
+        typer.echo(tool_identity().render())
+    except HsaCertError as exc:
+        _fail(exc)
+    raise typer.Exit(0)
+
+
+@app.callback()
+def _options(
+    specs: str | None = typer.Option(
+        None, "--specs", metavar="DIR", is_eager=True, callback=_use_specs,
+        help=f"A specs/ folder to use instead of the one installed with hsa-cert (e.g. a newer spec edition); "
+             f"the same as ${SPECS_ENV}. Give it before the command."),
+    version: bool = typer.Option(
+        False, "--version", is_eager=True, callback=_print_version,
+        help="Print the tool version, the spec edition and the suite fingerprint, then exit."),
+) -> None:
+    """Conformance harness and certification tool for the national healthcare-security platform interfaces."""
 
 
 # --- specs commands ----------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from harness.platform.server import start_background
 from harness.pytest_plugin import ScenarioPlugin, run_pytest
 from harness.reporting.console import ConsoleReporter, render_summary
 from harness.reporting.curl import secret_header_env
+from harness.reporting.identity import tool_identity
 from harness.reporting.results_json import results_document, write_exchanges, write_results
 from harness.runner import Runner, probe
 from harness.scenarios.catalogue import load_suites
@@ -117,7 +118,8 @@ def run_session(*, site_file: object = None, suites: list[str] | None = None, se
             "started_at": started.isoformat(timespec="seconds"), "finished_at": finished.isoformat(timespec="seconds"),
             "exit_code": code, "stop_reason": plugin.stop_reason or "",
         }
-        document = results_document(results, by_id, run=run_info, masked=masked)
+        document = results_document(results, by_id, run=run_info, masked=masked,
+                                    tool=tool_identity(registry).to_json())
         write_results(run_dir / "results.json", document)
         write_exchanges(run_dir / "exchanges.jsonl", results, masked=masked,
                         run_exchanges=[runner.sign_in_exchange] if runner.sign_in_exchange else [])

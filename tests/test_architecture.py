@@ -13,6 +13,7 @@ PKG = ROOT / "harness"
 LAYERS: dict[str, int] = {
     "errors": 0,
     "model": 0,
+    "resources": 0,
     "specs": 1,
     "personas": 1,
     "transport": 1,

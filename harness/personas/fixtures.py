@@ -41,7 +41,8 @@ class _File:
             raise ConfigError(
                 f"catalogue file missing: {name}",
                 location=str(self.path),
-                hint="restore fixtures/catalogue/ from the repository, or pass the right root to load_catalogue()",
+                hint="restore fixtures/catalogue/ from the repository (or reinstall hsa-cert, whose wheel carries it), "
+                     "or pass the right root to load_catalogue()",
             ) from exc
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise ConfigError(

@@ -107,6 +107,7 @@ class RunInfo:
     started_at: str = ""  # ISO-8601
     finished_at: str = ""
     capabilities: tuple[str, ...] = ()
+    default_suite_fingerprint: str = ""  # the tool's whole default suite, as `hsa-cert --version` prints it
 
 
 @dataclass(frozen=True, slots=True)

@@ -68,7 +68,9 @@ def _step_json(step: StepResult) -> dict[str, Any]:
 
 
 def results_document(results: Sequence[ScenarioResult], scenarios: Mapping[str, Scenario], *,
-                     run: Mapping[str, Any], masked: bool = True) -> dict[str, Any]:
+                     run: Mapping[str, Any], masked: bool = True,
+                     tool: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """`tool`: version, spec edition and suite fingerprint (`reporting.identity`), as `hsa-cert --version`."""
     summary = summarize(results)
     entries = []
     for result in results:
@@ -93,6 +95,7 @@ def results_document(results: Sequence[ScenarioResult], scenarios: Mapping[str, 
     summary_json = {k: v for k, v in summary.to_json().items() if k != "outcome"}
     return {
         "format": RESULTS_FORMAT,
+        **({"tool": dict(tool)} if tool is not None else {}),
         "run": _plain(dict(run)),
         "summary": summary_json,
         "by_area": {k: _counts(v.to_json()) for k, v in group_summaries(results, scenarios, "area").items()},

@@ -22,9 +22,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
-from harness.errors import UsageError
+from harness.errors import ConfigError, UsageError
 from harness.model import Scenario
 from harness.personas import Catalogue, load_catalogue
+from harness.resources import data_root, scenarios_dir
 from harness.scenarios.diagnostics import Problem, closest, raise_if_any, rel
 from harness.scenarios.expand import expand_causes
 from harness.scenarios.generate_envelope import generate_envelope
@@ -46,8 +47,10 @@ __all__ = [
 ]
 
 _T = TypeVar("_T")
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-SCENARIOS_DIR = PROJECT_ROOT / "scenarios"
+# The checkout, or harness/_data/ of an installed wheel: scenario sources read "scenarios/<suite>/<file>"
+# in both, so ids, fingerprints and messages do not depend on how hsa-cert was installed.
+PROJECT_ROOT = data_root()
+SCENARIOS_DIR = scenarios_dir()
 DEFAULT_SUITE = "default"
 
 # contracts section H; the runner may pass the live registry's names instead.
@@ -147,6 +150,9 @@ def load_catalogue_of_scenarios(registry: SpecRegistry | None = None, profile: s
     catalogue = catalogue or load_catalogue()
     names = frozenset(check_names) if check_names is not None else None
     folder = (root or SCENARIOS_DIR).resolve()
+    if not folder.is_dir():  # else an empty suite, and a puzzling "no scenario selected" later
+        raise ConfigError("The scenarios folder does not exist", location=str(folder),
+                          hint="reinstall hsa-cert (the wheel carries its scenarios), or run it from a checkout")
     key = (id(registry), profile, folder, id(catalogue), names)
     hit = _CACHE.get(key)
     if hit is None or hit[0] is not registry or hit[1] is not catalogue:
