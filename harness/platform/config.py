@@ -197,6 +197,9 @@ class PlatformConfig:
     observer: Callable[[dict[str, Any]], None] | None = None
     screen: Callable[[Mapping[str, str], Mapping[str, Any]], str | None] | None = None
     admin_extension: Callable[[Any], Any] | None = None
+    # `tolerate(violation)`: True serves a request despite that schema violation (the judge lets a deviation a
+    # real platform might let through pass, so that what the client does next is judged too)
+    tolerate: Callable[[Any], bool] | None = None
 
     def parsed_faults(self) -> list[Fault]:
         return [parse_fault(f) for f in self.faults]

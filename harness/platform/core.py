@@ -178,6 +178,8 @@ class Platform:
         violations = [] if validator.is_valid_request(envelope) else validator.validate_request(envelope)
         if violations and Switches(self.ctx.faults, prepared.infno).on("skip-required-check"):
             violations = [v for v in violations if v.actual != "missing"]
+        if violations and self.config.tolerate is not None:
+            violations = [v for v in violations if not self.config.tolerate(v)]
         if violations:
             prepared.notes["cause"] = "invalid-request"
             return self._refuse_invalid(prepared, violations_text(violations), violations)

@@ -1,0 +1,429 @@
+"""Rules across exchanges: sign-in, msgid reuse, insured region, sequencing, money, fault reaction, end of day.
+
+`FlowState` is fed every observed exchange of a session in arrival order (`judge`), returns the
+findings about it, and remembers what the platform issued (sign_no, mdtrt_id, setl_id, the insured
+region of 1101) and what the client left unresolved. It is written from the spec, apart from the
+platform's own logic: the platform decides, the judge only watches what the client asked for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+
+from harness.judge.observed import Observed, content_key
+from harness.judge.rulebook import Rulebook
+from harness.model import Failure
+
+__all__ = ["FlowState", "Pending"]
+
+SETTLE = {"2207": "11", "2304": "21", "2102": "41"}  # settlement -> clr_type
+PRESETTLE = {"2206": "2207", "2303": "2304", "2101": "2102"}
+REVERSE = {"2208": "2207", "2305": "2304", "2103": "2102"}
+QUERIES = ("5201", "5203", "5204", "5205")
+CENT = Decimal("0.01")
+
+
+def _dec(value: Any) -> Decimal | None:
+    try:
+        return Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return None
+
+
+def _money(value: Decimal) -> Decimal:
+    return value.quantize(CENT, ROUND_HALF_UP)
+
+
+@dataclass
+class Visit:
+    psn_no: str
+    kind: str  # outpatient | inpatient
+    info_uploaded: bool = False
+    batches: dict[str, list[Mapping[str, Any]]] = field(default_factory=dict)  # chrg_bchno (or "") -> rows
+    fee_sns: set[str] = field(default_factory=set)
+    presettled: set[str] = field(default_factory=set)
+    discharged: bool = False
+    settled: set[str] = field(default_factory=set)  # active setl_ids
+
+
+@dataclass
+class Settlement:
+    setl_id: str
+    mdtrt_id: str
+    msgid: str
+    infno: str
+    row: dict[str, Any]  # insutype, clr_type, clr_optins, medfee_sumamt, fund_pay_sumamt, acct_pay (Decimal)
+    active: bool = True
+
+
+@dataclass
+class Pending:
+    """A state-changing call whose outcome the client does not know."""
+
+    obs: Observed
+    key: str
+    visit: str
+    case: str
+
+
+@dataclass
+class FlowState:
+    book: Rulebook
+    require_sign_in: bool
+    state_changing: frozenset[str]
+    sign_nos: dict[str, bool] = field(default_factory=dict)  # sign_no -> still valid
+    insured: dict[str, set[str]] = field(default_factory=dict)  # psn_no -> insured regions from 1101
+    msgids: dict[str, str] = field(default_factory=dict)  # msgid -> content key
+    visits: dict[str, Visit] = field(default_factory=dict)
+    settlements: dict[str, Settlement] = field(default_factory=dict)
+    settlement_by_msgid: dict[str, str] = field(default_factory=dict)
+    reversal_rows: dict[str, dict[str, Any]] = field(default_factory=dict)  # reversal msgid -> signed row
+    pending: dict[str, Pending] = field(default_factory=dict)  # msgid -> unknown outcome
+    refused: dict[str, str] = field(default_factory=dict)  # content key -> msgid of the definite refusal
+    sent_msgids: dict[str, str] = field(default_factory=dict)  # msgid -> infno
+    # 2601s seen (omsgid -> (its msgid, oinfno)): a delayed call is observed after it is processed, so the 冲正 the
+    # client sent on its timeout may be observed before the call it corrects
+    corrections: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+    # --- one exchange ------------------------------------------------------------------------------
+
+    def judge(self, obs: Observed, case: str) -> list[Failure]:
+        env = obs.envelope
+        if env is None:
+            return []
+        found: list[Failure] = []
+        f = self._finder(obs, found)
+        key = content_key(obs.infno, env)
+        self._sign_in(obs, f)
+        self._msgid(obs, key, f)
+        self._insured_region(obs, env, f)
+        resend = obs.msgid in self.pending
+        if not resend:
+            self._blind_resend(obs, key, f)
+            self._sequence(obs, f)
+            self._money(obs, f)
+            self._refused_retry(obs, key, f)
+        self._resolve(obs, resend, f)
+        if obs.infno == "3201":
+            self._end_of_day(obs, f)
+        self._apply(obs, key, case)
+        return found
+
+    def unresolved(self, case: str | None = None) -> list[Pending]:
+        return [p for p in self.pending.values() if case is None or p.case == case]
+
+    def close_case(self, case: str) -> list[Pending]:
+        """The unknown outcomes a case leaves behind (they are findings of that case), forgotten afterwards."""
+        left = self.unresolved(case)
+        for p in left:
+            self.pending.pop(p.obs.msgid, None)
+        return left
+
+    def unknown_corrections(self) -> list[tuple[str, str]]:
+        """(2601 msgid, omsgid) of every 冲正 naming a msgid this HIS never sent (checked once all is observed)."""
+        return [(mine, omsgid) for omsgid, (mine, _) in self.corrections.items() if omsgid not in self.sent_msgids]
+
+    def _finder(self, obs: Observed, found: list[Failure]) -> Any:
+        def f(rule: str, **kw: Any) -> None:
+            found.append(self.book.finding(rule, msgid=obs.msgid, infno=obs.infno, **kw))
+        return f
+
+    # --- envelope rules that need the session -------------------------------------------------------
+
+    def _sign_in(self, obs: Observed, f: Any) -> None:
+        if obs.infno == "9001" or not self.require_sign_in:
+            return
+        sign_no = str((obs.envelope or {}).get("sign_no") or "")
+        if obs.infno == "9002" and not sign_no:
+            sign_no = str((obs.node("signOut") or {}).get("sign_no") or "")
+        if not self.sign_nos:
+            f("CLI-SIGN-IN-FIRST", detail="no 9001 sign-in was answered before this call")
+        elif sign_no not in self.sign_nos:
+            f("CLI-SIGN-NO", expected="the sign_no 9001 returned", actual=repr(sign_no))
+        elif not self.sign_nos[sign_no]:
+            f("CLI-SIGN-NO-RENEWED", actual=sign_no, detail="this sign_no was signed out by 9002; sign in again")
+
+    def _msgid(self, obs: Observed, key: str, f: Any) -> None:
+        known = self.msgids.get(obs.msgid)
+        if obs.msgid and known is not None and known != key:
+            f("CLI-MSGID-UNIQUE", actual=obs.msgid, detail=f"first used for {known.partition(':')[0]}")
+
+    def _insured_region(self, obs: Observed, env: Mapping[str, Any], f: Any) -> None:
+        psn_no = obs.psn_no()
+        regions = self.insured.get(psn_no)
+        if obs.infno == "1101" or not regions:
+            return
+        sent = str(env.get("insuplc_admdvs") or "")
+        if sent not in regions:
+            f("CLI-INSUPLC", expected=" or ".join(sorted(regions)), actual=repr(sent),
+              detail=f"1101 returned the insured region of psn_no {psn_no}")
+
+    # --- sequencing -------------------------------------------------------------------------------
+
+    def _visit(self, obs: Observed, f: Any, *, node: str = "data") -> Visit | None:
+        source = obs.node(node)
+        if isinstance(source, list):
+            source = source[0] if source else {}
+        mdtrt_id = str((source or {}).get("mdtrt_id") or "") if isinstance(source, Mapping) else ""
+        visit = self.visits.get(mdtrt_id)
+        if visit is None:
+            f("CLI-SEQ-ORDER", actual=f"mdtrt_id {mdtrt_id!r}",
+              detail="this mdtrt_id was never returned by 2201/2401 in this session: register first",
+              expected="the mdtrt_id the platform returned")
+        return visit
+
+    def _sequence(self, obs: Observed, f: Any) -> None:
+        infno = obs.infno
+        if infno == "2203":
+            self._visit(obs, f, node="mdtrtinfo")
+        elif infno in ("2204", "2301"):
+            rows = obs.node("feedetail") or []
+            first = rows[0] if isinstance(rows, list) and rows and isinstance(rows[0], Mapping) else {}
+            visit = self.visits.get(str(first.get("mdtrt_id") or ""))
+            if visit is None:
+                f("CLI-SEQ-ORDER", actual=f"mdtrt_id {first.get('mdtrt_id')!r}",
+                  detail="fee rows for a visit the platform never registered")
+                return
+            if infno == "2204" and not visit.info_uploaded:
+                f("CLI-SEQ-ORDER", detail="fee rows (2204) before the visit information (2203)",
+                  expected="2201 → 2203 → 2204")
+            again = sorted({str(r.get("feedetl_sn")) for r in rows if isinstance(r, Mapping)} & visit.fee_sns)
+            if again:
+                f("CLI-FEE-REUPLOAD", actual="feedetl_sn " + ", ".join(again[:5]),
+                  detail="these rows are already uploaded: cancel them (2205/2302) before uploading again")
+        elif infno in PRESETTLE or infno in SETTLE:
+            visit = self._visit(obs, f) if (obs.data().get("mdtrt_id") or infno not in ("2101", "2102")) else None
+            if visit is None:
+                return
+            data = obs.data()
+            batch = str(data.get("chrg_bchno") or "") if visit.kind == "outpatient" else ""
+            if visit.kind == "outpatient" and batch not in visit.batches:
+                f("CLI-SEQ-ORDER", actual=f"chrg_bchno {batch!r}", detail="settling a batch that was never uploaded "
+                  "(2204)", expected="2204 → 2206 → 2207")
+            if infno in SETTLE and batch not in visit.presettled:
+                f("CLI-SEQ-PRESETTLE", detail=f"no successful pre-settlement of this {'batch' if batch else 'stay'}")
+            if infno == "2304" and not visit.discharged and str(data.get("mid_setl_flag") or "0") != "1":
+                f("CLI-DISCHARGE-FIRST", detail="2304 with mid_setl_flag 0 before 2402 出院办理")
+            if infno in SETTLE and visit.settled:
+                f("CLI-SETTLE-TWICE", actual=f"mdtrt_id {data.get('mdtrt_id')}",
+                  detail="already settled as " + ", ".join(sorted(visit.settled)) + "; cancel (2208) or 冲正 first")
+        elif infno in REVERSE:
+            setl_id = str(obs.data().get("setl_id") or "")
+            known = self.settlements.get(setl_id)
+            if known is None or known.mdtrt_id != str(obs.data().get("mdtrt_id") or known.mdtrt_id):
+                f("CLI-REF-IDS", actual=f"setl_id {setl_id!r}", expected="a setl_id the platform returned for "
+                  "this visit")
+
+    def _money(self, obs: Observed, f: Any) -> None:
+        if obs.infno in ("2204", "2301"):
+            for row in obs.node("feedetail") or []:
+                if not isinstance(row, Mapping):
+                    continue
+                pric, cnt, amount = (_dec(row.get(k)) for k in ("pric", "cnt", "det_item_fee_sumamt"))
+                if None in (pric, cnt, amount):
+                    continue
+                if abs(_money(pric * cnt) - amount) > CENT / 2:  # type: ignore[operator]
+                    f("CLI-MONEY-ROW", expected=str(_money(pric * cnt)), actual=str(amount),  # type: ignore[operator]
+                      detail=f"feedetl_sn {row.get('feedetl_sn')}: {pric} × {cnt}")
+        elif obs.infno in ("2206", "2207"):
+            data = obs.data()
+            visit = self.visits.get(str(data.get("mdtrt_id") or ""))
+            rows = visit.batches.get(str(data.get("chrg_bchno") or "")) if visit else None
+            sent = _dec(data.get("medfee_sumamt"))
+            if rows is None or sent is None:
+                return
+            total = _money(sum((_dec(r.get("det_item_fee_sumamt")) or Decimal(0) for r in rows), Decimal(0)))
+            if abs(total - sent) > CENT / 2:
+                f("CLI-MONEY-SUM", expected=str(total), actual=str(sent),
+                  detail=f"chrg_bchno {data.get('chrg_bchno')}: {len(rows)} uploaded rows")
+
+    # --- fault reaction ---------------------------------------------------------------------------
+
+    def _visit_key(self, obs: Observed) -> str:
+        data = obs.data()
+        return str(data.get("mdtrt_id") or data.get("psn_no") or "")
+
+    def _blind_resend(self, obs: Observed, key: str, f: Any) -> None:
+        if obs.infno not in self.state_changing:
+            return
+        visit = self._visit_key(obs)
+        for p in self.pending.values():
+            same_settlement = obs.infno in SETTLE and p.obs.infno == obs.infno and p.visit == visit
+            if p.key == key or same_settlement:
+                f("CLI-FAULT-BLIND-RESEND", actual=f"new msgid {obs.msgid}", expected=f"msgid {p.obs.msgid} again, "
+                  "or 2601 冲正 / a query first", detail=f"the answer to {p.obs.infno} {p.obs.msgid} was lost",
+                  lost_msgid=p.obs.msgid)
+                return
+
+    def _refused_retry(self, obs: Observed, key: str, f: Any) -> None:
+        first = self.refused.get(key)
+        if first is not None:
+            f("CLI-REFUSED-RETRY", actual=f"msgid {obs.msgid}", detail=f"{obs.infno} {first} was refused; the same "
+              "message was sent again", refused_msgid=first)
+
+    def _resolve(self, obs: Observed, resend: bool, f: Any) -> None:
+        if resend and not obs.lost:
+            self.pending.pop(obs.msgid, None)  # the same msgid again: the platform answers from its record
+            return
+        if obs.infno == "2601":
+            data = obs.data()
+            omsgid, oinfno = str(data.get("omsgid") or ""), str(data.get("oinfno") or "")
+            sent = self.sent_msgids.get(omsgid)
+            self.corrections.setdefault(omsgid, (obs.msgid, oinfno))
+            if sent is not None and sent != oinfno:
+                f("CLI-REF-IDS", actual=f"oinfno {oinfno!r}", expected=sent, detail=f"omsgid {omsgid} was a {sent}")
+            if not obs.lost and omsgid in self.pending:
+                self.pending.pop(omsgid)
+        elif obs.infno in QUERIES and not obs.lost:
+            visit = str(obs.data().get("mdtrt_id") or obs.data().get("psn_no") or "")
+            for msgid, p in list(self.pending.items()):
+                if visit and visit in (p.visit, p.obs.psn_no()):
+                    self.pending.pop(msgid)
+
+    # --- end of day -------------------------------------------------------------------------------
+
+    def _rows(self) -> list[dict[str, Any]]:
+        rows = [dict(s.row, refd="0") for s in self.settlements.values() if s.row.get("counted", True)]
+        return rows + [dict(r, refd="1") for r in self.reversal_rows.values()]
+
+    def _end_of_day(self, obs: Observed, f: Any) -> None:
+        data = obs.data()
+        rows = [r for r in self._rows() if r["clr_type"] == str(data.get("clr_type") or "")
+                and (not data.get("insutype") or r["insutype"] == str(data.get("insutype")))
+                and (not data.get("setl_optins") or r["clr_optins"] == str(data.get("setl_optins")))
+                and str(data.get("refd_setl_flag") or "") in ("", r["refd"])]
+        expected = {
+            "medfee_sumamt": sum((r["medfee_sumamt"] for r in rows), Decimal("0.00")),
+            "fund_pay_sumamt": sum((r["fund_pay_sumamt"] for r in rows), Decimal("0.00")),
+            "acct_pay": sum((r["acct_pay"] for r in rows), Decimal("0.00")),
+        }
+        wrong = [f"{k} {data.get(k)} ≠ {v}" for k, v in expected.items() if _dec(data.get(k)) != v]
+        if str(data.get("fixmedins_setl_cnt")) != str(len(rows)):
+            wrong.append(f"fixmedins_setl_cnt {data.get('fixmedins_setl_cnt')} ≠ {len(rows)}")
+        if wrong:
+            f("CLI-EOD-TOTALS", expected=", ".join(f"{k} {v}" for k, v in expected.items()) + f", {len(rows)} rows",
+              actual="; ".join(wrong), detail="what the platform settled for this HIS in this session")
+
+    # --- what the platform issued -----------------------------------------------------------------
+
+    def _apply(self, obs: Observed, key: str, case: str) -> None:
+        env = obs.envelope or {}
+        if obs.msgid:
+            self.msgids.setdefault(obs.msgid, key)
+            self.sent_msgids.setdefault(obs.msgid, obs.infno)
+        if obs.lost and obs.infno in self.state_changing and obs.msgid not in self.pending \
+                and obs.msgid not in self.corrections:
+            self.pending[obs.msgid] = Pending(obs, key, self._visit_key(obs), case)
+        if not obs.lost and obs.outcome == "refused" and (obs.infno in SETTLE or obs.infno in PRESETTLE) \
+                and obs.cause not in ("invalid-request", "not-signed-in", "msgid-conflict", "screened"):
+            self.refused.setdefault(key, obs.msgid)
+        if not obs.committed or obs.replayed:
+            return
+        out = obs.output()
+        infno = obs.infno
+        if infno == "9001":
+            sign_no = str((out.get("signinoutb") or {}).get("sign_no") or "")
+            if sign_no:
+                self.sign_nos[sign_no] = True
+        elif infno == "9002":
+            sign_no = str(env.get("sign_no") or (obs.node("signOut") or {}).get("sign_no") or "")
+            if sign_no in self.sign_nos:
+                self.sign_nos[sign_no] = False
+        elif infno == "1101":
+            psn_no = str((out.get("baseinfo") or {}).get("psn_no") or "")
+            regions = {str(r.get("insuplc_admdvs") or r.get("insu_admdvs") or "") for r in out.get("insuinfo") or []
+                       if isinstance(r, Mapping)} - {""}
+            if psn_no and regions:
+                self.insured[psn_no] = regions
+        elif infno in ("2201", "2401"):
+            node = out.get("data") or out.get("result") or {}
+            if node.get("mdtrt_id"):
+                self.visits[str(node["mdtrt_id"])] = Visit(obs.psn_no(), "outpatient" if infno == "2201" else
+                                                           "inpatient")
+        else:
+            self._apply_visit(obs, out)
+
+    def _apply_visit(self, obs: Observed, out: Mapping[str, Any]) -> None:
+        infno = obs.infno
+        data = obs.data()
+        if infno == "2203":
+            visit = self.visits.get(str((obs.node("mdtrtinfo") or {}).get("mdtrt_id") or ""))
+            if visit is not None:
+                visit.info_uploaded = True
+        elif infno in ("2204", "2301"):
+            rows = [r for r in obs.node("feedetail") or [] if isinstance(r, Mapping)]
+            visit = self.visits.get(str(rows[0].get("mdtrt_id") or "")) if rows else None
+            if visit is not None:
+                for row in rows:
+                    visit.batches.setdefault(str(row.get("chrg_bchno") or ""), []).append(row)
+                    visit.fee_sns.add(str(row.get("feedetl_sn")))
+        elif infno in ("2205", "2302"):
+            visit = self.visits.get(str(data.get("mdtrt_id") or ""))
+            which = str(data.get("chrg_bchno") or data.get("feedetl_sn") or "")
+            if visit is not None:
+                drop = list(visit.batches) if which == "0000" or infno == "2302" else [which]
+                for batch in drop:
+                    for row in visit.batches.pop(batch, []):
+                        visit.fee_sns.discard(str(row.get("feedetl_sn")))
+        elif infno == "2402":
+            visit = self.visits.get(str((obs.node("dscginfo") or {}).get("mdtrt_id") or ""))
+            if visit is not None:
+                visit.discharged = True
+        elif infno in PRESETTLE:
+            visit = self.visits.get(str(data.get("mdtrt_id") or ""))
+            if visit is not None:
+                visit.presettled.add(str(data.get("chrg_bchno") or "") if visit.kind == "outpatient" else "")
+        elif infno in SETTLE:
+            self._settled(obs, out)
+        elif infno in REVERSE:
+            self._reversed(obs, out)
+        elif infno == "2601":
+            self._corrected(str(data.get("omsgid") or ""))
+
+    def _row(self, info: Mapping[str, Any], infno: str, fallback: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        base = fallback or {}
+        return {
+            "insutype": str(info.get("insutype") or base.get("insutype") or ""),
+            "clr_type": str(info.get("clr_type") or base.get("clr_type") or SETTLE.get(REVERSE.get(infno, infno), "")),
+            "clr_optins": str(info.get("clr_optins") or base.get("clr_optins") or ""),
+            **{k: _dec(info.get(k)) or Decimal("0.00") for k in ("medfee_sumamt", "fund_pay_sumamt", "acct_pay")},
+        }
+
+    def _settled(self, obs: Observed, out: Mapping[str, Any]) -> None:
+        info = out.get("setlinfo") or {}
+        setl_id = str(info.get("setl_id") or "")
+        if not setl_id:
+            return
+        mdtrt_id = str(obs.data().get("mdtrt_id") or info.get("mdtrt_id") or "")
+        self.settlements[setl_id] = Settlement(setl_id, mdtrt_id, obs.msgid, obs.infno, self._row(info, obs.infno))
+        self.settlement_by_msgid[obs.msgid] = setl_id
+        visit = self.visits.get(mdtrt_id)
+        if visit is not None:
+            visit.settled.add(setl_id)
+            if visit.kind == "outpatient":  # settled rows are spent: the next settlement needs a new batch
+                visit.presettled.discard(str(obs.data().get("chrg_bchno") or ""))
+
+    def _reversed(self, obs: Observed, out: Mapping[str, Any]) -> None:
+        original = self.settlements.get(str(obs.data().get("setl_id") or ""))
+        if original is None:
+            return
+        original.active = False
+        visit = self.visits.get(original.mdtrt_id)
+        if visit is not None:
+            visit.settled.discard(original.setl_id)
+        self.reversal_rows[obs.msgid] = self._row(out.get("setlinfo") or {}, obs.infno, original.row)
+
+    def _corrected(self, omsgid: str) -> None:
+        """2601 冲正 undoes the call as if it never happened: it is not reconciled at all."""
+        setl_id = self.settlement_by_msgid.get(omsgid)
+        if setl_id is not None:
+            settlement = self.settlements[setl_id]
+            settlement.active = False
+            settlement.row["counted"] = False
+            visit = self.visits.get(settlement.mdtrt_id)
+            if visit is not None:
+                visit.settled.discard(setl_id)
+        self.reversal_rows.pop(omsgid, None)
