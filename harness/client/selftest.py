@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.client.session import ClientSession, load_plan
-from harness.hisdriver import BUGS, HisDriver, Lost, Reply
+from harness.hisdriver import BUGS, SHOULD_BUGS, HisDriver, Lost, Reply
 from harness.judge import CaseVerdict
 from harness.model import Grade, Outcome
 from harness.personas import load_catalogue
@@ -22,7 +22,7 @@ from harness.platform import HttpRequest
 
 __all__ = ["SELFTEST_PLANS", "SELFTEST_PROFILE", "MutantOutcome", "drive", "run_selftest"]
 
-SELFTEST_PLANS = ("hospital-outpatient",)
+SELFTEST_PLANS = ("hospital-outpatient", "hospital-inpatient", "pharmacy", "causes")
 # A CSB province: the gateway headers and _api_name are judged too (signatures are not verified without keys).
 SELFTEST_PROFILE = "jiangxi"
 
@@ -31,7 +31,7 @@ SELFTEST_PROFILE = "jiangxi"
 class MutantOutcome:
     name: str
     description: str
-    caught: bool  # by a MUST finding
+    caught: bool  # by a MUST finding (by a SHOULD finding for a bug that only breaks a SHOULD rule)
     caught_by: tuple[str, ...]  # the clauses of the MUST findings (or of SHOULD ones when no MUST caught it)
     grade: str  # MUST | SHOULD | "" (not noticed)
 
@@ -56,7 +56,11 @@ def drive(plan_name: str, bugs: Sequence[str] = (), profile: str = SELFTEST_PROF
     plan = load_plan(plan_name)
     session = ClientSession(plan, profile_name=profile)
     try:
-        driver = HisDriver(in_process_post(session), load_catalogue(), session.judge.profile, bugs=frozenset(bugs))
+        catalogue = load_catalogue()
+        home = next((i.fixmedins_code for i in catalogue.institutions if i.kind == "pharmacy"), "") \
+            if plan.area == "pharmacy" else ""
+        driver = HisDriver(in_process_post(session), catalogue, session.judge.profile, bugs=frozenset(bugs),
+                           institution=home)
         for case in plan.cases:
             session.start_case(case.id)
             driver.perform(case.id, case.persona)
@@ -80,7 +84,8 @@ def run_selftest(plans: Sequence[str] = SELFTEST_PLANS, bugs: Sequence[str] | No
         must = sorted({f.clause for v in verdicts for f in v.failures if f.grade is Grade.MUST})
         should = sorted({f.clause for v in verdicts for f in v.failures if f.grade is not Grade.MUST})
         grade = "MUST" if must else ("SHOULD" if should else "")
-        mutants.append(MutantOutcome(name, BUGS[name], bool(must), tuple(must or should), grade))
+        caught = bool(must) or (name in SHOULD_BUGS and bool(should))
+        mutants.append(MutantOutcome(name, BUGS[name], caught, tuple(must or should), grade))
     caught = sum(m.caught for m in mutants)
     return {
         "profile": SELFTEST_PROFILE, "plans": list(plans),

@@ -49,7 +49,7 @@ def load_plan(name: str, root: Path | None = None) -> Plan:
         raise UsageError(f"no client plan {name!r}", location=str(path),
                          hint="known plans: " + ", ".join(list_plans(root)))
     problems: list[Problem] = []
-    doc = read_document(path, problems=problems)
+    doc = read_document(path, root=PLANS_DIR.parents[1], problems=problems)
     registry = load_registry()
     if not problems:
         problems += [Problem(doc.name, 0, 0, v.render()) for v in registry.validate_document(PLAN_SCHEMA, doc.data)]
@@ -208,8 +208,9 @@ class ReplayRunner:
         self.emit("scenario-started", scenario.id, title=scenario.title)
         for step in result.steps:
             msgid = step.exchange.request_body.get("msgid", "") if step.exchange else ""
+            lost = step.exchange.error if step.exchange is not None else None
             self.emit("step-started", scenario.id, index=step.index, infno=step.infno, name=f"msgid {msgid}",
-                      teardown=False)
+                      teardown=False, fault=lost)
             self.emit("step-finished", scenario.id, step=step)
         self.emit("scenario-finished", scenario.id, result=result)
         return result

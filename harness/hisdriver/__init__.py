@@ -9,6 +9,6 @@ written here a second time, from the spec, so that the two can disagree.
 exactly one place in `driver.py`.
 """
 
-from harness.hisdriver.driver import BUGS, HisDriver, Lost, Reply
+from harness.hisdriver.driver import BUGS, SHOULD_BUGS, HisDriver, Lost, Reply
 
-__all__ = ["BUGS", "HisDriver", "Lost", "Reply"]
+__all__ = ["BUGS", "SHOULD_BUGS", "HisDriver", "Lost", "Reply"]

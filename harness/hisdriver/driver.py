@@ -30,7 +30,7 @@ from harness.platform.samples import (
     visit_input,
 )
 
-__all__ = ["BUGS", "HisDriver", "Lost", "Reply"]
+__all__ = ["BUGS", "SHOULD_BUGS", "HisDriver", "Lost", "Reply"]
 
 ENDPOINT = "/fsi/api/rsfComIfsService/callService"
 
@@ -57,6 +57,10 @@ BUGS: dict[str, str] = {
     "no-discharge": "the inpatient stay is settled before discharge (2402)",
 }
 
+# Bugs that break only a SHOULD rule (IF §2.2 [L]: the spec sample itself sends text/plain): a SHOULD finding
+# (an advisory) is the right catch, and a MUST finding would be a false failure.
+SHOULD_BUGS = frozenset({"text-plain"})
+
 
 class Lost(Exception):
     """No answer: the connection dropped or the client's timeout passed."""
@@ -81,6 +85,7 @@ class HisDriver:
     catalogue: Any
     profile: Any
     bugs: Collection[str] = frozenset()
+    institution: str = ""  # fixmedins_code; "" = the catalogue's default hospital
     his: SampleHis = field(init=False)
     ledger: list[dict[str, Any]] = field(default_factory=list)  # what this HIS settled (+) and reversed (-)
     log: list[str] = field(default_factory=list)
@@ -92,7 +97,9 @@ class HisDriver:
         unknown = set(self.bugs) - set(BUGS)
         if unknown:
             raise KeyError(f"unknown HIS bugs: {sorted(unknown)}")
-        self.his = SampleHis.for_institution(self.catalogue.default_institution(), infver=self.profile.infver,
+        home = self.catalogue.institution(self.institution) if self.institution else \
+            self.catalogue.default_institution()
+        self.his = SampleHis.for_institution(home, infver=self.profile.infver,
                                              recer_sys_code=self.profile.recer_sys_code or "MBS_LOCAL")
         gateway = self.profile.gateway
         family = str(gateway.get("family") or "none")
@@ -144,7 +151,8 @@ class HisDriver:
 
     def perform(self, case_id: str, persona: str | None) -> None:
         who = self.catalogue.persona(persona) if persona else None
-        procedure = getattr(self, "case_" + case_id.replace("-", "_"), None)
+        name = "refused" if case_id.startswith("refused-") else case_id  # every refusal case: settle, see it refused
+        procedure = getattr(self, "case_" + name.replace("-", "_"), None)
         if procedure is None:
             raise KeyError(f"the built-in HIS has no procedure for case {case_id!r}")
         try:
@@ -264,7 +272,7 @@ class HisDriver:
         if visit is not None:
             self._settle(who, visit)
 
-    def case_refused_not_filed(self, who: Any) -> None:
+    def case_refused(self, who: Any) -> None:
         self.case_settle(who)
 
     def case_end_of_day(self, who: Any) -> None:
@@ -283,6 +291,49 @@ class HisDriver:
         self.call("3201", {"data": {"insutype": "310", "clr_type": clr_type, "setl_optins": optins,
                                     "stmt_begndate": today, "stmt_enddate": today,
                                     **{k: float(v) for k, v in sums.items()}, "fixmedins_setl_cnt": len(rows)}})
+
+    # --- pharmacy ---------------------------------------------------------------------------------
+
+    def _purchase(self, who: Any) -> dict[str, Any]:
+        self._serial += 1
+        drug = self.catalogue.item(self._drug())
+        rows = fee_lines(who, "", [(drug, 2)], chrg_bchno="")
+        details = [{"feedetl_sn": f"YD{self._serial:04d}{n}", "rx_circ_flag": "0", "fee_ocur_time": r["fee_ocur_time"],
+                    "med_list_codg": r["med_list_codg"], "medins_list_codg": r["medins_list_codg"],
+                    "det_item_fee_sumamt": r["det_item_fee_sumamt"], "cnt": r["cnt"], "pric": r["pric"]}
+                   for n, r in enumerate(rows, 1)]  # fmt: skip
+        if self.bug("row-amount-off"):
+            details[0]["det_item_fee_sumamt"] = float(Decimal(str(details[0]["det_item_fee_sumamt"])) + Decimal("0.50"))
+        amount = total(rows) + (1.0 if self.bug("sumamt-off") else 0.0)
+        info = {"psn_no": who.psn_no, "mdtrt_cert_type": who.mdtrt_cert_type, "mdtrt_cert_no": who.mdtrt_cert_no,
+                "psn_cert_type": who.psn_cert_type, "certno": who.certno, "psn_type": who.psn_type,
+                "psn_name": who.psn_name, "begntime": rows[0]["fee_ocur_time"], "medfee_sumamt": amount,
+                "insutype": who.insutype, "acct_used_flag": "1", "med_type": "41"}  # fmt: skip
+        return {"druginfo": info, "drugdetail": details}
+
+    def case_pharmacy_settle(self, who: Any) -> None:
+        self._person(who)
+        purchase = self._purchase(who)
+        if self.call("2101", purchase, who) is None:
+            return
+        answer = self.send(self.envelope("2102", purchase, who))
+        if answer.get("infcode") == 0:
+            settled = self._record(answer, str(answer["output"]["setlinfo"].get("mdtrt_id") or ""))
+            if self.bug("settle-twice"):
+                self.call("2102", purchase, who)
+            self._last_purchase = settled
+
+    def case_pharmacy_cancel(self, who: Any) -> None:
+        self.case_pharmacy_settle(who)
+        settled = getattr(self, "_last_purchase", None)
+        if settled is None:
+            return
+        setl_id = "S000000000000000000001" if self.bug("unknown-setl-id") else settled.setl_id
+        out = self.call("2103", reverse_input(who, settled.mdtrt_id, setl_id), who)
+        if out is not None:
+            self.ledger.append({k: (out.get("setlinfo") or {}).get(k, settled.info.get(k))
+                                for k in ("insutype", "clr_type", "clr_optins", "medfee_sumamt", "fund_pay_sumamt",
+                                          "acct_pay")})
 
     # --- inpatient --------------------------------------------------------------------------------
 

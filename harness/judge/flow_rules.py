@@ -87,6 +87,7 @@ class FlowState:
     # 2601s seen (omsgid -> (its msgid, oinfno)): a delayed call is observed after it is processed, so the 冲正 the
     # client sent on its timeout may be observed before the call it corrects
     corrections: dict[str, tuple[str, str]] = field(default_factory=dict)
+    sold: dict[str, str] = field(default_factory=dict)  # pharmacy feedetl_sn -> setl_id of the sale that settled it
 
     # --- one exchange ------------------------------------------------------------------------------
 
@@ -194,6 +195,12 @@ class FlowState:
             if again:
                 f("CLI-FEE-REUPLOAD", actual="feedetl_sn " + ", ".join(again[:5]),
                   detail="these rows are already uploaded: cancel them (2205/2302) before uploading again")
+        elif infno == "2102":
+            sns = {str(r.get("feedetl_sn")) for r in obs.node("drugdetail") or [] if isinstance(r, Mapping)}
+            again = sorted(sn for sn in sns if sn in self.sold)
+            if again:
+                f("CLI-SETTLE-TWICE", actual="feedetl_sn " + ", ".join(again[:5]),
+                  detail="these drug rows are already settled as " + self.sold[again[0]] + "; cancel (2103) first")
         elif infno in PRESETTLE or infno in SETTLE:
             visit = self._visit(obs, f) if (obs.data().get("mdtrt_id") or infno not in ("2101", "2102")) else None
             if visit is None:
@@ -219,15 +226,15 @@ class FlowState:
 
     def _money(self, obs: Observed, f: Any) -> None:
         if obs.infno in ("2204", "2301"):
-            for row in obs.node("feedetail") or []:
-                if not isinstance(row, Mapping):
-                    continue
-                pric, cnt, amount = (_dec(row.get(k)) for k in ("pric", "cnt", "det_item_fee_sumamt"))
-                if None in (pric, cnt, amount):
-                    continue
-                if abs(_money(pric * cnt) - amount) > CENT / 2:  # type: ignore[operator]
-                    f("CLI-MONEY-ROW", expected=str(_money(pric * cnt)), actual=str(amount),  # type: ignore[operator]
-                      detail=f"feedetl_sn {row.get('feedetl_sn')}: {pric} × {cnt}")
+            self._money_rows([r for r in obs.node("feedetail") or [] if isinstance(r, Mapping)], f)
+        elif obs.infno in ("2101", "2102"):
+            info = obs.node("druginfo") or {}
+            rows = [r for r in obs.node("drugdetail") or [] if isinstance(r, Mapping)]
+            self._money_rows(rows, f)
+            sent = _dec(info.get("medfee_sumamt")) if isinstance(info, Mapping) else None
+            total = _money(sum((_dec(r.get("det_item_fee_sumamt")) or Decimal(0) for r in rows), Decimal(0)))
+            if sent is not None and rows and abs(total - sent) > CENT / 2:
+                f("CLI-MONEY-SUM", expected=str(total), actual=str(sent), detail=f"{len(rows)} drugdetail rows")
         elif obs.infno in ("2206", "2207"):
             data = obs.data()
             visit = self.visits.get(str(data.get("mdtrt_id") or ""))
@@ -239,6 +246,16 @@ class FlowState:
             if abs(total - sent) > CENT / 2:
                 f("CLI-MONEY-SUM", expected=str(total), actual=str(sent),
                   detail=f"chrg_bchno {data.get('chrg_bchno')}: {len(rows)} uploaded rows")
+
+    @staticmethod
+    def _money_rows(rows: list[Mapping[str, Any]], f: Any) -> None:
+        for row in rows:
+            pric, cnt, amount = (_dec(row.get(k)) for k in ("pric", "cnt", "det_item_fee_sumamt"))
+            if pric is None or cnt is None or amount is None:
+                continue
+            if abs(_money(pric * cnt) - amount) > CENT / 2:
+                f("CLI-MONEY-ROW", expected=str(_money(pric * cnt)), actual=str(amount),
+                  detail=f"feedetl_sn {row.get('feedetl_sn')}: {pric} × {cnt}")
 
     # --- fault reaction ---------------------------------------------------------------------------
 
@@ -398,6 +415,9 @@ class FlowState:
         if not setl_id:
             return
         mdtrt_id = str(obs.data().get("mdtrt_id") or info.get("mdtrt_id") or "")
+        for row in obs.node("drugdetail") or []:
+            if isinstance(row, Mapping):
+                self.sold[str(row.get("feedetl_sn"))] = setl_id
         self.settlements[setl_id] = Settlement(setl_id, mdtrt_id, obs.msgid, obs.infno, self._row(info, obs.infno))
         self.settlement_by_msgid[obs.msgid] = setl_id
         visit = self.visits.get(mdtrt_id)
@@ -411,6 +431,7 @@ class FlowState:
         if original is None:
             return
         original.active = False
+        self.sold = {sn: setl for sn, setl in self.sold.items() if setl != original.setl_id}
         visit = self.visits.get(original.mdtrt_id)
         if visit is not None:
             visit.settled.discard(original.setl_id)

@@ -83,7 +83,7 @@ class Observed:
         return value if isinstance(value, Mapping) else {}
 
     def psn_no(self) -> str:
-        for name in ("data", "mdtrtinfo", "dscginfo", "adminfo"):
+        for name in ("data", "mdtrtinfo", "dscginfo", "adminfo", "druginfo"):
             node = self.input.get(name)
             if isinstance(node, list) and node:
                 node = node[0]
