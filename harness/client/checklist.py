@@ -6,10 +6,12 @@ automated HIS test driver, and a self-contained HTML page that prints on A4.
 from __future__ import annotations
 
 import html
+import textwrap
 from typing import Any
 
 from harness.judge import Case, Plan
 from harness.personas import load_catalogue
+from harness.reporting.console import text_width
 
 __all__ = ["checklist_data", "checklist_html", "checklist_text"]
 
@@ -69,20 +71,29 @@ def _who(persona: dict[str, Any] | None) -> list[str]:
     return lines
 
 
+def _wrap(label: str, text: str, width: int) -> list[str]:
+    """`label` then `text` wrapped to `width` characters (a Chinese character is two columns: half the width)."""
+    pad = " " * text_width(label)
+    lines = textwrap.wrap(text, width=width) or [""]
+    return [f"{label if n == 0 else pad}{line}" for n, line in enumerate(lines)]
+
+
 def checklist_text(plan: Plan) -> str:
     data = checklist_data(plan)
     out = [f"{plan.title_zh} · {plan.title}", f"plan {plan.name}: {len(plan.cases)} cases 个用例 · HIS timeout "
            f"below {plan.client_timeout_ms // 1000} s (HIS超时应小于 {plan.client_timeout_ms // 1000} 秒)", ""]
     for c in data["cases"]:
-        out.append(f"[ ] {c['number']}. {c['title_zh']} · {c['title']}  ({c['id']})")
+        out.append(f"[ ] {c['number']}. {c['title_zh']}  ({c['id']})")
+        out.append(f"      {c['title']}")
         out += [f"      {line}" for line in _who(c["persona"])]
         out.append(f"      flow 流程: {' → '.join(c['flow'])}")
         out.append(f"      platform 平台: {c['platform']['text']} · {c['platform']['text_zh']}")
-        out.append(f"      do 操作: {c['do_zh']}")
-        out.append(f"               {c['do']}")
-        out.append(f"      expect 应显示: {c['expect_zh']}")
-        out.append(f"                     {c['expect']}")
-        out.append(f"      mark 标记: {c['start']}  …  {c['end']}")
+        out += _wrap("      do 操作:     ", c["do_zh"], 40)
+        out += _wrap("                   ", c["do"], 78)
+        out += _wrap("      expect 应显示: ", c["expect_zh"], 40)
+        out += _wrap("                     ", c["expect"], 78)
+        out.append(f"      start 开始: {c['start']}")
+        out.append(f"      end   结束: {c['end']}")
         out.append("")
     return "\n".join(out).rstrip() + "\n"
 

@@ -303,7 +303,10 @@ class FlowState:
     # --- end of day -------------------------------------------------------------------------------
 
     def _rows(self) -> list[dict[str, Any]]:
-        rows = [dict(s.row, refd="0") for s in self.settlements.values() if s.row.get("counted", True)]
+        """What the HIS settled as far as it can know: a call it sent 冲正 for is not its settlement, even when the
+        platform processed the call after the 冲正 (a delay before processing) and so kept it."""
+        rows = [dict(s.row, refd="0") for s in self.settlements.values()
+                if s.row.get("counted", True) and s.msgid not in self.corrections]
         return rows + [dict(r, refd="1") for r in self.reversal_rows.values()]
 
     def _end_of_day(self, obs: Observed, f: Any) -> None:

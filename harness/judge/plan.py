@@ -20,7 +20,7 @@ DEFAULT_CLIENT_TIMEOUT_MS = 30_000
 @dataclass(frozen=True, slots=True)
 class FlowStep:
     infno: str
-    outcome: str = "ok"  # ok | refused | lost
+    outcome: str = "ok"  # ok | refused | lost | any (an answer, whichever)
     any_of: tuple[str, ...] = ()  # any of these transactions satisfies the step
 
     def accepts(self, infno: str) -> bool:

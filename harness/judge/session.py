@@ -47,7 +47,8 @@ def flow_missing(case: Case, observed: list[Observed]) -> str:
         while position < len(observed):
             obs = observed[position]
             position += 1
-            if step.accepts(obs.infno) and obs.outcome == step.outcome:
+            if step.accepts(obs.infno) and (obs.outcome == step.outcome or
+                                            (step.outcome == "any" and obs.outcome != "lost")):
                 break
         else:
             return step.label()
