@@ -218,3 +218,43 @@ def test_client_serve_judges_a_his_over_http(tmp_path: Path, bugs: tuple[str, ..
         assert msgid_findings and all(f["grade"] == "MUST" and len(f["msgid"]) == 32 for f in msgid_findings)
         entry = next(s for s in results["scenarios"] if s["failures"])
         assert {"clause", "grade", "msgid"} <= set(entry["failures"][0])
+
+
+def test_same_msgid_resend_is_not_a_second_settlement_and_a_refusal_is_not_retried() -> None:
+    plan = load_plan("hospital-outpatient")
+    session = ClientSession(plan)
+    try:
+        from harness.platform.samples import fee_lines, register_input, settle_input, sign_in_input, visit_input
+
+        catalogue = load_catalogue()
+        driver = HisDriver(_in_process(session), catalogue, session.judge.profile)
+        who = catalogue.persona("filed-employee")
+        session.start_case("settle")
+        driver.his.sign_no = driver.call("9001", sign_in_input())["signinoutb"]["sign_no"]
+        driver._person(who)
+        mdtrt_id = driver.call("2201", register_input(who, "MZ1"), who)["data"]["mdtrt_id"]
+        driver.call("2203", visit_input(who, mdtrt_id), who)
+        rows = fee_lines(who, mdtrt_id, [(catalogue.item("consult"), 1)], chrg_bchno="B1")
+        driver.call("2204", {"feedetail": rows}, who)
+        driver.call("2206", settle_input(who, mdtrt_id, "B1", rows[0]["det_item_fee_sumamt"], presettle=True), who)
+        settle = driver.envelope("2207", settle_input(who, mdtrt_id, "B1", rows[0]["det_item_fee_sumamt"]), who)
+        first, again = driver.send(settle), driver.send(dict(settle))
+        assert first["infcode"] == 0 and again == first  # answered from the record
+        session.end_case("settle")
+        session.start_case("refused-not-filed")
+        nobody = catalogue.persona("not-filed")
+        driver._person(nobody)
+        mdtrt_id = driver.call("2201", register_input(nobody, "MZ2"), nobody)["data"]["mdtrt_id"]
+        driver.call("2203", visit_input(nobody, mdtrt_id), nobody)
+        rows = fee_lines(nobody, mdtrt_id, [(catalogue.item("consult"), 1)], chrg_bchno="B2")
+        driver.call("2204", {"feedetail": rows}, nobody)
+        presettle = driver.envelope("2206", settle_input(nobody, mdtrt_id, "B2", rows[0]["det_item_fee_sumamt"],
+                                                         presettle=True), nobody)
+        assert driver.send(presettle)["infcode"] == -1
+        driver.send(dict(presettle))
+        session.end_case("refused-not-filed")
+        verdicts = {v.case_id: v for v in session.finish()}
+    finally:
+        session.close()
+    assert [f.clause for f in verdicts["settle"].failures] == []
+    assert [f.clause for f in verdicts["refused-not-filed"].failures] == ["CLI-REFUSED-RETRY"]

@@ -101,12 +101,14 @@ class FlowState:
         self._sign_in(obs, f)
         self._msgid(obs, key, f)
         self._insured_region(obs, env, f)
-        resend = obs.msgid in self.pending
+        # The same msgid with the same content again (after a lost answer, or a HTTP layer's retry) is a resend: the
+        # platform answers it from its record, so it is neither a second settlement nor a blind retry.
+        resend = bool(obs.msgid) and self.msgids.get(obs.msgid) == key
         if not resend:
             self._blind_resend(obs, key, f)
             self._sequence(obs, f)
             self._money(obs, f)
-            self._refused_retry(obs, key, f)
+        self._refused_retry(obs, key, f)  # a definite refusal is not retried unchanged, not even with its msgid
         self._resolve(obs, resend, f)
         if obs.infno == "3201":
             self._end_of_day(obs, f)
