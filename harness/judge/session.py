@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from harness.judge.flow_rules import FlowState
@@ -34,6 +34,13 @@ class CaseVerdict:
     steps: list[StepResult] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
     observed: list[Observed] = field(default_factory=list)
+
+    def add(self, failure: Failure) -> None:
+        """A finding made after the exchange was judged (at case end): also shown on the exchange's step."""
+        self.failures.append(failure)
+        if failure.step is not None and 0 <= failure.step < len(self.steps):
+            step = self.steps[failure.step]
+            self.steps[failure.step] = replace(step, failures=(*step.failures, failure))
 
     @property
     def outcome(self) -> Outcome:
@@ -97,7 +104,7 @@ class Judge:
         verdict = self.verdicts.setdefault(case_id, CaseVerdict(case_id, None))
         index = {o.msgid: i for i, o in enumerate(verdict.observed)}
         for p in self.flow.close_case(case_id):
-            verdict.failures.append(self.book.finding(
+            verdict.add(self.book.finding(
                 "CLI-FAULT-RESOLVE", msgid=p.obs.msgid, infno=p.obs.infno, step=index.get(p.obs.msgid),
                 detail=f"the answer to {p.obs.infno} was lost ({p.obs.fault or 'timeout'}); the case ended without "
                        "2601 冲正, a query or the same msgid again",
@@ -164,9 +171,10 @@ class Judge:
             for mine, omsgid in self.flow.unknown_corrections():
                 verdict = next((v for v in self.verdicts.values() if any(o.msgid == mine for o in v.observed)), None)
                 if verdict is not None:
-                    verdict.failures.append(self.book.finding("CLI-REF-IDS", msgid=mine, infno="2601",
-                                                              actual=f"omsgid {omsgid!r}",
-                                                              expected="the msgid of a request this HIS sent"))
+                    step = next(i for i, o in enumerate(verdict.observed) if o.msgid == mine)
+                    verdict.add(self.book.finding("CLI-REF-IDS", msgid=mine, infno="2601", step=step,
+                                                  actual=f"omsgid {omsgid!r}",
+                                                  expected="the msgid of a request this HIS sent"))
             for case in self.plan.cases:
                 verdict = self.verdicts[case.id]
                 missing = flow_missing(case, verdict.observed)
@@ -184,8 +192,6 @@ class Judge:
 
 
 def _at(failure: Failure, step: int) -> Failure:
-    from dataclasses import replace
-
     return replace(failure, step=step)
 
 
