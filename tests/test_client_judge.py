@@ -21,7 +21,7 @@ from harness.client.selftest import drive, run_selftest
 from harness.client.session import ClientSession, load_plan
 from harness.errors import ConfigError
 from harness.hisdriver import BUGS, HisDriver, Lost, Reply
-from harness.judge.request_rules import msgid_problem, null_paths
+from harness.judge.request_rules import msgid_problem, msgid_style_problem, null_paths
 from harness.model import Grade, Outcome
 from harness.personas import load_catalogue
 from harness.reporting.console import text_width
@@ -33,12 +33,21 @@ def _must(verdicts: list[Any]) -> set[str]:
     return {f.clause for v in verdicts for f in v.failures if f.grade is Grade.MUST}
 
 
-def test_msgid_format_per_profile_style() -> None:
-    assert msgid_problem("H52010200001202401011200000001", "H52010200001", "code12-ts14-seq4") == ""
-    assert msgid_problem("H5201020000120240101120000", "H52010200001", "code12-ts14") == ""
-    assert "at most 30" in msgid_problem("9ed92f8df9b94c84888dd56237ff1d7e7", "H52010200001", "code12-ts14-seq4")
-    assert "timestamp" in msgid_problem("H52010200001202413011200000001", "H52010200001", "code12-ts14-seq4")
-    assert msgid_problem("H52010200002202401011200000001", "H52010200001", "code12-ts14-seq4")
+def test_msgid_format_and_the_profile_style() -> None:
+    assert msgid_problem("H52010200001202401011200000001", "H52010200001") == ""
+    assert msgid_problem("H5201020000120240101120000", "H52010200001") == ""
+    assert "at most 30" in msgid_problem("9ed92f8df9b94c84888dd56237ff1d7e7", "H52010200001")
+    assert "timestamp" in msgid_problem("H52010200001202413011200000001", "H52010200001")
+    assert msgid_problem("H52010200002202401011200000001", "H52010200001")
+    assert msgid_style_problem("H52010200001202401011200000001", "H52010200001", "code12-ts14-seq4") == ""
+    assert "code12-ts14" in msgid_style_problem("H52010200001202401011200000001", "H52010200001", "code12-ts14")
+
+
+def test_a_spec_msgid_of_the_other_length_is_only_an_advisory_in_guangdong() -> None:
+    verdicts = drive("hospital-outpatient", profile="guangdong")
+    sign_in = next(v for v in verdicts if v.case_id == "sign-in")
+    assert sign_in.outcome is Outcome.PASSED
+    assert {(f.clause, f.grade) for f in sign_in.failures} == {("CLI-MSGID-STYLE", Grade.SHOULD)}
 
 
 def test_null_strings_are_found_anywhere_in_the_message() -> None:

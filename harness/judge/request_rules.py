@@ -15,7 +15,7 @@ from harness.judge.observed import Observed
 from harness.judge.rulebook import Rulebook
 from harness.model import Failure
 
-__all__ = ["LET_THROUGH", "msgid_problem", "null_paths", "request_findings", "tolerated"]
+__all__ = ["LET_THROUGH", "msgid_problem", "msgid_style_problem", "null_paths", "request_findings", "tolerated"]
 
 # Schema clauses judged by their own rule (so one deviation is one finding, not two).
 _OWN_RULES = {"ENV.req.msgid", "ENV.req.mdtrtarea_admvs", "ENV.req.insuplc_admdvs", "ENV.req.infver",
@@ -45,9 +45,12 @@ def null_paths(value: Any, path: str = "") -> Iterator[str]:
             yield from null_paths(item, f"{path}/{index}")
 
 
-def msgid_problem(msgid: str, fixmedins_code: str, style: str) -> str:
-    """Why `msgid` is not fixmedins_code + yyyyMMddHHmmss (+ 4-digit sequence); "" when it is."""
-    digits = 18 if style == "code12-ts14-seq4" else 14
+def msgid_problem(msgid: str, fixmedins_code: str, style: str = "") -> str:
+    """Why `msgid` is not fixmedins_code + yyyyMMddHHmmss (+ a 4-digit sequence); "" when it is.
+
+    Both lengths are the spec's form ([C]; IF §1.1 #2: 12+14+4, and 12+14 in Guangdong): which one a province
+    uses is `msgid_style` [V], judged apart by `msgid_style_problem` (SHOULD).
+    """
     if not msgid:
         return "msgid is empty"
     if len(msgid) > 30:
@@ -55,13 +58,22 @@ def msgid_problem(msgid: str, fixmedins_code: str, style: str) -> str:
     if not fixmedins_code or not msgid.startswith(fixmedins_code):
         return "does not start with fixmedins_code"
     rest = msgid[len(fixmedins_code):]
-    if len(rest) != digits or not rest.isdigit():
-        return f"after fixmedins_code {len(rest)} characters, expected {digits} digits"
+    if len(rest) not in (14, 18) or not rest.isdigit():
+        return f"after fixmedins_code {len(rest)} characters, expected 14 + 4 digits"
     try:
         datetime.strptime(rest[:14], "%Y%m%d%H%M%S")
     except ValueError:
         return f"{rest[:14]} is not a yyyyMMddHHmmss timestamp"
     return ""
+
+
+def msgid_style_problem(msgid: str, fixmedins_code: str, style: str) -> str:
+    """A spec-form msgid of the other length than the profile's msgid_style ("" when it matches)."""
+    digits = {"code12-ts14-seq4": 18, "code12-ts14": 14}.get(style)
+    rest = msgid[len(fixmedins_code):]
+    if digits is None or len(rest) == digits:
+        return ""
+    return f"the profile's msgid_style is {style}: {digits} digits after fixmedins_code, got {len(rest)}"
 
 
 def _headers(obs: Observed, book: Rulebook, profile: Any) -> list[Failure]:
@@ -103,11 +115,16 @@ def request_findings(obs: Observed, book: Rulebook, profile: Any, validator: Any
             continue
         found.append(book.finding("CLI-SCHEMA", msgid=obs.msgid, infno=obs.infno, clause=violation.clause,
                                   detail=violation.render(), expected=violation.expected, actual=violation.actual))
-    problem = msgid_problem(obs.msgid, str(env.get("fixmedins_code") or ""),
-                            str(profile.raw.get("msgid_style") or "code12-ts14-seq4"))
+    code = str(env.get("fixmedins_code") or "")
+    problem = msgid_problem(obs.msgid, code)
     if problem:
         found.append(book.finding("ENV.req.msgid", msgid=obs.msgid, infno=obs.infno, actual=obs.msgid, detail=problem,
                                   expected="fixmedins_code + yyyyMMddHHmmss + 4-digit sequence"))
+    else:
+        style = msgid_style_problem(obs.msgid, code, str(profile.raw.get("msgid_style") or ""))
+        if style:
+            found.append(book.finding("CLI-MSGID-STYLE", msgid=obs.msgid, infno=obs.infno, actual=obs.msgid,
+                                      detail=style))
     area = env.get("mdtrtarea_admvs")
     if not isinstance(area, str) or not _ADMDVS.match(area):
         found.append(book.finding("ENV.req.mdtrtarea_admvs", msgid=obs.msgid, infno=obs.infno,

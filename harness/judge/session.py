@@ -148,7 +148,7 @@ class Judge:
             return None
         problems = []
         code = str(envelope.get("fixmedins_code") or "")
-        problem = msgid_problem(str(envelope.get("msgid") or ""), code, str(self.profile.raw.get("msgid_style") or ""))
+        problem = msgid_problem(str(envelope.get("msgid") or ""), code)
         if problem:
             problems.append(f"msgid {problem}")
         nulls = list(null_paths(envelope))
