@@ -34,7 +34,7 @@ def serve_client(*, plan_name: str, port: int, out: Path, profile: str = "baseli
     finish = threading.Event()
     with tempfile.TemporaryDirectory(prefix="hsa-cert-client-", ignore_cleanup_errors=True) as tmp:
         session = ClientSession(plan, profile_name=profile, strict=strict, db_path=str(Path(tmp) / "platform.sqlite"),
-                                on_finish=finish.set)
+                                on_finish=finish.set, verify_signatures=True)
         running = start_background(session.platform, host=host, port=port)
         previous: dict[int, object] = {}
 

@@ -80,6 +80,9 @@ class ClientSession:
     profile_name: str = "baseline"
     strict: bool = False
     db_path: str = ":memory:"
+    # True: gateway signatures are verified with the HSA_PLATFORM_* credentials when set (client serve); False:
+    # only the presence of the profile's gateway headers is judged (the self-test's HIS signs with made-up keys)
+    verify_signatures: bool = False
     judge: Judge = field(init=False)
     platform: Platform = field(init=False)
     started_at: str = field(init=False)
@@ -98,7 +101,7 @@ class ClientSession:
         self.platform = Platform(PlatformConfig(
             db_path=self.db_path, profile=profile.id, seed=catalogue.seed, observer=self.judge.observe,
             screen=self.judge.screen, tolerate=None if self.strict else tolerated, admin_extension=self.admin,
-            gateway_credentials={}))
+            gateway_credentials=None if self.verify_signatures else {}))
         self.started_at = datetime.now().astimezone().isoformat(timespec="seconds")
         self._lock = threading.Lock()
 
