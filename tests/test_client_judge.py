@@ -267,3 +267,23 @@ def test_same_msgid_resend_is_not_a_second_settlement_and_a_refusal_is_not_retri
         session.close()
     assert [f.clause for f in verdicts["settle"].failures] == []
     assert [f.clause for f in verdicts["refused-not-filed"].failures] == ["CLI-REFUSED-RETRY"]
+
+
+def test_without_case_marks_exchanges_are_correlated_by_persona_and_flow(tmp_path: Path) -> None:
+    full = (ROOT / "scenarios" / "client" / "hospital-outpatient.yaml").read_text(encoding="utf-8")
+    cases = full.split("cases:\n", 1)[1].split("  - id: ")
+    normal = ("sign-in", "settle", "settle-and-cancel", "refused-not-filed", "end-of-day")
+    path = tmp_path / "normal.yaml"
+    path.write_text(SHORT_PLAN + "".join("  - id: " + c for c in cases[1:] if c.split("\n", 1)[0] in normal),
+                    encoding="utf-8")
+    plan = load_plan(str(path))
+    session = ClientSession(plan)
+    try:
+        driver = HisDriver(_in_process(session), load_catalogue(), session.judge.profile)
+        for case in plan.cases:  # no case start/end: the judge places each exchange itself
+            driver.perform(case.id, case.persona)
+        verdicts = session.finish()
+    finally:
+        session.close()
+    assert [(v.case_id, v.outcome) for v in verdicts] == [(c.id, Outcome.PASSED) for c in plan.cases]
+    assert [o.infno for o in verdicts[-1].observed] == ["3201", "9002"]
