@@ -11,6 +11,7 @@ observer, screen and tolerate hooks, wired by `harness.client_session`). Case pl
     observed      one observed exchange (what the client saw: ok, refused, lost)
     request_rules per request: headers, schema, envelope fields, "null" strings
     flow_rules    across exchanges: sign-in, msgid, insured region, sequence, money, fault reaction, end of day
+    state         what the platform issued in the session (visits, settlements, lost answers), kept by the judge
     session       Judge: cases, correlation, findings per case, finish
 """
 
