@@ -23,13 +23,16 @@ LAYERS: dict[str, int] = {
     "scenarios": 2,
     "checks": 2,
     "platform": 2,
+    "judge": 2,
     "verdict": 2,
     "siteconfig": 2,
     "runner": 3,
+    "hisdriver": 3,
     "reporting": 4,
     "selftest": 4,
     "pytest_plugin": 5,
     "session": 6,
+    "client": 6,
     "cli": 7,
 }
 
@@ -55,6 +58,9 @@ OWNERS: dict[str, str] = {
 # The reference platform and the conformance checks share schemas but no logic.
 PLATFORM_MAY_NOT_IMPORT = {"checks", "scenarios", "runner", "verdict", "gateway", "transport"}
 CHECKS_MAY_NOT_IMPORT = {"platform"}
+# The client judge and the built-in HIS that proves it are written apart: neither imports the other, and the
+# judge does not import the checks (those judge sites) nor the runner; the platform does not import the judge.
+JUDGE_MAY_NOT_IMPORT = {"checks", "runner", "hisdriver", "platform"}
 
 
 def _modules() -> list[Path]:
@@ -113,6 +119,10 @@ def test_layer_order() -> None:
                 problems.append(f"{path.relative_to(ROOT)}:{line} ({unit}, layer {mine}) imports {name}")
             if unit == "platform" and other in PLATFORM_MAY_NOT_IMPORT:
                 problems.append(f"{path.relative_to(ROOT)}:{line}: the platform may not import {name}")
+            if unit == "judge" and other in JUDGE_MAY_NOT_IMPORT:
+                problems.append(f"{path.relative_to(ROOT)}:{line}: the client judge may not import {name}")
+            if unit in {"platform", "hisdriver"} and other == "judge":
+                problems.append(f"{path.relative_to(ROOT)}:{line}: {unit} may not import the client judge")
             if unit in {"checks", "scenarios", "runner", "verdict"} and other in CHECKS_MAY_NOT_IMPORT:
                 problems.append(f"{path.relative_to(ROOT)}:{line}: {unit} may not import the platform")
     assert not problems, "layer violations:\n" + "\n".join(problems)

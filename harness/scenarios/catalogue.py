@@ -161,11 +161,16 @@ def load_catalogue_of_scenarios(registry: SpecRegistry | None = None, profile: s
     return hit[2]
 
 
+CLIENT_PLANS = "client"
+
+
 def _load(registry: SpecRegistry, profile: str, root: Path, catalogue: Catalogue,
           check_names: frozenset[str] | None) -> ScenarioCatalogue:
     problems: list[Problem] = []
     texts: dict[str, str] = {}
-    files = sorted(p for p in root.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
+    # scenarios/client/ holds client case plans (hsa-cert client …, specs/client-plan.schema.json), not site scenarios
+    files = sorted(p for p in root.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file()
+                   and CLIENT_PLANS not in p.relative_to(root).parts[:1])
     plain = [p for p in files if not p.name.startswith("_")]
     generated: list[Document] = []
     for path in files:
