@@ -25,13 +25,14 @@ from harness.model import Level, RunEvent, Scenario, ScenarioResult
 from harness.personas import load_catalogue
 from harness.platform import HttpRequest, HttpResponse, Platform, PlatformConfig, parse_fault
 from harness.platform.wire import json_response
+from harness.resources import scenarios_dir
 from harness.scenarios.diagnostics import Problem
 from harness.scenarios.loader import read_document
 from harness.specs import load_registry
 
 __all__ = ["PLANS_DIR", "ClientSession", "case_scenario", "list_plans", "load_plan", "results_of"]
 
-PLANS_DIR = Path(__file__).resolve().parents[2] / "scenarios" / "client"
+PLANS_DIR = scenarios_dir() / "client"  # checkout or installed copy (harness.resources)
 PLAN_SCHEMA = "client-plan.schema.json"
 DEFAULT_PLAN = "hospital-outpatient"
 
