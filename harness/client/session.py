@@ -25,7 +25,7 @@ from harness.model import Level, RunEvent, Scenario, ScenarioResult
 from harness.personas import load_catalogue
 from harness.platform import HttpRequest, HttpResponse, Platform, PlatformConfig, parse_fault
 from harness.platform.wire import json_response
-from harness.resources import scenarios_dir
+from harness.resources import data_root, scenarios_dir
 from harness.scenarios.diagnostics import Problem
 from harness.scenarios.loader import read_document
 from harness.specs import load_registry
@@ -50,7 +50,7 @@ def load_plan(name: str, root: Path | None = None) -> Plan:
         raise UsageError(f"no client plan {name!r}", location=str(path),
                          hint="known plans: " + ", ".join(list_plans(root)))
     problems: list[Problem] = []
-    doc = read_document(path, root=PLANS_DIR.parents[1], problems=problems)
+    doc = read_document(path, root=data_root(), problems=problems)
     registry = load_registry()
     if not problems:
         problems += [Problem(doc.name, 0, 0, v.render()) for v in registry.validate_document(PLAN_SCHEMA, doc.data)]
