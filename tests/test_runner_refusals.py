@@ -340,3 +340,12 @@ def test_a_string_minus_one_is_a_refusal_whose_type_is_reported_once() -> None:
     wrong = runner(FakeSite({"2207": {**refusal(NOT_FILED), "infcode": "1"}})).run_scenario(scenario((step,)))
     shape = next(f for f in wrong.failures if f.clause == "R-REFUSAL-SHAPE")
     assert shape.actual == '"1" (a string)' and shape.expected == "-1"
+
+
+def test_a_flow_of_may_refuse_steps_only_that_nothing_refuses_fails() -> None:
+    steps, _ = refusal_flow()
+    result = runner(FakeSite()).run_scenario(scenario(steps[:3], id="cause.not-filed.query"))
+    assert result.outcome is Outcome.FAILED
+    [failure] = result.failures
+    assert failure.title.startswith("the site accepted the whole flow for a person who is not filed")
+    assert failure.grade is Grade.MUST

@@ -201,6 +201,7 @@ class Runner(ResponseJudge):
             outcome = Outcome.ERROR if run.infra else Outcome.FAILED
             return finish(outcome, f"sign-in (9001) failed: {run.infra}" if run.infra else "", run)
         self._run_steps(run, scenario.steps, teardown=False)
+        self._no_refusal_at_all(run)
         if not self.breaker_open:
             self._run_steps(run, scenario.teardown, teardown=True)
         if run.infra:
@@ -214,6 +215,21 @@ class Runner(ResponseJudge):
         else:
             outcome = Outcome.PASSED
         return finish(outcome, "; ".join(run.notes), run)
+
+    def _no_refusal_at_all(self, run: _Run) -> None:
+        """A flow whose refusal may come at any step, that no step refused, accepted the person: a MUST finding.
+
+        (When its settlement step expects the refusal, that step already says so; this covers the rest.)
+        """
+        cause = next((s.expect.may_refuse for s in run.scenario.steps if s.expect.may_refuse), None)
+        if cause is None or run.refused_at is not None or run.infra:
+            return
+        if any(f.grade is Grade.MUST and f.severity is not Severity.WARNING for f in run.failures):
+            return  # the flow already failed (e.g. the settlement was accepted): no second word for it
+        run.failures.append(Failure(
+            title=f"the site accepted the whole flow for a person who is {self._cause_title(cause)}: no step was "
+                  f"refused ({cause}) 整个流程未被拒绝", clause=self._clause_of(cause, run.clause),
+            severity=Severity.CRITICAL, expected=f"a refusal for {cause} at some step", actual="every step succeeded"))
 
     def _uniq(self, scenario_id: str, count: int) -> str:
         digest = hashlib.sha256(f"{self.seed}:{scenario_id}:{count}".encode()).hexdigest()

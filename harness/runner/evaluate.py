@@ -133,7 +133,7 @@ class ResponseJudge:
         """The first finding of its (interface, clause) in the run as it is; later ones as a note pointing at it."""
         key = ("ENV" if failure.clause.startswith("ENV.") else infno, failure.clause)
         first = self.first_findings.get(key)
-        here = f"{run.scenario.id} step {index + 1} ({infno})"
+        here = f"{run.scenario.id} step {index + 1} ({infno})" if index >= 0 else f"{run.scenario.id} sign-in ({infno})"
         if first is None or first == here:
             self.first_findings[key] = here
             return failure
