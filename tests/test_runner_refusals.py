@@ -103,7 +103,8 @@ def test_a_flow_that_no_step_refuses_is_a_must_failure() -> None:
     result, _ = run_flow({})
     assert result.outcome is Outcome.FAILED
     [failure] = [f for f in result.failures if f.grade is Grade.MUST]
-    assert failure.title.startswith("the site accepted 2207 for a person who is not filed for cross-province care")
+    assert failure.title.startswith("the site accepted 2207 for a person it must refuse (Not filed for cross-province "
+                                 "care, 未备案)")
     assert failure.severity is Severity.CRITICAL and failure.clause == "R-CAUSE-NOT-FILED"
 
 
@@ -347,5 +348,5 @@ def test_a_flow_of_may_refuse_steps_only_that_nothing_refuses_fails() -> None:
     result = runner(FakeSite()).run_scenario(scenario(steps[:3], id="cause.not-filed.query"))
     assert result.outcome is Outcome.FAILED
     [failure] = result.failures
-    assert failure.title.startswith("the site accepted the whole flow for a person who is not filed")
+    assert failure.title.startswith("the site accepted the whole flow for a person it must refuse (Not filed")
     assert failure.grade is Grade.MUST

@@ -227,8 +227,8 @@ class Runner(ResponseJudge):
         if any(f.grade is Grade.MUST and f.severity is not Severity.WARNING for f in run.failures):
             return  # the flow already failed (e.g. the settlement was accepted): no second word for it
         run.failures.append(Failure(
-            title=f"the site accepted the whole flow for a person who is {self._cause_title(cause)}: no step was "
-                  f"refused ({cause}) 整个流程未被拒绝", clause=self._clause_of(cause, run.clause),
+            title=f"the site accepted the whole flow for a person it must refuse ({self._cause_title(cause)}): no "
+                  "step was refused 整个流程未被拒绝", clause=self._clause_of(cause, run.clause),
             severity=Severity.CRITICAL, expected=f"a refusal for {cause} at some step", actual="every step succeeded"))
 
     def _uniq(self, scenario_id: str, count: int) -> str:

@@ -159,8 +159,8 @@ class ResponseJudge:
             title = f"expected a refusal{f' ({cause})' if cause else ''}, the site accepted"
             if cause and run.refused_at is None and any(s.expect.may_refuse for s in run.scenario.steps):
                 # a flow whose refusal may come at any step: none came at all
-                title = (f"the site accepted {step.infno} for a person who is {self._cause_title(cause)}: no step "
-                         f"of the flow was refused ({cause}) 整个流程未被拒绝")
+                title = (f"the site accepted {step.infno} for a person it must refuse ({self._cause_title(cause)}): "
+                         f"no step of the flow was refused 整个流程未被拒绝")
             failures.append(Failure(title=title, clause=clause, severity=Severity.CRITICAL if state else Severity.MAJOR,
                                     expected="infcode -1", actual=f"infcode {show_infcode(response.get('infcode'))}",
                                     step=index))
@@ -179,7 +179,7 @@ class ResponseJudge:
             found = self.registry.cause(cause)
         except Exception:
             return cause
-        return f"{found.title_en.rstrip('.').lower()} ({found.title_zh})"
+        return f"{found.title_en.rstrip('.')}, {found.title_zh}"
 
     def _matching(self, err_msg: str, cause: str) -> bool:
         return any(p.search(err_msg) for p in self.err_msg_patterns.get(cause, ()))
