@@ -350,3 +350,11 @@ def test_a_flow_of_may_refuse_steps_only_that_nothing_refuses_fails() -> None:
     [failure] = result.failures
     assert failure.title.startswith("the site accepted the whole flow for a person it must refuse (Not filed")
     assert failure.grade is Grade.MUST
+
+
+def test_money_precision_judges_a_number_sent_as_text_where_the_spec_declares_its_digits() -> None:
+    settled = success("2207")
+    settled["output"]["setlinfo"]["acct_pay"] = "51.405"  # text, and three decimals
+    step = Step("2207", _input("2207"), Expectation(checks=("money.precision",)))
+    result = runner(FakeSite({"2207": settled})).run_scenario(scenario((step,)))
+    assert {f.clause for f in result.failures} == {"2207.out.setlinfo.acct_pay", "R-MONEY-PRECISION"}
