@@ -358,3 +358,14 @@ def test_money_precision_judges_a_number_sent_as_text_where_the_spec_declares_it
     step = Step("2207", _input("2207"), Expectation(checks=("money.precision",)))
     result = runner(FakeSite({"2207": settled})).run_scenario(scenario((step,)))
     assert {f.clause for f in result.failures} == {"2207.out.setlinfo.acct_pay", "R-MONEY-PRECISION"}
+
+
+def test_a_flow_step_with_when_runs_only_when_its_value_was_saved() -> None:
+    steps = (Step("1101", _input("1101"), Expectation(may_refuse=CAUSE, save={"psn_no": "output.baseinfo.psn_no"})),
+             Step("2207", _input("2207"), Expectation(ok=False, cause=CAUSE)),
+             Step("2205", _input("2205"), when="fees"))
+    fake = FakeSite({"2207": refusal(NOT_FILED)})
+    result = runner(fake).run_scenario(scenario(steps))
+    assert result.outcome is Outcome.PASSED, result.failures
+    assert fake.infnos() == ["9001", "1101", "2207"]
+    assert "step 3 (2205) skipped: saved.fees (its `when`) is not set" in result.reason

@@ -395,6 +395,13 @@ class Runner(ResponseJudge):
                 continue
             if self.breaker_open:
                 return
+            if not teardown and step.when is not None and run.saved.get(step.when) in (None, ""):
+                # a follow-up that proves something only when its prerequisite exists (e.g. fees were uploaded)
+                reason = f"step {index + 1} ({step.infno}) skipped: saved.{step.when} (its `when`) is not set"
+                run.notes.append(reason)
+                self.emit("step-skipped", run.scenario.id, index=index, infno=step.infno, name=step.name,
+                          reason=reason)
+                continue
             if not teardown and (run.refused_at is not None or run.unsaved):
                 missing = [name for name in self._needs(step) if run.saved.get(name) in (None, "")]
                 if missing and run.refused_at is not None:
