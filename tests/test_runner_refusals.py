@@ -369,3 +369,26 @@ def test_a_flow_step_with_when_runs_only_when_its_value_was_saved() -> None:
     assert result.outcome is Outcome.PASSED, result.failures
     assert fake.infnos() == ["9001", "1101", "2207"]
     assert "step 3 (2205) skipped: saved.fees (its `when`) is not set" in result.reason
+
+
+# --- the real failure-cause matrix against a site that refuses early -----------------------------
+
+
+@pytest.mark.parametrize(("scenario_id", "refusing", "sent"), [
+    ("cause.not-filed.outpatient", "1101", ["9001", "1101"]),
+    ("cause.not-filed.outpatient", "2201", ["9001", "1101", "2201"]),
+    ("cause.not-filed.inpatient", "2401", ["9001", "1101", "2401"]),
+    ("cause.lapsed-contributions.pharmacy", "1101", ["9001", "9001", "1101"]),
+])
+def test_the_cause_matrix_accepts_a_refusal_at_an_earlier_step(scenario_id: str, refusing: str,
+                                                                sent: list[str]) -> None:
+    from harness.platform.refusals import CAUSE_MESSAGES
+    from harness.scenarios.catalogue import load_catalogue_of_scenarios
+
+    chosen = load_catalogue_of_scenarios().get(scenario_id)
+    cause = scenario_id.split(".")[1]
+    fake = FakeSite({refusing: refusal(CAUSE_MESSAGES[cause])})
+    result = runner(fake).run_scenario(chosen)
+    assert result.outcome is Outcome.PASSED, result.failures
+    assert fake.infnos() == sent  # nothing after the refusal needed what it withheld; teardown undid nothing
+    assert "skipped" in result.reason
