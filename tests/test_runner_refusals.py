@@ -392,3 +392,10 @@ def test_the_cause_matrix_accepts_a_refusal_at_an_earlier_step(scenario_id: str,
     assert result.outcome is Outcome.PASSED, result.failures
     assert fake.infnos() == sent  # nothing after the refusal needed what it withheld; teardown undid nothing
     assert "skipped" in result.reason
+
+
+def test_a_flow_that_ends_at_an_interface_not_offered_is_inconclusive_not_accepted() -> None:
+    result, fake = run_flow({"2201": refusal("接口未开通")})
+    assert result.outcome is Outcome.INCONCLUSIVE, result.failures
+    assert [f.evidence.get("not_offered") for f in result.failures] == ["2201"]
+    assert fake.infnos() == ["9001", "1101", "2201"]

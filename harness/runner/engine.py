@@ -200,8 +200,8 @@ class Runner(ResponseJudge):
         if not self._ensure_signed_in(run):
             outcome = Outcome.ERROR if run.infra else Outcome.FAILED
             return finish(outcome, f"sign-in (9001) failed: {run.infra}" if run.infra else "", run)
-        self._run_steps(run, scenario.steps, teardown=False)
-        self._no_refusal_at_all(run)
+        if self._run_steps(run, scenario.steps, teardown=False):
+            self._no_refusal_at_all(run)
         if not self.breaker_open:
             self._run_steps(run, scenario.teardown, teardown=True)
         if run.infra:
@@ -387,14 +387,15 @@ class Runner(ResponseJudge):
 
     # --- steps --------------------------------------------------------------------------------
 
-    def _run_steps(self, run: _Run, steps: tuple[Step, ...], *, teardown: bool) -> None:
+    def _run_steps(self, run: _Run, steps: tuple[Step, ...], *, teardown: bool) -> bool:
+        """Run the steps in order; False when the flow ended before its last step."""
         offset = len(run.scenario.steps) if teardown else 0
         for position, step in enumerate(steps):
             index = offset + position
             if teardown and step.when is not None and run.saved.get(step.when) in (None, ""):
                 continue
             if self.breaker_open:
-                return
+                return False
             if not teardown and step.when is not None and run.saved.get(step.when) in (None, ""):
                 # a follow-up that proves something only when its prerequisite exists (e.g. fees were uploaded)
                 reason = f"step {index + 1} ({step.infno}) skipped: saved.{step.when} (its `when`) is not set"
@@ -418,10 +419,11 @@ class Runner(ResponseJudge):
                     # a value a later step needs could not be saved (reported at that step): the flow ends here
                     run.notes.append(f"the flow ends before step {index + 1} ({step.infno}): it needs saved.{lost[0]}, "
                                      f"which step {run.unsaved[lost[0]] + 1} could not save")
-                    return
+                    return False
             carry_on = self._run_step(run, step, index, teardown=teardown)
             if not carry_on and not teardown:
-                return
+                return False
+        return True
 
     @staticmethod
     def _needs(step: Step) -> list[str]:
