@@ -48,7 +48,7 @@ URL_STYLES = ("single", "infno")
 _ADMDVS = re.compile(r"^[0-9]{6}$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SITE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-_TOP_LEVEL = ("site", "gateway", "limits", "identities", "items", "values")
+_TOP_LEVEL = ("site", "gateway", "limits", "identities", "items", "values", "err_msg_patterns")
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +118,8 @@ class SiteConfig:
     values: Mapping[str, Any] = field(default_factory=dict)  # extra site.<key> template values
     reference: bool = False
     source: str = ""  # the file it came from, for messages
+    # [err_msg_patterns]: cause id -> the site's own err_msg regexes, added after the profile's
+    err_msg_patterns: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def supports(self, capabilities: Iterable[str]) -> bool:
         return all(cap in self.capabilities for cap in capabilities)
@@ -286,6 +288,7 @@ def parse_site(data: Mapping[str, Any], *, source: str = "<site config>", profil
         values=_values(root.sub("values")),
         reference=site.flag("reference", False),
         source=source,
+        err_msg_patterns=_err_msg_patterns(root.sub("err_msg_patterns")),
     )
     if "catalogue_seed" in site.table:
         config = _with_catalogue(config, site)
@@ -359,6 +362,32 @@ def _records(table: _Reader, what: str, known: Iterable[str] | None) -> dict[str
             if not _scalar(value):
                 raise table.sub(name).fail(key, "a string, number or boolean", value)
         out[name] = dict(record)
+    return out
+
+
+def _err_msg_patterns(table: _Reader) -> dict[str, tuple[str, ...]]:
+    """`cause-id = ["regex", ...]`: known failure causes (or interface-not-offered), regexes that compile."""
+    if not table.table:
+        return {}
+    from harness.specs import load_registry  # only when the table is there: the causes are spec data
+
+    known = sorted({c.id for c in load_registry().causes()} | {"interface-not-offered"})
+    out: dict[str, tuple[str, ...]] = {}
+    for cause, patterns in table.table.items():
+        if cause not in known:
+            raise table.fail(cause, "a failure-cause id of specs rules.json (or interface-not-offered)",
+                             hint="known: " + ", ".join(known))
+        if isinstance(patterns, str):
+            patterns = [patterns]
+        if not isinstance(patterns, list) or not patterns or not all(isinstance(p, str) and p for p in patterns):
+            raise table.fail(cause, 'a list of regular expressions, e.g. ["未备案", "备案.*无效"]', patterns)
+        for pattern in patterns:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                hint = f"{exc}; escape ( ) [ ] . * + ? with a backslash to match them literally"
+                raise table.fail(cause, "regular expressions that compile (Python re)", pattern, hint=hint) from exc
+        out[cause] = tuple(patterns)
     return out
 
 

@@ -121,8 +121,10 @@ def refusal_shape(ctx: CheckContext, chk: Check) -> list[Failure]:
     """A refusal is infcode -1 with a non-empty err_msg and a null output."""
     problems = []
     infcode = ctx.response.get("infcode")
-    if infcode != -1 or isinstance(infcode, bool):
-        problems.append(ctx.fail(chk, "a refusal must carry infcode -1", expected=-1, actual=infcode))
+    # a string "-1" is still a refusal: its JSON type is the schema's finding, reported once per run by the runner
+    if infcode not in (-1, "-1") or isinstance(infcode, bool):
+        shown = f"{json.dumps(infcode, ensure_ascii=False)} (a string)" if isinstance(infcode, str) else infcode
+        problems.append(ctx.fail(chk, "a refusal must carry infcode -1", expected=-1, actual=shown))
     err_msg = ctx.response.get("err_msg")
     if not isinstance(err_msg, str) or not err_msg.strip():
         problems.append(ctx.fail(chk, "a refusal must say why in err_msg", expected="a non-empty err_msg",

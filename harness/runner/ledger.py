@@ -20,6 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 from harness.checks import decimal_of
+from harness.runner.messages import infcode_of
 from harness.scenarios.templates import LEDGER_FIELDS
 
 __all__ = ["LEDGER_FIELDS", "REVERSAL", "SETTLEMENT", "Ledger", "LedgerRow", "fill_ledger", "first_node",
@@ -64,7 +65,7 @@ class Ledger:
 
     def record(self, infno: str, request: Mapping[str, Any], response: Mapping[str, Any]) -> None:
         """Note a successful exchange if it settled, reversed or 冲正'd something."""
-        if response.get("infcode") != 0:
+        if infcode_of(response) != 0:  # a string "0" is success too (the type is reported by the schema check)
             return
         data = first_node(request.get("input"))
         if infno == "2601":

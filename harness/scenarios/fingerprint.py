@@ -29,7 +29,7 @@ def _plain(value: Any) -> Any:
 
 
 def expectation_to_dict(expect: Expectation) -> dict[str, Any]:
-    return {
+    data: dict[str, Any] = {
         "ok": expect.ok,
         "cause": expect.cause,
         "output_schema": expect.output_schema,
@@ -38,6 +38,9 @@ def expectation_to_dict(expect: Expectation) -> dict[str, Any]:
         "golden": _plain(expect.golden),
         "state_unchanged": expect.state_unchanged,
     }
+    if expect.may_refuse is not None:  # only when set: the fingerprints of other steps stay what they were
+        data["may_refuse"] = expect.may_refuse
+    return data
 
 
 def step_to_dict(step: Step) -> dict[str, Any]:
@@ -100,6 +103,7 @@ def expectation_from_dict(data: Mapping[str, Any] | None) -> Expectation:
         save=dict(data.get("save", {})),
         golden=dict(data.get("golden", {})),
         state_unchanged=bool(data.get("state_unchanged", False)),
+        may_refuse=data.get("may_refuse"),
     )
 
 
