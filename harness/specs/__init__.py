@@ -26,8 +26,15 @@ Callers import from `harness.specs` itself; the module layout is not part of the
 from harness.errors import SpecError as SpecError  # re-exported: these names were always reachable here
 from harness.model import SchemaViolation as SchemaViolation
 from harness.specs.fields import FieldSpec, InterfaceSpec
-from harness.specs.grades import (GRADE_LABELS, GradeTable, effective_grade, grade_table, override_for,
-                                  scenario_grade, weaker)
+from harness.specs.grades import (
+    GRADE_LABELS,
+    GradeTable,
+    effective_grade,
+    grade_table,
+    override_for,
+    scenario_grade,
+    weaker,
+)
 from harness.specs.loader import DEFAULT_VERSION, SPECS_ENV, SpecRegistry, default_root, load_registry
 from harness.specs.navigation import pointer_of, resolve_pointer
 from harness.specs.profiles import Profile, deep_merge

@@ -94,7 +94,8 @@ def table_from(doc: Mapping[str, Any], path: Path) -> GradeTable:
     why = {str(name): str(entry.get("why", "")) for name, entry in (doc.get("families") or {}).items()}
     clauses = tuple(_ClauseRule(str(c["match"]), tuple(c.get("kinds") or ()), _grade(c.get("grade"), "clauses", path),
                                 str(c.get("why", ""))) for c in doc.get("clauses") or ())
-    rules = {str(rid): _grade(entry.get("grade"), f"rules.{rid}", path) for rid, entry in (doc.get("rules") or {}).items()}
+    rules = {str(rid): _grade(entry.get("grade"), f"rules.{rid}", path)
+             for rid, entry in (doc.get("rules") or {}).items()}
     return GradeTable(families, why, clauses, rules)
 
 
@@ -130,9 +131,9 @@ def override_for(overrides: Mapping[str, Grade], names: Iterable[str | None]) ->
             return overrides[name]
     best: tuple[int, Grade] | None = None
     for pattern, grade in overrides.items():
-        if any(ch in pattern for ch in "*?[") and any(fnmatch.fnmatchcase(n, pattern) for n in candidates):
-            if best is None or len(pattern) > best[0]:
-                best = (len(pattern), grade)
+        globbed = any(ch in pattern for ch in "*?[") and any(fnmatch.fnmatchcase(n, pattern) for n in candidates)
+        if globbed and (best is None or len(pattern) > best[0]):
+            best = (len(pattern), grade)
     return best[1] if best else None
 
 
