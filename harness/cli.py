@@ -382,7 +382,10 @@ def certify_command(
     keyword: str | None = typer.Option(None, "-k", help="Only scenarios matching this pytest -k expression."),
     fault: list[str] = typer.Option(  # noqa: B008 - typer's way of declaring a repeatable option
         None, "--fault", help="Embedded platform fault, e.g. 2207:mutant=accept-not-filed (repeatable)."),
-    min_pass_rate: str | None = typer.Option(None, "--min-pass-rate", help="Gate: minimum pass rate, 0.95 or 95%."),
+    min_pass_rate: str | None = typer.Option(
+        None, "--min-pass-rate", help="Gate: minimum pass rate (passed / (passed + failed)), 0.95 or 95%."),
+    min_coverage: str | None = typer.Option(
+        None, "--min-coverage", help="Gate: minimum coverage (what ran / what applies), 0.9 or 90%."),
     fail_on_regression: bool = typer.Option(
         False, "--fail-on-regression", help="Gate: fail when a scenario that passed in the site's previous run "
         "fails now."),
@@ -415,6 +418,7 @@ def certify_command(
             min_pass_rate=parse_pass_rate(min_pass_rate) if min_pass_rate is not None else None,
             fail_on_regression=fail_on_regression,
             baseline=load_baseline(Path(baseline)) if baseline else None,
+            min_coverage=parse_pass_rate(min_coverage, "--min-coverage") if min_coverage is not None else None,
         )
         site_config = preload_site(site)
         declared = tuple(site_config.capabilities)  # type: ignore[attr-defined]

@@ -81,7 +81,7 @@ def test_failure_text_has_expected_actual_clause_and_a_curl_line_without_secrets
     result.assert_outcomes(failed=1)
     out = result.stdout.str()
     result.stdout.fnmatch_lines([
-        "*[[]critical[]] expected a refusal (not-filed), the site accepted",
+        "*[[]critical · 必须 MUST[]] expected a refusal (not-filed), the site accepted",
         "*clause:   R-CAUSE-NOT-FILED",
         "*expected: infcode -1",
         "*actual:   infcode 0",
