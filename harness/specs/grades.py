@@ -46,7 +46,7 @@ class _ClauseRule:
 
 @dataclass(frozen=True, slots=True)
 class GradeTable:
-    """The grades of one spec version: families of generated cases, clause exceptions, rules."""
+    """The grade table: families of generated cases, clause exceptions, rules (each entry's `why` stays in the file)."""
 
     families: Mapping[str, Grade] = field(default_factory=dict)
     why: Mapping[str, str] = field(default_factory=dict)
@@ -116,7 +116,7 @@ def _load(path: str) -> GradeTable:
 
 
 def grade_table(registry: SpecRegistry) -> GradeTable:
-    """The grade table of the registry's spec version (read once)."""
+    """The grade table of the registry's specs folder, `specs/grades.json` (read once; all MUST without it)."""
     return _load(str(registry.root / GRADES_FILE))
 
 
