@@ -187,3 +187,17 @@ def test_the_hunan_profile_raises_the_one_length_its_text_makes_hard() -> None:
     assert hunan["neg.2207.in.data.psn_no.maxlength"] is SHOULD
     baseline = {s.id: s.grade for s in load_catalogue_of_scenarios(REGISTRY, "baseline").scenarios}
     assert baseline["neg.2204.in.feedetail.feedetl_sn.maxlength"] is SHOULD
+
+
+def test_a_site_config_cannot_change_a_grade(tmp_path) -> None:
+    """Grades are the spec's and the province's: a site's own config may not lower them."""
+    from harness.errors import ConfigError
+    from harness.personas import load_catalogue
+    from harness.siteconfig import load_site
+
+    path = tmp_path / "site.toml"
+    path.write_text('[site]\nid = "t1"\nbase_url = "http://127.0.0.1:8080/"\nfixmedins_code = "H52010200001"\n'
+                    'fixmedins_name = "测试医院"\nmdtrtarea_admvs = "520102"\ncapabilities = ["outpatient"]\n\n'
+                    '[grades]\n"R-MONEY-SUM" = "SHOULD"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="grades"):
+        load_site(path, profiles=REGISTRY.profiles(), archetypes=[a.id for a in load_catalogue().archetypes])
