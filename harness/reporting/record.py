@@ -246,7 +246,8 @@ def _failure(raw: Any) -> FailureRecord:
         expected=str(_first(raw, "expected", default="")),
         actual=str(_first(raw, "actual", default="")),
         grade=str(_first(raw, "grade", default="MUST")),
-        inconclusive=(raw.get("evidence") or {}).get("inconclusive") is True or raw.get("inconclusive") is True,
+        inconclusive=raw.get("inconclusive") is True or (isinstance(raw.get("evidence"), Mapping)
+                                                         and raw["evidence"].get("inconclusive") is True),
     )
 
 
