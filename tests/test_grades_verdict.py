@@ -17,7 +17,7 @@ from harness.reporting.console import render_findings
 from harness.reporting.gate import GatePolicy, evaluate, parse_pass_rate
 from harness.reporting.history import load_history, render_history
 from harness.reporting.ledger import append_run, load_runs
-from harness.reporting.record import FailureRecord, RunRecord, ScenarioRecord
+from harness.reporting.record import FailureRecord, RunRecord, ScenarioRecord, record_from_results
 from harness.reporting.results_json import results_document
 from harness.verdict import coverage, pass_rate, summarize_outcomes
 
@@ -152,6 +152,9 @@ def test_results_json_carries_grades_advisories_inconclusive_and_coverage() -> N
     entries = {e["id"]: e for e in doc["scenarios"]}
     assert entries["s.should"]["grade"] == "SHOULD" and entries["s.must"]["grade"] == "MUST"
     assert [f["grade"] for f in entries["s.must"]["failures"]] == ["MUST", "SHOULD"]
+    record = record_from_results(doc, info(), scenarios=scenarios)  # what certify builds from results.json
+    assert [s.id for s in record.inconclusive()] == ["s.unsure"] and record.inconclusive()[0].failures[0].inconclusive
+    assert len(record.advisories()) == 2 and record.grades() == {"MUST": 3, "SHOULD": 1, "MAY": 0}
     text = render_findings(results, scenarios)
     assert "必须 MUST failures 不符合项: 1 in 1 scenario(s)" in text
     assert "应当 SHOULD advisories 建议项: 2 in 2 scenario(s)" in text
