@@ -82,6 +82,12 @@ def test_effective_grade_is_the_override_capped_by_the_scenario(failure_grade: G
     assert effective_grade(failure, scenario_grade_, by_check) is expected
 
 
+def test_a_suite_bug_is_never_graded_down() -> None:
+    bug = Failure(title="suite bug: the request of step 1 (2207) breaks the schema", clause="R-XREGION-FIELDS")
+    assert effective_grade(bug, SHOULD, {"R-XREGION-FIELDS": MAY}) is MUST
+    assert graded_outcome([replace(bug, grade=effective_grade(bug, SHOULD))]) is Outcome.FAILED
+
+
 def test_a_province_profile_may_carry_grades_and_the_schema_checks_them() -> None:
     base = dict(REGISTRY.profile("baseline").raw)
     assert REGISTRY.profile("baseline").grades == {}

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 __all__ = ["GRADE_LABELS", "GradeTable", "effective_grade", "grade_table", "override_for", "scenario_grade", "weaker"]
 
 GRADES_FILE = "grades.json"
+SUITE_BUG = "suite bug"  # the title prefix of findings about the scenario itself (harness.runner, harness.checks)
 # Bilingual labels for reports: 必须 MUST / 应当 SHOULD / 可以 MAY.
 GRADE_LABELS: dict[Grade, str] = {Grade.MUST: "必须 MUST", Grade.SHOULD: "应当 SHOULD", Grade.MAY: "可以 MAY"}
 
@@ -148,7 +149,13 @@ def scenario_grade(scenario: Scenario, table: GradeTable, overrides: Mapping[str
 
 def effective_grade(failure: Failure, scenario_grade: Grade = Grade.MUST,
                     profile: Profile | Mapping[str, Grade] | None = None) -> Grade:
-    """failure.grade, replaced by the profile's matching entry (clause or check name), capped by the scenario's."""
+    """failure.grade, replaced by the profile's matching entry (clause or check name), capped by the scenario's.
+
+    A suite bug ("suite bug: …": the harness could not build or judge the step) says nothing of the site's
+    conformance and proves nothing either: it keeps its grade, so a scenario that could not be judged never passes.
+    """
+    if failure.title.startswith(SUITE_BUG):
+        return failure.grade
     overrides = profile if isinstance(profile, Mapping) else (profile.grades if profile is not None else {})
     check = failure.evidence.get("check") if isinstance(failure.evidence, Mapping) else None
     grade = override_for(overrides, (failure.clause, str(check) if check else None)) or failure.grade
