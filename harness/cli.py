@@ -282,7 +282,7 @@ def scenarios_list(
     suite: list[str] = typer.Option(None, "--suite", help="Only these suites (repeatable); default: all."),  # noqa: B008
     profile: str = typer.Option("baseline", "--profile", help="Province profile the negatives are generated for."),
 ) -> None:
-    """List scenarios: id, level, area, interface and title. Loading reports every problem in every file."""
+    """List scenarios: id, level, grade, area, interface and title. Loading reports every problem in every file."""
     import json
     from collections import Counter
 
@@ -295,18 +295,20 @@ def scenarios_list(
         _fail(exc)
         return
     if as_json:
-        keys = ("id", "suite", "level", "area", "interface", "title", "title_zh", "clauses", "capabilities",
+        keys = ("id", "suite", "level", "grade", "area", "interface", "title", "title_zh", "clauses", "capabilities",
                 "archetype", "kind", "source", "fingerprint")
-        rows = [dict(zip(keys, (s.id, found.suite_of[s.id], s.level.value, s.area, s.interface, s.title, s.title_zh,
-                                list(s.clauses), list(s.capabilities), s.archetype, s.kind, s.source,
-                                s.fingerprint), strict=True)) for s in chosen]
+        rows = [dict(zip(keys, (s.id, found.suite_of[s.id], s.level.value, s.grade.value, s.area, s.interface,
+                                s.title, s.title_zh, list(s.clauses), list(s.capabilities), s.archetype, s.kind,
+                                s.source, s.fingerprint), strict=True)) for s in chosen]
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
-    typer.echo(render_rows([[s.id, s.level.value, s.area, s.interface, s.title] for s in chosen],
-                      ["id", "level", "area", "infno", "title"]))
+    typer.echo(render_rows([[s.id, s.level.value, s.grade.value, s.area, s.interface, s.title] for s in chosen],
+                      ["id", "level", "grade", "area", "infno", "title"]))
     per_suite = Counter(found.suite_of[s.id] for s in chosen)
     summary = ", ".join(f"{name} {count}" for name, count in sorted(per_suite.items()))
-    typer.echo(f"\n{len(chosen)} scenarios ({summary}); suites: {', '.join(found.suites)}")
+    grades = Counter(s.grade.value for s in chosen)
+    typer.echo(f"\n{len(chosen)} scenarios ({summary}); suites: {', '.join(found.suites)}; grades: "
+               f"MUST {grades['MUST']}, SHOULD {grades['SHOULD']}, MAY {grades['MAY']}")
 
 
 @scenarios_app.command("show")
