@@ -318,7 +318,7 @@ def scenarios_list(
     suite: list[str] = typer.Option(None, "--suite", help="Only these suites (repeatable); default: all."),  # noqa: B008
     profile: str = typer.Option("baseline", "--profile", help="Province profile the negatives are generated for."),
 ) -> None:
-    """List scenarios: id, level, area, interface and title. Loading reports every problem in every file."""
+    """List scenarios: id, level, grade, area, interface and title. Loading reports every problem in every file."""
     import json
     from collections import Counter
 
@@ -331,18 +331,20 @@ def scenarios_list(
         _fail(exc)
         return
     if as_json:
-        keys = ("id", "suite", "level", "area", "interface", "title", "title_zh", "clauses", "capabilities",
+        keys = ("id", "suite", "level", "grade", "area", "interface", "title", "title_zh", "clauses", "capabilities",
                 "archetype", "kind", "source", "fingerprint")
-        rows = [dict(zip(keys, (s.id, found.suite_of[s.id], s.level.value, s.area, s.interface, s.title, s.title_zh,
-                                list(s.clauses), list(s.capabilities), s.archetype, s.kind, s.source,
-                                s.fingerprint), strict=True)) for s in chosen]
+        rows = [dict(zip(keys, (s.id, found.suite_of[s.id], s.level.value, s.grade.value, s.area, s.interface,
+                                s.title, s.title_zh, list(s.clauses), list(s.capabilities), s.archetype, s.kind,
+                                s.source, s.fingerprint), strict=True)) for s in chosen]
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
-    typer.echo(render_rows([[s.id, s.level.value, s.area, s.interface, s.title] for s in chosen],
-                      ["id", "level", "area", "infno", "title"]))
+    typer.echo(render_rows([[s.id, s.level.value, s.grade.value, s.area, s.interface, s.title] for s in chosen],
+                      ["id", "level", "grade", "area", "infno", "title"]))
     per_suite = Counter(found.suite_of[s.id] for s in chosen)
     summary = ", ".join(f"{name} {count}" for name, count in sorted(per_suite.items()))
-    typer.echo(f"\n{len(chosen)} scenarios ({summary}); suites: {', '.join(found.suites)}")
+    grades = Counter(s.grade.value for s in chosen)
+    typer.echo(f"\n{len(chosen)} scenarios ({summary}); suites: {', '.join(found.suites)}; grades: "
+               f"MUST {grades['MUST']}, SHOULD {grades['SHOULD']}, MAY {grades['MAY']}")
 
 
 @scenarios_app.command("show")
@@ -418,7 +420,10 @@ def certify_command(
     keyword: str | None = typer.Option(None, "-k", help="Only scenarios matching this pytest -k expression."),
     fault: list[str] = typer.Option(  # noqa: B008 - typer's way of declaring a repeatable option
         None, "--fault", help="Embedded platform fault, e.g. 2207:mutant=accept-not-filed (repeatable)."),
-    min_pass_rate: str | None = typer.Option(None, "--min-pass-rate", help="Gate: minimum pass rate, 0.95 or 95%."),
+    min_pass_rate: str | None = typer.Option(
+        None, "--min-pass-rate", help="Gate: minimum pass rate (passed / (passed + failed)), 0.95 or 95%."),
+    min_coverage: str | None = typer.Option(
+        None, "--min-coverage", help="Gate: minimum coverage (what ran / what applies), 0.9 or 90%."),
     fail_on_regression: bool = typer.Option(
         False, "--fail-on-regression", help="Gate: fail when a scenario that passed in the site's previous run "
         "fails now."),
@@ -451,6 +456,7 @@ def certify_command(
             min_pass_rate=parse_pass_rate(min_pass_rate) if min_pass_rate is not None else None,
             fail_on_regression=fail_on_regression,
             baseline=load_baseline(Path(baseline)) if baseline else None,
+            min_coverage=parse_pass_rate(min_coverage, "--min-coverage") if min_coverage is not None else None,
         )
         site_config = preload_site(site)
         declared = tuple(site_config.capabilities)  # type: ignore[attr-defined]

@@ -126,7 +126,7 @@ def run_session(*, site_file: object = None, suites: list[str] | None = None, se
         say("")
         say(render_summary(summarize(results), group_summaries(results, by_id, "area"),
                            group_summaries(results, by_id, "interface"), interface_names=names,
-                           notes=[f"results: {run_dir / 'results.json'}"]))
+                           notes=[f"results: {run_dir / 'results.json'}"], results=results, scenarios=by_id))
         return code, run_dir, document
     finally:
         if target is not None:

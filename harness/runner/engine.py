@@ -7,6 +7,7 @@ import re
 import secrets
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -35,8 +36,9 @@ from harness.runner.messages import (
 )
 from harness.scenarios.templates import OMIT, Expression, TemplateSyntaxError, render
 from harness.siteconfig import SiteConfig
-from harness.specs import Profile, SpecRegistry
+from harness.specs import Profile, SpecRegistry, effective_grade
 from harness.transport import Target, switch_fault
+from harness.verdict import graded_outcome
 
 __all__ = ["DEFAULT_BREAKER_THRESHOLD", "Runner"]
 
@@ -174,8 +176,13 @@ class Runner(ResponseJudge):
         return result
 
     def _execute(self, scenario: Scenario, started: float) -> ScenarioResult:
-        def finish(outcome: Outcome, reason: str = "", run: _Run | None = None) -> ScenarioResult:
-            failures = sorted(run.failures, key=lambda f: f.severity.rank) if run else []
+        def finish(outcome: Outcome | None, reason: str = "", run: _Run | None = None) -> ScenarioResult:
+            # Each finding with its effective grade (the profile's override, capped by the scenario's grade).
+            graded = [replace(f, grade=effective_grade(f, scenario.grade, self.profile))
+                      for f in (run.failures if run else ())]
+            if outcome is None:  # the steps ran: FAILED only for a MUST finding (harness.verdict.graded_outcome)
+                outcome = graded_outcome(graded)
+            failures = sorted(graded, key=lambda f: (f.grade.rank, f.severity.rank))
             return ScenarioResult(scenario_id=scenario.id, outcome=outcome, clauses=scenario.clauses,
                                   duration_ms=round((time.perf_counter() - started) * 1000, 3),
                                   steps=tuple(run.steps) if run else (), failures=tuple(failures), reason=reason)
@@ -206,15 +213,7 @@ class Runner(ResponseJudge):
             self._run_steps(run, scenario.teardown, teardown=True)
         if run.infra:
             return finish(Outcome.ERROR, "; ".join([run.infra, *run.notes]), run)
-        # Interim outcome rule (the "grades" branch owns the final one, with profile overrides and the scenario's
-        # grade as a cap): FAILED on a MUST finding, else INCONCLUSIVE on an inconclusive note, else PASSED.
-        if any(f.severity is not Severity.WARNING and f.grade is Grade.MUST for f in run.failures):
-            outcome = Outcome.FAILED
-        elif any(f.evidence.get("inconclusive") is True for f in run.failures):
-            outcome = Outcome.INCONCLUSIVE
-        else:
-            outcome = Outcome.PASSED
-        return finish(outcome, "; ".join(run.notes), run)
+        return finish(None, "; ".join(run.notes), run)  # the outcome follows from the graded findings
 
     def _no_refusal_at_all(self, run: _Run) -> None:
         """A flow whose refusal may come at any step, that no step refused, accepted the person: a MUST finding.

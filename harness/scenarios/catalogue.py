@@ -18,7 +18,7 @@ to whatever is collected, so a selection passed in any order still runs them las
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TypeVar
 
@@ -28,11 +28,12 @@ from harness.personas import Catalogue, load_catalogue
 from harness.resources import data_root, scenarios_dir
 from harness.scenarios.diagnostics import Problem, closest, raise_if_any, rel
 from harness.scenarios.expand import expand_causes
+from harness.scenarios.fingerprint import with_fingerprint
 from harness.scenarios.generate_envelope import generate_envelope
 from harness.scenarios.generate_negative import generate_negatives
 from harness.scenarios.loader import Document, load_files, read_document
 from harness.scenarios.semantics import Vocabulary
-from harness.specs import Profile, SpecRegistry, load_registry
+from harness.specs import Profile, SpecRegistry, grade_table, load_registry, scenario_grade
 
 __all__ = [
     "DEFAULT_SUITE",
@@ -196,9 +197,19 @@ def _load(registry: SpecRegistry, profile: str, root: Path, catalogue: Catalogue
     loaded = load_files(plain, vocabulary=vocabulary, root=PROJECT_ROOT, extra=generated, prior=problems,
                         texts=texts)
     suite_of = {sid: _suite(doc, root, PROJECT_ROOT) for sid, doc in loaded.files.items()}
-    applicable = _applicable(loaded.scenarios, registry.profile(profile), loaded.files)
+    applicable = _graded(_applicable(loaded.scenarios, registry.profile(profile), loaded.files), registry, profile)
     ordered = tuple(run_order(sorted(applicable, key=lambda s: (suite_of[s.id], s.id)), lambda s: s.tags))
     return ScenarioCatalogue(scenarios=ordered, suite_of=suite_of, by_id={s.id: s for s in ordered})
+
+
+def _graded(scenarios: Sequence[Scenario], registry: SpecRegistry, profile: str) -> list[Scenario]:
+    """Each scenario with its grade from data (harness.specs.grades.scenario_grade); refingerprinted if it changed."""
+    table, overrides = grade_table(registry), registry.profile(profile).grades
+    out = []
+    for scenario in scenarios:
+        grade = scenario_grade(scenario, table, overrides)
+        out.append(scenario if grade is scenario.grade else with_fingerprint(replace(scenario, grade=grade)))
+    return out
 
 
 def _applicable(scenarios: Sequence[Scenario], profile: Profile, files: Mapping[str, str]) -> list[Scenario]:

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from harness.model import Expectation, Level, Scenario, Step
+from harness.model import Expectation, Grade, Level, Scenario, Step
 
 __all__ = ["canonical_json", "expectation_from_dict", "fingerprint", "scenario_to_dict", "step_from_dict",
            "step_to_dict", "with_fingerprint"]
@@ -72,6 +72,7 @@ def scenario_to_dict(scenario: Scenario, *, with_meta: bool = True) -> dict[str,
         "archetype": scenario.archetype,
         "tags": list(scenario.tags),
         "kind": scenario.kind,
+        **({"grade": scenario.grade.value} if scenario.grade is not Grade.MUST else {}),  # MUST: fingerprints unchanged
         "steps": [step_to_dict(s) for s in scenario.steps],
         "teardown": [step_to_dict(s) for s in scenario.teardown],
     }

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from harness.model import Level, Scenario, Step
+from harness.model import Grade, Level, Scenario, Step
 from harness.scenarios.diagnostics import Problem, closest
 from harness.scenarios.expansion import ConcreteStep, Entry, TemplateLibrary, expand_steps
 from harness.scenarios.fingerprint import step_from_dict, with_fingerprint
@@ -229,6 +229,7 @@ def build_scenario(entry: Entry, library: TemplateLibrary, vocab: Vocabulary, pr
         tags=tuple(data.get("tags") or ()),
         kind=data.get("kind", "flow"),
         source=f"{entry.doc.name}:{line}",
+        grade=Grade(data.get("grade") or "MUST"),
     )
     return with_fingerprint(scenario)
 

@@ -149,6 +149,7 @@ class SelftestReport:
             if m.caught:
                 note = " [reference platform only]" if m.reference_only else ""
                 note += " [infrastructure errors only]" if m.errors_only else ""
+                note += " [advisory only: SHOULD]" if m.advisory_only else ""
                 caught_by = f"{len(m.caught_by)} of {m.scenarios_run}: {first_ids(m.caught_by)}{note}"
             else:
                 caught_by = f"none of {m.scenarios_run} scenarios"
