@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from harness.checks import CheckContext, run_check
+from harness.checks import CheckContext, run_check, run_interface_checks
 from harness.model import Exchange, Failure, Severity, Step
 from harness.runner.messages import SETTLING, describe_answer, field_clause, resolve_path, same_value, show
 
@@ -67,6 +67,8 @@ class ResponseJudge:
                 names.insert(0, "refusal.shape")
             for name in names:
                 failures.extend(run_check(name, ctx))
+            if succeeded:  # the checks every successful answer of this interface gets (checks-by-interface.json)
+                failures.extend(run_interface_checks(ctx, listed=names, memory=run.saved))
         return as_expected
 
     def _check_refusal(self, run: _Run, step: Step, index: int, response: Mapping[str, Any], succeeded: bool,
