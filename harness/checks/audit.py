@@ -1,7 +1,8 @@
 """The rule audit: which check or scenario expectation verifies each rule, and which rules nothing verifies.
 
-The mapping is data (`rule-checks.json` beside rules.json): every `R-` clause of rules.json and every
-[C] fact of interface-facts.md, with its grade, the checks that verify it, whether scenarios do (they
+The mapping is data (`specs/checks/<spec-version>/rule-checks.json`, hand-written beside the generated
+spec): every `R-` clause of rules.json and every [C] fact of interface-facts.md, with its grade, the
+checks that verify it, whether scenarios do (they
 cite the rule id in their `clauses`), whether the schema validation or every exchange of a kind does,
 and otherwise the reason nothing can. The registry adds every check whose clause is the rule's id, so
 a new check is counted without editing the data. `unchecked_rules()` is what `hsa-cert selftest
@@ -22,7 +23,8 @@ from harness.checks.registry import CHECKS
 __all__ = ["MAPPING_NAME", "RuleRecord", "audit", "mapping_problems", "unchecked_rules"]
 
 MAPPING_NAME = "rule-checks.json"
-_DEFAULT_DIR = Path(__file__).resolve().parents[2] / "specs" / "v1.1.27"
+_SPECS = Path(__file__).resolve().parents[2] / "specs"
+_DEFAULT_VERSION = "v1.1.27"
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,15 +54,21 @@ def _read(folder: Path, name: str) -> Any:
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
 
 
+def _documents(specs: Path | None, version: str | None) -> tuple[Any, Any]:
+    """(rule-checks.json, rules.json) of a spec version under a specs folder."""
+    root, name = specs or _SPECS, version or _DEFAULT_VERSION
+    return _read(root / "checks" / name, MAPPING_NAME), _read(root / name, "rules.json")
+
+
 def _tag(source: str) -> str:
     return next((t for t in ("U", "V", "L", "C") if f"[{t}]" in source), "spec")
 
 
-def audit(scenario_clauses: Iterable[str] | None = None, folder: Path | None = None) -> list[RuleRecord]:
+def audit(scenario_clauses: Iterable[str] | None = None, specs: Path | None = None,
+          version: str | None = None) -> list[RuleRecord]:
     """Every rule of the mapping with what verifies it. With `scenario_clauses` (the clauses the scenarios cite),
     a scenario expectation counts only when some scenario cites the rule (or one of its `scenario_clauses`)."""
-    folder = folder or _DEFAULT_DIR
-    mapping, rules = _read(folder, MAPPING_NAME), _read(folder, "rules.json")
+    mapping, rules = _documents(specs, version)
     described = {r["id"]: r for r in rules.get("rules", ()) if isinstance(r, Mapping)}
     cited = set(scenario_clauses) if scenario_clauses is not None else None
     records = []
@@ -91,16 +99,16 @@ def audit(scenario_clauses: Iterable[str] | None = None, folder: Path | None = N
     return records
 
 
-def unchecked_rules(scenario_clauses: Iterable[str] | None = None, folder: Path | None = None) -> list[RuleRecord]:
+def unchecked_rules(scenario_clauses: Iterable[str] | None = None, specs: Path | None = None,
+                    version: str | None = None) -> list[RuleRecord]:
     """The rules nothing verifies (no check, no scenario expectation, no schema), each with its reason."""
-    return [record for record in audit(scenario_clauses, folder) if not record.checked]
+    return [record for record in audit(scenario_clauses, specs, version) if not record.checked]
 
 
-def mapping_problems(folder: Path | None = None) -> list[str]:
+def mapping_problems(specs: Path | None = None, version: str | None = None) -> list[str]:
     """What is wrong with the mapping itself: R- rules it leaves out or does not know, checks it names that are
     not registered, registered checks that cite a clause no rule of the mapping has."""
-    folder = folder or _DEFAULT_DIR
-    mapping, rules = _read(folder, MAPPING_NAME), _read(folder, "rules.json")
+    mapping, rules = _documents(specs, version)
     mapped = [e["id"] for e in mapping.get("rules", ())]
     known = [r["id"] for r in rules.get("rules", ())]
     problems = [f"rule {i} of rules.json is not in {MAPPING_NAME}" for i in known if i not in mapped]

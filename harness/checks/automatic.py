@@ -1,7 +1,8 @@
 """The checks every successful answer of an interface gets, whatever scenario sent it.
 
-`checks-by-interface.json` (beside rules.json in the spec version folder) maps an infno to the checks
-that hold for every successful answer of that interface, and `"*"` to those that hold for any answer.
+`specs/checks/<spec-version>/checks-by-interface.json` (hand-written, so beside the generated spec folder,
+not in it) maps an infno to the checks that hold for every successful answer of that interface, and
+`"*"` to those that hold for any answer.
 The runner calls `run_interface_checks` once per successful answer, after the checks the scenario
 named: a check the scenario already named is not run twice. The checks run with `automatic=True`, so
 one that compares with an earlier answer finds it in the scenario's remembered answers (history) and
@@ -21,10 +22,15 @@ from harness.checks import history
 from harness.checks.registry import CHECKS, CheckContext, run_check
 from harness.model import Failure
 
-__all__ = ["TABLE_NAME", "interface_checks", "load_table", "run_interface_checks"]
+__all__ = ["TABLE_NAME", "checks_dir", "interface_checks", "load_table", "run_interface_checks"]
 
 TABLE_NAME = "checks-by-interface.json"
-_DEFAULT_DIR = Path(__file__).resolve().parents[2] / "specs" / "v1.1.27"
+_DEFAULT_DIR = Path(__file__).resolve().parents[2] / "specs" / "checks" / "v1.1.27"
+
+
+def checks_dir(version_dir: Path) -> Path:
+    """specs/checks/<version> for the spec folder specs/<version>."""
+    return version_dir.parent / "checks" / version_dir.name
 
 
 @functools.lru_cache(maxsize=8)
@@ -49,8 +55,9 @@ def interface_checks(infno: str, folder: Path | None = None) -> tuple[str, ...]:
 def run_interface_checks(ctx: CheckContext, *, listed: Iterable[str] = (),
                          memory: MutableMapping[str, Any] | None = None) -> list[Failure]:
     """Run the table's checks for ctx.infno (those not in `listed`) on a successful answer, then remember it."""
-    folder = getattr(ctx.registry, "version_dir", None)
-    names = [n for n in interface_checks(ctx.infno, Path(folder) if folder else None) if n not in set(listed)]
+    version_dir = getattr(ctx.registry, "version_dir", None)
+    folder = checks_dir(Path(version_dir)) if version_dir else None
+    names = [n for n in interface_checks(ctx.infno, folder) if n not in set(listed)]
     remembered = (memory or {}).get(history.ANSWERS, ctx.saved.get(history.ANSWERS, []))
     auto = replace(ctx, saved={**ctx.saved, history.ANSWERS: remembered}, automatic=True)
     failures = [failure for name in names for failure in run_check(name, auto)]
