@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from harness.checks import CheckContext, decimal_of, run_check
+from harness.checks import CheckContext, decimal_of, run_check, run_interface_checks
 from harness.model import Exchange, Failure, Grade, Severity, Step
 from harness.runner.messages import (
     SETTLING,
@@ -100,6 +100,8 @@ class ResponseJudge:
                 names.insert(0, "refusal.shape")
             for name in names:
                 failures.extend(run_check(name, ctx))
+            if succeeded:  # the checks every successful answer of this interface gets (checks-by-interface.json)
+                failures.extend(run_interface_checks(ctx, listed=names, memory=run.saved))
         return as_expected
 
     # --- schema: one finding per (interface, clause) and run ------------------------------------

@@ -59,6 +59,9 @@ KNOWN_CHECKS = frozenset({
     "money.sum", "money.psn_part", "money.precision", "settle.medins_setl_id", "settle.matches_presettle",
     "reversal.negates", "settle.account_debited", "envelope.inf_refmsgid", "envelope.timestamps",
     "refusal.shape", "recon.balanced", "recon.ledger_covered", "recon.unbalanced", "replay.same_response",
+    "money.fund_sum", "money.acct_mulaid", "money.fee_parts", "money.shares_signed", "money.pool_share",
+    "setldetail.funds", "settle.ids_echo", "register.ids_echo", "person.insuinfo", "signin.sign_no",
+    "correction.reversible", "correction.undone",
 })
 
 RUN_LAST = "run-last"  # tag: run after every other scenario of the session
