@@ -97,6 +97,10 @@ class Archetype:
     chronic: tuple[Mapping[str, Any], ...]
     late_filing: bool
     emergency: bool
+    # The archetype whose person may stand in for this one on a site that gives no separate person
+    # (a variant that exists for the reference platform's variety, not for a behaviour of its own).
+    fallback: str | None = None
+    why_separate: str = ""
 
 
 @dataclass(frozen=True, slots=True)
