@@ -60,7 +60,7 @@ def run_session(*, site_file: object = None, suites: list[str] | None = None, se
             raise UsageError("--fault applies only to the embedded reference platform",
                              hint="drop --site to run against the embedded platform with faults")
         site = load_site(Path(str(site_file)), profiles=registry.profiles(),
-                         archetypes=catalogue.archetypes)
+                         archetypes=catalogue.archetypes, item_aliases=[i.alias for i in catalogue.items])
         problem = probe(site.base_url, min(site.limits.timeout_s, 5.0))
         if problem:
             raise InfrastructureError(f"the site is not reachable: {problem}", location=site.base_url,
@@ -143,7 +143,7 @@ def preload_site(site_file: str | None) -> SiteConfig:
     if site_file is None:
         return embedded_site("http://127.0.0.1", catalogue=catalogue)
     return load_site(Path(site_file), profiles=load_registry().profiles(),
-                     archetypes=catalogue.archetypes)
+                     archetypes=catalogue.archetypes, item_aliases=[i.alias for i in catalogue.items])
 
 
 

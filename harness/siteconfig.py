@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import ConfigError
-from harness.personas import Archetype, Catalogue, load_catalogue
+from harness.personas import SYNTHETIC_SITE_VALUES, Archetype, Catalogue, load_catalogue
 
 __all__ = [
     "CAPABILITIES",
@@ -203,15 +203,7 @@ class SiteConfig:
 
 # Template values a site may set under [values] and whose synthetic defaults the scenarios use otherwise:
 # department and doctor codes of the treating hospital (a site that checks them maps its own).
-DEFAULT_VALUES: dict[str, Any] = {
-    "dept_code": "A03",  # 科室编码 (also 科别 caty, bilg_dept_codg)
-    "dept_name": "内科",
-    "caty": "A03",
-    "atddr_no": "D520102001",  # outpatient doctor (医师编码, bilg_dr_codg)
-    "dr_name": "测试医师甲",
-    "ipt_atddr_no": "D520102002",  # inpatient doctor (主诊医师)
-    "ipt_dr_name": "测试医师乙",
-}
+DEFAULT_VALUES: Mapping[str, Any] = SYNTHETIC_SITE_VALUES
 
 
 # --- parsing ----------------------------------------------------------------------------------
@@ -281,7 +273,8 @@ class _Reader:
 
 
 def load_site(path: Path | str, *, profiles: Iterable[str] | None = None,
-              archetypes: Iterable[str | Archetype] | None = None) -> SiteConfig:
+              archetypes: Iterable[str | Archetype] | None = None,
+              item_aliases: Iterable[str] | None = None) -> SiteConfig:
     """Read and check a site TOML file. `profiles`/`archetypes`, when given, are the known ones.
 
     Given as catalogue `Archetype`s (not bare ids), archetypes the site gives no person for are mapped
@@ -298,11 +291,12 @@ def load_site(path: Path | str, *, profiles: Iterable[str] | None = None,
         data = tomllib.loads(text, parse_float=Decimal)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError("the site config is not valid TOML", location=str(file), detail=str(exc)) from exc
-    return parse_site(data, source=str(file), profiles=profiles, archetypes=archetypes)
+    return parse_site(data, source=str(file), profiles=profiles, archetypes=archetypes, item_aliases=item_aliases)
 
 
 def parse_site(data: Mapping[str, Any], *, source: str = "<site config>", profiles: Iterable[str] | None = None,
-               archetypes: Iterable[str | Archetype] | None = None) -> SiteConfig:
+               archetypes: Iterable[str | Archetype] | None = None,
+               item_aliases: Iterable[str] | None = None) -> SiteConfig:
     known = None if archetypes is None else tuple(archetypes)
     names = None if known is None else [a if isinstance(a, str) else a.id for a in known]
     fallbacks = {a.id: a.fallback for a in known or () if not isinstance(a, str) and a.fallback}
@@ -346,7 +340,7 @@ def parse_site(data: Mapping[str, Any], *, source: str = "<site config>", profil
         gateway=_gateway(root.sub("gateway")),
         limits=_limits(root.sub("limits")),
         identities=_records(root.sub("identities"), "archetype", names),
-        items=_records(root.sub("items"), "item alias", None),
+        items=_items(root.sub("items"), item_aliases),
         values=_values(root.sub("values")),
         reference=site.flag("reference", False),
         source=source,
@@ -457,6 +451,23 @@ def _records(table: _Reader, what: str, known: Iterable[str] | None) -> dict[str
                 raise table.sub(name).fail(key, "a string, number or boolean", value)
         out[name] = dict(record)
     return out
+
+
+# What scenarios read of a site's catalogue item ({{ item.<alias>.<field> }}), and its name for people.
+ITEM_FIELDS = ("med_list_codg", "medins_list_codg", "name")
+
+
+def _items(table: _Reader, aliases: Iterable[str] | None) -> dict[str, dict[str, Any]]:
+    items = _records(table, "item alias", aliases)
+    for alias, record in items.items():
+        for key in record:
+            if key not in ITEM_FIELDS:
+                raise table.sub(alias).fail(
+                    key, "one of " + ", ".join(ITEM_FIELDS) + " (the fields scenarios read)", record[key],
+                    hint="no scenario reads it: fees are billed at the catalogue's prices (fixtures/catalogue/"
+                         "items.json), which the reference platform's golden amounts assume; a site maps only "
+                         "its codes")
+    return items
 
 
 def _values(table: _Reader) -> dict[str, Any]:

@@ -77,6 +77,19 @@ class Policy:
         return self.levels[hosp_grade or "1"][kind]
 
 
+# The synthetic department and doctor codes scenarios present at the treating hospital, as `{{ site.<key> }}`
+# values: a site that checks them against its own registry maps its own under [values].
+SYNTHETIC_SITE_VALUES: Mapping[str, str] = {
+    "dept_code": "A03",  # 科室编码 (also bilg_dept_codg, adm_dept_codg)
+    "dept_name": "内科",
+    "caty": "A03",  # 科别
+    "atddr_no": "D520102001",  # outpatient doctor (医师编码, bilg_dr_codg)
+    "dr_name": "测试医师甲",
+    "ipt_atddr_no": "D520102002",  # inpatient doctor (主诊医师)
+    "ipt_dr_name": "测试医师乙",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Archetype:
     id: str
