@@ -27,6 +27,7 @@ from harness.reporting.console import ConsoleReporter, render_summary
 from harness.reporting.curl import secret_header_env
 from harness.reporting.results_json import results_document, write_exchanges, write_results
 from harness.runner import Runner, probe
+from harness.runner.ledger import DayBook, Ledger
 from harness.scenarios.catalogue import load_suites
 from harness.selftest import SELFTEST_SEED, SuiteResult, suite_result_from_document
 from harness.siteconfig import SiteConfig, embedded_site, load_site
@@ -34,7 +35,7 @@ from harness.specs import deep_merge, load_registry
 from harness.transport import HttpTarget
 from harness.verdict import exit_code, group_summaries, summarize
 
-__all__ = ["preload_site", "run_session", "selftest_suite_run"]
+__all__ = ["open_daybook", "preload_site", "run_session", "selftest_suite_run"]
 
 
 def run_session(*, site_file: object = None, suites: list[str] | None = None, seed: int | None = None,
@@ -72,6 +73,7 @@ def run_session(*, site_file: object = None, suites: list[str] | None = None, se
     platform = None
     tmp = None
     target = None
+    daybook = None
     try:
         if site is None:
             parsed = [parse_fault(spec) for spec in faults or []]
@@ -93,6 +95,9 @@ def run_session(*, site_file: object = None, suites: list[str] | None = None, se
         target = HttpTarget.from_profile(site.base_url, transport, timeout_s=site.limits.timeout_s, signer=signer,
                                          rate_limit_per_s=site.limits.rate_limit_per_s)
         runner = Runner(target, registry, profile, site, ConsoleReporter(say), seed=run_seed)
+        daybook = open_daybook(site, run_dir, run_id)
+        if daybook is not None:  # a persistent site: the end-of-run 3201 counts the harness's earlier runs too
+            runner.ledger = Ledger(daybook=daybook)
         names = {spec.infno: spec.title_zh for spec in registry.interfaces()}
         plugin = ScenarioPlugin(selected, runner, interface_names=names, masked=masked,
                                        header_env=secret_header_env(site.gateway.credential_env))
@@ -127,6 +132,8 @@ def run_session(*, site_file: object = None, suites: list[str] | None = None, se
                            notes=[f"results: {run_dir / 'results.json'}"]))
         return code, run_dir, document
     finally:
+        if daybook is not None:
+            daybook.close()
         if target is not None:
             target.close()
         if platform is not None:
@@ -134,6 +141,17 @@ def run_session(*, site_file: object = None, suites: list[str] | None = None, se
         if tmp is not None:
             tmp.cleanup()
 
+
+
+def open_daybook(site: SiteConfig, run_dir: Path, run_id: str) -> DayBook | None:
+    """The harness's record of its settlements at a persistent site (recon_scope "day"), else None.
+
+    Default file: daybook.sqlite in the site's reports folder (the parent of the run folder).
+    """
+    if site.recon_scope != "day":
+        return None
+    path = Path(site.daybook) if site.daybook else run_dir.parent / "daybook.sqlite"
+    return DayBook(path, f"{site.id} {site.base_url}", run_id)
 
 
 def preload_site(site_file: str | None) -> SiteConfig:
