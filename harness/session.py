@@ -95,7 +95,7 @@ def run_session(*, site_file: object = None, suites: list[str] | None = None, se
         target = HttpTarget.from_profile(site.base_url, transport, timeout_s=site.limits.timeout_s, signer=signer,
                                          rate_limit_per_s=site.limits.rate_limit_per_s)
         runner = Runner(target, registry, profile, site, ConsoleReporter(say), seed=run_seed)
-        daybook = open_daybook(site, run_dir, run_id)
+        daybook = open_daybook(site, run_id)
         if daybook is not None:  # a persistent site: the end-of-run 3201 counts the harness's earlier runs too
             runner.ledger = Ledger(daybook=daybook)
         names = {spec.infno: spec.title_zh for spec in registry.interfaces()}
@@ -143,14 +143,15 @@ def run_session(*, site_file: object = None, suites: list[str] | None = None, se
 
 
 
-def open_daybook(site: SiteConfig, run_dir: Path, run_id: str) -> DayBook | None:
+def open_daybook(site: SiteConfig, run_id: str, reports: Path = Path("reports")) -> DayBook | None:
     """The harness's record of its settlements at a persistent site (recon_scope "day"), else None.
 
-    Default file: daybook.sqlite in the site's reports folder (the parent of the run folder).
+    Default file: reports/<site id>/daybook.sqlite (where runs go without --out), whatever --out says, so
+    that runs writing their evidence elsewhere still share it; [site] daybook names another file.
     """
     if site.recon_scope != "day":
         return None
-    path = Path(site.daybook) if site.daybook else run_dir.parent / "daybook.sqlite"
+    path = Path(site.daybook) if site.daybook else reports / site.id / "daybook.sqlite"
     return DayBook(path, f"{site.id} {site.base_url}", run_id)
 
 

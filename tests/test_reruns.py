@@ -78,10 +78,13 @@ def test_a_row_without_a_clearing_agency_counts_for_the_agency_asked() -> None:
 
 def test_only_a_persistent_site_gets_a_day_book(tmp_path: Path) -> None:
     embedded = embedded_site(BASE_URL)
-    assert embedded.recon_scope == "run" and open_daybook(embedded, tmp_path / "run-1", "run-1") is None
-    book = open_daybook(replace(embedded, recon_scope="day"), tmp_path / "reports" / "run-1", "run-1")
-    assert book is not None and book.path == tmp_path / "reports" / "daybook.sqlite"
+    assert embedded.recon_scope == "run" and open_daybook(embedded, "run-1", tmp_path) is None
+    book = open_daybook(replace(embedded, recon_scope="day"), "run-1", tmp_path)
+    assert book is not None and book.path == tmp_path / "embedded" / "daybook.sqlite"
     book.close()
+    named = open_daybook(replace(embedded, recon_scope="day", daybook=str(tmp_path / "x.sqlite")), "run-1", tmp_path)
+    assert named is not None and named.path == tmp_path / "x.sqlite"
+    named.close()
 
 
 def _runs(tmp_path: Path, count: int, *, daybook: bool) -> list[dict[str, Outcome]]:
@@ -97,7 +100,7 @@ def _runs(tmp_path: Path, count: int, *, daybook: bool) -> list[dict[str, Outcom
             site = embedded_site(BASE_URL, recon_scope="day" if daybook else "run")
             with HttpTarget.from_profile(BASE_URL, dict(settings.transport)) as target:
                 runner = Runner(target, registry, settings, site, seed=number)
-                book = open_daybook(site, tmp_path / "reports" / f"run-{number}", f"run-{number}")
+                book = open_daybook(site, f"run-{number}", tmp_path / "reports")
                 if book is not None:
                     runner.ledger = Ledger(daybook=book)
                 verdicts.append({s.id: runner.run_scenario(s).outcome for s in chosen})
@@ -134,6 +137,7 @@ mdtrtarea_admvs = "520102"
 capabilities = ["outpatient", "inpatient", "chronic", "pharmacy", "filing", "reconciliation"]
 reference = true
 catalogue_seed = 20240101
+daybook = "{tmp_path / 'daybook.sqlite'}"
 ''', encoding="utf-8")
         codes = []
         for number in range(2):
@@ -145,6 +149,6 @@ catalogue_seed = 20240101
             failed = [sid for sid, outcome in outcomes.items() if outcome not in ("passed", "not_applicable")]
             assert failed == [], failed[:10]
             codes.append(code)
-        assert codes == [0, 0] and (tmp_path / "reports" / "daybook.sqlite").exists()
+        assert codes == [0, 0] and (tmp_path / "daybook.sqlite").exists()
     finally:
         running.stop()
