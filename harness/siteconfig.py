@@ -339,7 +339,7 @@ def parse_site(data: Mapping[str, Any], *, source: str = "<site config>", profil
         opter_type=site.text("opter_type", required=False, default="1", choices=("1", "2", "3")) or "1",
         gateway=_gateway(root.sub("gateway")),
         limits=_limits(root.sub("limits")),
-        identities=_records(root.sub("identities"), "archetype", names),
+        identities=_with_card_sn(_records(root.sub("identities"), "archetype", names)),
         items=_items(root.sub("items"), item_aliases),
         values=_values(root.sub("values")),
         reference=site.flag("reference", False),
@@ -367,6 +367,15 @@ def stand_ins(identities: Mapping[str, Any], fallbacks: Mapping[str, str]) -> di
     """Archetype -> the archetype standing in for it: its fallback, when the site gives only that one."""
     return {name: fallback for name, fallback in sorted(fallbacks.items())
             if name not in identities and fallback in identities}
+
+
+def _with_card_sn(identities: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """`card_sn` (卡识别码) is required with a social-security card (mdtrt_cert_type 03) [C] and sent empty
+    otherwise: a person who does not present a card needs none in the site config."""
+    for record in identities.values():
+        if "card_sn" not in record and str(record.get("mdtrt_cert_type", "")) != "03":
+            record["card_sn"] = ""
+    return identities
 
 
 def _not_offered(site: _Reader) -> tuple[str, ...]:
@@ -497,6 +506,8 @@ def embedded_site(base_url: str, *, catalogue: Catalogue | None = None, profile:
         if persona.archetype in identities:
             continue
         record = {k: v for k, v in persona.to_json().items() if k not in _IDENTITY_SKIP and _plain(v)}
+        if persona.mdtrt_cert_type != "03":
+            record["card_sn"] = ""  # the person does not present the card: no 卡识别码 on the wire
         identities[persona.archetype] = record
     items = {item.alias: {f.name: getattr(item, f.name) for f in fields(item)} for item in cat.items}
     values: dict[str, Any] = {}

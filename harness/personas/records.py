@@ -87,6 +87,9 @@ SYNTHETIC_SITE_VALUES: Mapping[str, str] = {
     "dr_name": "测试医师甲",
     "ipt_atddr_no": "D520102002",  # inpatient doctor (主诊医师)
     "ipt_dr_name": "测试医师乙",
+    # med_type of an emergency admission (also marked exp_content IPT_TYPE 2): 21 普通住院 by the national
+    # code list; Hunan V1.1.21 says 13 (急诊). The spec leaves it to the province: a site setting.
+    "emergency_ipt_med_type": "21",
 }
 
 
