@@ -125,3 +125,17 @@ def test_the_whole_suite_runs_with_one_person_per_behaviour() -> None:
     stood_in = [r for r in results if by_id[r.scenario_id].archetype in variants and r.outcome is Outcome.PASSED]
     assert len(stood_in) > 400
     assert all("run with the person of filed-" in r.reason for r in stood_in)
+
+
+def test_the_archetypes_command_lists_needs_and_who_runs_them_at_a_site() -> None:
+    from typer.testing import CliRunner
+
+    from harness.cli import app
+
+    site = ROOT / "fixtures" / "sites" / "example-province.toml"
+    result = CliRunner().invoke(app, ["scenarios", "archetypes", "--json", "--site", str(site)])
+    assert result.exit_code == 0, result.output
+    rows = {r["archetype"]: r for r in json.loads(result.output)}
+    assert rows["filed-employee-2"]["at_site"] == "run with the person of filed-employee"
+    table = CliRunner().invoke(app, ["scenarios", "archetypes"])
+    assert table.exit_code == 0 and "independent" in table.output and "filed-employee-2" in table.output
