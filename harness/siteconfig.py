@@ -201,8 +201,9 @@ class SiteConfig:
         }
 
 
-# Template values a site may set under [values] and whose synthetic defaults the scenarios use otherwise:
-# department and doctor codes of the treating hospital (a site that checks them maps its own).
+# Template values a site may set under [values] and whose defaults the scenarios use otherwise: department
+# and doctor codes of the treating hospital (a site that checks them maps its own) and conventions the spec
+# leaves to the province (emergency_ipt_med_type).
 DEFAULT_VALUES: Mapping[str, Any] = SYNTHETIC_SITE_VALUES
 
 

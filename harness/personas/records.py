@@ -77,8 +77,8 @@ class Policy:
         return self.levels[hosp_grade or "1"][kind]
 
 
-# The synthetic department and doctor codes scenarios present at the treating hospital, as `{{ site.<key> }}`
-# values: a site that checks them against its own registry maps its own under [values].
+# The values scenarios present at the treating hospital as `{{ site.<key> }}` unless a site's [values] set
+# them: synthetic department and doctor codes, and conventions the spec leaves to the province.
 SYNTHETIC_SITE_VALUES: Mapping[str, str] = {
     "dept_code": "A03",  # 科室编码 (also bilg_dept_codg, adm_dept_codg)
     "dept_name": "内科",
