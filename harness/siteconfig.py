@@ -27,6 +27,7 @@ __all__ = [
     "DEFAULT_VALUES",
     "GATEWAY_CREDENTIALS",
     "RECON_SCOPES",
+    "VALUE_KEYS",
     "GatewayConfig",
     "Limits",
     "SiteConfig",
@@ -480,7 +481,13 @@ def _items(table: _Reader, aliases: Iterable[str] | None) -> dict[str, dict[str,
     return items
 
 
+# [values] keys: the defaults above plus the site's other institutions that scenarios sign in as.
+VALUE_KEYS: tuple[str, ...] = (*SYNTHETIC_SITE_VALUES, "pharmacy_fixmedins_code", "pharmacy_fixmedins_name",
+                               "unnetworked_fixmedins_code", "unnetworked_fixmedins_name")
+
+
 def _values(table: _Reader) -> dict[str, Any]:
+    table.only(VALUE_KEYS)  # a misspelt key would otherwise be ignored while its default is used
     for key, value in table.table.items():
         if not _scalar(value):
             raise table.fail(key, "a string, number or boolean", value)

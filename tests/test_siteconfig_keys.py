@@ -107,3 +107,23 @@ def test_item_keys_no_scenario_reads_are_errors(tmp_path: Path, tail: str, key: 
         load_site(path, item_aliases=["amoxicillin", "consult"])
     assert str(info.value.location) == f"{path}: {key}"
     assert expected in str(info.value) + (info.value.hint or "")
+
+
+def test_a_misspelt_value_key_is_an_error_not_a_silent_default(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        site_with(tmp_path, tail='[values]\ndept_cod = "0301"\n')
+    assert str(info.value.location) == f"{tmp_path / 'site.toml'}: values.dept_cod"
+    assert "dept_code" in (info.value.hint or "")
+
+
+def test_every_site_value_a_scenario_reads_is_a_site_key_or_a_known_value_key() -> None:
+    """A scenario that starts reading a new {{ site.<key> }} must register it (VALUE_KEYS, documented)."""
+    import re
+
+    from harness.siteconfig import VALUE_KEYS
+    core = set(embedded_site("http://x").template_values()) - set(embedded_site("http://x").values)
+    used = {name for file in (ROOT / "scenarios").rglob("*.yaml")
+            for name in re.findall(r"\{\{\s*site\.([a-z_]+)\s*\}\}", file.read_text(encoding="utf-8"))}
+    assert used - core - set(VALUE_KEYS) == set()
+    text = (ROOT / "fixtures" / "sites" / "example-province.toml").read_text(encoding="utf-8")
+    assert [key for key in VALUE_KEYS if key not in text] == []
