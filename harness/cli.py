@@ -347,6 +347,41 @@ def scenarios_list(
                f"MUST {grades['MUST']}, SHOULD {grades['SHOULD']}, MAY {grades['MAY']}")
 
 
+@scenarios_app.command("archetypes")
+def scenarios_archetypes(
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    site: str = typer.Option(None, "--site", help="A site config: show who runs each archetype's scenarios there."),
+    profile: str = typer.Option("baseline", "--profile", help="Province profile the negatives are generated for."),
+) -> None:
+    """The test persons the suites need: each archetype's behaviour, whether it needs a person of its own
+    (independent) or may be run with its fallback's person, how many scenarios use it and which identity
+    fields they read."""
+    import json
+
+    from harness.personas import load_catalogue
+    from harness.scenarios.catalogue import load_catalogue_of_scenarios
+    from harness.session import preload_site
+    from harness.siteconfig import archetype_needs
+
+    try:
+        found = load_catalogue_of_scenarios(profile=profile)
+        site_config = preload_site(site) if site else None
+        rows = archetype_needs(found.select(None), load_catalogue().archetypes, site_config)
+    except HsaCertError as exc:
+        _fail(exc)
+        return
+    if as_json:
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    head = ["archetype", "independent", "fallback", "scenarios", "identity fields"] + (["at the site"] if site else [])
+    typer.echo(render_rows([[r["archetype"], "yes" if r["independent"] else "no", r["fallback"] or "-",
+                             str(r["scenarios"]), ", ".join(r["identity_fields"]) or "-",
+                             *([r["at_site"]] if site else [])] for r in rows], head))
+    independent = [r["archetype"] for r in rows if r["independent"] and r["scenarios"]]
+    typer.echo(f"\n{len(independent)} independent archetypes are used: one test person each runs every scenario; "
+               "a variant (independent = no) runs with its fallback's person when the site gives none for it.")
+
+
 @scenarios_app.command("show")
 def scenarios_show(
     scenario_id: str = typer.Argument(..., help="The scenario id, as `hsa-cert scenarios list` shows it."),

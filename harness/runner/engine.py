@@ -192,6 +192,9 @@ class Runner(ResponseJudge):
         missing = [cap for cap in scenario.capabilities if cap not in self.site.capabilities]
         if missing:
             return finish(Outcome.NOT_APPLICABLE, f"the site does not declare capability {', '.join(missing)}")
+        unoffered = sorted({step.infno for step in scenario.steps if not self.site.offers(step.infno)})
+        if unoffered:
+            return finish(Outcome.NOT_APPLICABLE, f"the site does not offer {', '.join(unoffered)} (not_offered)")
         faulty = next((s for s in (*scenario.steps, *scenario.teardown) if s.fault), None)
         if faulty is not None and not self.site.reference:
             return finish(Outcome.NOT_APPLICABLE, f"the scenario makes the platform lose an answer ({faulty.fault} "
@@ -204,6 +207,10 @@ class Runner(ResponseJudge):
             return finish(Outcome.NOT_PROVISIONED, str(exc))
         count = self._executions[scenario.id] = self._executions.get(scenario.id, 0) + 1
         run = _Run(scenario, self._uniq(scenario.id, count))
+        stand_in = self.site.stand_in(scenario.archetype)
+        if stand_in:  # the site gives one person per behaviour: a variant runs with its fallback's person
+            run.notes.append(f"run with the person of {stand_in} (no [identities.{scenario.archetype}]; "
+                             f"{stand_in} stands in)")
         if not self._ensure_signed_in(run):
             outcome = Outcome.ERROR if run.infra else Outcome.FAILED
             return finish(outcome, f"sign-in (9001) failed: {run.infra}" if run.infra else "", run)
