@@ -19,11 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from harness.checks.registry import CHECKS
+from harness.resources import specs_dir
 
 __all__ = ["MAPPING_NAME", "RuleRecord", "audit", "mapping_problems", "unchecked_rules"]
 
 MAPPING_NAME = "rule-checks.json"
-_SPECS = Path(__file__).resolve().parents[2] / "specs"
+_SPECS = specs_dir()  # checkout or installed copy (harness.resources)
 _DEFAULT_VERSION = "v1.1.27"
 
 

@@ -21,11 +21,12 @@ from typing import Any
 from harness.checks import history
 from harness.checks.registry import CHECKS, CheckContext, run_check
 from harness.model import Failure
+from harness.resources import specs_dir
 
 __all__ = ["TABLE_NAME", "checks_dir", "interface_checks", "load_table", "run_interface_checks"]
 
 TABLE_NAME = "checks-by-interface.json"
-_DEFAULT_DIR = Path(__file__).resolve().parents[2] / "specs" / "checks" / "v1.1.27"
+_DEFAULT_DIR = specs_dir() / "checks" / "v1.1.27"  # checkout or installed copy (harness.resources)
 
 
 def checks_dir(version_dir: Path) -> Path:
