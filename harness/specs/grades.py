@@ -152,10 +152,11 @@ def effective_grade(failure: Failure, scenario_grade: Grade = Grade.MUST,
     """failure.grade, replaced by the profile's matching entry (clause or check name), capped by the scenario's.
 
     A suite bug ("suite bug: …": the harness could not build or judge the step) says nothing of the site's
-    conformance and proves nothing either: it keeps its grade, so a scenario that could not be judged never passes.
+    conformance and proves nothing either: it is MUST whatever the check's own grade, so a scenario that could not
+    be judged never passes.
     """
     if failure.title.startswith(SUITE_BUG):
-        return failure.grade
+        return Grade.MUST
     overrides = profile if isinstance(profile, Mapping) else (profile.grades if profile is not None else {})
     check = failure.evidence.get("check") if isinstance(failure.evidence, Mapping) else None
     grade = override_for(overrides, (failure.clause, str(check) if check else None)) or failure.grade
