@@ -5,8 +5,8 @@
     retype   path, to: string|number       the same value as a JSON string, or a string as a number
     add      path, delta | delta_from      add a decimal amount (or the value of another field) to a number
     copy     path, from_path               copy a value from another field (`request.` = the request envelope)
-    reround  path, quantum, rounding,      round a number to the quantum (down/up); take the same difference
-             also?, to?                    from the `also` fields and give it to the `to` fields (sums still hold)
+    reround  path, quantum, rounding,      round a number to the quantum (down: toward zero, up: away from it);
+             also?, to?                    take the difference from the `also` fields, give it to the `to` fields
     negate   path, keep?                   negate the numbers (`node.*`: every number of the node but `keep`)
     echo     path, from_infnos, from_path  write the value an earlier answer of `from_infnos` had at from_path
     accept   output?                       a refusal becomes a success: infcode 0, err_msg "", a plausible output
@@ -22,7 +22,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from decimal import ROUND_DOWN, ROUND_UP, Decimal
 from typing import Any
 
 from harness.proxy.paths import locate, read
@@ -107,7 +107,7 @@ def _reround(op: Mapping[str, Any], response: dict[str, Any]) -> bool:
     value = _number(read(response, op["path"]))
     if value is None:
         return False
-    mode = ROUND_FLOOR if op.get("rounding", "down") == "down" else ROUND_CEILING
+    mode = ROUND_DOWN if op.get("rounding", "down") == "down" else ROUND_UP  # toward zero or away: reversals too
     rounded = value.quantize(Decimal(str(op["quantum"])), rounding=mode).quantize(Decimal("0.01"))
     difference = value - rounded
     if not difference:
