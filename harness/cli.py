@@ -513,11 +513,13 @@ def report_command(
 
 
 # --- selftest ----------------------------------------------------------------------------------------
-# `hsa-cert selftest` (platform mutants, proxy mutations, --rules) lives in harness/cli_selftest.py.
+# `hsa-cert selftest` (platform mutants, proxy mutations, --rules) and `hsa-cert proxy serve` live in
+# harness/cli_selftest.py.
 
-from harness.cli_selftest import selftest_command  # noqa: E402 - the command group registers on `app` here
+from harness.cli_selftest import proxy_app, selftest_command  # noqa: E402 - the command group registers here
 
 app.command("selftest")(selftest_command)
+app.add_typer(proxy_app, name="proxy")
 
 
 def main() -> None:

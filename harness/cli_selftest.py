@@ -17,7 +17,7 @@ import typer
 from harness.errors import HsaCertError, UsageError
 from harness.reporting.console import render_rows
 
-__all__ = ["selftest_command"]
+__all__ = ["proxy_app", "selftest_command"]
 
 ONLY = ("platform", "proxy")
 
@@ -178,3 +178,47 @@ def selftest_command(
             typer.echo(f"\nscores: platform mutants {len(platform_report.caught)}/{len(platform_report.mutants)}, "
                        f"proxy mutations (MUST) {proxy_report.to_json()['caught']}/{proxy_report.to_json()['total']}")
     raise typer.Exit(max(r.exit_code for r in (platform_report, proxy_report) if r is not None))
+
+
+proxy_app = typer.Typer(help="The mutation proxy: rewrite a site's answers on the wire (for other tools).",
+                        no_args_is_help=True)
+
+
+@proxy_app.command("serve")
+def proxy_serve(
+    upstream: str = typer.Option(..., "--upstream", help="Base URL of the site to stand in front of, e.g. "
+                                 "http://127.0.0.1:8080."),
+    mutation: str | None = typer.Option(None, "--mutation", help="The proxy mutation to apply (`hsa-cert selftest "
+                                        "--list`); none: a transparent proxy."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on (loopback by default)."),
+    port: int = typer.Option(8090, "--port", help="TCP port (0 = any free port)."),
+    profile: str = typer.Option("baseline", "--profile", help="Province profile whose err_msg patterns name the "
+                                "refusal causes (for mutations that accept one cause's refusals)."),
+) -> None:
+    """Serve the mutation proxy: forward every request to --upstream and rewrite its answers by one mutation."""
+    import time
+
+    from harness.proxy import select_mutations
+    from harness.proxy.server import start_proxy
+    from harness.specs import load_registry
+
+    try:
+        if not upstream.lower().startswith(("http://", "https://")):
+            raise UsageError(f"--upstream must be an http:// or https:// URL, not {upstream!r}")
+        chosen = select_mutations([mutation])[0] if mutation else None
+        patterns = load_registry().profile(profile).err_msg_patterns
+        server, thread = start_proxy(upstream, chosen, host=host, port=port, err_msg_patterns=patterns)
+    except HsaCertError as exc:
+        _fail(exc)
+    except OSError as exc:
+        _fail(UsageError(f"cannot listen on {host}:{port}", detail=str(exc), hint="choose another --port"))
+    typer.echo(f"hsa-cert mutation proxy on {server.url} -> {upstream}"
+               f" ({'mutation ' + chosen.name + ': ' + chosen.description if chosen else 'no mutation: transparent'})")
+    try:
+        while thread.is_alive():
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import http.server
 import json
+import threading
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -13,8 +15,9 @@ from harness.model import Grade
 from harness.proxy import KINDS, MutatingTarget, ProxyState, apply_ops, load_mutations, mutate_answer, mutation_from
 from harness.proxy.codec import dumps, loads
 from harness.proxy.paths import locate
+from harness.proxy.server import start_proxy
 from harness.specs import load_registry
-from harness.transport import CallableTarget
+from harness.transport import CallableTarget, HttpTarget
 
 SETTLED = ('{"infcode":0,"inf_refmsgid":"430000202401011200000000000001","err_msg":null,"output":{"setlinfo":'
            '{"mdtrt_id":"M1","setl_id":"S1","medfee_sumamt":107.20,"fund_pay_sumamt":49.62,"hifp_pay":49.62,'
@@ -204,3 +207,44 @@ def test_a_replay_mutation_alters_only_the_second_answer_to_one_msgid() -> None:
     first, again = proxy.send("2207", REQUEST), proxy.send("2207", REQUEST)
     assert first.response_text == SETTLED and again.response_text != SETTLED
     assert again.response_json["output"]["setlinfo"]["psn_cash_pay"] == pytest.approx(5.50)
+
+
+class _Upstream(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    seen: ClassVar[list[tuple[str, str, bytes]]] = []
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        type(self).seen.append((self.path, self.headers.get("x-tif-signature", ""), body))
+        payload = (SETTLED if b"2207" in body else "<html>gateway</html>").encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json" if b"2207" in body else "text/html")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+
+def test_the_standalone_proxy_forwards_requests_as_sent_and_rewrites_json_answers() -> None:
+    upstream = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Upstream)
+    threading.Thread(target=upstream.serve_forever, daemon=True).start()
+    server, _thread = start_proxy(f"http://127.0.0.1:{upstream.server_address[1]}",
+                                  load_mutations()["psn-part-plus-cent"])
+    try:
+        with HttpTarget(server.url, signer=lambda _infno: {"x-tif-signature": "abc"}) as target:
+            exchange = target.send("2207", REQUEST)
+            other = target.send("2201", {**REQUEST, "infno": "2201", "input": {}})
+        assert exchange.error is None and exchange.response_json["output"]["setlinfo"]["psn_part_amt"] == 57.59
+        assert json.loads(exchange.response_text) == exchange.response_json
+        path, signature, body = _Upstream.seen[0]
+        assert path == "/fsi/api/rsfComIfsService/callService" and signature == "abc"
+        assert json.loads(body) == REQUEST  # the request went upstream as it was sent
+        assert other.response_text == "<html>gateway</html>"  # not JSON: passed through
+        assert server.state.applied == 1
+    finally:
+        server.shutdown()
+        server.server_close()
+        upstream.shutdown()
+        upstream.server_close()
