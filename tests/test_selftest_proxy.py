@@ -57,6 +57,10 @@ def test_must_mutations_need_a_new_must_failure_and_should_ones_any_new_finding(
         "not exercised"
     golden = judge_mutation(MUST, clean, ProxyRun(SuiteResult({"settle": "failed"}, {"settle": (GOLDEN,)}), 2))
     assert golden.caught and golden.reference_only
+    both = judge_mutation(MUST, clean, ProxyRun(SuiteResult({"settle": "failed"}, {"settle": (GOLDEN, SUM)}), 2))
+    assert not both.reference_only and both.caught_by[0].clause == "R-MONEY-SUM"  # the portable catch is shown
+    drift = ProxyRun(SuiteResult({"settle": "failed"}, {"settle": (SUM,)}), applied=0)
+    assert judge_mutation(MUST, clean, drift).status == "not exercised"  # altered nothing: not its doing
 
 
 def fake_run(ids: tuple[str, ...] | None, names: tuple[str, ...]) -> ProxyRun:

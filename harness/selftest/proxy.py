@@ -10,6 +10,7 @@ return none): it is reported and left out of the score. A catch is *reference-on
 finding behind it needs the reference platform (golden amounts, exact refusal texts).
 
     ProxyRun                   what one run through the proxy returns (suite result + answers altered)
+    judge_mutation(mutation, clean, run) -> ProxyVerdict
     run_proxy_selftest(run, scenarios, mutations, jobs=, progress=) -> ProxyReport
 """
 
@@ -87,8 +88,11 @@ class ProxyVerdict:
 
 
 def judge_mutation(mutation: Mutation, clean: SuiteResult, run: ProxyRun) -> ProxyVerdict:
+    """Which scenarios that passed in the baseline now show the mutation; the portable, MUST catches first."""
+    if not run.applied:  # nothing was altered: whatever changed (a persistent site's state drifting) is not its doing
+        return ProxyVerdict(mutation, (), 0, len(run.suite.outcomes), run.suite.seconds)
     catches: list[Catch] = []
-    reference_only = True
+    portable: list[bool] = []
     for sid, outcome in run.suite.outcomes.items():
         if clean.outcomes.get(sid) != "passed":
             continue
@@ -100,9 +104,10 @@ def judge_mutation(mutation: Mutation, clean: SuiteResult, run: ProxyRun) -> Pro
             found = [n for n in notes if (n.title, n.clause) not in before]
         for note in found:
             catches.append(Catch(sid, note.clause, note.title, note.grade))
-            reference_only = reference_only and note.reference_only
-    return ProxyVerdict(mutation, tuple(catches), run.applied, len(run.suite.outcomes), run.suite.seconds,
-                        reference_only=bool(catches) and reference_only)
+            portable.append(not note.reference_only)
+    order = sorted(range(len(catches)), key=lambda i: (not portable[i], catches[i].grade != Grade.MUST.value, i))
+    return ProxyVerdict(mutation, tuple(catches[i] for i in order), run.applied, len(run.suite.outcomes),
+                        run.suite.seconds, reference_only=bool(catches) and not any(portable))
 
 
 @dataclass
