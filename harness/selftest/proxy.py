@@ -88,7 +88,7 @@ class ProxyVerdict:
 
 
 def judge_mutation(mutation: Mutation, clean: SuiteResult, run: ProxyRun) -> ProxyVerdict:
-    """Which scenarios that passed in the baseline now show the mutation; the portable, MUST catches first."""
+    """Which scenarios that passed in the baseline now show the mutation; portable catches of its own clauses first."""
     if not run.applied:  # nothing was altered: whatever changed (a persistent site's state drifting) is not its doing
         return ProxyVerdict(mutation, (), 0, len(run.suite.outcomes), run.suite.seconds)
     catches: list[Catch] = []
@@ -105,7 +105,9 @@ def judge_mutation(mutation: Mutation, clean: SuiteResult, run: ProxyRun) -> Pro
         for note in found:
             catches.append(Catch(sid, note.clause, note.title, note.grade))
             portable.append(not note.reference_only)
-    order = sorted(range(len(catches)), key=lambda i: (not portable[i], catches[i].grade != Grade.MUST.value, i))
+    named = set(mutation.clauses)  # a finding against the very clause the mutation breaks is the one to show
+    order = sorted(range(len(catches)), key=lambda i: (not portable[i], catches[i].clause not in named,
+                                                       catches[i].grade != Grade.MUST.value, i))
     return ProxyVerdict(mutation, tuple(catches[i] for i in order), run.applied, len(run.suite.outcomes),
                         run.suite.seconds, reference_only=bool(catches) and not any(portable))
 
