@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import socket
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +20,7 @@ from harness.selftest.proxy import CLEAN, ProxyRun, judge_mutation, plan_proxy, 
 from harness.selftest.rules import rules_report
 from harness.specs import load_registry
 
+ROOT = Path(__file__).resolve().parents[1]
 SUM = FailureNote("medfee_sumamt is not fund + person + hospital", "R-MONEY-SUM")
 ADVICE = FailureNote("a SHOULD finding", "R-REVERSAL-NEGATES", grade="SHOULD")
 GOLDEN = FailureNote("output.setlinfo.hifp_pay differs from the reference platform's golden value", "2207.out.x")
@@ -168,3 +171,14 @@ def test_an_unknown_when_condition_is_refused_at_load() -> None:
     with pytest.raises(Exception, match="when must be one of"):
         mutation_from({"name": "x", "description": "d", "category": "money", "infnos": ["2207"], "when": "later",
                        "ops": [{"op": "drop", "path": "output.x"}], "clauses": ["R-MONEY-SUM"], "grade": "MUST"})
+
+
+def test_an_unreachable_site_is_an_infrastructure_error(tmp_path: Path) -> None:
+    with socket.socket() as probe:  # a port nothing listens on once closed
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    embedded = (ROOT / "fixtures" / "sites" / "embedded.toml").read_text(encoding="utf-8")
+    site = tmp_path / "down.toml"
+    site.write_text(embedded.replace("http://127.0.0.1:8080", f"http://127.0.0.1:{port}"), encoding="utf-8")
+    code, _out, err = invoke("--site", str(site), "--mutation", "setl-id-missing")
+    assert code == 3 and "not reachable" in err
