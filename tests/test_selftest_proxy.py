@@ -118,7 +118,7 @@ def test_cli_rules_text_and_json() -> None:
     money = next(r for r in data["rules"] if r["clause"] == "R-MONEY-SUM")
     assert "money.sum" in money["checks"] and money["scenarios"] > 0
     assert "shares-dont-add-up" in money["platform_mutants"] and "psn-part-plus-cent" in money["proxy_mutations"]
-    assert "R-GATEWAY-SIGNATURE" in data["without_check"]
+    assert "R-GATEWAY-SIGNATURE" in data["without_check"] and "R-GATEWAY-SIGNATURE" in data["without_scenario"]
     code, out, _ = invoke("--rules")
     assert code == 0 and "without a check" in out and "R-CAUSE-NOT-FILED" in out
 

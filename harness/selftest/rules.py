@@ -58,12 +58,16 @@ class RulesReport:
         return [r.clause for r in self.rules if not r.checked]
 
     @property
+    def without_scenario(self) -> list[str]:
+        return [r.clause for r in self.rules if not r.scenarios]
+
+    @property
     def without_mutant(self) -> list[str]:
         return [r.clause for r in self.rules if not r.mutated]
 
     def to_json(self) -> dict[str, Any]:
         return {"rules": [r.to_json() for r in self.rules], "without_check": self.without_check,
-                "without_mutant": self.without_mutant}
+                "without_scenario": self.without_scenario, "without_mutant": self.without_mutant}
 
     def render_text(self) -> str:
         headers = ["rule", "checks", "refusals", "scenarios", "platform mutants", "proxy mutations"]
@@ -75,6 +79,9 @@ class RulesReport:
         lines.append("")
         lines.append(f"{len(self.rules)} rules; {len(self.without_check)} without a check (no registered check and "
                      f"no refusal expectation cites them): {', '.join(self.without_check) or 'none'}")
+        unseen = ", ".join(self.without_scenario) or "none"
+        lines.append(f"  (of these, cited by no scenario at all: {unseen}; the others are verified only through "
+                     "their flows' expectations)")
         lines.append(f"{len(self.without_mutant)} without a mutant (no platform mutant or proxy mutation breaks "
                      f"them): {', '.join(self.without_mutant) or 'none'}")
         return "\n".join(lines)
