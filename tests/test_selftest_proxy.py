@@ -182,3 +182,21 @@ def test_an_unreachable_site_is_an_infrastructure_error(tmp_path: Path) -> None:
     site.write_text(embedded.replace("http://127.0.0.1:8080", f"http://127.0.0.1:{port}"), encoding="utf-8")
     code, _out, err = invoke("--site", str(site), "--mutation", "setl-id-missing")
     assert code == 3 and "not reachable" in err
+
+
+def test_against_a_persistent_site_a_scenario_that_drifted_by_the_end_is_no_catch() -> None:
+    runs: list[tuple[str, ...]] = []
+
+    def drifting(ids: tuple[str, ...] | None, names: tuple[str, ...]) -> ProxyRun:
+        runs.append(names)
+        outcomes = dict.fromkeys(ids or (), "passed")
+        failures: dict[str, tuple[FailureNote, ...]] = {}
+        if len(runs) > 1:  # from the second run on, the site's state makes `settle` fail whatever the mutation
+            outcomes["settle"], failures["settle"] = "failed", (SUM,)
+        return ProxyRun(SuiteResult(outcomes, failures), applied=1 if names else 0)
+
+    report = run_proxy_selftest(drifting, SCENARIOS, [MUST], jobs=2, recheck=True)
+    assert runs == [(), (MUST.name,), ()] and report.jobs == 1  # one after another, the clean run last again
+    assert report.verdicts[0].status == "missed" and "drifted" in report.render_text()
+    runs.clear()
+    assert run_proxy_selftest(drifting, SCENARIOS, [MUST]).verdicts[0].status == "caught"  # without the recheck
