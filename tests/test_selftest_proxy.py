@@ -97,7 +97,7 @@ def test_rules_report_lists_what_verifies_and_breaks_each_rule_and_picks_up_new_
     report = rules_report(registry, scenarios, list(CATALOGUE.values()), list(load_mutations().values()),
                           checks={"new.check": new})
     rules = {r.clause: r for r in report.rules}
-    assert rules["R-ISOLATION"].checks == ("new.check",) and rules["R-ISOLATION"].scenarios == ("s",)
+    assert rules["R-ISOLATION"].checks == ("new.check (MUST)",) and rules["R-ISOLATION"].scenarios == ("s",)
     assert rules["R-CAUSE-NOT-FILED"].refusals == 1 and rules["R-CAUSE-NOT-FILED"].checked
     assert "R-MONEY-SUM" in report.without_check  # no registered check in this mapping
     assert rules["R-MONEY-SUM"].platform_mutants == ("shares-dont-add-up",)
@@ -116,7 +116,7 @@ def test_cli_rules_text_and_json() -> None:
     assert code == 0
     data = json.loads(out)
     money = next(r for r in data["rules"] if r["clause"] == "R-MONEY-SUM")
-    assert "money.sum" in money["checks"] and money["scenarios"] > 0
+    assert "money.sum (MUST)" in money["checks"] and money["scenarios"] > 0
     assert "shares-dont-add-up" in money["platform_mutants"] and "psn-part-plus-cent" in money["proxy_mutations"]
     assert "R-GATEWAY-SIGNATURE" in data["without_check"] and "R-GATEWAY-SIGNATURE" in data["without_scenario"]
     code, out, _ = invoke("--rules")

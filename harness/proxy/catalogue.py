@@ -9,6 +9,7 @@ kind); by default a mutation meets every non-negative scenario that calls one of
 
 from __future__ import annotations
 
+import importlib.resources
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,7 +24,8 @@ from harness.proxy.paths import parse_path
 
 __all__ = ["CATALOGUE_FILE", "WHEN", "Mutation", "load_mutations", "select_mutations"]
 
-CATALOGUE_FILE = Path(__file__).with_name("mutations.json")
+# Package data beside this module (in a checkout and in an installed wheel alike).
+CATALOGUE_FILE = Path(str(importlib.resources.files("harness.proxy") / "mutations.json"))
 WHEN = ("success", "refusal", "replay", "any")
 CATEGORIES = ("money", "rules", "protocol", "isolation")
 DEFAULT_KINDS = ("flow", "generated", "envelope")
