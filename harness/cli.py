@@ -247,16 +247,33 @@ def platform_serve(
                                          "(repeatable)."),
     seed: int = typer.Option(20240101, "--seed", help="Persona seed (the same seed gives the same people)."),
     no_sign_in: bool = typer.Option(False, "--no-sign-in", help="Accept business calls without a 9001 sign_no."),
+    no_verify: bool = typer.Option(False, "--no-verify", help="Serve a TIF/CSB profile without verifying gateway "
+                                   "signatures (otherwise its HSA_PLATFORM_* credentials are required)."),
+    max_request_mb: float = typer.Option(10, "--max-request-mb", min=0.001,
+                                         help="Largest request accepted, in MiB (larger: HTTP 413)."),
+    max_upload_mb: float = typer.Option(64, "--max-upload-mb", min=0.001,
+                                        help="Largest 9101 file upload request accepted, in MiB."),
 ) -> None:
-    """Run the reference platform: the national-platform simulator a HIS can be developed and certified against."""
-    from harness.platform.config import PlatformConfig, parse_fault
+    """Run the reference platform: the national-platform simulator a HIS can be developed and certified against.
+
+    Beyond loopback (--host 0.0.0.0) it needs $HSA_PLATFORM_ADMIN_TOKEN; /__admin/* then needs
+    'Authorization: Bearer <token>' (also on loopback when the variable is set)."""
+    from harness.platform.config import ADMIN_TOKEN_ENV, PlatformConfig, parse_fault
     from harness.platform.core import Platform
-    from harness.platform.server import serve
+    from harness.platform.server import check_serving, serve
 
     try:
         config = PlatformConfig(db_path=db, profile=profile, seed=seed, faults=[parse_fault(f) for f in fault or []],
-                                require_sign_in=False if no_sign_in else None)
+                                require_sign_in=False if no_sign_in else None, verify_signatures=not no_verify,
+                                admin_token=os.environ.get(ADMIN_TOKEN_ENV) or None,
+                                max_request_bytes=int(max_request_mb * 1024 * 1024),
+                                max_upload_bytes=int(max_upload_mb * 1024 * 1024))
         platform = Platform(config)  # opens and seeds the database; config errors surface before binding
+        try:
+            check_serving(platform, host)
+        except HsaCertError:
+            platform.close()
+            raise
         health = platform.health()
         url = f"http://{host}:{port}"
         typer.echo(f"hsa-cert reference platform on {url}")
@@ -265,7 +282,10 @@ def platform_serve(
                    f"gateway {health['gateway']}{' (verifying signatures)' if health['verifying_signatures'] else ''}")
         typer.echo(f"  POST {url}/fsi/api/rsfComIfsService/callService  (or {url}/fsi/api/<infno>)")
         typer.echo(f"  default institution {health['default_institution']}; identities: hsa-cert platform personas")
-        typer.echo(f"  admin: {url}/__admin/health, /__admin/exchanges, /__admin/faults")
+        typer.echo(f"  admin: {url}/__admin/health, /__admin/exchanges, /__admin/faults"
+                   f"{' (Bearer token required)' if config.admin_token else ''}")
+        if no_verify:
+            typer.echo("  note: gateway signatures are NOT verified (--no-verify)")
         if fault:
             typer.echo(f"  faults: {', '.join(fault)}")
         serve(platform, host=host, port=port)
