@@ -118,7 +118,8 @@ async def read_capped(platform: Platform, request: Request) -> bytes | HttpRespo
     if keeping:
         return b"".join(chunks)
     size = max(size, received)
-    refused = HttpRequest(scope["method"], scope["path"], headers, b"", scope.get("query_string", b"").decode("latin-1"))
+    query = scope.get("query_string", b"").decode("latin-1")
+    refused = HttpRequest(scope["method"], scope["path"], headers, b"", query)
     if scope["path"].startswith("/__admin"):
         return HttpResponse(413, {"content-type": JSON_TYPE}, b'{"code":413,"message":"request too large"}')
     prepared = platform.refuse_oversized(refused, size, limit)
