@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import typer
 
@@ -146,6 +146,9 @@ def specs_show(
         _fail(exc)
 
 
+_TOO_DEEP = "a request or response envelope is a few levels deep; this file is nested hundreds deep"
+
+
 @specs_app.command("validate")
 def specs_validate(
     file: str = typer.Argument(..., help="A captured request or response envelope (JSON, UTF-8, BOM allowed)."),
@@ -175,6 +178,8 @@ def specs_validate(
         except json.JSONDecodeError as exc:
             raise UsageError(f"{file} is not valid JSON", detail=exc.msg, location=f"{file}:{exc.lineno}:{exc.colno}",
                              hint="a captured envelope is one JSON object; check for truncation") from exc
+        except RecursionError as exc:
+            raise UsageError(f"{file} nests too deeply to read", location=file, detail=_TOO_DEEP) from exc
         if not isinstance(doc, dict):
             raise UsageError(f"{file} is not a JSON object", location=file,
                              detail=f"it is a JSON {type(doc).__name__}",
@@ -185,6 +190,14 @@ def specs_validate(
         doc = read()
         registry = load_registry()
         validator = registry.validator(profile)
+        try:
+            return judge(doc, registry, validator)
+        except (RecursionError, ValueError) as exc:  # the validator's own depth limit ("Recursion limit reached")
+            if isinstance(exc, ValueError) and "recursion" not in str(exc).lower():
+                raise
+            raise UsageError(f"{file} nests too deeply to validate", location=file, detail=_TOO_DEEP) from exc
+
+    def judge(doc: dict[str, object], registry: Any, validator: Any) -> int:
         if "infcode" in doc:
             kind = "response"
             if not infno:
@@ -638,11 +651,19 @@ def selftest_command(
 
 
 def main() -> None:
+    """The console entry point: errors rendered with their exit code; anything unexpected goes through the
+    last-resort handler (a short message, the command, a crash file; exit 2 or 3, never a traceback)."""
     try:
         app()
     except HsaCertError as exc:
         typer.echo(exc.render(), err=True)
         sys.exit(exc.exit_code)
+    except Exception as exc:  # the last resort: no traceback ever reaches the console
+        from harness.reporting.crash import report_crash
+
+        crash = report_crash(exc, sys.argv[1:])
+        typer.echo(crash.message, err=True)
+        sys.exit(crash.exit_code)
 
 
 # --- client commands: certify a hospital's HIS (the reference platform judges the client) ------------------
