@@ -431,7 +431,7 @@ def run_command(
     try:
         code, _run_dir, _doc = run_session(site_file=site, suites=list(suite or []), seed=seed, out=out,
                                           keyword=keyword, faults=list(fault or []), alluredir=alluredir,
-                                          masked=not no_mask)
+                                          masked=not no_mask, progress=True)
     except HsaCertError as exc:
         _fail(exc)
     raise typer.Exit(code)
@@ -501,7 +501,7 @@ def certify_command(
                    f"{len(scenarios)} scenarios")
         _code, run_dir, document = run_session(site_file=site, seed=seed, out=out, keyword=keyword,
                                               faults=list(fault or []), scenarios=list(selection.scenarios),
-                                              masked=not no_mask)
+                                              masked=not no_mask, progress=True)
         reports = Path(reports_dir)
         outcome = finish_certification(
             Path(str(run_dir)), run_info(document, chosen),
@@ -517,7 +517,8 @@ def certify_command(
     typer.echo(f"evidence digest: {outcome.digest}  (check: hsa-cert verify {outcome.run_dir})")
     if outcome.allure is not None:
         typer.echo(outcome.allure.message)
-    typer.echo(outcome.gate.render())
+    typer.echo("")  # the gate's reasons and the verdict are the last lines, whatever came before
+    typer.echo(outcome.gate.render(limit=10, full_list=str(Path(str(outcome.run_dir)) / "certification.json")))
     raise typer.Exit(outcome.exit_code)
 
 
