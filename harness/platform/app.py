@@ -89,15 +89,17 @@ _DRAIN_LIMIT = 1 << 30  # past this, stop reading a refused body and let the con
 async def read_capped(platform: Platform, request: Request) -> bytes | HttpResponse:
     """The body, or the 413 answer when it is over the limit (the excess is drained, never kept)."""
     scope = request.scope
+    declared = next((v.decode("latin-1") for k, v in scope["headers"] if k.lower() == b"content-length"), "")
+    size = int(declared) if declared.isdigit() else 0
+    if declared.isdigit() and size <= min(platform.config.max_request_bytes, platform.config.max_upload_bytes):
+        return await request.body()  # the usual case; the server holds the body to its Content-Length
     headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
     if scope["path"].startswith("/__admin"):
         limit = platform.config.max_request_bytes
     else:
         limit = platform.body_limit(headers, scope["path"])
-    declared = headers.get("content-length", "")
-    size = int(declared) if declared.isdigit() else 0
     if declared.isdigit() and size <= limit:
-        return await request.body()  # the server holds the body to its Content-Length
+        return await request.body()
     chunks: list[bytes] = []
     received = 0
     keeping = size <= max(limit, platform.config.max_upload_bytes)

@@ -157,10 +157,11 @@ class Platform:
         if request.method != "POST":
             prepared.response = json_response({"code": 405, "message": "method not allowed"}, 405)
             return prepared
-        limit = self.body_limit(request.headers, request.path, request.body[: self.config.max_request_bytes + 1])
-        if len(request.body) > limit:  # the HTTP adapter stops reading before this; the in-process one cannot
-            return self.refuse_oversized(HttpRequest(request.method, request.path, request.headers, b"",
-                                                     request.query), len(request.body), limit)  # fmt: skip
+        if len(request.body) > self.config.max_request_bytes:  # the HTTP adapter stops reading before; in-process not
+            limit = self.body_limit(request.headers, request.path, request.body[: self.config.max_request_bytes])
+            if len(request.body) > limit:
+                return self.refuse_oversized(HttpRequest(request.method, request.path, request.headers, b"",
+                                                         request.query), len(request.body), limit)  # fmt: skip
         self._parse(prepared)
         infno = prepared.infno
         refusal = self.gateway.check(request.headers, infno)
