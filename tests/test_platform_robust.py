@@ -145,33 +145,35 @@ def test_platform_serve_refuses_to_start_without_a_token_or_credentials() -> Non
 
 
 def test_a_csb_signature_for_one_api_name_is_refused_on_another_infno() -> None:
-    platform = memory_platform(profile="hunan", gateway_credentials={"csb_ak": "ak", "csb_sk": "sk"})
-    envelope = Flow(platform.call).his.envelope("9001", sign_in_input())
+    config = PlatformConfig(db_path=":memory:", profile="hunan", gateway_credentials={"csb_ak": "ak", "csb_sk": "sk"})
+    with start_background(config) as running:
+        envelope = Flow(running.platform.call).his.envelope("9001", sign_in_input())
 
-    def post(api_name: str) -> tuple[int, dict]:
-        headers = {k.lower(): v for k, v in csb_headers("ak", "sk", api_name, "1.0.0").items()}
-        headers["content-type"] = "application/json"
-        answer = platform.handle(HttpRequest("POST", ENDPOINT, headers, json.dumps(envelope).encode()))
-        return answer.status, answer.json()
+        def post(api_name: str) -> tuple[int, dict]:
+            headers = {**csb_headers("ak", "sk", api_name, "1.0.0"), "Content-Type": "application/json"}
+            answer = requests.post(running.url + ENDPOINT, data=json.dumps(envelope), headers=headers, timeout=5)
+            return answer.status_code, answer.json()
 
-    assert post("2207") == (401, {"code": 401, "message": "API名称与交易编号不一致!"})
-    status, body = post("9001")
-    assert status == 200 and body["infcode"] == 0
-    platform.close()
+        assert post("2207") == (401, {"code": 401, "message": "API名称与交易编号不一致!"})
+        status, body = post("9001")
+        assert status == 200 and body["infcode"] == 0
 
 
-def test_the_content_type_is_judged_as_the_profile_says() -> None:
-    platform = memory_platform()
-    his = Flow(platform.call).his
+def test_the_content_type_is_judged_as_the_profile_says(monkeypatch: pytest.MonkeyPatch) -> None:
+    with start_background(PlatformConfig(db_path=":memory:")) as running:
+        his = Flow(running.platform.call).his
 
-    def post(content_type: str) -> dict:
-        body = json.dumps(his.envelope("9001", sign_in_input())).encode()  # a new msgid each time
-        return platform.handle(HttpRequest("POST", ENDPOINT, {"content-type": content_type}, body)).json()
+        def post(content_type: str) -> dict:
+            body = json.dumps(his.envelope("9001", sign_in_input())).encode()  # a new msgid each time
+            return requests.post(running.url + ENDPOINT, data=body, headers={"Content-Type": content_type},
+                                 timeout=5).json()
 
-    assert post("text/plain;charset=utf-8")["warn_msg"] is None  # the spec's own sample (IF §2.2)
-    tolerated = post("application/xml")
-    assert tolerated["infcode"] == 0 and "Content-Type application/xml" in tolerated["warn_msg"]
-    platform.ctx.profile.raw["transport"] = {**platform.ctx.profile.transport, "other_content_type": "refuse"}
-    refused = post("application/x-www-form-urlencoded")
-    assert refused["infcode"] == -1 and "Content-Type" in refused["err_msg"]
-    platform.close()
+        assert post("text/plain;charset=utf-8")["warn_msg"] is None  # the spec's own sample (IF §2.2)
+        assert post("application/json")["warn_msg"] is None
+        tolerated = post("application/xml")
+        assert tolerated["infcode"] == 0 and "Content-Type application/xml" in tolerated["warn_msg"]
+        profile = running.platform.ctx.profile
+        # the profile is the registry's (cached, shared): changed for this test only
+        monkeypatch.setitem(profile.raw, "transport", {**profile.transport, "other_content_type": "refuse"})
+        refused = post("application/x-www-form-urlencoded")
+        assert refused["infcode"] == -1 and "Content-Type" in refused["err_msg"]
