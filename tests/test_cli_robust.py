@@ -117,3 +117,24 @@ def test_a_yaml_syntax_error_is_reported_once_in_its_own_file(tmp_path: Path) ->
     text = caught.value.render()
     assert "1 problem in scenario file(s)" in text and "templates.yaml:2" in text
     assert "unknown template" not in text and "may follow from them" in text
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["specs", "validate", "{binary}"], "is not UTF-8 text"),
+    (["specs", "validate", "{folder}"], "Cannot read"),
+    (["certify", "--baseline", "{binary}", "--no-allure"], "not UTF-8 text"),
+    (["certify", "--baseline", "{folder}", "--no-allure"], "Cannot read the known-failures baseline"),
+    (["history", "--ledger", "{binary}"], "not a readable hsa-cert ledger"),
+    (["verify", "{binary}"], "Not an evidence directory"),
+    (["platform", "serve", "--db", "{binary}", "--port", "0"], "cannot be used"),
+    (["platform", "serve", "--db", "{folder}", "--port", "0"], "Cannot open the platform database"),
+    (["client", "checklist", "--plan", "{binary}"], "client plan"),
+])
+def test_other_files_given_on_the_command_line_fail_clearly(tmp_path: Path, args: list[str], message: str) -> None:
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "binary.dat").write_bytes(bytes(range(256)) * 4)
+    names = {"binary": str(tmp_path / "binary.dat"), "folder": str(tmp_path / "folder")}
+    run = hsa(*(a.format(**names) for a in args), cwd=tmp_path)
+    text = no_traceback(run)
+    assert run.returncode == 2 and message in text, text[-2000:]
+    assert not list(tmp_path.glob("hsa-cert-crash-*")), "a clear error, not the last resort"

@@ -89,6 +89,9 @@ def load_baseline(path: Path) -> Baseline:
         raw = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except OSError as exc:
         raise ConfigError("Cannot read the known-failures baseline", location=str(path), detail=str(exc)) from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError("The known-failures baseline is not UTF-8 text", location=str(path), detail=str(exc),
+                          hint="pass the TOML file of known failures, saved as UTF-8") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError("The known-failures baseline is not valid TOML", location=str(path), detail=str(exc)) from exc
     unknown = set(raw) - {"known_failure"}
