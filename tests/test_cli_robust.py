@@ -138,3 +138,11 @@ def test_other_files_given_on_the_command_line_fail_clearly(tmp_path: Path, args
     text = no_traceback(run)
     assert run.returncode == 2 and message in text, text[-2000:]
     assert not list(tmp_path.glob("hsa-cert-crash-*")), "a clear error, not the last resort"
+
+
+def test_a_yaml_syntax_error_in_a_client_plan_names_its_line(tmp_path: Path) -> None:
+    plan = tmp_path / "plan.yaml"
+    plan.write_text('id: demo\ncases:\n  - id: sign-in\n    title: ""Sign in"\n', encoding="utf-8")
+    run = hsa("client", "checklist", "--plan", str(plan), cwd=tmp_path)
+    text = no_traceback(run)
+    assert run.returncode == 2 and "YAML syntax error" in text and "plan.yaml:4:" in text, text
