@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import typer
 
@@ -146,6 +146,9 @@ def specs_show(
         _fail(exc)
 
 
+_TOO_DEEP = "a request or response envelope is a few levels deep; this file is nested hundreds deep"
+
+
 @specs_app.command("validate")
 def specs_validate(
     file: str = typer.Argument(..., help="A captured request or response envelope (JSON, UTF-8, BOM allowed)."),
@@ -175,6 +178,8 @@ def specs_validate(
         except json.JSONDecodeError as exc:
             raise UsageError(f"{file} is not valid JSON", detail=exc.msg, location=f"{file}:{exc.lineno}:{exc.colno}",
                              hint="a captured envelope is one JSON object; check for truncation") from exc
+        except RecursionError as exc:
+            raise UsageError(f"{file} nests too deeply to read", location=file, detail=_TOO_DEEP) from exc
         if not isinstance(doc, dict):
             raise UsageError(f"{file} is not a JSON object", location=file,
                              detail=f"it is a JSON {type(doc).__name__}",
@@ -185,6 +190,14 @@ def specs_validate(
         doc = read()
         registry = load_registry()
         validator = registry.validator(profile)
+        try:
+            return judge(doc, registry, validator)
+        except (RecursionError, ValueError) as exc:  # the validator's own depth limit ("Recursion limit reached")
+            if isinstance(exc, ValueError) and "recursion" not in str(exc).lower():
+                raise
+            raise UsageError(f"{file} nests too deeply to validate", location=file, detail=_TOO_DEEP) from exc
+
+    def judge(doc: dict[str, object], registry: Any, validator: Any) -> int:
         if "infcode" in doc:
             kind = "response"
             if not infno:
@@ -247,16 +260,33 @@ def platform_serve(
                                          "(repeatable)."),
     seed: int = typer.Option(20240101, "--seed", help="Persona seed (the same seed gives the same people)."),
     no_sign_in: bool = typer.Option(False, "--no-sign-in", help="Accept business calls without a 9001 sign_no."),
+    no_verify: bool = typer.Option(False, "--no-verify", help="Serve a TIF/CSB profile without verifying gateway "
+                                   "signatures (otherwise its HSA_PLATFORM_* credentials are required)."),
+    max_request_mb: float = typer.Option(10, "--max-request-mb", min=0.001,
+                                         help="Largest request accepted, in MiB (larger: HTTP 413)."),
+    max_upload_mb: float = typer.Option(64, "--max-upload-mb", min=0.001,
+                                        help="Largest 9101 file upload request accepted, in MiB."),
 ) -> None:
-    """Run the reference platform: the national-platform simulator a HIS can be developed and certified against."""
-    from harness.platform.config import PlatformConfig, parse_fault
+    """Run the reference platform: the national-platform simulator a HIS can be developed and certified against.
+
+    Beyond loopback (--host 0.0.0.0) it needs $HSA_PLATFORM_ADMIN_TOKEN; /__admin/* then needs
+    'Authorization: Bearer <token>' (also on loopback when the variable is set)."""
+    from harness.platform.config import ADMIN_TOKEN_ENV, PlatformConfig, parse_fault
     from harness.platform.core import Platform
-    from harness.platform.server import serve
+    from harness.platform.server import check_serving, serve
 
     try:
         config = PlatformConfig(db_path=db, profile=profile, seed=seed, faults=[parse_fault(f) for f in fault or []],
-                                require_sign_in=False if no_sign_in else None)
+                                require_sign_in=False if no_sign_in else None, verify_signatures=not no_verify,
+                                admin_token=os.environ.get(ADMIN_TOKEN_ENV) or None,
+                                max_request_bytes=int(max_request_mb * 1024 * 1024),
+                                max_upload_bytes=int(max_upload_mb * 1024 * 1024))
         platform = Platform(config)  # opens and seeds the database; config errors surface before binding
+        try:
+            check_serving(platform, host)
+        except HsaCertError:
+            platform.close()
+            raise
         health = platform.health()
         url = f"http://{host}:{port}"
         typer.echo(f"hsa-cert reference platform on {url}")
@@ -265,7 +295,10 @@ def platform_serve(
                    f"gateway {health['gateway']}{' (verifying signatures)' if health['verifying_signatures'] else ''}")
         typer.echo(f"  POST {url}/fsi/api/rsfComIfsService/callService  (or {url}/fsi/api/<infno>)")
         typer.echo(f"  default institution {health['default_institution']}; identities: hsa-cert platform personas")
-        typer.echo(f"  admin: {url}/__admin/health, /__admin/exchanges, /__admin/faults")
+        typer.echo(f"  admin: {url}/__admin/health, /__admin/exchanges, /__admin/faults"
+                   f"{' (Bearer token required)' if config.admin_token else ''}")
+        if no_verify:
+            typer.echo("  note: gateway signatures are NOT verified (--no-verify)")
         if fault:
             typer.echo(f"  faults: {', '.join(fault)}")
         serve(platform, host=host, port=port)
@@ -433,7 +466,7 @@ def run_command(
     try:
         code, _run_dir, _doc = run_session(site_file=site, suites=list(suite or []), seed=seed, out=out,
                                           keyword=keyword, faults=list(fault or []), alluredir=alluredir,
-                                          masked=not no_mask)
+                                          masked=not no_mask, progress=True)
     except HsaCertError as exc:
         _fail(exc)
     raise typer.Exit(code)
@@ -503,7 +536,7 @@ def certify_command(
                    f"{len(scenarios)} scenarios")
         _code, run_dir, document = run_session(site_file=site, seed=seed, out=out, keyword=keyword,
                                               faults=list(fault or []), scenarios=list(selection.scenarios),
-                                              masked=not no_mask)
+                                              masked=not no_mask, progress=True)
         reports = Path(reports_dir)
         outcome = finish_certification(
             Path(str(run_dir)), run_info(document, chosen),
@@ -519,7 +552,8 @@ def certify_command(
     typer.echo(f"evidence digest: {outcome.digest}  (check: hsa-cert verify {outcome.run_dir})")
     if outcome.allure is not None:
         typer.echo(outcome.allure.message)
-    typer.echo(outcome.gate.render())
+    typer.echo("")  # the gate's reasons and the verdict are the last lines, whatever came before
+    typer.echo(outcome.gate.render(limit=10, full_list=str(Path(str(outcome.run_dir)) / "certification.json")))
     raise typer.Exit(outcome.exit_code)
 
 
@@ -600,11 +634,19 @@ app.add_typer(proxy_app, name="proxy")
 
 
 def main() -> None:
+    """The console entry point: errors rendered with their exit code; anything unexpected goes through the
+    last-resort handler (a short message, the command, a crash file; exit 2 or 3, never a traceback)."""
     try:
         app()
     except HsaCertError as exc:
         typer.echo(exc.render(), err=True)
         sys.exit(exc.exit_code)
+    except Exception as exc:  # the last resort: no traceback ever reaches the console
+        from harness.reporting.crash import report_crash
+
+        crash = report_crash(exc, sys.argv[1:])
+        typer.echo(crash.message, err=True)
+        sys.exit(crash.exit_code)
 
 
 # --- client commands: certify a hospital's HIS (the reference platform judges the client) ------------------

@@ -104,8 +104,9 @@ class ScenarioPlugin:
     def __init__(self, scenarios: Sequence[Scenario], runner: Runner, *,
                  interface_names: Mapping[str, str] | None = None, masked: bool = True,
                  header_env: Mapping[str, str] | None = None,
-                 on_result: Callable[[Scenario, ScenarioResult], None] | None = None) -> None:
+                 on_result: Callable[[Scenario, ScenarioResult], None] | None = None, letters: bool = True) -> None:
         self.scenarios = list(scenarios)
+        self.letters = letters  # False: no progress letter (dot) per scenario; the CLI draws its own progress
         self.runner = runner
         self.interface_names = dict(interface_names or {})
         self.masked = masked
@@ -191,7 +192,9 @@ class ScenarioPlugin:
         if report.when == "call" and report.failed:
             item = self._items.get(report.nodeid)
             if item is not None and item.result is not None and item.result.outcome is Outcome.ERROR:
-                return "error", "E", "ERROR"
+                return "error", "E" if self.letters else "", "ERROR"
+        if not self.letters and report.when == "call":
+            return report.outcome, "", report.outcome.upper()
         return None
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:

@@ -27,6 +27,7 @@ from harness.pytest_plugin import ScenarioPlugin, run_pytest
 from harness.reporting.console import ConsoleReporter, render_summary
 from harness.reporting.curl import secret_header_env
 from harness.reporting.identity import tool_identity
+from harness.reporting.progress import ProgressDisplay
 from harness.reporting.results_json import results_document, write_exchanges, write_results
 from harness.runner import Runner, probe
 from harness.runner.ledger import DayBook, Ledger
@@ -44,14 +45,15 @@ __all__ = ["open_daybook", "preload_site", "proxy_suite_run", "run_session", "se
 def run_session(*, site_file: object = None, suites: list[str] | None = None, seed: int | None = None,
                out: object = None, keyword: str | None = None, faults: list[str] | None = None,
                alluredir: object = None, masked: bool = True, scenarios: list | None = None,
-               echo: Callable[[str], None] | None = None,
+               echo: Callable[[str], None] | None = None, progress: bool = False,
                wrap_target: Callable[[Target], Target] | None = None) -> tuple[int, Path, dict]:
     """Run scenarios against a site (or the embedded platform); returns (exit code, run dir, results doc).
 
     Writes <run dir>/results.json, exchanges.jsonl, junit.xml and allure-results/. `scenarios`
     replaces suite loading (certify passes its selection); `wrap_target` puts a Target in front of the
     site's (the self-test's mutation proxy). Raises HsaCertError for usage, config and
-    unreachable-site problems.
+    unreachable-site problems. `progress`: a count and an estimate (a live line on a terminal, a plain
+    line per tenth elsewhere) instead of pytest's dot per scenario.
     """
 
     say = echo or print
@@ -100,19 +102,28 @@ def run_session(*, site_file: object = None, suites: list[str] | None = None, se
         target = HttpTarget.from_profile(site.base_url, transport, timeout_s=site.limits.timeout_s, signer=signer,
                                          rate_limit_per_s=site.limits.rate_limit_per_s)
         sender = wrap_target(target) if wrap_target else target
-        runner = Runner(sender, registry, profile, site, ConsoleReporter(say), seed=run_seed)
+        display = ProgressDisplay(say) if progress else None
+        runner = Runner(sender, registry, profile, site, ConsoleReporter(display.write if display else say),
+                        seed=run_seed)
+        if display is not None:
+            runner.add_listener(display)
         # A proxy self-test run sees answers the proxy altered: they must not enter the site's day book.
         daybook = open_daybook(site, run_id) if wrap_target is None else None
         if daybook is not None:  # a persistent site: the end-of-run 3201 counts the harness's earlier runs too
             runner.ledger = Ledger(daybook=daybook)
         names = {spec.infno: spec.title_zh for spec in registry.interfaces()}
         plugin = ScenarioPlugin(selected, runner, interface_names=names, masked=masked,
-                                       header_env=secret_header_env(site.gateway.credential_env))
+                                header_env=secret_header_env(site.gateway.credential_env), letters=display is None)
         say(f"hsa-cert: {len(selected)} scenarios against {site.id} ({site.base_url}), profile {site.profile}, "
             f"seed {run_seed}")
-        status = run_pytest(plugin, root=Path.cwd(), keyword=keyword,
-                                   alluredir=Path(str(alluredir)) if alluredir else run_dir / "allure-results",
-                                   junitxml=run_dir / "junit.xml")
+        try:
+            status = run_pytest(plugin, root=Path.cwd(), keyword=keyword,
+                                alluredir=Path(str(alluredir)) if alluredir else run_dir / "allure-results",
+                                junitxml=run_dir / "junit.xml",
+                                extra_args=("-o", "console_output_style=classic") if display else ())
+        finally:
+            if display is not None:
+                display.stop()
         if status in (3, 4):  # pytest internal or usage error (e.g. a bad -k expression)
             raise UsageError("pytest could not run the scenarios", detail=f"pytest exit status {status}",
                              hint="check the -k expression")

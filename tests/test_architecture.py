@@ -54,6 +54,7 @@ OWNERS: dict[str, str | tuple[str, ...]] = {
     "_pytest": "pytest_plugin.py",
     "responses": "platform/inprocess.py",
     "orjson": "platform/codec.py",
+    "rich": "reporting/progress.py",
 }
 
 # The reference platform and the conformance checks share schemas but no logic.

@@ -26,7 +26,7 @@ from harness.personas import load_catalogue
 from harness.platform import HttpRequest, HttpResponse, Platform, PlatformConfig, parse_fault
 from harness.platform.wire import json_response
 from harness.resources import data_root, scenarios_dir
-from harness.scenarios.diagnostics import Problem
+from harness.scenarios.diagnostics import Problem, render_problem
 from harness.scenarios.loader import read_document
 from harness.specs import load_registry
 
@@ -60,7 +60,7 @@ def load_plan(name: str, root: Path | None = None) -> Plan:
                      for c in doc.data["cases"] if c.get("persona") and c["persona"] not in known]
     if problems:
         raise ConfigError("The client plan is not valid", location=str(path),
-                          detail="\n".join(f"{p.where or ''} {p.message}".strip() for p in problems))
+                          detail="\n".join(render_problem(p, doc.text) for p in problems))  # file:line, snippet
     return plan_from_data(doc.data, source=doc.name)
 
 

@@ -10,29 +10,49 @@
 | `/__admin/session/*` | answered by `PlatformConfig.admin_extension` when one is set (the client judge) |
 
 (`POST /__admin/echo`, the benchmark's baseline, is served by the app itself.)
+
+With `PlatformConfig.admin_token` set (from `HSA_PLATFORM_ADMIN_TOKEN`; required to listen beyond
+loopback), every route needs `Authorization: Bearer <token>`, else 401.
+
+A stored record never breaks the exchange log: a request or response that is not JSON, nests deeper
+than the encoder goes, or is larger than `SHOWN_CHARS` is shown as (the start of) its text.
 """
 
 from __future__ import annotations
 
+import hmac
 import json
 import re
 from typing import Any
 from urllib.parse import parse_qs
 
 from harness.errors import ConfigError, HsaCertError
+from harness.platform.codec import dump_json, parse_json
 from harness.platform.config import parse_fault
 from harness.platform.context import HANDLERS
 from harness.platform.db import Database
 from harness.platform.faults import MUTANTS
 from harness.platform.wire import HttpRequest, HttpResponse, json_response
 
-__all__ = ["admin_response", "exchanges", "health"]
+__all__ = ["admin_response", "authorised", "exchanges", "health"]
+
+SHOWN_CHARS = 256 * 1024  # a stored request or response longer than this is shown cut, as text
+
+
+def authorised(token: str | None, headers: dict[str, str]) -> bool:
+    """Whether a request may use the admin routes: always without a token, else with the right Bearer."""
+    if not token:
+        return True
+    given = headers.get("authorization", "")
+    return hmac.compare_digest(given.encode("utf-8", "replace"), f"Bearer {token}".encode())
 
 
 def admin_response(platform: Any, request: HttpRequest) -> HttpResponse:
     """Answer one /__admin request of `platform` (a core.Platform)."""
     if not platform.config.admin:
         return json_response({"code": 404, "message": "admin endpoint disabled"}, 404)
+    if not authorised(platform.config.admin_token, request.headers):
+        return json_response({"code": 401, "message": "admin token required: Authorization: Bearer <token>"}, 401)
     path = request.path.rstrip("/")
     if path.startswith("/__admin/session") and platform.config.admin_extension is not None:
         return platform.config.admin_extension(request)  # e.g. the client judge's case and finish routes
@@ -105,16 +125,27 @@ def exchanges(
 def _exchange_json(row: Any) -> dict[str, Any]:
     out = {k: v for k, v in dict(row).items()
            if k not in ("violations", "request", "response", "valid", "replayed", "request_headers")}
-    out["request_headers"] = json.loads(row["request_headers"] or "{}")
+    out["request_headers"] = _stored_json(row["request_headers"] or "{}")
     out["valid"] = bool(row["valid"])
     out["replayed"] = bool(row["replayed"])
-    out["violations"] = json.loads(row["violations"])
+    out["violations"] = _stored_json(row["violations"] or "[]")
     for key in ("request", "response"):
-        try:
-            out[key] = json.loads(row[key])
-        except ValueError:
-            out[key] = row[key]
+        out[key] = _stored_json(row[key])
     return out
+
+
+def _stored_json(text: Any) -> Any:
+    """A stored JSON text as its value; as text when it is not JSON, too large, or not writable back."""
+    if not isinstance(text, str):
+        return text
+    if len(text) > SHOWN_CHARS:
+        return f"<{len(text)} characters; the first {SHOWN_CHARS}:> " + text[:SHOWN_CHARS]
+    try:
+        value = parse_json(text)  # strict: lone surrogates and depths past 1024 are refused, never a crash
+        dump_json(value)  # what the encoder cannot write back (nesting too deep) is shown as text
+    except (ValueError, TypeError, RecursionError):
+        return text
+    return value
 
 
 def _query(query: str) -> dict[str, str]:

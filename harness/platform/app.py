@@ -9,6 +9,10 @@ half of it is sent, and the connection is closed — the client sees a broken co
 platform has committed, which is what 冲正 (2601) exists for.
 
 `POST /__admin/echo` answers its own body through the same stack, for the benchmark's baseline.
+
+A request body is read in chunks up to the platform's limit (`Platform.body_limit`): one over it is
+answered 413 without being kept in memory (what is still arriving is read and discarded, so the client
+sees the answer rather than a reset connection).
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import logging
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
@@ -51,7 +55,9 @@ def create_app(config: PlatformConfig | Platform | None = None) -> Starlette:
     owns_platform = not isinstance(config, Platform)
 
     async def endpoint(request: Request) -> Response:
-        body = await request.body()
+        body = await read_capped(platform, request)
+        if isinstance(body, HttpResponse):
+            return Response(content=body.body, status_code=body.status, headers=body.headers)
         answer = await serve_one(platform, request, body)
         if answer.drop:
             return _DroppedResponse(answer)
@@ -75,6 +81,51 @@ def create_app(config: PlatformConfig | Platform | None = None) -> Starlette:
     )
     app.state.platform = platform
     return app
+
+
+_DRAIN_LIMIT = 1 << 30  # past this, stop reading a refused body and let the connection close
+
+
+async def read_capped(platform: Platform, request: Request) -> bytes | HttpResponse:
+    """The body, or the 413 answer when it is over the limit (the excess is drained, never kept)."""
+    scope = request.scope
+    declared = next((v.decode("latin-1") for k, v in scope["headers"] if k.lower() == b"content-length"), "")
+    size = int(declared) if declared.isdigit() else 0
+    if declared.isdigit() and size <= min(platform.config.max_request_bytes, platform.config.max_upload_bytes):
+        return await request.body()  # the usual case; the server holds the body to its Content-Length
+    headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+    if scope["path"].startswith("/__admin"):
+        limit = platform.config.max_request_bytes
+    else:
+        limit = platform.body_limit(headers, scope["path"])
+    if declared.isdigit() and size <= limit:
+        return await request.body()
+    chunks: list[bytes] = []
+    received = 0
+    keeping = size <= max(limit, platform.config.max_upload_bytes)
+    try:
+        async for chunk in request.stream():
+            received += len(chunk)
+            if keeping and received > limit and limit < platform.config.max_upload_bytes:
+                limit = platform.body_limit(headers, scope["path"], b"".join(chunks) + chunk)  # a JSON 9101?
+            if keeping and received > limit:
+                keeping = False
+                chunks.clear()
+            if keeping:
+                chunks.append(chunk)
+            elif received > _DRAIN_LIMIT:
+                break
+    except ClientDisconnect:
+        keeping = False
+    if keeping:
+        return b"".join(chunks)
+    size = max(size, received)
+    query = scope.get("query_string", b"").decode("latin-1")
+    refused = HttpRequest(scope["method"], scope["path"], headers, b"", query)
+    if scope["path"].startswith("/__admin"):
+        return HttpResponse(413, {"content-type": JSON_TYPE}, b'{"code":413,"message":"request too large"}')
+    prepared = platform.refuse_oversized(refused, size, limit)
+    return platform.execute(prepared)
 
 
 async def serve_one(platform: Platform, request: Request, body: bytes) -> HttpResponse:

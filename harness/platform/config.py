@@ -9,8 +9,16 @@ credentials it verifies signatures with. Credentials come only from the environm
 | `HSA_PLATFORM_TIF_PAASID`, `HSA_PLATFORM_TIF_TOKEN` | `tif` (`x-tif-*` headers) |
 | `HSA_PLATFORM_CSB_AK`, `HSA_PLATFORM_CSB_SK` | `csb` (`_api_*` headers) |
 
-With the family set but no credentials configured, signatures are not verified (a developer
-running `hsa-cert platform serve` without secrets can still work).
+With the family set but no credentials configured, signatures are not verified: an embedded or
+in-process platform (tests, the harness's own target) works without secrets, but `hsa-cert platform
+serve` refuses to start a signing profile that way unless told `--no-verify` (server.check_serving).
+
+| variable | meaning |
+|---|---|
+| `HSA_PLATFORM_ADMIN_TOKEN` | `/__admin/*` needs `Authorization: Bearer <token>`; required to listen beyond loopback |
+
+Requests are limited in size (`max_request_bytes`, default 10 MiB; a 9101 upload `max_upload_bytes`,
+default 64 MiB): a larger one is answered HTTP 413 and recorded by its size only, never verbatim.
 
 A fault is written on the command line as `INFNO:KIND[=VALUE]`:
 
@@ -37,6 +45,7 @@ from typing import Any
 from harness.errors import ConfigError
 
 __all__ = [
+    "ADMIN_TOKEN_ENV",
     "DEFAULT_DB_PATH",
     "DEFAULT_SEED",
     "FAULT_KINDS",
@@ -52,6 +61,10 @@ DEFAULT_SEED = 20240101
 
 FAULT_KINDS = ("delay", "drop-after-commit", "http-5xx", "garbled", "truncated", "html-error", "mutant")
 _INFNO = re.compile(r"^(\*|[0-9]{4}[A-Z]?)$")
+
+ADMIN_TOKEN_ENV = "HSA_PLATFORM_ADMIN_TOKEN"
+DEFAULT_MAX_REQUEST_BYTES = 10 * 1024 * 1024  # the largest business message (a 2204 fee batch) is far below
+DEFAULT_MAX_UPLOAD_BYTES = 64 * 1024 * 1024  # 9101 carries a file: its own, larger limit
 
 ENV_CREDENTIALS = {
     "tif_paasid": "HSA_PLATFORM_TIF_PAASID",
@@ -200,11 +213,17 @@ class PlatformConfig:
     # `tolerate(violation)`: True serves a request despite that schema violation (the judge lets a deviation a
     # real platform might let through pass, so that what the client does next is judged too)
     tolerate: Callable[[Any], bool] | None = None
+    max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
+    max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES  # a multipart request, or a JSON 9101
+    admin_token: str | None = None  # set: /__admin/* needs "Authorization: Bearer <token>"
+    verify_signatures: bool = True  # False (--no-verify): gateway signatures are not checked, even with credentials
 
     def parsed_faults(self) -> list[Fault]:
         return [parse_fault(f) for f in self.faults]
 
     def credentials(self) -> dict[str, str]:
+        if not self.verify_signatures:
+            return {}
         if self.gateway_credentials is not None:
             return dict(self.gateway_credentials)
         return credentials_from_env()

@@ -46,6 +46,10 @@ from harness.specs import load_registry
 __all__ = ["HttpRequest", "HttpResponse", "Platform", "Prepared"]
 
 _INFNO_PATH = re.compile(r"/(\d{4}[A-Z]?)/?$")
+_JSON_9101 = re.compile(rb'"infno"\s*:\s*"9101"')
+# What a profile accepts as a JSON request when it says nothing (IF §2.2 [L]: the spec's sample sends
+# text/plain, implementations application/json; 9101 may be multipart/form-data).
+_DEFAULT_CONTENT_TYPES = ("application/json", "text/plain", "multipart/form-data")
 HTML_ERROR_PAGE = (
     "<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center>"
     "<hr><center>nginx</center></body></html>"
@@ -98,7 +102,7 @@ class Platform:
         self.infno_aliases: dict[str, str] = dict(profile.raw.get("infno_aliases") or {})
         for fault in self.config.parsed_faults():
             self.ctx.faults.add(fault)
-        self.gateway = GatewayVerifier(profile.gateway, self.config.credentials())
+        self.gateway = GatewayVerifier(profile.gateway, self.config.credentials())  # {} with verify_signatures off
         self._closed = threading.Event()
 
     # --- convenience for in-process callers --------------------------------------------------------
@@ -128,6 +132,23 @@ class Platform:
 
     # --- the two phases ---------------------------------------------------------------------------
 
+    def body_limit(self, headers: dict[str, str], path: str, head: bytes = b"") -> int:
+        """The most bytes a request may have: a 9101 upload (multipart, a 9101 URL, or a JSON body whose
+        first `head` bytes name infno 9101) has its own, larger limit."""
+        upload = (headers.get("content-type", "").lower().startswith("multipart/form-data")
+                  or _path_infno(path) == "9101" or _JSON_9101.search(head) is not None)  # fmt: skip
+        return self.config.max_upload_bytes if upload else self.config.max_request_bytes
+
+    def refuse_oversized(self, request: HttpRequest, size: int, limit: int) -> Prepared:
+        """HTTP 413 for a request over its limit; recorded by its size only (never verbatim)."""
+        prepared = Prepared(request=request, received=datetime.now(), infno=_path_infno(request.path))
+        prepared.request_text = f"<request of {size} bytes refused: over the limit of {limit} bytes>"
+        prepared.response = json_response(
+            {"code": 413, "message": f"请求报文过大：{size} 字节，上限 {limit} 字节 (request too large)"}, 413)
+        prepared.notes["cause"] = "too-large"
+        self._record_plain(prepared, prepared.response, fault="", note="too large")
+        return prepared
+
     def prepare(self, request: HttpRequest) -> Prepared:
         prepared = Prepared(request=request, received=datetime.now())
         if request.path.startswith("/__admin"):
@@ -136,6 +157,11 @@ class Platform:
         if request.method != "POST":
             prepared.response = json_response({"code": 405, "message": "method not allowed"}, 405)
             return prepared
+        if len(request.body) > self.config.max_request_bytes:  # the HTTP adapter stops reading before; in-process not
+            limit = self.body_limit(request.headers, request.path, request.body[: self.config.max_request_bytes])
+            if len(request.body) > limit:
+                return self.refuse_oversized(HttpRequest(request.method, request.path, request.headers, b"",
+                                                         request.query), len(request.body), limit)  # fmt: skip
         self._parse(prepared)
         infno = prepared.infno
         refusal = self.gateway.check(request.headers, infno)
@@ -175,7 +201,11 @@ class Platform:
         validator = self.ctx.validator
         # The compiled fast path answers "valid" without building any violation; only an invalid
         # request pays for the full report (the same verdict: the two run the same schemas).
-        violations = [] if validator.is_valid_request(envelope) else validator.validate_request(envelope)
+        try:
+            violations = [] if validator.is_valid_request(envelope) else validator.validate_request(envelope)
+        except (ValueError, RecursionError) as exc:  # the validator's own limit: a request nested hundreds deep
+            prepared.notes["cause"] = "invalid-request"
+            return self._refuse_invalid(prepared, f"/ 报文嵌套过深，无法校验（{type(exc).__name__}）", [])
         if violations and Switches(self.ctx.faults, prepared.infno).on("skip-required-check"):
             violations = [v for v in violations if v.actual != "missing"]
         if violations and self.config.tolerate is not None:
@@ -183,9 +213,14 @@ class Platform:
         if violations:
             prepared.notes["cause"] = "invalid-request"
             return self._refuse_invalid(prepared, violations_text(violations), violations)
+        content_type = self._content_type_problem(prepared.request.headers)
+        if content_type and self._content_type_policy() == "refuse":
+            prepared.notes["cause"] = "invalid-request"
+            return self._refuse_invalid(prepared, content_type, [])
         result = process_call(self.ctx, envelope, infno=prepared.infno, received=prepared.received,
                               path=prepared.request.path, request_text=prepared.request_text,
-                              upload=prepared.upload, headers=prepared.request.headers)  # fmt: skip
+                              upload=prepared.upload, headers=prepared.request.headers,
+                              warnings=(content_type,) if content_type else ())  # fmt: skip
         prepared.notes.update(cause=result.cause, replayed=result.replayed, answer=result.envelope)
         response = self._to_http(result)
         fault = self.ctx.faults.take(prepared.infno, POST_COMMIT_KINDS)
@@ -213,6 +248,19 @@ class Platform:
             logging.getLogger("hsa_cert.platform").exception("the exchange observer failed")
 
     # --- parsing ----------------------------------------------------------------------------------
+
+    def _content_type_policy(self) -> str:
+        return str(self.ctx.profile.transport.get("other_content_type") or "warn")
+
+    def _content_type_problem(self, headers: dict[str, str]) -> str:
+        """'' when the request's Content-Type is one the profile accepts as JSON; else what is wrong (the
+        profile's `transport.other_content_type` says whether that refuses the request or only warns)."""
+        accepted = self.ctx.profile.transport.get("request_content_types") or _DEFAULT_CONTENT_TYPES
+        given = headers.get("content-type", "")
+        media = given.split(";", 1)[0].strip().lower()
+        if media in {str(a).lower() for a in accepted}:
+            return ""
+        return f"/ 请求的Content-Type {given or '(无)'} 不是JSON（应为 {' 或 '.join(accepted)}）"
 
     def _parse(self, prepared: Prepared) -> None:
         request = prepared.request

@@ -240,6 +240,16 @@ class Database:
         self.lock = threading.RLock()
         self._serials: dict[str, list[int]] = {}  # counter -> [last value handed out, end of its reserved block]
         self._checkpointer: Checkpointer | None = None
+        try:
+            self._prepare(path)
+        except sqlite3.DatabaseError as exc:  # e.g. "file is not a database": --db names some other file
+            self.conn.close()
+            raise ConfigError("The platform database cannot be used", location=path, detail=str(exc),
+                              hint="--db names a file that is not an hsa-cert platform database; pass another "
+                                   "path (a new file is created and seeded)") from exc
+
+    def _prepare(self, path: str) -> None:
+        """WAL, the schema and its migrations, the meta rows, the checkpointer."""
         if not self.in_memory:
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP_PAGES}")

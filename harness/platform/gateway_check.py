@@ -13,6 +13,10 @@ TIF (Tencent gateway; interface-facts §2.3):
   gives the TIF gateway's refusal texts [U]; this platform answers in the CSB shape, HTTP 401,
   `{"code":401,"message": "缺少网关请求头!" | "签名时间戳超时!" | "非法的paasid!" | "签名不一致!"}`.
 
+CSB routes a call by its `_api_name`, which the profile's `api_name_template` derives from the infno
+(`{infno}`, `yfb-{infno}`): a signature made for one `_api_name` is refused on another infno with
+`"API名称与交易编号不一致!"` (HTTP 401; the text is this platform's own, no source gives one [U]).
+
 The refusal happens before the platform sees the message: no sign-in check, no state change.
 """
 
@@ -100,4 +104,7 @@ class GatewayVerifier:
         digest = hmac.new(self.credentials["csb_sk"].encode(), text.encode(), hashlib.sha1).digest()
         if not hmac.compare_digest(base64.b64encode(digest).decode(), headers["_api_signature"]):
             return _refuse("签名不一致!")
+        template = str(self.csb.get("api_name_template") or "{infno}")
+        if infno and headers["_api_name"] != template.replace("{infno}", infno):
+            return _refuse("API名称与交易编号不一致!")
         return None

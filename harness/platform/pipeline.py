@@ -149,9 +149,10 @@ def _signed_in(call: Call) -> bool:
 
 def process_call(
     ctx: PlatformContext, envelope: dict[str, Any], *, infno: str, received: datetime, path: str, request_text: str,
-    upload: bytes | None = None, headers: Any = None,
+    upload: bytes | None = None, headers: Any = None, warnings: tuple[str, ...] = (),
 ) -> CallResult:  # fmt: skip
     """Process a schema-valid envelope: sign-in, replay, handler, recording — one transaction.
+    `warnings` are added to a success's warn_msg (e.g. a Content-Type the profile tolerates).
 
     A handler's refusal aborts that transaction (so it changes nothing); the refusal is then recorded
     in a second one. The database lock is held across both, so no other call comes in between.
@@ -184,7 +185,8 @@ def process_call(
         try:
             with ctx.db.transaction() as conn:
                 call = Call(ctx=ctx, conn=conn, infno=infno, msgid=msgid, envelope=envelope, institution=institution,
-                            now=received, switches=Switches(ctx.faults, infno), upload=upload)  # fmt: skip
+                            now=received, switches=Switches(ctx.faults, infno), upload=upload,
+                            warnings=list(warnings))  # fmt: skip
                 if ctx.require_sign_in and infno != "9001" and not _signed_in(call):
                     return refuse(conn, Refusal("not-signed-in"), remember=False)
                 if state_changing and msgid:

@@ -5,12 +5,16 @@
   returns a `RunningPlatform` with `.url`, `.port`, `.platform` and `.stop()`: what the harness
   uses for its embedded target, and what the tests use to drive the platform over real HTTP.
 
-Loopback only by default; nothing here listens anywhere else unless told to.
+Loopback only by default; nothing here listens anywhere else unless told to. `serve` refuses to
+start (`check_serving`) when it would listen beyond loopback without an admin token (the admin routes
+switch faults and show personal data), or serve a signing profile (TIF/CSB gateway) without the
+credentials to verify signatures, unless verification is explicitly off (`--no-verify`).
 """
 
 from __future__ import annotations
 
 import gc
+import ipaddress
 import logging
 import os
 import socket
@@ -20,12 +24,12 @@ from dataclasses import dataclass
 
 import uvicorn
 
-from harness.errors import InfrastructureError
+from harness.errors import ConfigError, InfrastructureError
 from harness.platform.app import create_app
-from harness.platform.config import PlatformConfig
+from harness.platform.config import ADMIN_TOKEN_ENV, ENV_CREDENTIALS, PlatformConfig
 from harness.platform.core import Platform
 
-__all__ = ["RunningPlatform", "serve", "start_background"]
+__all__ = ["RunningPlatform", "check_serving", "is_loopback", "serve", "start_background"]
 
 
 class _QuietDrops(logging.Filter):
@@ -57,6 +61,36 @@ def _check_port(host: str, port: int) -> None:
             ) from exc
 
 
+def is_loopback(host: str) -> bool:
+    if host.strip("[]").lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve anywhere
+
+
+def check_serving(platform: Platform, host: str) -> None:
+    """Refuse (ConfigError, exit 2) to serve beyond loopback without an admin token, or a signing profile
+    without the credentials to verify signatures (unless verification is explicitly off)."""
+    config = platform.config
+    if config.admin and not config.admin_token and not is_loopback(host):
+        raise ConfigError(
+            f"The platform will not listen on {host} without an admin token",
+            detail="beyond loopback anyone could switch faults and read personal data at /__admin/*",
+            hint=f"set {ADMIN_TOKEN_ENV}=<a long random secret> (then send 'Authorization: Bearer <it>' to /__admin), "
+                 "or listen on 127.0.0.1",
+        )
+    family = platform.gateway.family
+    if config.verify_signatures and family in ("tif", "csb") and not platform.gateway.enabled:
+        names = " and ".join(v for k, v in ENV_CREDENTIALS.items() if k.startswith(family))
+        raise ConfigError(
+            f"Profile {platform.ctx.profile.id} signs through a {family.upper()} gateway, but no credentials are set",
+            detail="without them no signature would be verified, silently",
+            hint=f"set {names}, or pass --no-verify to serve without verifying signatures",
+        )
+
+
 def serve(
     config: PlatformConfig | Platform, host: str = "127.0.0.1", port: int = 8080, *, log_level: str = "info"
 ) -> None:
@@ -64,6 +98,7 @@ def serve(
     platform = config if isinstance(config, Platform) else Platform(config)
     gc.freeze()  # the loaded specs, catalogue and code never die: keep them out of every collection
     try:
+        check_serving(platform, host)
         _check_port(host, port)
         _server(create_app(platform), host, port, log_level).run()
     finally:

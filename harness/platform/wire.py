@@ -34,4 +34,12 @@ class HttpResponse:
 
 
 def json_response(value: Any, status: int = 200) -> HttpResponse:
-    return HttpResponse(status, {"content-type": JSON_TYPE}, dump_json(value).encode())
+    try:
+        body = dump_json(value).encode()
+    except (ValueError, TypeError, RecursionError):  # a lone surrogate, a structure too deep: escaped, or named
+        try:
+            body = json.dumps(value, ensure_ascii=True, default=str).encode()
+        except (ValueError, TypeError, RecursionError) as exc:
+            body = json.dumps({"code": 500, "message": f"answer not writable as JSON: {type(exc).__name__}"}).encode()
+            status = 500
+    return HttpResponse(status, {"content-type": JSON_TYPE}, body)

@@ -17,6 +17,7 @@ Exit codes: 0 certified, 1 findings, 2 usage or config error (raised as errors e
 from __future__ import annotations
 
 import tomllib
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -88,6 +89,9 @@ def load_baseline(path: Path) -> Baseline:
         raw = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except OSError as exc:
         raise ConfigError("Cannot read the known-failures baseline", location=str(path), detail=str(exc)) from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError("The known-failures baseline is not UTF-8 text", location=str(path), detail=str(exc),
+                          hint="pass the TOML file of known failures, saved as UTF-8") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError("The known-failures baseline is not valid TOML", location=str(path), detail=str(exc)) from exc
     unknown = set(raw) - {"known_failure"}
@@ -174,14 +178,20 @@ class GateResult:
             "compared_with": self.compared_with,
         }
 
-    def render(self) -> str:
-        lines = [f"verdict: {self.verdict.upper()} (exit {self.exit_code})"]
-        lines.extend(f"  infrastructure: {f.message}" for f in self.infra[:20])
-        lines.extend(f"  finding [{f.rule}]: {f.message}" for f in self.findings[:50])
-        if len(self.findings) > 50:
-            lines.append(f"  … and {len(self.findings) - 50} more findings (see certification.json)")
+    def render(self, limit: int = 50, full_list: str = "certification.json") -> str:
+        """The gate's reasons, then the verdict as the last line (what a terminal or CI log shows at the end):
+        at most `limit` infrastructure errors and findings, the rest counted and pointed to in `full_list`."""
+        lines = [f"  infrastructure: {f.message}" for f in self.infra[:limit]]
+        if len(self.infra) > limit:
+            lines.append(f"  … and {len(self.infra) - limit} more infrastructure errors (all in {full_list})")
+        lines.extend(f"  finding [{f.rule}]: {f.message}" for f in self.findings[:limit])
+        if len(self.findings) > limit:
+            lines.append(f"  … and {len(self.findings) - limit} more findings (all in {full_list})")
         lines.extend(f"  waived (known failure): {sid}" for sid in self.waived)
         lines.extend(f"  note: {n}" for n in self.notes)
+        counts = Counter(f.rule for f in (*self.infra, *self.findings))
+        why = ", ".join(f"{n} {rule}" for rule, n in counts.most_common())
+        lines.append(f"verdict: {self.verdict.upper()} (exit {self.exit_code})" + (f": {why}" if why else ""))
         return "\n".join(lines)
 
 

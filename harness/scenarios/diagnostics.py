@@ -31,6 +31,7 @@ class Problem:
     expected: str = ""
     hint: str = ""
     where: str = ""  # logical location inside the document, e.g. scenarios[2].steps[1].expect.cause
+    unreadable: bool = False  # the file could not be read or parsed at all (every other problem may follow from it)
 
     @property
     def location(self) -> str:
@@ -91,6 +92,15 @@ def raise_if_any(problems: Sequence[Problem], texts: dict[str, str]) -> None:
     """Raise one ScenarioFormatError listing every problem (sorted by file and line)."""
     if not problems:
         return
+    hint = ("fix the lines shown above; the format is specs/scenario.schema.json "
+            "(`hsa-cert scenarios list` loads every file and reports all problems at once)")
+    unreadable = [p for p in problems if p.unreadable]
+    if unreadable:  # a file that did not parse takes its templates and scenarios with it: the rest are follow-ons
+        others = len(set(problems)) - len(set(unreadable))
+        problems = unreadable
+        if others:
+            hint = (f"fix the file(s) shown above first: {others} other problem(s) found meanwhile may follow from "
+                    "them and are not listed (`hsa-cert scenarios list` shows what remains)")
     ordered = sorted(set(problems), key=lambda p: (p.file, p.line, p.column, p.message))
     shown = ordered[:_MAX_LISTED]
     blocks = [render_problem(p, texts.get(p.file)) for p in shown]
@@ -102,8 +112,7 @@ def raise_if_any(problems: Sequence[Problem], texts: dict[str, str]) -> None:
         f"{len(ordered)} {noun} in scenario file(s)",
         detail="\n\n".join(blocks),
         location=ordered[0].location if len(files) == 1 else f"{ordered[0].location} and {len(files) - 1} more file(s)",
-        hint="fix the lines shown above; the format is specs/scenario.schema.json "
-        "(`hsa-cert scenarios list` loads every file and reports all problems at once)",
+        hint=hint,
     )
 
 

@@ -99,7 +99,8 @@ def read_document(path: Path, *, root: Path | None = None, problems: list[Proble
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        problems.append(Problem(name, 0, 0, f"cannot read the file: {exc}", hint="scenario files are UTF-8 text"))
+        problems.append(Problem(name, 0, 0, f"cannot read the file: {exc}", hint="scenario files are UTF-8 text",
+                                unreadable=True))
         return Document(name, "")
     return parse_text(text, name, problems)
 
@@ -119,10 +120,14 @@ def parse_text(text: str, name: str, problems: list[Problem]) -> Document:
         problems.append(Problem(name, line, column, f"YAML syntax error: {what}",
                                 hint="check indentation and quoting near the marked position; quote strings that "
                                 "contain ': ' or '{{', start with '*', '&', '!' or '@', or (inside {...} and [...]) "
-                                "contain ',', '[' or ']', e.g. \"output.insuinfo[0].balc\""))
+                                "contain ',', '[' or ']', e.g. \"output.insuinfo[0].balc\"", unreadable=True))
         doc.data = None
     except yaml.YAMLError as exc:
-        problems.append(Problem(name, 0, 0, f"YAML error: {exc}"))
+        problems.append(Problem(name, 0, 0, f"YAML error: {exc}", unreadable=True))
+        doc.data = None
+    except RecursionError:
+        problems.append(Problem(name, 0, 0, "the file nests too deeply to read", unreadable=True,
+                                hint="a scenario file is a few levels deep; look for runaway brackets or indentation"))
         doc.data = None
     finally:
         loader.dispose()
