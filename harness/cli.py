@@ -374,6 +374,8 @@ def scenarios_show(
 
 _RUN_SUITE = typer.Option(None, "--suite", help="Suite to run (repeatable); default: every suite.")
 _RUN_FAULT = typer.Option(None, "--fault", help="Embedded platform fault, e.g. 2207:delay=500 (repeatable).")
+_PROVINCE = typer.Option(None, "--province", help="Embedded platform only: run it and the suite under this province "
+                         "profile (specs/profiles), e.g. jiangxi; default baseline.")
 
 
 @app.command("run")
@@ -386,6 +388,7 @@ def run_command(
     fault: list[str] = _RUN_FAULT,
     alluredir: str = typer.Option(None, "--alluredir", help="Allure results; default <run dir>/allure-results."),
     no_mask: bool = typer.Option(False, "--no-mask", help="Keep personal data unmasked in reports."),
+    province: str | None = _PROVINCE,
 ) -> None:
     """Run the scenario suites against a site, or against the embedded reference platform.
 
@@ -396,7 +399,7 @@ def run_command(
     try:
         code, _run_dir, _doc = run_session(site_file=site, suites=list(suite or []), seed=seed, out=out,
                                           keyword=keyword, faults=list(fault or []), alluredir=alluredir,
-                                          masked=not no_mask)
+                                          masked=not no_mask, province=province)
     except HsaCertError as exc:
         _fail(exc)
     raise typer.Exit(code)
@@ -429,6 +432,7 @@ def certify_command(
         None, "--ledger", help="Ledger file; default <reports-dir>/ledger.sqlite or $HSA_CERT_LEDGER."),
     no_allure: bool = typer.Option(False, "--no-allure", help="Skip the Allure HTML report."),
     no_mask: bool = typer.Option(False, "--no-mask", help="Keep personal data unmasked in reports."),
+    province: str | None = _PROVINCE,
 ) -> None:
     """Run a certification profile and write the evidence: results.json, junit.xml, allure-results/,
     certificate.html and the Allure report; append the run to the ledger; apply the gate.
@@ -456,13 +460,13 @@ def certify_command(
         declared = tuple(site_config.capabilities)  # type: ignore[attr-defined]
         chosen = load_profile(profile or profile_for_capabilities(declared))
         chosen.check_site(declared, site_location=getattr(site_config, "source", "") or (site or ""))
-        scenarios = load_suites(load_registry(), site_config.profile)  # type: ignore[attr-defined]
+        scenarios = load_suites(load_registry(), province or site_config.profile)  # type: ignore[attr-defined]
         selection = chosen.select(scenarios)
         typer.echo(f"hsa-cert certify: profile {chosen.id} ({chosen.title_zh}): {len(selection.scenarios)} of "
                    f"{len(scenarios)} scenarios")
         _code, run_dir, document = run_session(site_file=site, seed=seed, out=out, keyword=keyword,
                                               faults=list(fault or []), scenarios=list(selection.scenarios),
-                                              masked=not no_mask)
+                                              masked=not no_mask, province=province)
         reports = Path(reports_dir)
         outcome = finish_certification(
             Path(str(run_dir)), run_info(document, chosen),

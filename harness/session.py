@@ -41,12 +41,13 @@ __all__ = ["preload_site", "run_session", "selftest_suite_run"]
 def run_session(*, site_file: object = None, suites: list[str] | None = None, seed: int | None = None,
                out: object = None, keyword: str | None = None, faults: list[str] | None = None,
                alluredir: object = None, masked: bool = True, scenarios: list | None = None,
-               echo: Callable[[str], None] | None = None) -> tuple[int, Path, dict]:
+               echo: Callable[[str], None] | None = None, province: str | None = None) -> tuple[int, Path, dict]:
     """Run scenarios against a site (or the embedded platform); returns (exit code, run dir, results doc).
 
     Writes <run dir>/results.json, exchanges.jsonl, junit.xml and allure-results/. `scenarios`
     replaces suite loading (certify passes its selection). Raises HsaCertError for usage, config and
-    unreachable-site problems.
+    unreachable-site problems. `province` runs the embedded platform (and the suite) under that province
+    profile instead of the baseline; a site config names its own profile.
     """
 
     say = echo or print
@@ -67,7 +68,13 @@ def run_session(*, site_file: object = None, suites: list[str] | None = None, se
             raise InfrastructureError(f"the site is not reachable: {problem}", location=site.base_url,
                                       detail=f"site config: {site.source}",
                                       hint="check that the site is up and base_url (host and port) is right")
-    profile_name = site.profile if site is not None else "baseline"
+    if province is not None and site is not None:
+        raise UsageError("--province applies only to the embedded reference platform",
+                         hint="a site config names its province in [site] profile")
+    if province is not None and province not in registry.profiles():
+        raise UsageError(f"unknown province profile {province!r}",
+                         hint="choose one of: " + ", ".join(sorted(registry.profiles())))
+    profile_name = site.profile if site is not None else (province or "baseline")
     selected = scenarios if scenarios is not None else load_suites(registry, profile_name, suites or None,
                                                                     catalogue=catalogue)
     platform = None
@@ -78,8 +85,8 @@ def run_session(*, site_file: object = None, suites: list[str] | None = None, se
             parsed = [parse_fault(spec) for spec in faults or []]
             tmp = tempfile.TemporaryDirectory(prefix="hsa-cert-platform-", ignore_cleanup_errors=True)
             platform = start_background(PlatformConfig(db_path=str(Path(tmp.name) / "platform.sqlite"),
-                                                       faults=parsed, seed=catalogue.seed))
-            site = embedded_site(platform.url, catalogue=catalogue)
+                                                       faults=parsed, seed=catalogue.seed, profile=profile_name))
+            site = embedded_site(platform.url, catalogue=catalogue, profile=profile_name)
             say(f"hsa-cert: embedded reference platform at {platform.url}"
                 + (f" with faults {', '.join(faults or [])}" if faults else ""))
         profile = registry.profile(site.profile)
