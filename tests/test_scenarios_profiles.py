@@ -22,11 +22,13 @@ from harness.specs import load_registry
 from harness.transport import HttpTarget
 
 BASE_URL = "http://platform.test"
+PROFILES = load_registry().profiles()  # every specs/profiles/*.json: a new profile is tested the day it lands
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("profile", ["baseline", "hunan", "guangdong"])
+@pytest.mark.parametrize("profile", PROFILES)
 def test_the_default_suite_passes_on_the_reference_platform_under_each_profile(profile: str) -> None:
+    assert {"baseline", "hunan", "guangdong", "jiangxi"} <= set(PROFILES)
     registry = load_registry()
     scenarios = load_suites(registry, profile)
     assert len(scenarios) >= 1000

@@ -255,8 +255,8 @@ CODE_PATCHES: dict[str, dict[str, Any]] = {
     # IF §5 [V]: real values zero-padded ("01", "11", "99"); HN prints 1…56.
     "naty": {"padded": 2, "extra": {"99": "其他"}, "variants": {"unpadded": "unpadded"}},
     # IF §5 [V]: S1 1 是 / 2 否; HN and real traffic 1 是 / 0 否.
-    "bas_medn_flag": {"variants": {"one-two": ["1", "2"]}},
-    "hi_nego_drug_flag": {"variants": {"one-two": ["1", "2"]}},
+    "bas_medn_flag": {"variants": {"one-two": ["1", "2"]}, "variant_labels": {"one-two": {"1": "是", "2": "否"}}},
+    "hi_nego_drug_flag": {"variants": {"one-two": ["1", "2"]}, "variant_labels": {"one-two": {"1": "是", "2": "否"}}},
     # IF §5 [L]: 0/1; HN adds 2 (使用共济人个账).
     "acct_used_flag": {"enum": ["0", "1"], "labels": {"0": "否", "1": "是"}, "variants": {"hunan": ["0", "1", "2"]}},
     # IF §5: [C] core; HN list and local extensions are variants.
@@ -291,7 +291,7 @@ CODE_PATCHES: dict[str, dict[str, Any]] = {
     "rx_circ_flag": {"title": "外购处方标志", "enum": ["0", "1"], "labels": _FLAG01},
     "trt_enjymnt_flag": {},
     "dcla_souc": {"labels": {"03": "网上经办系统"}, "fix_blank": {"网上经办系统": "03"},
-                  "variants": {"s1": ["1", "2"]}},
+                  "variants": {"s1": ["1", "2"]}, "variant_labels": {"s1": {"1": "医院", "2": "中心"}}},
     "biz_appy_type": {},
     "psn_idet_type": {"variants": {"s1": ["01", "02", "03", "04", "06", "07", "99"]}},
     "agnter_rlts": {},
