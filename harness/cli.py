@@ -206,20 +206,29 @@ def specs_validate(
                              hint="validate the whole captured body, not just its input or output")
         what = f"{spec.infno} {spec.title_zh} {kind}"
         where = f"profile {validator.profile.id}, spec {registry.version}"
+        # DEV.<id>: a known deviation this profile tolerates (harness/specs/deviations.py): an advisory
+        advisories = [v for v in violations if v.clause.startswith("DEV.")]
+        findings = [v for v in violations if not v.clause.startswith("DEV.")]
         if as_json:
             typer.echo(json.dumps({"file": file, "kind": kind, "infno": spec.infno, "profile": validator.profile.id,
-                                   "valid": not violations,
-                                   "violations": [dataclasses.asdict(v) for v in violations]},
+                                   "valid": not findings,
+                                   "violations": [dataclasses.asdict(v) for v in findings],
+                                   "advisories": [dataclasses.asdict(v) for v in advisories]},
                                   ensure_ascii=False, indent=2))
         elif not violations:
             typer.echo(f"{file}: valid {what} ({where})")
         else:
-            typer.echo(f"{file}: {len(violations)} violation(s) in {what} ({where})")
-            for v in violations:
+            if findings:
+                typer.echo(f"{file}: {len(findings)} violation(s) in {what} ({where})")
+            else:
+                typer.echo(f"{file}: valid {what} ({where}), with {len(advisories)} tolerated deviation(s)")
+            for v in [*findings, *advisories]:
                 name = f"  {v.field_zh}" if v.field_zh else ""
                 typer.echo(f"  {v.path or '/'}{name}  [{v.clause}]")
                 typer.echo(f"      {v.message}: expected {v.expected or '-'}, actual {v.actual or '-'}")
-        return 1 if violations else 0
+                if v.hint:
+                    typer.echo(f"      hint: {v.hint}")
+        return 1 if findings else 0
 
     status = 0
     try:
