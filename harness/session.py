@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 
 from harness.errors import InfrastructureError, UsageError
-from harness.gateway import make_signer
+from harness.gateway import SM_FAMILIES, make_signer
 from harness.personas import load_catalogue
 from harness.platform.config import PlatformConfig, parse_fault
 from harness.platform.server import start_background
@@ -31,6 +31,7 @@ from harness.runner import Runner, probe
 from harness.scenarios.catalogue import load_suites
 from harness.selftest import SELFTEST_SEED, SuiteResult, suite_result_from_document
 from harness.siteconfig import SiteConfig, embedded_site, load_site
+from harness.sm_crypto import sm2_keypair
 from harness.specs import deep_merge, load_registry
 from harness.transport import HttpTarget
 from harness.verdict import exit_code, group_summaries, summarize
@@ -80,12 +81,16 @@ def run_session(*, site_file: object = None, suites: list[str] | None = None, se
     platform = None
     tmp = None
     target = None
+    test_keys: tuple[dict[str, str], dict[str, str]] | None = None
     try:
         if site is None:
             parsed = [parse_fault(spec) for spec in faults or []]
             tmp = tempfile.TemporaryDirectory(prefix="hsa-cert-platform-", ignore_cleanup_errors=True)
+            family = str(registry.profile(profile_name).gateway.get("family", "none"))
+            test_keys = _embedded_sm_credentials() if family in SM_FAMILIES else None
             platform = start_background(PlatformConfig(db_path=str(Path(tmp.name) / "platform.sqlite"),
-                                                       faults=parsed, seed=catalogue.seed, profile=profile_name))
+                                                       faults=parsed, seed=catalogue.seed, profile=profile_name,
+                                                       gateway_credentials=test_keys and test_keys[1]))
             site = embedded_site(platform.url, catalogue=catalogue, profile=profile_name)
             say(f"hsa-cert: embedded reference platform at {platform.url}"
                 + (f" with faults {', '.join(faults or [])}" if faults else ""))
@@ -97,7 +102,10 @@ def run_session(*, site_file: object = None, suites: list[str] | None = None, se
             if getattr(site, key):
                 transport[key] = getattr(site, key)
         gateway = deep_merge(profile.gateway, site.gateway.options)
-        signer = make_signer(site.gateway.family, site.gateway.credentials(source=site.source), gateway)
+        if test_keys is not None:  # the embedded platform under a national-crypto profile: its test keys
+            signer = make_signer(str(gateway.get("family")), test_keys[0], gateway)
+        else:
+            signer = make_signer(site.gateway.family, site.gateway.credentials(source=site.source), gateway)
         target = HttpTarget.from_profile(site.base_url, transport, timeout_s=site.limits.timeout_s, signer=signer,
                                          rate_limit_per_s=site.limits.rate_limit_per_s)
         runner = Runner(target, registry, profile, site, ConsoleReporter(say), seed=run_seed)
@@ -143,6 +151,14 @@ def run_session(*, site_file: object = None, suites: list[str] | None = None, se
         if tmp is not None:
             tmp.cleanup()
 
+
+
+def _embedded_sm_credentials() -> tuple[dict[str, str], dict[str, str]]:
+    """Fresh national-crypto credentials for one embedded run: (the harness's, the platform's)."""
+    private, public = sm2_keypair()
+    app_id, token, sm4_key = f"hsa-cert-{secrets.token_hex(4)}", secrets.token_hex(16), secrets.token_hex(16)
+    return ({"app_id": app_id, "access_token": token, "sm4_key": sm4_key, "sm2_private_key": private},
+            {"sm_public_key": public, "sm_app_id": app_id, "sm_access_token": token, "sm4_key": sm4_key})
 
 
 def preload_site(site_file: str | None) -> SiteConfig:
