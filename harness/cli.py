@@ -146,6 +146,41 @@ def specs_show(
         _fail(exc)
 
 
+@specs_app.command("coverage")
+def specs_coverage(
+    run_dir: str = typer.Argument(None, help="A run directory (its results.json); default: the spec's clauses only."),
+    missing: bool = typer.Option(False, "--missing", help="List the clauses the run did not exercise."),
+    as_json: bool = typer.Option(False, "--json", help="Print the coverage document as JSON."),
+) -> None:
+    """Clause coverage against the whole spec: per interface, the input, output and envelope field clauses a
+    run exercised (an output clause counts when a validated success answer contained the field)."""
+    import json
+    from pathlib import Path
+
+    from harness.errors import UsageError
+    from harness.reporting.coverage import coverage_document, render_coverage
+    from harness.specs import load_registry
+
+    try:
+        if run_dir is None:
+            doc = coverage_document([], load_registry())
+        else:
+            path = Path(run_dir) / "results.json"
+            try:
+                results = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError) as exc:
+                raise UsageError(f"no readable results.json in {run_dir}", location=str(path), detail=str(exc),
+                                 hint="give the directory of a `hsa-cert run` or `certify`") from exc
+            doc = results.get("coverage")
+            if not isinstance(doc, dict):
+                raise UsageError(f"{path} has no coverage", location=str(path),
+                                 hint="the run was made by an older hsa-cert: run it again")
+    except HsaCertError as exc:
+        _fail(exc)
+        return
+    typer.echo(json.dumps(doc, ensure_ascii=False, indent=2) if as_json else render_coverage(doc, missing=missing))
+
+
 @specs_app.command("validate")
 def specs_validate(
     file: str = typer.Argument(..., help="A captured request or response envelope (JSON, UTF-8, BOM allowed)."),

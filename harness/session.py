@@ -24,6 +24,7 @@ from harness.platform.config import PlatformConfig, parse_fault
 from harness.platform.server import start_background
 from harness.pytest_plugin import ScenarioPlugin, run_pytest
 from harness.reporting.console import ConsoleReporter, render_summary
+from harness.reporting.coverage import coverage_document
 from harness.reporting.curl import secret_header_env
 from harness.reporting.identity import tool_identity
 from harness.reporting.results_json import results_document, write_exchanges, write_results
@@ -135,6 +136,7 @@ def run_session(*, site_file: object = None, suites: list[str] | None = None, se
         }
         document = results_document(results, by_id, run=run_info, masked=masked,
                                     tool=tool_identity(registry).to_json())
+        document["coverage"] = coverage_document(results, registry)  # spec-wide clause coverage (issue 13)
         write_results(run_dir / "results.json", document)
         write_exchanges(run_dir / "exchanges.jsonl", results, masked=masked,
                         run_exchanges=[runner.sign_in_exchange] if runner.sign_in_exchange else [])

@@ -118,6 +118,7 @@ def certificate_context(record: RunRecord, *, digest: str, interface_names: Mapp
         "not_applicable": not_applicable,
         "not_applicable_more": na_more,
         "gate": gate,
+        "spec_coverage": dict(record.extra.get("coverage") or {}),  # harness/reporting/coverage.py
     }
 
 
