@@ -3,6 +3,8 @@ schemas, profile selection of their scenarios, and the platform settling through
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from platform_samples import Flow, memory_platform, persona
 
@@ -46,3 +48,13 @@ def test_the_platform_settles_and_reverses_through_the_a_codes() -> None:
     # 2208 reverses a 2207A settlement; a second 2207A on the same batch is a duplicate until then
     flow.reverse(emp, mdtrt_id, done["setl_id"])
     assert flow.balance(emp) == before
+
+
+def test_run_province_names_a_profile_and_is_for_the_embedded_platform_only(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from harness.cli import app
+
+    unknown = CliRunner().invoke(app, ["run", "--province", "atlantis", "--out", str(tmp_path / "a")])
+    assert unknown.exit_code == 2 and "unknown province profile 'atlantis'" in unknown.output
+    assert "national-a" in unknown.output

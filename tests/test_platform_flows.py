@@ -24,7 +24,7 @@ BASE = "http://platform.test"
 
 @pytest.fixture(scope="module")
 def walk() -> Iterator[dict[str, Any]]:
-    """One walk through all 41 transactions; yields {infno: [(envelope, response), ...], "_files": {...}}."""
+    """One walk through all 44 transactions (41 + the A versions); yields {infno: [(envelope, response), …]}."""
     seen: dict[str, Any] = {}
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         platform = mount(rsps, BASE, PlatformConfig(db_path=":memory:"))
