@@ -149,6 +149,41 @@ def specs_show(
 _TOO_DEEP = "a request or response envelope is a few levels deep; this file is nested hundreds deep"
 
 
+@specs_app.command("coverage")
+def specs_coverage(
+    run_dir: str = typer.Argument(None, help="A run directory (its results.json); default: the spec's clauses only."),
+    missing: bool = typer.Option(False, "--missing", help="List the clauses the run did not exercise."),
+    as_json: bool = typer.Option(False, "--json", help="Print the coverage document as JSON."),
+) -> None:
+    """Clause coverage against the whole spec: per interface, the input, output and envelope field clauses a
+    run exercised (an output clause counts when a validated success answer contained the field)."""
+    import json
+    from pathlib import Path
+
+    from harness.errors import UsageError
+    from harness.reporting.coverage import coverage_document, render_coverage
+    from harness.specs import load_registry
+
+    try:
+        if run_dir is None:
+            doc = coverage_document([], load_registry())
+        else:
+            path = Path(run_dir) / "results.json"
+            try:
+                results = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError) as exc:
+                raise UsageError(f"no readable results.json in {run_dir}", location=str(path), detail=str(exc),
+                                 hint="give the directory of a `hsa-cert run` or `certify`") from exc
+            doc = results.get("coverage")
+            if not isinstance(doc, dict):
+                raise UsageError(f"{path} has no coverage", location=str(path),
+                                 hint="the run was made by an older hsa-cert: run it again")
+    except HsaCertError as exc:
+        _fail(exc)
+        return
+    typer.echo(json.dumps(doc, ensure_ascii=False, indent=2) if as_json else render_coverage(doc, missing=missing))
+
+
 @specs_app.command("validate")
 def specs_validate(
     file: str = typer.Argument(..., help="A captured request or response envelope (JSON, UTF-8, BOM allowed)."),
@@ -219,20 +254,29 @@ def specs_validate(
                              hint="validate the whole captured body, not just its input or output")
         what = f"{spec.infno} {spec.title_zh} {kind}"
         where = f"profile {validator.profile.id}, spec {registry.version}"
+        # DEV.<id>: a known deviation this profile tolerates (harness/specs/deviations.py): an advisory
+        advisories = [v for v in violations if v.clause.startswith("DEV.")]
+        findings = [v for v in violations if not v.clause.startswith("DEV.")]
         if as_json:
             typer.echo(json.dumps({"file": file, "kind": kind, "infno": spec.infno, "profile": validator.profile.id,
-                                   "valid": not violations,
-                                   "violations": [dataclasses.asdict(v) for v in violations]},
+                                   "valid": not findings,
+                                   "violations": [dataclasses.asdict(v) for v in findings],
+                                   "advisories": [dataclasses.asdict(v) for v in advisories]},
                                   ensure_ascii=False, indent=2))
         elif not violations:
             typer.echo(f"{file}: valid {what} ({where})")
         else:
-            typer.echo(f"{file}: {len(violations)} violation(s) in {what} ({where})")
-            for v in violations:
+            if findings:
+                typer.echo(f"{file}: {len(findings)} violation(s) in {what} ({where})")
+            else:
+                typer.echo(f"{file}: valid {what} ({where}), with {len(advisories)} tolerated deviation(s)")
+            for v in [*findings, *advisories]:
                 name = f"  {v.field_zh}" if v.field_zh else ""
                 typer.echo(f"  {v.path or '/'}{name}  [{v.clause}]")
                 typer.echo(f"      {v.message}: expected {v.expected or '-'}, actual {v.actual or '-'}")
-        return 1 if violations else 0
+                if v.hint:
+                    typer.echo(f"      hint: {v.hint}")
+        return 1 if findings else 0
 
     status = 0
     try:
@@ -444,6 +488,8 @@ def scenarios_show(
 
 _RUN_SUITE = typer.Option(None, "--suite", help="Suite to run (repeatable); default: every suite.")
 _RUN_FAULT = typer.Option(None, "--fault", help="Embedded platform fault, e.g. 2207:delay=500 (repeatable).")
+_PROVINCE = typer.Option(None, "--province", help="Embedded platform only: run it and the suite under this province "
+                         "profile (specs/profiles), e.g. jiangxi; default baseline.")
 
 
 @app.command("run")
@@ -456,6 +502,7 @@ def run_command(
     fault: list[str] = _RUN_FAULT,
     alluredir: str = typer.Option(None, "--alluredir", help="Allure results; default <run dir>/allure-results."),
     no_mask: bool = typer.Option(False, "--no-mask", help="Keep personal data unmasked in reports."),
+    province: str | None = _PROVINCE,
 ) -> None:
     """Run the scenario suites against a site, or against the embedded reference platform.
 
@@ -466,7 +513,7 @@ def run_command(
     try:
         code, _run_dir, _doc = run_session(site_file=site, suites=list(suite or []), seed=seed, out=out,
                                           keyword=keyword, faults=list(fault or []), alluredir=alluredir,
-                                          masked=not no_mask, progress=True)
+                                          masked=not no_mask, progress=True, province=province)
     except HsaCertError as exc:
         _fail(exc)
     raise typer.Exit(code)
@@ -502,6 +549,7 @@ def certify_command(
         None, "--ledger", help="Ledger file; default <reports-dir>/ledger.sqlite or $HSA_CERT_LEDGER."),
     no_allure: bool = typer.Option(False, "--no-allure", help="Skip the Allure HTML report."),
     no_mask: bool = typer.Option(False, "--no-mask", help="Keep personal data unmasked in reports."),
+    province: str | None = _PROVINCE,
 ) -> None:
     """Run a certification profile and write the evidence: results.json, junit.xml, allure-results/,
     certificate.html and the Allure report; append the run to the ledger; apply the gate.
@@ -530,13 +578,13 @@ def certify_command(
         declared = tuple(site_config.capabilities)  # type: ignore[attr-defined]
         chosen = load_profile(profile or profile_for_capabilities(declared))
         chosen.check_site(declared, site_location=getattr(site_config, "source", "") or (site or ""))
-        scenarios = load_suites(load_registry(), site_config.profile)  # type: ignore[attr-defined]
+        scenarios = load_suites(load_registry(), province or site_config.profile)  # type: ignore[attr-defined]
         selection = chosen.select(scenarios)
         typer.echo(f"hsa-cert certify: profile {chosen.id} ({chosen.title_zh}): {len(selection.scenarios)} of "
                    f"{len(scenarios)} scenarios")
         _code, run_dir, document = run_session(site_file=site, seed=seed, out=out, keyword=keyword,
                                               faults=list(fault or []), scenarios=list(selection.scenarios),
-                                              masked=not no_mask, progress=True)
+                                              masked=not no_mask, progress=True, province=province)
         reports = Path(reports_dir)
         outcome = finish_certification(
             Path(str(run_dir)), run_info(document, chosen),

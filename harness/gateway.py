@@ -1,4 +1,4 @@
-"""Gateway request signing: the two header families provinces put in front of the platform.
+"""Gateway request signing: the families of gateways provinces put in front of the platform.
 
 TIF (Tencent, `x-tif-*`; Hebei, Chongqing, Guangdong): the signature is the hex SHA-256 of
 timestamp + token + nonce + timestamp, timestamp in seconds. NHSA code sends lower-case hex; some
@@ -7,6 +7,23 @@ TIF deployments expect upper case, so the case is a profile setting.
 CSB (Alibaba, `_api_*`; Hunan, Jiangxi, Jiangsu): the signature is Base64(HmacSHA1(SK, s)) where
 s joins the four `_api_*` headers as key=value pairs with `&`, keys in natural (lexicographic)
 order, UTF-8 (湖南 V1.1.27 "生成签名"). Timestamp in milliseconds.
+
+National crypto (国密): the two SM families below; the platform verifies them with its own code
+(harness/platform/gateway_sm.py), and only the SM2/SM3/SM4 primitives are shared (harness/sm_crypto.py).
+
+**oauth2-sm** (Jilin-style wrapper; its exact field set is not in our sources [U]; the wrapper `version` is
+the profile setting `gateway.oauth2_sm.version`): the request carries `Authorization: Bearer <access token>` and
+the body is not the envelope but
+    {"appId", "encType": "SM4", "signType": "SM2", "timestamp" (ms), "version",
+     "encData": hex(SM4-ECB/PKCS#7(sm4_key, UTF-8 envelope JSON)),
+     "signData": SM2(private key, string to sign)}
+where the string to sign joins `key=value` with `&` over appId, data (the envelope JSON, before
+encryption), encType, signType, timestamp and version, keys in natural order.
+
+**sm2-cainfo**: the body is the envelope, with `signtype` "SM2" and `cainfo` = SM2(private key, string to
+sign) where the string joins `key=value` with `&` over every envelope field but cainfo, keys in natural
+order, `input` as compact JSON text with sorted keys, null fields left out (interface-facts §1.1 #8/#9:
+cainfo 数字签名信息, signtype SM2/SM3).
 
 Signing only: the reference platform verifies with its own code. Secrets arrive from the caller
 (who read them from environment variables named in the site config) and never appear in a repr.
@@ -17,18 +34,23 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 import time
 import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from harness.errors import ConfigError
+from harness.sm_crypto import sm2_sign, sm4_encrypt
 
 __all__ = [
     "CSB_CREDENTIALS",
     "FAMILIES",
+    "SM_FAMILIES",
     "TIF_CREDENTIALS",
     "Signer",
+    "SmWrapper",
+    "cainfo_string",
     "csb_headers",
     "csb_sign",
     "csb_string_to_sign",
@@ -39,7 +61,7 @@ __all__ = [
 
 Signer = Callable[[str], dict[str, str]]  # infno -> headers to add to the request
 
-FAMILIES = ("none", "tif", "csb")
+FAMILIES = ("none", "tif", "csb", "oauth2-sm", "sm2-cainfo")
 TIF_CREDENTIALS = ("paasid", "token")
 CSB_CREDENTIALS = ("access_key", "secret_key")
 
@@ -115,6 +137,61 @@ class _CsbSigner:
         return f"Signer(family='csb', api_version={self._version!r}, api_name_template={self._template!r})"
 
 
+SM_FAMILIES = ("oauth2-sm", "sm2-cainfo")
+SM_CREDENTIALS = {"oauth2-sm": ("app_id", "access_token", "sm4_key", "sm2_private_key"),
+                  "sm2-cainfo": ("sm2_private_key",)}
+
+
+def _compact(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
+def cainfo_string(envelope: Mapping[str, Any]) -> str:
+    """The text an sm2-cainfo signature covers (see the module docstring)."""
+    parts = []
+    for key in sorted(envelope):
+        value = envelope[key]
+        if key == "cainfo" or value is None:
+            continue
+        parts.append(f"{key}={_compact(value) if key == 'input' or not isinstance(value, str) else value}")
+    return "&".join(parts)
+
+
+def oauth2_sign_string(fields: Mapping[str, str]) -> str:
+    return "&".join(f"{key}={fields[key]}" for key in sorted(fields))
+
+
+class SmWrapper:
+    """Signer for a national-crypto family: headers per infno, and the body it turns an envelope into."""
+
+    def __init__(self, family: str, credentials: Mapping[str, str], settings: Mapping[str, Any]) -> None:
+        self.family = family
+        self._creds = dict(credentials)
+        self._settings = dict(settings)
+
+    def __call__(self, infno: str) -> dict[str, str]:
+        if self.family == "oauth2-sm":
+            return {"Authorization": f"Bearer {self._creds['access_token']}"}
+        return {}
+
+    def body(self, envelope: Mapping[str, Any]) -> bytes:
+        """The bytes to POST for this envelope."""
+        if self.family == "sm2-cainfo":
+            signed = {**envelope, "signtype": "SM2"}
+            signed["cainfo"] = sm2_sign(self._creds["sm2_private_key"], cainfo_string(signed).encode("utf-8"))
+            return json.dumps(signed, ensure_ascii=False).encode("utf-8")
+        data = json.dumps(envelope, ensure_ascii=False)
+        fields = {"appId": self._creds["app_id"], "encType": "SM4", "signType": "SM2",
+                  "timestamp": str(int(time.time() * 1000)), "version": str(self._settings.get("version", "1.0.0"))}
+        signature = sm2_sign(self._creds["sm2_private_key"], oauth2_sign_string({**fields, "data": data}).encode())
+        wrapped = {**fields, "encData": sm4_encrypt(self._creds["sm4_key"], data.encode("utf-8")).hex().upper(),
+                   "signData": signature}
+        return json.dumps(wrapped, ensure_ascii=False).encode("utf-8")
+
+    def __repr__(self) -> str:  # never a key or the token
+        return f"Signer(family={self.family!r})"
+
+
 def make_signer(family: str, credentials: Mapping[str, str], gateway_profile: Mapping[str, Any]) -> Signer:
     """A callable infno -> headers for the gateway family ("none", "tif" or "csb").
 
@@ -127,14 +204,17 @@ def make_signer(family: str, credentials: Mapping[str, str], gateway_profile: Ma
     if family not in FAMILIES:
         raise ConfigError(f"unknown gateway family {family!r}", detail=f"known families: {', '.join(FAMILIES)}",
                           location="site config [gateway] family / profile gateway.family",
-                          hint="use 'tif' (x-tif-* headers), 'csb' (_api_* headers) or 'none'")
-    needed = TIF_CREDENTIALS if family == "tif" else CSB_CREDENTIALS
+                          hint="use 'tif' (x-tif-* headers), 'csb' (_api_* headers), 'oauth2-sm', 'sm2-cainfo' "
+                          "or 'none'")
+    needed = TIF_CREDENTIALS if family == "tif" else SM_CREDENTIALS.get(family, CSB_CREDENTIALS)
     missing = [name for name in needed if not credentials.get(name)]
     if missing:  # names only: the values are secrets
         raise ConfigError(f"gateway credentials missing for family {family!r}: {', '.join(missing)}",
                           location="site config [gateway]",
                           hint="set the environment variables the site config names for these credentials")
     settings = gateway_profile.get(family) or {}
+    if family in SM_FAMILIES:
+        return SmWrapper(family, credentials, gateway_profile.get(family.replace("-", "_")) or {})
     if family == "tif":
         case = settings.get("signature_case", "lower")
         if case not in ("lower", "upper"):

@@ -101,12 +101,14 @@ class SchemaViolation:
     expected: str = ""
     actual: str = ""
     field_zh: str = ""  # the field's Chinese name from the spec table
+    hint: str = ""  # e.g. a known real-world deviation (harness/specs/deviations.py)
 
     def render(self) -> str:
         name = f" ({self.field_zh})" if self.field_zh else ""
         exp = f" expected {self.expected}" if self.expected else ""
         act = f", got {self.actual}" if self.actual else ""
-        return f"{self.path or '/'}{name} [{self.clause}]: {self.message}{exp}{act}"
+        hint = f" (hint: {self.hint})" if self.hint else ""
+        return f"{self.path or '/'}{name} [{self.clause}]: {self.message}{exp}{act}{hint}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,13 +18,14 @@ from datetime import datetime
 from pathlib import Path
 
 from harness.errors import InfrastructureError, UsageError
-from harness.gateway import make_signer
+from harness.gateway import SM_FAMILIES, make_signer
 from harness.personas import load_catalogue
 from harness.platform.config import PlatformConfig, parse_fault
 from harness.platform.server import start_background
 from harness.proxy import MutatingTarget, load_mutations
 from harness.pytest_plugin import ScenarioPlugin, run_pytest
 from harness.reporting.console import ConsoleReporter, render_summary
+from harness.reporting.coverage import coverage_document
 from harness.reporting.curl import secret_header_env
 from harness.reporting.identity import tool_identity
 from harness.reporting.progress import ProgressDisplay
@@ -35,6 +36,7 @@ from harness.scenarios.catalogue import load_suites
 from harness.selftest import SELFTEST_SEED, SuiteResult, suite_result_from_document
 from harness.selftest.proxy import ProxyRun
 from harness.siteconfig import SiteConfig, embedded_site, load_site
+from harness.sm_crypto import sm2_keypair
 from harness.specs import deep_merge, load_registry
 from harness.transport import HttpTarget, Target
 from harness.verdict import exit_code, group_summaries, summarize
@@ -46,14 +48,16 @@ def run_session(*, site_file: object = None, suites: list[str] | None = None, se
                out: object = None, keyword: str | None = None, faults: list[str] | None = None,
                alluredir: object = None, masked: bool = True, scenarios: list | None = None,
                echo: Callable[[str], None] | None = None, progress: bool = False,
-               wrap_target: Callable[[Target], Target] | None = None) -> tuple[int, Path, dict]:
+               wrap_target: Callable[[Target], Target] | None = None,
+               province: str | None = None) -> tuple[int, Path, dict]:
     """Run scenarios against a site (or the embedded platform); returns (exit code, run dir, results doc).
 
     Writes <run dir>/results.json, exchanges.jsonl, junit.xml and allure-results/. `scenarios`
     replaces suite loading (certify passes its selection); `wrap_target` puts a Target in front of the
     site's (the self-test's mutation proxy). Raises HsaCertError for usage, config and
     unreachable-site problems. `progress`: a count and an estimate (a live line on a terminal, a plain
-    line per tenth elsewhere) instead of pytest's dot per scenario.
+    line per tenth elsewhere) instead of pytest's dot per scenario. `province` runs the embedded platform
+    (and the suite) under that province profile instead of the baseline; a site config names its own profile.
     """
 
     say = echo or print
@@ -74,20 +78,30 @@ def run_session(*, site_file: object = None, suites: list[str] | None = None, se
             raise InfrastructureError(f"the site is not reachable: {problem}", location=site.base_url,
                                       detail=f"site config: {site.source}",
                                       hint="check that the site is up and base_url (host and port) is right")
-    profile_name = site.profile if site is not None else "baseline"
+    if province is not None and site is not None:
+        raise UsageError("--province applies only to the embedded reference platform",
+                         hint="a site config names its province in [site] profile")
+    if province is not None and province not in registry.profiles():
+        raise UsageError(f"unknown province profile {province!r}",
+                         hint="choose one of: " + ", ".join(sorted(registry.profiles())))
+    profile_name = site.profile if site is not None else (province or "baseline")
     selected = scenarios if scenarios is not None else load_suites(registry, profile_name, suites or None,
                                                                     catalogue=catalogue)
     platform = None
     tmp = None
     target = None
     daybook = None
+    test_keys: tuple[dict[str, str], dict[str, str]] | None = None
     try:
         if site is None:
             parsed = [parse_fault(spec) for spec in faults or []]
             tmp = tempfile.TemporaryDirectory(prefix="hsa-cert-platform-", ignore_cleanup_errors=True)
+            family = str(registry.profile(profile_name).gateway.get("family", "none"))
+            test_keys = _embedded_sm_credentials() if family in SM_FAMILIES else None
             platform = start_background(PlatformConfig(db_path=str(Path(tmp.name) / "platform.sqlite"),
-                                                       faults=parsed, seed=catalogue.seed))
-            site = embedded_site(platform.url, catalogue=catalogue)
+                                                       faults=parsed, seed=catalogue.seed, profile=profile_name,
+                                                       gateway_credentials=test_keys and test_keys[1]))
+            site = embedded_site(platform.url, catalogue=catalogue, profile=profile_name)
             say(f"hsa-cert: embedded reference platform at {platform.url}"
                 + (f" with faults {', '.join(faults or [])}" if faults else ""))
         profile = registry.profile(site.profile)
@@ -98,7 +112,10 @@ def run_session(*, site_file: object = None, suites: list[str] | None = None, se
             if getattr(site, key):
                 transport[key] = getattr(site, key)
         gateway = deep_merge(profile.gateway, site.gateway.options)
-        signer = make_signer(site.gateway.family, site.gateway.credentials(source=site.source), gateway)
+        if test_keys is not None:  # the embedded platform under a national-crypto profile: its test keys
+            signer = make_signer(str(gateway.get("family")), test_keys[0], gateway)
+        else:
+            signer = make_signer(site.gateway.family, site.gateway.credentials(source=site.source), gateway)
         target = HttpTarget.from_profile(site.base_url, transport, timeout_s=site.limits.timeout_s, signer=signer,
                                          rate_limit_per_s=site.limits.rate_limit_per_s)
         sender = wrap_target(target) if wrap_target else target
@@ -142,6 +159,7 @@ def run_session(*, site_file: object = None, suites: list[str] | None = None, se
         }
         document = results_document(results, by_id, run=run_info, masked=masked,
                                     tool=tool_identity(registry).to_json())
+        document["coverage"] = coverage_document(results, registry)  # spec-wide clause coverage (issue 13)
         write_results(run_dir / "results.json", document)
         write_exchanges(run_dir / "exchanges.jsonl", results, masked=masked,
                         run_exchanges=[runner.sign_in_exchange] if runner.sign_in_exchange else [])
@@ -172,6 +190,14 @@ def open_daybook(site: SiteConfig, run_id: str, reports: Path = Path("reports"))
         return None
     path = Path(site.daybook) if site.daybook else reports / site.id / "daybook.sqlite"
     return DayBook(path, f"{site.id} {site.base_url}", run_id)
+
+
+def _embedded_sm_credentials() -> tuple[dict[str, str], dict[str, str]]:
+    """Fresh national-crypto credentials for one embedded run: (the harness's, the platform's)."""
+    private, public = sm2_keypair()
+    app_id, token, sm4_key = f"hsa-cert-{secrets.token_hex(4)}", secrets.token_hex(16), secrets.token_hex(16)
+    return ({"app_id": app_id, "access_token": token, "sm4_key": sm4_key, "sm2_private_key": private},
+            {"sm_public_key": public, "sm_app_id": app_id, "sm_access_token": token, "sm4_key": sm4_key})
 
 
 def preload_site(site_file: str | None) -> SiteConfig:

@@ -46,6 +46,8 @@ GATEWAY_CREDENTIALS: dict[str, tuple[str, ...]] = {
     "none": (),
     "tif": ("paasid", "token"),
     "csb": ("access_key", "secret_key"),
+    "oauth2-sm": ("app_id", "access_token", "sm4_key", "sm2_private_key"),  # national crypto (gateway.SmWrapper)
+    "sm2-cainfo": ("sm2_private_key",),
 }
 
 URL_STYLES = ("single", "infno")
@@ -459,12 +461,13 @@ def _capabilities(site: _Reader) -> tuple[str, ...]:
 def _gateway(gw: _Reader) -> GatewayConfig:
     family = gw.text("family", required=False, default="none", choices=tuple(GATEWAY_CREDENTIALS)) or "none"
     needed = GATEWAY_CREDENTIALS[family]
-    gw.only(("family", *(f"{name}_env" for name in needed), "tif", "csb"))
+    gw.only(("family", *(f"{name}_env" for name in needed), "tif", "csb", "oauth2_sm"))
     env: dict[str, str] = {}
     for name in needed:
         env[name] = gw.text(f"{name}_env", pattern=_ENV_NAME,
                             what="the NAME of an environment variable holding the credential (not the secret)") or ""
-    options = {key: dict(gw.table[key]) for key in ("tif", "csb") if isinstance(gw.table.get(key), Mapping)}
+    options = {key: dict(gw.table[key]) for key in ("tif", "csb", "oauth2_sm")
+               if isinstance(gw.table.get(key), Mapping)}
     return GatewayConfig(family=family, credential_env=env, options=options)
 
 

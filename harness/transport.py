@@ -434,8 +434,12 @@ class HttpTarget:
 
     def send(self, infno: str, envelope: Mapping[str, Any]) -> Exchange:
         """POST the envelope; never raises for network trouble (see Exchange.error)."""
-        body = json.dumps(envelope, ensure_ascii=False).encode("utf-8")
-        return self._post(infno, envelope, content_type=self.content_type, parse=True, data=body)[0]
+        return self._post(infno, envelope, content_type=self.content_type, parse=True, data=self._body(envelope))[0]
+
+    def _body(self, envelope: Mapping[str, Any]) -> bytes:
+        """The envelope as the request body; a national-crypto signer (gateway.SmWrapper) signs or wraps it."""
+        wrap = getattr(self.signer, "body", None)
+        return wrap(envelope) if wrap is not None else json.dumps(envelope, ensure_ascii=False).encode("utf-8")
 
     def upload(self, envelope: Mapping[str, Any], filename: str, data: bytes) -> Exchange:
         """9101 file upload as multipart/form-data: a `jsonStr` text part (the envelope) and a `file` part."""
@@ -450,8 +454,7 @@ class HttpTarget:
     def download(self, envelope: Mapping[str, Any]) -> tuple[Exchange, bytes]:
         """9102 file download: the bytes of a binary answer; a JSON answer (e.g. a refusal) gives b""."""
         infno = str(envelope.get("infno") or "9102")
-        body = json.dumps(envelope, ensure_ascii=False).encode("utf-8")
-        return self._post(infno, envelope, content_type=self.content_type, parse=False, data=body)
+        return self._post(infno, envelope, content_type=self.content_type, parse=False, data=self._body(envelope))
 
     def close(self) -> None:
         self._session.close()

@@ -20,6 +20,7 @@ LAYERS: dict[str, int] = {
     "gateway": 1,
     "hostile": 1,
     "answer_guard": 0,  # standard-library guards the transport plugs in (deadline reaper, 1xx skipping)
+    "sm_crypto": 0,  # SM2/SM3/SM4 primitives (gmssl) for the gateway and the platform's gateway check
     "scenarios": 2,
     "checks": 2,
     "platform": 2,
@@ -55,6 +56,7 @@ OWNERS: dict[str, str | tuple[str, ...]] = {
     "responses": "platform/inprocess.py",
     "orjson": "platform/codec.py",
     "rich": "reporting/progress.py",
+    "gmssl": "sm_crypto.py",
 }
 
 # The reference platform and the conformance checks share schemas but no logic.

@@ -112,7 +112,7 @@ def test_validate_lists_every_violation(tmp_path: Path, request_2207: dict[str, 
         "/input/data/med_type", "/input/data/medfee_sumamt", "/msgid"]
     assert report["violations"][1] | {"message": ""} == {
         "path": "/input/data/medfee_sumamt", "clause": "2207.in.data.medfee_sumamt", "message": "",
-        "expected": "type number", "actual": 'string "128.50"', "field_zh": "医疗费总额"}
+        "expected": "type number", "actual": 'string "128.50"', "field_zh": "医疗费总额", "hint": ""}
 
 
 def test_validate_applies_the_profile_cross_region_rule(tmp_path: Path, request_2207: dict[str, Any]) -> None:

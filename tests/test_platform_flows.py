@@ -16,7 +16,7 @@ from platform_samples import CATALOGUE, ENDPOINT, ITEMS, Flow, persona
 
 from harness.platform import Platform, PlatformConfig
 from harness.platform.inprocess import mount
-from harness.platform.samples import fee_lines, person_input, total
+from harness.platform.samples import fee_lines, person_input, settle_input, total, visit_input
 from harness.specs import load_registry
 
 BASE = "http://platform.test"
@@ -24,7 +24,7 @@ BASE = "http://platform.test"
 
 @pytest.fixture(scope="module")
 def walk() -> Iterator[dict[str, Any]]:
-    """One walk through all 41 transactions; yields {infno: [(envelope, response), ...], "_files": {...}}."""
+    """One walk through all 44 transactions (41 + the A versions); yields {infno: [(envelope, response), …]}."""
     seen: dict[str, Any] = {}
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         platform = mount(rsps, BASE, PlatformConfig(db_path=":memory:"))
@@ -67,6 +67,14 @@ def _walk_everything(flow: Flow, shop: Flow, session: requests.Session, seen: di
     again, amount2 = flow.register(emp)
     flow.settle(emp, again, amount2)
     flow.ok("2601", {"data": {"psn_no": emp.psn_no, "omsgid": flow.last["msgid"], "oinfno": "2207"}}, emp)
+    # the A versions (IF §3.2): 2203A with the maternity facts, 2206A, 2207A, reversed by 2208
+    a_visit, amount_a = flow.register(emp)
+    visit_a = visit_input(emp, a_visit)
+    visit_a["mdtrtinfo"].update(matn_type="", geso_val=0)
+    flow.ok("2203A", visit_a, emp)
+    flow.ok("2206A", settle_input(emp, a_visit, "B1", amount_a, presettle=True), emp)
+    settled_a = flow.ok("2207A", settle_input(emp, a_visit, "B1", amount_a), emp)["setlinfo"]
+    flow.reverse(emp, a_visit, settled_a["setl_id"])
     # inpatient: change, fees with a refund, fee cancellation, discharge and its cancellation, interim and final
     emp2 = persona("filed-employee-2")
     stay, rows = flow.admit(emp2, [("bed", 2), ("nursing", 2), ("infusion", 4)])
@@ -188,4 +196,4 @@ def test_the_walk_leaves_balances_and_the_ledger_consistent(walk: dict[str, Any]
         statuses = dict(conn.execute("SELECT status, COUNT(*) FROM settlements GROUP BY status").fetchall())
     # every settlement of filed-employee was reversed or 冲正'd: the balance is back where it started
     assert D(balc) / 100 == D(emp.balc)
-    assert statuses.get("voided") == 1 and statuses.get("reversed") == 3
+    assert statuses.get("voided") == 1 and statuses.get("reversed") == 4  # 2208, 2208 of 2207A, 2305, 2103

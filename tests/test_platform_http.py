@@ -68,7 +68,7 @@ def test_the_url_per_transaction_style(server: RunningPlatform, flow: Flow) -> N
 
 def test_admin_health_exchanges_and_faults(server: RunningPlatform, flow: Flow) -> None:
     health = requests.get(server.url + "/__admin/health", timeout=5).json()
-    assert health["status"] == "ok" and len(health["interfaces"]) == 41
+    assert health["status"] == "ok" and len(health["interfaces"]) == 44  # 41 + the A versions 2203A, 2206A, 2207A
     last = requests.get(server.url + "/__admin/exchanges", params={"limit": 1}, timeout=5).json()["exchanges"]
     assert last[0]["infno"] == "9001" and last[0]["valid"] is True
     add_fault(server, "2207:delay=10")

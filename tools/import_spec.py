@@ -377,6 +377,8 @@ def build_interface(b: Build, section: Section) -> dict[str, Any]:
     source = "湖南 V1.1.27"
     if numbers:
         source += f" 表{numbers[0]}" + (f"–{numbers[-1]}" if len(numbers) > 1 else "")
+    if infno in ov.A_VARIANTS:
+        source += f" (tables of 【{ov.A_VARIANTS[infno]}】; IF §3.2 [C])"
     return {
         "$schema": SCHEMA_DIALECT,
         "$id": f"{ov.ID_BASE}interfaces/{infno}.json",
@@ -403,8 +405,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=REPO / "specs" / ov.SPEC_VERSION)
     args = parser.parse_args(argv)
     text = args.spec.read_text(encoding="utf-8")
-    wanted = set(ov.INTERFACES)
+    wanted = set(ov.INTERFACES) - set(ov.A_VARIANTS)
     sections = parse_sections(text, wanted)
+    for variant, base in ov.A_VARIANTS.items():  # same tables, under the A code (IF §3.2)
+        if base in sections:
+            sections[variant] = Section(variant, sections[base].title, sections[base].tables)
     missing = sorted(wanted - set(sections))
     if missing:
         print(f"error: sections not found: {missing}", file=sys.stderr)

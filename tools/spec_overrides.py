@@ -29,6 +29,11 @@ INTERFACES: dict[str, tuple[str, str, bool]] = {
     "2206": ("Outpatient pre-settlement", "outpatient", False),
     "2207": ("Outpatient settlement", "outpatient", True),
     "2208": ("Outpatient settlement reversal", "outpatient", True),
+    # IF §3.2 [C]: the A versions of the outpatient visit and settlement (2203A: HN 【2203A】, adds
+    # matn_type/geso_val; 2206A/2207A: no HN section, same tables as 2206/2207, see A_VARIANTS).
+    "2203A": ("Outpatient visit upload, A version", "outpatient", True),
+    "2206A": ("Outpatient pre-settlement, A version", "outpatient", False),
+    "2207A": ("Outpatient settlement, A version", "outpatient", True),
     "2301": ("Inpatient fee detail upload", "inpatient", True),
     "2302": ("Inpatient fee detail cancellation", "inpatient", True),
     "2303": ("Inpatient pre-settlement", "inpatient", False),
@@ -66,9 +71,12 @@ ARRAY_NODES: dict[str, set[str]] = {
     "2102": {"in.drugdetail", "out.setldetail", "out.detlcutinfo"},
     "2103": {"out.setldetail"},
     "2203": {"in.diseinfo"},
+    "2203A": {"in.diseinfo"},
     "2204": {"in.feedetail", "out.result"},
     "2206": {"out.setldetail"},
     "2207": {"out.setldetail"},
+    "2206A": {"out.setldetail"},
+    "2207A": {"out.setldetail"},
     "2208": {"out.setldetail"},
     "2301": {"in.feedetail", "out.result"},
     "2302": {"in.data"},
@@ -84,6 +92,10 @@ ARRAY_NODES: dict[str, set[str]] = {
     "5302": {"out.psnfixmedin"},
     "5304": {"out.refmedin"},
 }
+
+# A versions the HN text does not print (IF §3.2 lists 2206A/2207A as [C] names of 门诊预结算/门诊结算,
+# field tables unknown): built from the base interface's tables, plus the A-only fields of A_EXTRA_FIELDS.
+A_VARIANTS: dict[str, str] = {"2206A": "2206", "2207A": "2207"}
 
 # Output nodes that real platforms may omit (IF §4.1: idetinfo often empty/absent).
 OPTIONAL_OUTPUT_NODES: dict[str, set[str]] = {
@@ -133,11 +145,12 @@ CROSS_REGION_NODES: dict[str, str] = {
     "2303": "data", "2304": "data", "2401": "mdtrtinfo",
     # HN makes the four fields 必填 in pharmacy settlement too; same [V] treatment.
     "2101": "druginfo", "2102": "druginfo",
+    "2206A": "data", "2207A": "data",
 }
 CROSS_REGION_BY_INFNO: dict[str, list[str]] = {
     "1101": ["psn_cert_type", "certno", "psn_name"],
     **{k: ["psn_cert_type", "certno", "psn_type", "psn_name"]
-       for k in ("2201", "2206", "2207", "2303", "2304", "2401")},
+       for k in ("2201", "2206", "2207", "2206A", "2207A", "2303", "2304", "2401")},
 }
 
 # sign_no: HN 表2 and IF §1.1 #17 give 30 characters, but HN's own sample request (附录 B.1 报文输入示例-人员信息获取)
@@ -157,10 +170,12 @@ FIELD_PATCHES: dict[tuple[str, str, str, str], dict[str, Any]] = {
        for i in ("2206", "2303") for f in ("setl_time", "clr_way", "clr_optins", "setl_id")},
     # IF §4.7: crt_payb_lmt_amt is often null in practice.
     **{(i, "out", "setldetail", "crt_payb_lmt_amt"): {"required": False, "note": "IF §4.7: often null in real traffic"}
-       for i in ("2101", "2102", "2103", "2206", "2207", "2208", "2303", "2304", "2305", "5203")},
+       for i in ("2101", "2102", "2103", "2206", "2207", "2206A", "2207A", "2208", "2303", "2304", "2305", "5203")},
     # IF §4.7 lists the [C] settlement output without hifdm_pay; HN adds it as 非空. Real Hebei traffic lacks it.
     **{(i, "out", "setlinfo", "hifdm_pay"): {"required": False, "note": "HN-only 非空; absent from IF §4.7 [C] set"}
-       for i in ("2101", "2102", "2103", "2206", "2207", "2208", "2303", "2304", "2305", "5203")},
+       for i in ("2101", "2102", "2103", "2206", "2207", "2206A", "2207A", "2208", "2303", "2304", "2305", "5203")},
+    **{("2206A", "out", "setlinfo", f): {"required": False, "note": "IF §4.7: null in real pre-settlement responses"}
+       for f in ("setl_time", "clr_way", "clr_optins", "setl_id")},
     # IF §4.8: pdn_cash_pay (sic) and psn_cash_pay both accepted in 2208 output; one of them must be present.
     ("2208", "out", "setlinfo", "pdn_cash_pay"): {"required": False,
                                                   "note": "IF §4.8: spec typo, accepted with psn_cash_pay"},
@@ -195,6 +210,13 @@ FIELD_PATCHES: dict[tuple[str, str, str, str], dict[str, Any]] = {
 EXTRA_FIELDS: dict[tuple[str, str, str], list[tuple[str, str, str, int | None, str | None, bool, str]]] = {
     # IF §4.7: 2206/2303 may echo setl_id as null.
     ("2206", "out", "setlinfo"): [("setl_id", "结算ID", "string", 30, None, False, "IF §4.7: null in 2206")],
+    ("2206A", "out", "setlinfo"): [("setl_id", "结算ID", "string", 30, None, False, "IF §4.7: null in 2206")],
+    # IF §4.4 [C]: 2203A adds matn_type and geso_val to mdtrtinfo (HN 【2203A】 prints them too). The A
+    # settlements carry the 2203A maternity facts on (IF §3.2 names only; [U] which fields the A tables add,
+    # so they are optional and never fail a certificate on their own).
+    **{(i, "in", "data"): [("matn_type", "生育类别", "string", 6, None, False, "[U] A version (IF §3.2)"),
+                           ("geso_val", "孕周数", "number", None, None, False, "[U] A version (IF §3.2)")]
+       for i in ("2206A", "2207A")},
     ("2303", "out", "setlinfo"): [("setl_id", "结算ID", "string", 30, None, False, "IF §4.7: null in 2303")],
     # IF §4.8: the correct spelling next to the typo.
     ("2208", "out", "setlinfo"): [("psn_cash_pay", "个人现金支出", "money", None, None, False,
@@ -233,8 +255,8 @@ CODE_PATCHES: dict[str, dict[str, Any]] = {
     # IF §5 [V]: real values zero-padded ("01", "11", "99"); HN prints 1…56.
     "naty": {"padded": 2, "extra": {"99": "其他"}, "variants": {"unpadded": "unpadded"}},
     # IF §5 [V]: S1 1 是 / 2 否; HN and real traffic 1 是 / 0 否.
-    "bas_medn_flag": {"variants": {"one-two": ["1", "2"]}},
-    "hi_nego_drug_flag": {"variants": {"one-two": ["1", "2"]}},
+    "bas_medn_flag": {"variants": {"one-two": ["1", "2"]}, "variant_labels": {"one-two": {"1": "是", "2": "否"}}},
+    "hi_nego_drug_flag": {"variants": {"one-two": ["1", "2"]}, "variant_labels": {"one-two": {"1": "是", "2": "否"}}},
     # IF §5 [L]: 0/1; HN adds 2 (使用共济人个账).
     "acct_used_flag": {"enum": ["0", "1"], "labels": {"0": "否", "1": "是"}, "variants": {"hunan": ["0", "1", "2"]}},
     # IF §5: [C] core; HN list and local extensions are variants.
@@ -269,7 +291,7 @@ CODE_PATCHES: dict[str, dict[str, Any]] = {
     "rx_circ_flag": {"title": "外购处方标志", "enum": ["0", "1"], "labels": _FLAG01},
     "trt_enjymnt_flag": {},
     "dcla_souc": {"labels": {"03": "网上经办系统"}, "fix_blank": {"网上经办系统": "03"},
-                  "variants": {"s1": ["1", "2"]}},
+                  "variants": {"s1": ["1", "2"]}, "variant_labels": {"s1": {"1": "医院", "2": "中心"}}},
     "biz_appy_type": {},
     "psn_idet_type": {"variants": {"s1": ["01", "02", "03", "04", "06", "07", "99"]}},
     "agnter_rlts": {},

@@ -71,6 +71,12 @@ ENV_CREDENTIALS = {
     "tif_token": "HSA_PLATFORM_TIF_TOKEN",
     "csb_ak": "HSA_PLATFORM_CSB_AK",
     "csb_sk": "HSA_PLATFORM_CSB_SK",
+    # national-crypto families (harness/platform/gateway_sm.py): the client's SM2 public key (128 hex),
+    # and for oauth2-sm its app id, bearer token and SM4 key (32 hex)
+    "sm_public_key": "HSA_PLATFORM_SM2_PUBLIC_KEY",
+    "sm_app_id": "HSA_PLATFORM_SM_APP_ID",
+    "sm_access_token": "HSA_PLATFORM_SM_ACCESS_TOKEN",
+    "sm4_key": "HSA_PLATFORM_SM4_KEY",
 }
 
 

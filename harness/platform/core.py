@@ -20,7 +20,7 @@ import logging
 import re
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from email.parser import BytesParser
 from email.policy import HTTP
@@ -36,6 +36,7 @@ from harness.platform.db import Database
 from harness.platform.envelope import RefMsgIds, dump_json
 from harness.platform.faults import POST_COMMIT_KINDS, PRE_PROCESS_KINDS, FaultRegistry, Switches
 from harness.platform.gateway_check import GatewayVerifier
+from harness.platform.gateway_sm import SmGateway, SmRefused
 from harness.platform.pipeline import CallResult, process_call, record_exchange, refusal_envelope, violations_text
 from harness.platform.refdata import RefData
 from harness.platform.refusals import CAUSE_MESSAGES
@@ -103,6 +104,7 @@ class Platform:
         for fault in self.config.parsed_faults():
             self.ctx.faults.add(fault)
         self.gateway = GatewayVerifier(profile.gateway, self.config.credentials())  # {} with verify_signatures off
+        self.sm_gateway = SmGateway(str(profile.gateway.get("family", "none")), self.config.credentials())
         self._closed = threading.Event()
 
     # --- convenience for in-process callers --------------------------------------------------------
@@ -162,6 +164,13 @@ class Platform:
             if len(request.body) > limit:
                 return self.refuse_oversized(HttpRequest(request.method, request.path, request.headers, b"",
                                                          request.query), len(request.body), limit)  # fmt: skip
+        if self.sm_gateway.enabled and not request.headers.get("content-type", "").lower().startswith("multipart/"):
+            try:  # national-crypto families: decrypt and verify before anything reads the message
+                prepared.request = request = replace(request, body=self.sm_gateway.open(request.headers, request.body))
+            except SmRefused as refused:
+                prepared.response = json_response({"code": 401, "message": refused.message}, 401)
+                self._record_plain(prepared, prepared.response, fault="", note=f"gateway: {refused.message}")
+                return prepared
         self._parse(prepared)
         infno = prepared.infno
         refusal = self.gateway.check(request.headers, infno)

@@ -56,7 +56,7 @@ MONEY_FIELDS = (
     "hifp_pay", "cvlserv_pay", "hifes_pay", "hifmi_pay", "hifob_pay", "maf_pay", "oth_pay", "hifdm_pay",
     "fund_pay_sumamt", "psn_part_amt", "acct_pay", "acct_mulaid_pay", "psn_cash_pay", "hosp_part_amt",
 )  # fmt: skip
-PRESETTLEMENTS = ("2101", "2206", "2303")
+PRESETTLEMENTS = ("2101", "2206", "2206A", "2303")
 CLR_TYPES = {"outpatient": "11", "chronic": "11", "inpatient": "21", "pharmacy": "41"}
 POOL_FUNDS = {"310": ("310100", "城镇职工基本医疗保险统筹基金"), "390": ("390100", "城乡居民基本医疗保险基金")}
 
@@ -320,7 +320,7 @@ def reverse_requested(call: Call, settle_infno: str, owner: str | None = None) -
     settlement = load_settlement(call.conn, str(data.get("setl_id") or ""), owner or call.fixmedins_code)
     if (
         settlement is None
-        or settlement.infno != settle_infno
+        or settlement.infno.rstrip("A") != settle_infno  # 2207A settlements are reversed by 2208 too
         or settlement.mdtrt_id != data.get("mdtrt_id")
         or settlement.psn_no != data.get("psn_no")
     ):

@@ -143,6 +143,7 @@ def certificate_context(record: RunRecord, *, digest: str, interface_names: Mapp
         "inconclusive": [_inconclusive(s) for s in inconclusive[:MAX_INCONCLUSIVE]],
         "inconclusive_more": max(0, len(inconclusive) - MAX_INCONCLUSIVE),
         "grades": record.grades(),
+        "spec_coverage": dict(record.extra.get("coverage") or {}),  # harness/reporting/coverage.py
     }
 
 

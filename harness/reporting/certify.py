@@ -159,7 +159,8 @@ def finish_certification(
     before = previous_run(ledger, info.site_id)
     previous = load_outcomes(ledger, before.run_id) if before else None
     gate = evaluate(record, policy, previous, previous_run_id=before.run_id if before else None)
-    record = replace(record, extra={"gate": gate.to_json()})
+    coverage = {k: v for k, v in (results.get("coverage") or {}).items() if k != "by_interface"}
+    record = replace(record, extra={"gate": gate.to_json(), **({"coverage": coverage} if coverage else {})})
     _write_json(run_dir / CERTIFICATION_JSON, record.to_json())
 
     digest = write_manifest(run_dir, include_certificate=False)

@@ -39,7 +39,7 @@ from harness.scenarios.templates import LEDGER_FIELDS
 __all__ = ["LEDGER_FIELDS", "REVERSAL", "SETTLEMENT", "DayBook", "Ledger", "LedgerRow", "fill_ledger", "first_node",
            "mentions_ledger", "protect", "unprotect"]
 
-SETTLEMENT = frozenset({"2102", "2207", "2304"})
+SETTLEMENT = frozenset({"2102", "2207", "2207A", "2304"})  # 2207A: the A version (IF §3.2)
 REVERSAL = frozenset({"2103", "2208", "2305"})
 LEDGER_EXPR = re.compile(r"\{\{\s*ledger\.([a-z_]+)\s*\}\}")
 _ZERO = Decimal("0.00")

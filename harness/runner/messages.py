@@ -16,7 +16,8 @@ from harness.model import Exchange
 __all__ = ["SETTLING", "describe_answer", "field_clause", "find_psn_no", "infcode_of", "jsonable", "parse_response",
            "probe", "resolve_path", "same_value", "show", "show_infcode"]
 
-SETTLING = ("2102", "2103", "2207", "2208", "2304", "2305", "2401")  # 2601-reversible state changes (spec §6.3)
+# 2601-reversible state changes (spec §6.3); 2207A is the A version of 2207 (IF §3.2)
+SETTLING = ("2102", "2103", "2207", "2207A", "2208", "2304", "2305", "2401")
 _PATH_PART = re.compile(r"([^.\[\]]+)|\[([0-9]+)\]")
 _DECIMAL_JSON = json.JSONDecoder(parse_float=Decimal)  # json.loads(text, parse_float=Decimal), built once
 

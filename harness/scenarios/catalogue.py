@@ -219,7 +219,8 @@ def _applicable(scenarios: Sequence[Scenario], profile: Profile, files: Mapping[
     """Drop scenarios whose `needs:` tags the province profile does not meet.
 
     `needs:sign-in`: the profile requires 9001 sign-in; `needs:2601-<infno>`: the profile lets 2601
-    undo <infno>. Such a scenario tests a rule the province does not have, so it is not part of it.
+    undo <infno>; `needs:outpatient-a`: the profile's `outpatient_variant` is "A" (2203A/2206A/2207A).
+    Such a scenario tests a rule the province does not have, so it is not part of it.
     """
     problems: list[Problem] = []
     kept = []
@@ -233,10 +234,12 @@ def _applicable(scenarios: Sequence[Scenario], profile: Profile, files: Mapping[
                 allowed = allowed and profile.require_sign_in
             elif need.startswith("2601-"):
                 allowed = allowed and need[len("2601-"):] in profile.reversible_by_2601
+            elif need == "outpatient-a":
+                allowed = allowed and profile.outpatient_variant == "A"
             else:
                 problems.append(Problem(files.get(scenario.id, scenario.source), 0, 0,
                                         f"scenario {scenario.id} has an unknown tag {tag!r}",
-                                        expected="needs:sign-in or needs:2601-<infno>"))
+                                        expected="needs:sign-in, needs:2601-<infno> or needs:outpatient-a"))
         if allowed:
             kept.append(scenario)
     raise_if_any(problems, {})

@@ -18,6 +18,7 @@ from typing import Any
 from harness.errors import SpecError
 from harness.model import SchemaViolation
 from harness.resources import SPECS_ENV, specs_dir, specs_overridden
+from harness.specs.deviations import DeviationCatalogue
 from harness.specs.fields import InterfaceSpec
 from harness.specs.navigation import SchemaNavigator
 from harness.specs.profiles import Profile, merge_extends_chain
@@ -84,6 +85,7 @@ class SpecRegistry:
         self._profiles: dict[str, Profile] = {}
         self._validators: dict[str, MessageValidator] = {}
         self._plain: ValidatorCache | None = None
+        self._deviations: DeviationCatalogue | None = None
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -216,6 +218,17 @@ class SpecRegistry:
         return self._causes[id]
 
     # profiles
+
+    def deviation_catalogue(self) -> DeviationCatalogue:
+        """The known real-world deviations of this edition, with the profiles that tolerate each."""
+        if self._deviations is None:
+            tolerant: dict[str, list[str]] = {}
+            for name in self.profiles():
+                for dev in self.profile(name).tolerated_deviations:
+                    tolerant.setdefault(dev, []).append(name)
+            doc = self._data.get("deviations.json", (None, None))[0]
+            self._deviations = DeviationCatalogue(doc, tolerant)
+        return self._deviations
 
     def profiles(self) -> list[str]:
         return sorted(self._profile_files)

@@ -98,6 +98,16 @@ class Profile:
         return dict(self._get("transport", {}))
 
     @property
+    def tolerated_deviations(self) -> tuple[str, ...]:
+        """Ids of specs/<version>/deviations.json this province is known to accept (reported as DEV.<id>)."""
+        return tuple(self._get("tolerated_deviations", ()))
+
+    @property
+    def outpatient_variant(self) -> str:
+        """"A": the province's sites also use 2203A/2206A/2207A (IF §3.2), so their scenarios run; "base": not."""
+        return str(self._get("outpatient_variant", "base"))
+
+    @property
     def require_sign_in(self) -> bool:
         return bool(self._get("require_sign_in", True))
 

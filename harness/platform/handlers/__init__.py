@@ -7,6 +7,7 @@ from harness.platform.handlers import (  # noqa: F401  (imported for their @hand
     filing,
     inpatient,
     outpatient,
+    outpatient_a,
     pharmacy,
     queries,
     reversal,

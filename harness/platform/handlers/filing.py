@@ -17,6 +17,7 @@ import json
 from typing import Any
 
 from harness.platform.context import Call, handler
+from harness.platform.dialect import speak
 from harness.platform.refusals import Refusal
 from harness.platform.rules import XREGION_BIZ_APPY_TYPES, XREGION_REFL_TYPES
 from harness.platform.settling import person_for
@@ -172,4 +173,4 @@ def referral_filings(call: Call) -> dict[str, Any]:
             "hosp_agre_refl_flag": d.get("hosp_agre_refl_flag") or "1", "opter_id": None, "opter_name": None,
             "opt_time": f.filed_at[:19],
         })  # fmt: skip
-    return {"refmedin": rows}
+    return {"refmedin": [speak(row, call.ctx.profile.code_variants) for row in rows]}

@@ -14,6 +14,7 @@ from typing import Any
 
 from harness.platform.calc import FeeInput, classify, dec
 from harness.platform.context import Call, handler
+from harness.platform.dialect import speak
 from harness.platform.refusals import Refusal, invalid_request
 from harness.platform.settling import (
     active_settlements,
@@ -120,7 +121,7 @@ def store_fee(call: Call, mdtrt_id: str, row: dict[str, Any], fee: FeeInput, *, 
         (mdtrt_id, fee.feedetl_sn, chrg_bchno, str(row.get("init_feedetl_sn") or ""),
          cents(klass.amount), json.dumps(klass.to_store()), dumps(row)),
     )  # fmt: skip
-    return klass.to_result()
+    return speak(klass.to_result(), call.ctx.profile.code_variants)
 
 
 @handler("2204")

@@ -12,6 +12,7 @@ from typing import Any
 
 from harness.platform.calc import classify
 from harness.platform.context import Call, handler
+from harness.platform.dialect import speak
 from harness.platform.handlers.outpatient import _insert_visit, check_identity, fee_input, store_fee
 from harness.platform.refusals import Refusal
 from harness.platform.settling import (
@@ -54,7 +55,7 @@ def _pharmacy(call: Call, *, commit: bool) -> dict[str, Any]:
         rows = stored_rows(fee_rows)
     else:
         klasses = [classify(fee, call.ctx.ref.item(fee.med_list_codg, fee.medins_list_codg)) for fee in fees]
-        cut = [_cut_info(k.to_result()) for k in klasses]
+        cut = [_cut_info(speak(k.to_result(), call.ctx.profile.code_variants)) for k in klasses]
         rows, fee_rows = klasses, []
     check_sum(rows, info.get("medfee_sumamt"))
     out = settle_rows(call, person, rows, fee_rows, info, commit=commit, mdtrt_id=mdtrt_id, care=care,

@@ -27,7 +27,7 @@ from harness.platform.refusals import Refusal
 from harness.platform.settling import active_settlements
 from harness.platform.state import load_person, load_settlement, load_visit, set_balance, update_visit
 
-SETTLEMENTS = ("2102", "2207", "2304")
+SETTLEMENTS = ("2102", "2207", "2207A", "2304")
 REVERSALS = ("2103", "2208", "2305")
 
 
