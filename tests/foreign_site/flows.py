@@ -72,13 +72,13 @@ def gate_person(call: Call, person: Person, step: str) -> None:
     if step == "1101" or person.insuplc_admdvs[:2] == TREATING_ADMDVS[:2]:
         return
     _name, networked = INSTITUTIONS.get(call.inst, ("", False))
-    if not networked and "accept-not-filed" not in call.bugs:
+    if not networked:
         raise Refused(f"本院（{call.inst}）未取得跨省直接结算资质")
     if person.insuplc_admdvs[:2] not in OUTPATIENT_ENABLED_PROVINCES:
         raise Refused(f"参保地{person.insuplc_admdvs}尚未开通跨省门诊直接结算业务")
-    if "accept-not-filed" in call.bugs:
-        return
     if not person.filing_area:
+        if "accept-not-filed" in call.bugs:  # planted bug: settles a person without a filing
+            return
         raise Refused("该参保人无跨省异地就医登记记录，请先在参保地办理登记")
     if not TREATING_ADMDVS.startswith(person.filing_area.rstrip("0")):
         raise Refused(f"参保人登记的就医地（{person.filing_area}）与本次就医地（{TREATING_ADMDVS}）不符")
