@@ -201,9 +201,11 @@ PLANTED = {
     "psn-part-off": ("outpatient.settle.reverse", {"R-MONEY-SUM", "R-MONEY-PSN-PART"}),
     "accept-not-filed": ("cause.not-filed", {"R-CAUSE-NOT-FILED", "R-FILING-REQUIRED"}),
     "reversal-not-negated": ("outpatient.settle.reverse", {"R-REVERSAL-NEGATES"}),
-    "setl-id-from-presettle": ("outpatient.settle.reverse", {"R-PRESETTLE-EQUALS-SETTLE"}),
+    # 2206 answers a setl_id and 2207 reuses it (so does a re-settlement after a reversal).
+    "setl-id-from-presettle": ("outpatient.settle", {"R-PRESETTLE-EQUALS-SETTLE"}),
     "recon-always-balanced": ("reconciliation.3201", {"R-RECON-BALANCED"}),
-    "duplicate-settle-ok": ("duplicate-settlement", {"R-CAUSE-DUPLICATE-SETTLEMENT", "R-NO-DUPLICATE-SETTLEMENT"}),
+    "duplicate-settle-ok": ("duplicate-settlement or 2601.of-reversal",
+                            {"R-CAUSE-DUPLICATE-SETTLEMENT", "R-NO-DUPLICATE-SETTLEMENT"}),
 }
 
 
