@@ -90,6 +90,8 @@ PERSONS: tuple[Person, ...] = (
            Decimal("1100.00"), filing_area="330100"),
     Person("filing-expired", "ZJP4201060001218", "何静", gb11643("42010619950722328"), "390", "50", "420106",
            Decimal("0.00"), filing_area="330106", filing_from=-200, filing_to=-15),
+    Person("emergency", "ZJP6101040001432", "唐晓梅", gb11643("61010419870315462"), "390", "50", "610104",
+           Decimal("0.00")),  # no filing: settled directly only for an emergency (急诊抢救视同备案)
     Person("filed-elsewhere", "ZJP3701020001325", "许文斌", gb11643("37010219800101773"), "310", "11", "370102",
            Decimal("860.00"), filing_area="440106"),
 )

@@ -63,8 +63,19 @@ def card_holder(cert_no: str, card_sn: Any) -> Person:
     return person
 
 
-def gate_person(call: Call, person: Person, step: str) -> None:
-    """The refusals of this site, at the step where it makes them."""
+def emergency_flag(data: dict[str, Any]) -> bool:
+    """An emergency registration: exp_content OTP_ER_REFL_FLAG 1 or 3 (门诊急诊转诊标志), as a JSON text or object."""
+    ext = data.get("exp_content") or data.get("expContent") or {}
+    if isinstance(ext, str):
+        try:
+            ext = loads(ext)
+        except ValueError:
+            return False
+    return isinstance(ext, dict) and str(ext.get("OTP_ER_REFL_FLAG", "")) in ("1", "3")
+
+
+def gate_person(call: Call, person: Person, step: str, *, emergency: bool = False) -> None:
+    """The refusals of this site, at the step where it makes them. An emergency is treated as filed."""
     if person.insu_stas != "1":
         raise Refused("参保人处于停保状态（缴费中断），暂停直接结算")
     if person.benefits_frozen:
@@ -76,6 +87,8 @@ def gate_person(call: Call, person: Person, step: str) -> None:
         raise Refused(f"本院（{call.inst}）未取得跨省直接结算资质")
     if person.insuplc_admdvs[:2] not in OUTPATIENT_ENABLED_PROVINCES:
         raise Refused(f"参保地{person.insuplc_admdvs}尚未开通跨省门诊直接结算业务")
+    if emergency:
+        return
     if not person.filing_area:
         if "accept-not-filed" in call.bugs:  # planted bug: settles a person without a filing
             return
@@ -160,10 +173,11 @@ def h2201(call: Call) -> dict[str, Any]:
     check_credential(call, person, data)
     if data["insutype"] != person.insutype:
         raise Refused(f"险种类型{data['insutype']}与参保信息不符")
-    gate_person(call, person, "2201")
+    emergency = emergency_flag(data)
+    gate_person(call, person, "2201", emergency=emergency)
     mdtrt_id = call.new_id("MZ")
-    call.store.run("INSERT INTO visit VALUES (?, ?, ?, ?, ?, '', 'open', ?)", mdtrt_id, call.inst, person.psn_no,
-                   person.insutype, data["ipt_otp_no"], call.msgid)
+    call.store.run("INSERT INTO visit VALUES (?, ?, ?, ?, ?, '', 'open', ?, ?)", mdtrt_id, call.inst, person.psn_no,
+                   person.insutype, data["ipt_otp_no"], call.msgid, int(emergency))
     return {"data": {"mdtrt_id": mdtrt_id, "psn_no": person.psn_no, "ipt_otp_no": data["ipt_otp_no"]}}
 
 
@@ -227,7 +241,7 @@ def _settle(call: Call, final: bool) -> dict[str, Any]:
     visit = visit_of(call, data["mdtrt_id"], data["psn_no"])
     person = person_of(call, data["psn_no"])
     check_credential(call, person, data)
-    gate_person(call, person, "2207" if final else "2206")
+    gate_person(call, person, "2207" if final else "2206", emergency=bool(visit["emergency"]))
     if final and live_settlement(call, visit["mdtrt_id"]) and "duplicate-settle-ok" not in call.bugs:
         old = live_settlement(call, visit["mdtrt_id"])
         raise Refused(f"该次就诊已有有效结算（{old['setl_id']}），不可再次结算")

@@ -22,7 +22,8 @@ CREATE TABLE IF NOT EXISTS signin (sign_no TEXT PRIMARY KEY, opter TEXT NOT NULL
 CREATE TABLE IF NOT EXISTS answer (fixmedins_code TEXT, msgid TEXT, infno TEXT, digest TEXT, body TEXT,
                                    PRIMARY KEY (fixmedins_code, msgid));
 CREATE TABLE IF NOT EXISTS visit (mdtrt_id TEXT PRIMARY KEY, fixmedins_code TEXT, psn_no TEXT, insutype TEXT,
-                                  ipt_otp_no TEXT, med_type TEXT, status TEXT NOT NULL, msgid TEXT);
+                                  ipt_otp_no TEXT, med_type TEXT, status TEXT NOT NULL, msgid TEXT,
+                                  emergency INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS fee (mdtrt_id TEXT, feedetl_sn TEXT, chrg_bchno TEXT, row TEXT,
                                 setl_id TEXT NOT NULL DEFAULT '', PRIMARY KEY (mdtrt_id, feedetl_sn));
 CREATE TABLE IF NOT EXISTS setl (setl_id TEXT PRIMARY KEY, mdtrt_id TEXT, psn_no TEXT, fixmedins_code TEXT,
