@@ -128,7 +128,7 @@ def test_the_fixture_runs_an_outpatient_flow_with_its_own_money_rules(site: str)
     rev = c.call("2208", {"data": {"setl_id": s["setl_id"], "mdtrt_id": mdtrt_id, "psn_no": p["psn_no"]}})
     assert rev["output"]["setlinfo"]["medfee_sumamt"] == -s["medfee_sumamt"]
     # Its refusal step for a person without a filing is the registration, unless it is an emergency.
-    e = tomllib.loads(SITE_TOML.read_text(encoding="utf-8"))["identities"]["emergency"]
+    c.person = e = tomllib.loads(SITE_TOML.read_text(encoding="utf-8"))["identities"]["emergency"]
     reg = {**reg, "psn_no": e["psn_no"], "insutype": e["insutype"], "mdtrt_cert_no": e["certno"]}
     assert "无跨省异地就医登记记录" in c.call("2201", {"data": reg})["err_msg"]
     assert c.call("2201", {"data": {**reg, "exp_content": '{"OTP_ER_REFL_FLAG": "1"}'}})["infcode"] == 0

@@ -101,9 +101,13 @@ def gate_person(call: Call, person: Person, step: str, *, emergency: bool = Fals
 
 
 def person_of(call: Call, psn_no: str) -> Person:
+    """The person, found where the envelope routes the call: insuplc_admdvs is required with a psn_no."""
+    region = call.envelope.get("insuplc_admdvs") or ""
+    if not region:
+        raise Refused("参数校验不通过：insuplc_admdvs 参保地医保区划为必填项（入参含人员编号）")
     person = person_by_no(psn_no)
-    if person is None:
-        raise Refused(f"人员编号不存在：{psn_no}")
+    if person is None or person.insuplc_admdvs != region:
+        raise Refused(f"人员编号不存在：{psn_no}（参保地{region}）")
     return person
 
 
