@@ -28,9 +28,10 @@ CODES = {
     "clr_type": {"11", "21", "41", "99"},
     "opter_type": {"1", "2", "3"},
 }
-# Code lists too large to spell out here, checked by their shape: the dept dictionary (科别, A03, A03.01)
-# and region codes (6-digit admdvs).
-SHAPES = {"caty": re.compile(r"^[A-Z][0-9]{2}(\.[0-9]{2})*$"), "admdvs": re.compile(r"^[0-9]{6}$")}
+# Code lists too large to spell out here, checked by their shape: the dept dictionary (科别, A03, A03.01),
+# region codes (6-digit admdvs) and transaction codes (oinfno).
+SHAPES = {"caty": re.compile(r"^[A-Z][0-9]{2}(\.[0-9]{2})*$"), "admdvs": re.compile(r"^[0-9]{6}$"),
+          "infno": re.compile(r"^[0-9]{4}$")}
 
 # name:type[len][:code]; types: s string, n number, dt datetime, d date; a node ending in [] is a list.
 _SETTLE = ("psn_no:s30 mdtrt_cert_type:s3:cert mdtrt_cert_no:s50 med_type:s6:med_type medfee_sumamt:n "
@@ -55,7 +56,7 @@ TABLES: dict[str, dict[str, str]] = {
     "2206": {"data": _SETTLE},
     "2207": {"data": _SETTLE + " fulamt_ownpay_amt:n overlmt_selfpay:n preselfpay_amt:n inscp_scp_amt:n"},
     "2208": {"data": "setl_id:s30 mdtrt_id:s30 psn_no:s30"},
-    "2601": {"data": "psn_no:s30 omsgid:s30 oinfno:s6"},
+    "2601": {"data": "psn_no:s30 omsgid:s30 oinfno:s4:infno"},
     "3201": {"data": "insutype:s6:insutype clr_type:s6:clr_type setl_optins:s6 stmt_begndate:d stmt_enddate:d "
                      "medfee_sumamt:n fund_pay_sumamt:n acct_pay:n fixmedins_setl_cnt:n"},
     "5203": {"data": "psn_no:s30 setl_id:s30 mdtrt_id:s30"},
