@@ -40,14 +40,20 @@ NEWER_KEYS = {
     "site.other_fixmedins_code": r"(?m)^other_fixmedins_(code|name) = .*\n",
     "site.other_fixmedins_name": r"(?m)^other_fixmedins_name = .*\n",
     "site.setl_optins": r"(?m)^setl_optins = .*\n",
+    "site.daybook": r"(?m)^daybook = .*\n",
     "err_msg_patterns": r"(?ms)^\[err_msg_patterns\].*\Z",
 }
 
 
 def site_file(tmp: Path, base_url: str) -> Path:
-    """The fixture's site.toml pointed at `base_url`, less the newer keys this branch's loader rejects."""
-    text = SITE_TOML.read_text(encoding="utf-8").replace('base_url = "http://127.0.0.1:8090"',
-                                                         f'base_url = "{base_url}"')
+    """The fixture's site.toml pointed at `base_url`, less the newer keys this branch's loader rejects.
+
+    The harness's day book of settlements at this site goes beside the site's db, not into the
+    working directory's reports/, so runs of other test sessions never reach this site's 3201.
+    """
+    daybook = (tmp / "daybook.sqlite").as_posix()
+    text = SITE_TOML.read_text(encoding="utf-8").replace(
+        'base_url = "http://127.0.0.1:8090"', f'base_url = "{base_url}"\ndaybook = "{daybook}"')
     path = tmp / "foreign-site.toml"
     for _attempt in range(len(NEWER_KEYS) + 1):
         path.write_text(text, encoding="utf-8")
