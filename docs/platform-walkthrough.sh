@@ -14,7 +14,14 @@ call() {  # call INFNO INSUPLC_ADMDVS 'INPUT-JSON'
  "fixmedins_name": "$FIXNAME", "sign_no": "$SIGN", "input": $3}
 JSON
 ); echo "$1 -> $LAST"; echo; }
-pick() { echo "$LAST" | python -c "import json,sys; a=json.load(sys.stdin); print(eval('a' + sys.argv[1]))" "$1"; }
+# pick PATH: a value of the last answer, or nothing (with the platform's refusal shown) when it was refused.
+pick() { echo "$LAST" | python -c "
+import json, sys
+a = json.load(sys.stdin)
+if a.get('infcode') != 0:
+    sys.stderr.write('refused (infcode %s): %s\\n' % (a.get('infcode'), a.get('err_msg')))
+    sys.exit(0)
+print(eval('a' + sys.argv[1]))" "$1"; }
 persona() { hsa-cert platform personas --json | python -c "import json,sys; p=[x for x in json.load(sys.stdin)['personas'] if x['archetype']==sys.argv[1]][0]; print(p[sys.argv[2]])" "$1" "$2"; }
 
 ARCH=${ARCH:-filed-employee}
@@ -48,4 +55,8 @@ call 2206 "$INSUPLC" '{"data": {'"$SETTLE"'}}'                                  
 call 2207 "$INSUPLC" '{"data": {'"$SETTLE"', "invono": "", "fulamt_ownpay_amt": 0, "overlmt_selfpay": 0,
   "preselfpay_amt": 4.50, "inscp_scp_amt": 65.50}}'                                                 # 7 settle
 SETL=$(pick "['output']['setlinfo']['setl_id']")
+if [ -z "$SETL" ]; then
+  echo "The settlement was refused, as it should be for $ARCH: nothing to reverse (2208 skipped)."
+  exit 0
+fi
 call 2208 "$INSUPLC" '{"data": {"setl_id": "'$SETL'", "mdtrt_id": "'$MDTRT'", "psn_no": "'$PSN'"}}' # 8 reverse: negative amounts

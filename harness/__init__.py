@@ -2,8 +2,9 @@
 
 from harness.errors import ConfigError, HsaCertError, InfrastructureError, ScenarioFormatError, SpecError
 from harness.model import Exchange, Failure, Level, Outcome, ScenarioResult, SchemaViolation
+from harness.resources import tool_version as _tool_version
 
-__version__ = "0.1.0"
+__version__ = _tool_version()  # declared once, in pyproject.toml
 
 __all__ = [
     "ConfigError",

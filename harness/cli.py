@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import NoReturn
 
@@ -9,6 +10,7 @@ import typer
 
 from harness.errors import HsaCertError
 from harness.reporting.console import render_rows
+from harness.resources import SPECS_ENV
 
 app = typer.Typer(
     name="hsa-cert",
@@ -28,6 +30,40 @@ def _fail(exc: HsaCertError) -> NoReturn:
     same happens under typer's CliRunner, which bypasses main()."""
     typer.echo(exc.render(), err=True)
     raise typer.Exit(exc.exit_code) from exc
+
+
+# --- options before any command -------------------------------------------------------------------
+
+
+def _use_specs(value: str | None) -> str | None:
+    if value:  # eager and given first on the command line, so it also applies to --version
+        os.environ[SPECS_ENV] = value
+    return value
+
+
+def _print_version(value: bool) -> None:
+    if not value:
+        return
+    from harness.reporting.identity import tool_identity
+
+    try:
+        typer.echo(tool_identity().render())
+    except HsaCertError as exc:
+        _fail(exc)
+    raise typer.Exit(0)
+
+
+@app.callback()
+def _options(
+    specs: str | None = typer.Option(
+        None, "--specs", metavar="DIR", is_eager=True, callback=_use_specs,
+        help=f"A specs/ folder to use instead of the one installed with hsa-cert (e.g. a newer spec edition); "
+             f"the same as ${SPECS_ENV}. Give it before the command."),
+    version: bool = typer.Option(
+        False, "--version", is_eager=True, callback=_print_version,
+        help="Print the tool version, the spec edition and the suite fingerprint, then exit."),
+) -> None:
+    """Conformance harness and certification tool for the national healthcare-security platform interfaces."""
 
 
 # --- specs commands ----------------------------------------------------------------------------------
@@ -282,7 +318,7 @@ def scenarios_list(
     suite: list[str] = typer.Option(None, "--suite", help="Only these suites (repeatable); default: all."),  # noqa: B008
     profile: str = typer.Option("baseline", "--profile", help="Province profile the negatives are generated for."),
 ) -> None:
-    """List scenarios: id, level, area, interface and title. Loading reports every problem in every file."""
+    """List scenarios: id, level, grade, area, interface and title. Loading reports every problem in every file."""
     import json
     from collections import Counter
 
@@ -295,18 +331,55 @@ def scenarios_list(
         _fail(exc)
         return
     if as_json:
-        keys = ("id", "suite", "level", "area", "interface", "title", "title_zh", "clauses", "capabilities",
+        keys = ("id", "suite", "level", "grade", "area", "interface", "title", "title_zh", "clauses", "capabilities",
                 "archetype", "kind", "source", "fingerprint")
-        rows = [dict(zip(keys, (s.id, found.suite_of[s.id], s.level.value, s.area, s.interface, s.title, s.title_zh,
-                                list(s.clauses), list(s.capabilities), s.archetype, s.kind, s.source,
-                                s.fingerprint), strict=True)) for s in chosen]
+        rows = [dict(zip(keys, (s.id, found.suite_of[s.id], s.level.value, s.grade.value, s.area, s.interface,
+                                s.title, s.title_zh, list(s.clauses), list(s.capabilities), s.archetype, s.kind,
+                                s.source, s.fingerprint), strict=True)) for s in chosen]
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
-    typer.echo(render_rows([[s.id, s.level.value, s.area, s.interface, s.title] for s in chosen],
-                      ["id", "level", "area", "infno", "title"]))
+    typer.echo(render_rows([[s.id, s.level.value, s.grade.value, s.area, s.interface, s.title] for s in chosen],
+                      ["id", "level", "grade", "area", "infno", "title"]))
     per_suite = Counter(found.suite_of[s.id] for s in chosen)
     summary = ", ".join(f"{name} {count}" for name, count in sorted(per_suite.items()))
-    typer.echo(f"\n{len(chosen)} scenarios ({summary}); suites: {', '.join(found.suites)}")
+    grades = Counter(s.grade.value for s in chosen)
+    typer.echo(f"\n{len(chosen)} scenarios ({summary}); suites: {', '.join(found.suites)}; grades: "
+               f"MUST {grades['MUST']}, SHOULD {grades['SHOULD']}, MAY {grades['MAY']}")
+
+
+@scenarios_app.command("archetypes")
+def scenarios_archetypes(
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    site: str = typer.Option(None, "--site", help="A site config: show who runs each archetype's scenarios there."),
+    profile: str = typer.Option("baseline", "--profile", help="Province profile the negatives are generated for."),
+) -> None:
+    """The test persons the suites need: each archetype's behaviour, whether it needs a person of its own
+    (independent) or may be run with its fallback's person, how many scenarios use it and which identity
+    fields they read."""
+    import json
+
+    from harness.personas import load_catalogue
+    from harness.scenarios.catalogue import load_catalogue_of_scenarios
+    from harness.session import preload_site
+    from harness.siteconfig import archetype_needs
+
+    try:
+        found = load_catalogue_of_scenarios(profile=profile)
+        site_config = preload_site(site) if site else None
+        rows = archetype_needs(found.select(None), load_catalogue().archetypes, site_config)
+    except HsaCertError as exc:
+        _fail(exc)
+        return
+    if as_json:
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    head = ["archetype", "independent", "fallback", "scenarios", "identity fields"] + (["at the site"] if site else [])
+    typer.echo(render_rows([[r["archetype"], "yes" if r["independent"] else "no", r["fallback"] or "-",
+                             str(r["scenarios"]), ", ".join(r["identity_fields"]) or "-",
+                             *([r["at_site"]] if site else [])] for r in rows], head))
+    independent = [r["archetype"] for r in rows if r["independent"] and r["scenarios"]]
+    typer.echo(f"\n{len(independent)} independent archetypes are used: one test person each runs every scenario; "
+               "a variant (independent = no) runs with its fallback's person when the site gives none for it.")
 
 
 @scenarios_app.command("show")
@@ -382,7 +455,10 @@ def certify_command(
     keyword: str | None = typer.Option(None, "-k", help="Only scenarios matching this pytest -k expression."),
     fault: list[str] = typer.Option(  # noqa: B008 - typer's way of declaring a repeatable option
         None, "--fault", help="Embedded platform fault, e.g. 2207:mutant=accept-not-filed (repeatable)."),
-    min_pass_rate: str | None = typer.Option(None, "--min-pass-rate", help="Gate: minimum pass rate, 0.95 or 95%."),
+    min_pass_rate: str | None = typer.Option(
+        None, "--min-pass-rate", help="Gate: minimum pass rate (passed / (passed + failed)), 0.95 or 95%."),
+    min_coverage: str | None = typer.Option(
+        None, "--min-coverage", help="Gate: minimum coverage (what ran / what applies), 0.9 or 90%."),
     fail_on_regression: bool = typer.Option(
         False, "--fail-on-regression", help="Gate: fail when a scenario that passed in the site's previous run "
         "fails now."),
@@ -415,6 +491,7 @@ def certify_command(
             min_pass_rate=parse_pass_rate(min_pass_rate) if min_pass_rate is not None else None,
             fail_on_regression=fail_on_regression,
             baseline=load_baseline(Path(baseline)) if baseline else None,
+            min_coverage=parse_pass_rate(min_coverage, "--min-coverage") if min_coverage is not None else None,
         )
         site_config = preload_site(site)
         declared = tuple(site_config.capabilities)  # type: ignore[attr-defined]
@@ -581,3 +658,129 @@ def main() -> None:
     except HsaCertError as exc:
         typer.echo(exc.render(), err=True)
         sys.exit(exc.exit_code)
+
+
+# --- client commands: certify a hospital's HIS (the reference platform judges the client) ------------------
+# Thin: the logic is in harness.client (typer-free); these only parse options and render.
+
+client_app = typer.Typer(help="Certify a HIS (client mode): the reference platform judges what the HIS sends.",
+                         no_args_is_help=True)
+app.add_typer(client_app, name="client")
+
+
+@client_app.command("serve")
+def client_serve(
+    port: int = typer.Option(..., "--port", help="Listen on 127.0.0.1:PORT (the HIS's platform URL)."),
+    out: str = typer.Option(..., "--out", help="Evidence directory (results.json, junit, Allure, certificate)."),
+    plan: str = typer.Option("hospital-outpatient", "--plan", help="Case plan: a name in scenarios/client/ or a path."),
+    profile: str = typer.Option("baseline", "--profile", help="Province profile the HIS is judged under."),
+    strict: bool = typer.Option(False, "--strict", help="Refuse deviations a real platform might let through."),
+    allure_report: bool = typer.Option(False, "--allure-report", help="Also build the Allure HTML report (Node)."),
+) -> None:
+    """Judge a HIS until Ctrl-C, SIGTERM or POST /__admin/session/finish; exit 0 certified, 1 findings."""
+    from pathlib import Path
+
+    from harness.client.serve import serve_client
+
+    try:
+        evidence = serve_client(plan_name=plan, port=port, out=Path(out), profile=profile, strict=strict,
+                                allure_report=allure_report, echo=lambda text: typer.echo(text, err=True))
+    except HsaCertError as exc:
+        _fail(exc)
+    raise typer.Exit(evidence.exit_code)
+
+
+@client_app.command("case")
+def client_case(
+    action: str = typer.Argument(..., help="start or end"),
+    case_id: str = typer.Argument(..., help="The case id, as in the checklist."),
+    port: int = typer.Option(..., "--port", help="The port `client serve` listens on."),
+) -> None:
+    """Mark the start or end of a case on a running judge (its faults are switched on at start, off at end)."""
+    import json
+
+    from harness.client.serve import admin_post
+    from harness.errors import UsageError
+
+    try:
+        if action.lower() not in ("start", "end"):
+            raise UsageError("the action is start or end", detail=action)
+        answer = admin_post(port, "/__admin/session/case", {"action": action.lower(), "case": case_id})
+    except HsaCertError as exc:
+        _fail(exc)
+    typer.echo(json.dumps(answer, ensure_ascii=False))
+
+
+@client_app.command("finish")
+def client_finish(port: int = typer.Option(..., "--port", help="The port `client serve` listens on.")) -> None:
+    """Tell a running judge to finish: it writes the evidence and exits with the gate's code."""
+    from harness.client.serve import admin_post
+
+    try:
+        admin_post(port, "/__admin/session/finish", {})
+    except HsaCertError as exc:
+        _fail(exc)
+    typer.echo("finishing")
+
+
+@client_app.command("checklist")
+def client_checklist(
+    plan: str = typer.Option("hospital-outpatient", "--plan", help="Case plan name or path."),
+    as_json: bool = typer.Option(False, "--json", help="JSON for an automated HIS test driver."),
+    html_out: str = typer.Option("", "--html", help="Write an A4-printable HTML page to this file."),
+) -> None:
+    """The operator checklist: per case the persona and card, what to do in the HIS, what it should show."""
+    import json
+    from pathlib import Path
+
+    from harness.client.checklist import checklist_data, checklist_html, checklist_text
+    from harness.client.session import load_plan
+
+    try:
+        loaded = load_plan(plan)
+    except HsaCertError as exc:
+        _fail(exc)
+    if html_out:
+        Path(html_out).write_text(checklist_html(loaded), encoding="utf-8")
+        typer.echo(f"checklist written: {html_out}", err=True)
+    if as_json:
+        typer.echo(json.dumps(checklist_data(loaded), ensure_ascii=False, indent=2))
+    elif not html_out:
+        typer.echo(checklist_text(loaded), nl=False)
+
+
+@client_app.command("plans")
+def client_plans() -> None:
+    """List the client case plans."""
+    from harness.client.session import list_plans, load_plan
+
+    try:
+        rows = [[name, (p := load_plan(name)).title_zh, p.title, str(len(p.cases))] for name in list_plans()]
+    except HsaCertError as exc:
+        _fail(exc)
+    typer.echo(render_rows(rows, ["plan", "名称", "title", "cases"]))
+
+
+@client_app.command("selftest")
+def client_selftest(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """The built-in HIS, conforming and with each planted bug: conforming must pass, each bug must be caught."""
+    import json
+
+    from harness.client.selftest import run_selftest
+
+    try:
+        report = run_selftest()
+    except HsaCertError as exc:
+        _fail(exc)
+    if as_json:
+        typer.echo(json.dumps(report, ensure_ascii=False, indent=2))
+    else:
+        conforming = report["conforming"]
+        typer.echo(f"conforming HIS: pass rate {conforming['pass_rate']:.0%} ({conforming['cases']} cases; "
+                   f"failed: {', '.join(conforming['failed']) or '-'})")
+        typer.echo(render_rows([[m["name"], "caught" if m["caught"] else "MISSED", m["grade"] or "-",
+                                 ", ".join(m["caught_by"][:4])] for m in report["mutants"]],
+                               ["planted bug", "result", "by", "clauses"]))
+        typer.echo(f"score {report['score']:.0%} in {report['duration_s']} s")
+    ok = report["conforming"]["pass_rate"] == 1.0 and report["score"] == 1.0
+    raise typer.Exit(0 if ok else 1)

@@ -181,6 +181,11 @@ class Expectation:
 
     ok=True: success (infcode 0). ok=False: a refusal (infcode -1), optionally of a named failure
     cause whose err_msg must match the profile's patterns. ok=None: either is acceptable (teardown).
+
+    may_refuse (with ok=True): success, or a refusal of exactly this failure cause, which then counts
+    as the flow's expected refusal (the spec does not fix the step at which a site refuses a person:
+    the person query, registration, fee upload, pre-settlement or settlement are all correct). After
+    it, the later steps that need a value the refusal withheld are skipped, not failed.
     """
 
     ok: bool | None = True
@@ -190,6 +195,7 @@ class Expectation:
     save: Mapping[str, str] = field(default_factory=dict)  # name -> response path, e.g. output.setlinfo.setl_id
     golden: Mapping[str, Any] = field(default_factory=dict)  # path -> literal expected value (reference platform only)
     state_unchanged: bool = False  # a refusal must leave no trace (verified by the scenario's later steps)
+    may_refuse: str | None = None  # failure-cause id: success, or a refusal of exactly this cause
 
 
 @dataclass(frozen=True, slots=True)

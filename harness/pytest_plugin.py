@@ -4,9 +4,11 @@ Scenarios are not test files: a `ScenarioPlugin` instance, given the scenarios a
 the collection root and yields one `ScenarioItem` per scenario, in the given order except that those
 tagged `run-last` run after all others (node id `<area>::<scenario id>`:
 allure-pytest needs a `::` in node ids; `-k` matches the scenario id, area, interface, kind, level,
-capabilities and archetype). Outcomes map onto pytest's: passed; failed (a finding, Allure
-"failed"); error (infrastructure, reported as ERROR and shown by Allure as "broken"); not
-provisioned and not applicable are skipped with their reason.
+capabilities and archetype). Outcomes map onto pytest's: passed (advisories, i.e. SHOULD / MAY
+findings, shown in Allure as a label, a parameter and an attachment); failed (a MUST finding, Allure
+"failed"); error (infrastructure, reported as ERROR and shown by Allure as "broken"); inconclusive
+(refused for an unrecognised reason), not provisioned and not applicable are skipped with their
+reason (Allure "skipped": never counted as passed).
 
 `run_pytest()` drives pytest in process with the plugin and an empty ini file, so the project's own
 tests and configuration are never collected. The only module of harness/ that imports pytest.
@@ -22,11 +24,13 @@ from typing import Any
 
 import pytest
 
-from harness.model import Outcome, Scenario, ScenarioResult, Severity
-from harness.reporting.allure import DeferredWriter, StepRecorder, apply_stable_ids, label_scenario
+from harness.model import Failure, Grade, Outcome, Scenario, ScenarioResult
+from harness.reporting.allure import DeferredWriter, StepRecorder, apply_stable_ids, label_advisories, label_scenario
 from harness.reporting.curl import curl_command
 from harness.runner import Runner
 from harness.scenarios.catalogue import run_order
+from harness.specs import GRADE_LABELS, effective_grade
+from harness.verdict import is_advisory, is_inconclusive, is_must_finding
 
 __all__ = ["ScenarioItem", "ScenarioPlugin", "run_pytest"]
 
@@ -62,6 +66,9 @@ class ScenarioItem(pytest.Item):
         result = self.plugin.execute(self)
         if result.outcome is Outcome.PASSED:
             return
+        if result.outcome is Outcome.INCONCLUSIVE:
+            why = next((f.title for f in result.failures if is_inconclusive(f)), result.reason)
+            pytest.skip(f"inconclusive (never counted as passed): {why}")
         if result.outcome in (Outcome.NOT_PROVISIONED, Outcome.NOT_APPLICABLE):
             pytest.skip(f"{result.outcome.value.replace('_', ' ')}: {result.reason}")
         if result.outcome is Outcome.ERROR:
@@ -150,13 +157,15 @@ class ScenarioPlugin:
             test = logger.get_test(None) if logger is not None else None
             label_scenario(scenario, self.interface_names.get(scenario.interface, ""), test)
             recorder = StepRecorder(self.interface_names, masked=self.masked, header_env=self.header_env,
-                                    test=test, writer=self._writer)
+                                    test=test, writer=self._writer, grade_of=self._grade_of(scenario))
             self.runner.add_listener(recorder)
         try:
             result = self.runner.run_scenario(scenario)
         finally:
             if recorder is not None:
                 self.runner.remove_listener(recorder)
+        if self._allure is not None and result.outcome is Outcome.PASSED:
+            label_advisories([f for f in result.failures if is_advisory(f)], test)
         item.result = result
         self.results[scenario.id] = result
         if self.on_result is not None:
@@ -209,19 +218,29 @@ class ScenarioPlugin:
             out.append(found)
         return out
 
+    def _grade_of(self, scenario: Scenario) -> Callable[[Failure], Grade]:
+        """A finding's effective grade in this scenario (what the runner stores on the result's failures)."""
+        profile = getattr(self.runner, "profile", None)
+        return lambda failure: effective_grade(failure, scenario.grade, profile)
+
     # --- failure text -------------------------------------------------------------------------
 
     def describe(self, scenario: Scenario, result: ScenarioResult) -> str:
         """Expected versus actual, the clause, and a curl line reproducing the failing request."""
         lines = [f"{scenario.id} — {scenario.title_zh}", f"{scenario.title}",
                  f"clauses: {', '.join(scenario.clauses)} | level: {scenario.level.value} | "
-                 f"archetype: {scenario.archetype or '-'} | source: {scenario.source or '-'}"]
+                 f"grade: {GRADE_LABELS[scenario.grade]} | archetype: {scenario.archetype or '-'} | "
+                 f"source: {scenario.source or '-'}"]
         if result.outcome is Outcome.ERROR:
             lines += ["", f"INFRASTRUCTURE ERROR (not a conformance finding): {result.reason}"]
+        musts = sum(1 for f in result.failures if is_must_finding(f))
+        if musts != len(result.failures):
+            lines += ["", f"{musts} MUST finding(s) fail the scenario; {len(result.failures) - musts} advisory or "
+                      "inconclusive finding(s) are listed after them"]
         for failure in result.failures:
             step = f"step {failure.step + 1}" if failure.step is not None and failure.step >= 0 else "sign-in"
-            lines += ["", f"[{failure.severity.value}] {failure.title}", f"  clause:   {failure.clause}",
-                      f"  where:    {step}"]
+            lines += ["", f"[{failure.severity.value} · {GRADE_LABELS.get(failure.grade, failure.grade)}] "
+                      f"{failure.title}", f"  clause:   {failure.clause}", f"  where:    {step}"]
             if failure.expected or failure.actual:
                 lines += [f"  expected: {failure.expected}", f"  actual:   {failure.actual}"]
             if failure.detail:
@@ -241,7 +260,7 @@ class ScenarioPlugin:
                 return step.exchange
         steps = {s.index: s for s in result.steps if s.exchange is not None and not s.teardown}
         for failure in result.failures:
-            if failure.severity is not Severity.WARNING and failure.step in steps:
+            if is_must_finding(failure) and failure.step in steps:
                 return steps[failure.step].exchange
         for step in result.steps:
             if step.exchange is not None and step.failures:

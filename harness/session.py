@@ -25,8 +25,10 @@ from harness.platform.server import start_background
 from harness.pytest_plugin import ScenarioPlugin, run_pytest
 from harness.reporting.console import ConsoleReporter, render_summary
 from harness.reporting.curl import secret_header_env
+from harness.reporting.identity import tool_identity
 from harness.reporting.results_json import results_document, write_exchanges, write_results
 from harness.runner import Runner, probe
+from harness.runner.ledger import DayBook, Ledger
 from harness.scenarios.catalogue import load_suites
 from harness.selftest import SELFTEST_SEED, SuiteResult, suite_result_from_document
 from harness.siteconfig import SiteConfig, embedded_site, load_site
@@ -34,7 +36,7 @@ from harness.specs import deep_merge, load_registry
 from harness.transport import HttpTarget
 from harness.verdict import exit_code, group_summaries, summarize
 
-__all__ = ["preload_site", "run_session", "selftest_suite_run"]
+__all__ = ["open_daybook", "preload_site", "run_session", "selftest_suite_run"]
 
 
 def run_session(*, site_file: object = None, suites: list[str] | None = None, seed: int | None = None,
@@ -60,7 +62,7 @@ def run_session(*, site_file: object = None, suites: list[str] | None = None, se
             raise UsageError("--fault applies only to the embedded reference platform",
                              hint="drop --site to run against the embedded platform with faults")
         site = load_site(Path(str(site_file)), profiles=registry.profiles(),
-                         archetypes=[a.id for a in catalogue.archetypes])
+                         archetypes=catalogue.archetypes, item_aliases=[i.alias for i in catalogue.items])
         problem = probe(site.base_url, min(site.limits.timeout_s, 5.0))
         if problem:
             raise InfrastructureError(f"the site is not reachable: {problem}", location=site.base_url,
@@ -72,6 +74,7 @@ def run_session(*, site_file: object = None, suites: list[str] | None = None, se
     platform = None
     tmp = None
     target = None
+    daybook = None
     try:
         if site is None:
             parsed = [parse_fault(spec) for spec in faults or []]
@@ -93,6 +96,9 @@ def run_session(*, site_file: object = None, suites: list[str] | None = None, se
         target = HttpTarget.from_profile(site.base_url, transport, timeout_s=site.limits.timeout_s, signer=signer,
                                          rate_limit_per_s=site.limits.rate_limit_per_s)
         runner = Runner(target, registry, profile, site, ConsoleReporter(say), seed=run_seed)
+        daybook = open_daybook(site, run_id)
+        if daybook is not None:  # a persistent site: the end-of-run 3201 counts the harness's earlier runs too
+            runner.ledger = Ledger(daybook=daybook)
         names = {spec.infno: spec.title_zh for spec in registry.interfaces()}
         plugin = ScenarioPlugin(selected, runner, interface_names=names, masked=masked,
                                        header_env=secret_header_env(site.gateway.credential_env))
@@ -117,16 +123,19 @@ def run_session(*, site_file: object = None, suites: list[str] | None = None, se
             "started_at": started.isoformat(timespec="seconds"), "finished_at": finished.isoformat(timespec="seconds"),
             "exit_code": code, "stop_reason": plugin.stop_reason or "",
         }
-        document = results_document(results, by_id, run=run_info, masked=masked)
+        document = results_document(results, by_id, run=run_info, masked=masked,
+                                    tool=tool_identity(registry).to_json())
         write_results(run_dir / "results.json", document)
         write_exchanges(run_dir / "exchanges.jsonl", results, masked=masked,
                         run_exchanges=[runner.sign_in_exchange] if runner.sign_in_exchange else [])
         say("")
         say(render_summary(summarize(results), group_summaries(results, by_id, "area"),
                            group_summaries(results, by_id, "interface"), interface_names=names,
-                           notes=[f"results: {run_dir / 'results.json'}"]))
+                           notes=[f"results: {run_dir / 'results.json'}"], results=results, scenarios=by_id))
         return code, run_dir, document
     finally:
+        if daybook is not None:
+            daybook.close()
         if target is not None:
             target.close()
         if platform is not None:
@@ -136,6 +145,18 @@ def run_session(*, site_file: object = None, suites: list[str] | None = None, se
 
 
 
+def open_daybook(site: SiteConfig, run_id: str, reports: Path = Path("reports")) -> DayBook | None:
+    """The harness's record of its settlements at a persistent site (recon_scope "day"), else None.
+
+    Default file: reports/<site id>/daybook.sqlite (where runs go without --out), whatever --out says, so
+    that runs writing their evidence elsewhere still share it; [site] daybook names another file.
+    """
+    if site.recon_scope != "day":
+        return None
+    path = Path(site.daybook) if site.daybook else reports / site.id / "daybook.sqlite"
+    return DayBook(path, f"{site.id} {site.base_url}", run_id)
+
+
 def preload_site(site_file: str | None) -> SiteConfig:
     """The site config as the engine will load it, read first to select scenarios and check the profile."""
 
@@ -143,7 +164,7 @@ def preload_site(site_file: str | None) -> SiteConfig:
     if site_file is None:
         return embedded_site("http://127.0.0.1", catalogue=catalogue)
     return load_site(Path(site_file), profiles=load_registry().profiles(),
-                     archetypes=[a.id for a in catalogue.archetypes])
+                     archetypes=catalogue.archetypes, item_aliases=[i.alias for i in catalogue.items])
 
 
 

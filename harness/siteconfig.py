@@ -20,11 +20,14 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import ConfigError
-from harness.personas import Catalogue, load_catalogue
+from harness.personas import SYNTHETIC_SITE_VALUES, Archetype, Catalogue, load_catalogue
 
 __all__ = [
     "CAPABILITIES",
+    "DEFAULT_VALUES",
     "GATEWAY_CREDENTIALS",
+    "RECON_SCOPES",
+    "VALUE_KEYS",
     "GatewayConfig",
     "Limits",
     "SiteConfig",
@@ -48,7 +51,12 @@ URL_STYLES = ("single", "infno")
 _ADMDVS = re.compile(r"^[0-9]{6}$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SITE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-_TOP_LEVEL = ("site", "gateway", "limits", "identities", "items", "values")
+_INFNO = re.compile(r"^[0-9]{4}[A-Z]?$")
+# How the end-of-run 3201 counts what the harness settled: "day" = every settlement the harness recorded at
+# this site for the reconciled dates, across runs (a persistent site: the 2nd run of a day balances too);
+# "run" = only this run's (a site whose state is new for every run, like the embedded platform).
+RECON_SCOPES = ("day", "run")
+_TOP_LEVEL = ("site", "gateway", "limits", "identities", "items", "values", "err_msg_patterns")
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,12 +126,33 @@ class SiteConfig:
     values: Mapping[str, Any] = field(default_factory=dict)  # extra site.<key> template values
     reference: bool = False
     source: str = ""  # the file it came from, for messages
+    # [err_msg_patterns]: cause id -> the site's own err_msg regexes, added after the profile's
+    err_msg_patterns: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    not_offered: tuple[str, ...] = ()  # interfaces the site does not offer: scenarios needing one are N/A
+    other_fixmedins_code: str | None = None  # a second institution of the site (isolation scenarios)
+    other_fixmedins_name: str | None = None
+    setl_optins: str | None = None  # 3201's clearing agency; None: the treating region (mdtrtarea_admvs)
+    recon_scope: str = "day"  # see RECON_SCOPES
+    daybook: str | None = None  # the file of the harness's settlements at this site; None: beside the reports
+    # archetype -> the archetype whose person stands in for it (the site gives no separate person for it)
+    stand_ins: Mapping[str, str] = field(default_factory=dict)
 
     def supports(self, capabilities: Iterable[str]) -> bool:
         return all(cap in self.capabilities for cap in capabilities)
 
     def identity(self, archetype: str) -> Mapping[str, Any] | None:
-        return self.identities.get(archetype)
+        """The site's test person for an archetype, or the person of the archetype standing in for it."""
+        found = self.identities.get(archetype)
+        if found is None and archetype in self.stand_ins:
+            return self.identities.get(self.stand_ins[archetype])
+        return found
+
+    def stand_in(self, archetype: str | None) -> str | None:
+        """The archetype whose person runs scenarios of `archetype` here, when it is not its own."""
+        return self.stand_ins.get(archetype or "")
+
+    def offers(self, infno: str) -> bool:
+        return infno not in self.not_offered
 
     def template_values(self) -> dict[str, Any]:
         """The `site.<key>` namespace of scenario templates: the institution fields plus [values]."""
@@ -141,7 +170,20 @@ class SiteConfig:
             core["infver"] = self.infver
         if self.recer_sys_code is not None:
             core["recer_sys_code"] = self.recer_sys_code
-        return {**self.values, **core}
+        core["setl_optins"] = self.setl_optins or self.mdtrtarea_admvs
+        other = self._other_institution()
+        if other is not None:
+            core["other_fixmedins_code"], core["other_fixmedins_name"] = other
+        return {**DEFAULT_VALUES, **self.values, **core}
+
+    def _other_institution(self) -> tuple[str, str] | None:
+        """The second institution: [site] other_fixmedins_*, else (documented) the site's pharmacy, else none."""
+        if self.other_fixmedins_code:
+            return self.other_fixmedins_code, self.other_fixmedins_name or self.other_fixmedins_code
+        code = self.values.get("pharmacy_fixmedins_code")
+        if code:
+            return str(code), str(self.values.get("pharmacy_fixmedins_name") or code)
+        return None
 
     def describe(self) -> dict[str, Any]:
         """What reports may show about the site: never a credential, only env var names."""
@@ -155,8 +197,17 @@ class SiteConfig:
             "gateway": self.gateway.family,
             "capabilities": list(self.capabilities),
             "archetypes": sorted(self.identities),
+            "stand_ins": dict(sorted(self.stand_ins.items())),
+            "not_offered": list(self.not_offered),
+            "recon_scope": self.recon_scope,
             "reference": self.reference,
         }
+
+
+# Template values a site may set under [values] and whose defaults the scenarios use otherwise: department
+# and doctor codes of the treating hospital (a site that checks them maps its own) and conventions the spec
+# leaves to the province (emergency_ipt_med_type).
+DEFAULT_VALUES: Mapping[str, Any] = SYNTHETIC_SITE_VALUES
 
 
 # --- parsing ----------------------------------------------------------------------------------
@@ -226,8 +277,13 @@ class _Reader:
 
 
 def load_site(path: Path | str, *, profiles: Iterable[str] | None = None,
-              archetypes: Iterable[str] | None = None) -> SiteConfig:
-    """Read and check a site TOML file. `profiles`/`archetypes`, when given, are the known names."""
+              archetypes: Iterable[str | Archetype] | None = None,
+              item_aliases: Iterable[str] | None = None) -> SiteConfig:
+    """Read and check a site TOML file. `profiles`/`archetypes`, when given, are the known ones.
+
+    Given as catalogue `Archetype`s (not bare ids), archetypes the site gives no person for are mapped
+    to their `fallback` when the site gives that one (`SiteConfig.stand_ins`).
+    """
     file = Path(path)
     try:
         text = file.read_text(encoding="utf-8")
@@ -239,11 +295,15 @@ def load_site(path: Path | str, *, profiles: Iterable[str] | None = None,
         data = tomllib.loads(text, parse_float=Decimal)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError("the site config is not valid TOML", location=str(file), detail=str(exc)) from exc
-    return parse_site(data, source=str(file), profiles=profiles, archetypes=archetypes)
+    return parse_site(data, source=str(file), profiles=profiles, archetypes=archetypes, item_aliases=item_aliases)
 
 
 def parse_site(data: Mapping[str, Any], *, source: str = "<site config>", profiles: Iterable[str] | None = None,
-               archetypes: Iterable[str] | None = None) -> SiteConfig:
+               archetypes: Iterable[str | Archetype] | None = None,
+               item_aliases: Iterable[str] | None = None) -> SiteConfig:
+    known = None if archetypes is None else tuple(archetypes)
+    names = None if known is None else [a if isinstance(a, str) else a.id for a in known]
+    fallbacks = {a.id: a.fallback for a in known or () if not isinstance(a, str) and a.fallback}
     root = _Reader(source, data, "")
     root.only(_TOP_LEVEL)
     site = root.sub("site")
@@ -251,7 +311,9 @@ def parse_site(data: Mapping[str, Any], *, source: str = "<site config>", profil
         raise root.fail("site", "a [site] table", hint="see fixtures/sites/example-province.toml")
     site.only(("id", "name", "base_url", "url_style", "endpoint_path", "infno_path_template", "profile",
                "fixmedins_code", "fixmedins_name", "mdtrtarea_admvs", "infver", "recer_sys_code", "opter",
-               "opter_name", "opter_type", "capabilities", "reference", "catalogue_seed"))
+               "opter_name", "opter_type", "capabilities", "reference", "catalogue_seed",
+               "not_offered", "other_fixmedins_code", "other_fixmedins_name", "setl_optins", "recon_scope",
+               "daybook"))
     known_profiles = tuple(profiles) if profiles is not None else None
     profile = site.text("profile", required=False, default="baseline", choices=known_profiles,
                         what="the name of a province profile in specs/profiles/")
@@ -281,15 +343,55 @@ def parse_site(data: Mapping[str, Any], *, source: str = "<site config>", profil
         opter_type=site.text("opter_type", required=False, default="1", choices=("1", "2", "3")) or "1",
         gateway=_gateway(root.sub("gateway")),
         limits=_limits(root.sub("limits")),
-        identities=_records(root.sub("identities"), "archetype", archetypes),
-        items=_records(root.sub("items"), "item alias", None),
+        identities=_with_card_sn(_records(root.sub("identities"), "archetype", names)),
+        items=_items(root.sub("items"), item_aliases),
         values=_values(root.sub("values")),
         reference=site.flag("reference", False),
         source=source,
+        err_msg_patterns=_err_msg_patterns(root.sub("err_msg_patterns")),
+        not_offered=_not_offered(site),
+        other_fixmedins_code=site.text("other_fixmedins_code", required=False, pattern=re.compile(r"^\S{1,30}$"),
+                                       what="the code of a second institution, at most 30 characters"),
+        other_fixmedins_name=site.text("other_fixmedins_name", required=False),
+        setl_optins=site.text("setl_optins", required=False, pattern=_ADMDVS,
+                              what="a 6-digit clearing-agency code (结算经办机构)"),
+        recon_scope=site.text("recon_scope", required=False, default="day", choices=RECON_SCOPES) or "day",
+        daybook=site.text("daybook", required=False, what="the path of the harness's settlement day book"),
     )
+    if config.other_fixmedins_code == config.fixmedins_code:
+        raise site.fail("other_fixmedins_code", "an institution other than fixmedins_code",
+                        config.other_fixmedins_code)
+    if config.other_fixmedins_name and not config.other_fixmedins_code:
+        raise site.fail("other_fixmedins_code", "a code beside other_fixmedins_name", hint="the key is missing")
     if "catalogue_seed" in site.table:
         config = _with_catalogue(config, site)
-    return config
+    return replace(config, stand_ins=stand_ins(config.identities, fallbacks))
+
+
+def stand_ins(identities: Mapping[str, Any], fallbacks: Mapping[str, str]) -> dict[str, str]:
+    """Archetype -> the archetype standing in for it: its fallback, when the site gives only that one."""
+    return {name: fallback for name, fallback in sorted(fallbacks.items())
+            if name not in identities and fallback in identities}
+
+
+def _with_card_sn(identities: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """`card_sn` (卡识别码) is required with a social-security card (mdtrt_cert_type 03) [C] and sent empty
+    otherwise: a person who does not present a card needs none in the site config."""
+    for record in identities.values():
+        if "card_sn" not in record and str(record.get("mdtrt_cert_type", "")) != "03":
+            record["card_sn"] = ""
+    return identities
+
+
+def _not_offered(site: _Reader) -> tuple[str, ...]:
+    value = site.table.get("not_offered", [])
+    expected = 'a list of interface numbers (infno), e.g. ["3202", "9101"]'
+    if not isinstance(value, list):
+        raise site.fail("not_offered", expected, value)
+    for infno in value:
+        if not isinstance(infno, str) or not _INFNO.match(infno):
+            raise site.fail("not_offered", expected, infno)
+    return tuple(dict.fromkeys(value))
 
 
 def _with_catalogue(config: SiteConfig, site: _Reader) -> SiteConfig:
@@ -304,6 +406,9 @@ def _with_catalogue(config: SiteConfig, site: _Reader) -> SiteConfig:
         identities={**derived.identities, **config.identities},
         items={**derived.items, **config.items},
         values={**derived.values, **config.values},
+        other_fixmedins_code=config.other_fixmedins_code or derived.other_fixmedins_code,
+        other_fixmedins_name=(config.other_fixmedins_name if config.other_fixmedins_code
+                              else derived.other_fixmedins_name),
     )
 
 
@@ -362,7 +467,50 @@ def _records(table: _Reader, what: str, known: Iterable[str] | None) -> dict[str
     return out
 
 
+def _err_msg_patterns(table: _Reader) -> dict[str, tuple[str, ...]]:
+    """`cause-id = ["regex", ...]`: known failure causes (or interface-not-offered), regexes that compile."""
+    if not table.table:
+        return {}
+    from harness.specs import load_registry  # only when the table is there: the causes are spec data
+
+    known = sorted({c.id for c in load_registry().causes()} | {"interface-not-offered"})
+    out: dict[str, tuple[str, ...]] = {}
+    for cause, patterns in table.table.items():
+        if cause not in known:
+            raise table.fail(cause, "a failure-cause id of specs rules.json (or interface-not-offered)",
+                             hint="known: " + ", ".join(known))
+        if isinstance(patterns, str):
+            patterns = [patterns]
+        if not isinstance(patterns, list) or not patterns or not all(isinstance(p, str) and p for p in patterns):
+            raise table.fail(cause, 'a list of regular expressions, e.g. ["未备案", "备案.*无效"]', patterns)
+        for pattern in patterns:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                hint = f"{exc}; escape ( ) [ ] . * + ? with a backslash to match them literally"
+                raise table.fail(cause, "regular expressions that compile (Python re)", pattern, hint=hint) from exc
+        out[cause] = tuple(patterns)
+    return out
+# What scenarios read of a site's catalogue item ({{ item.<alias>.<field> }}), and its name for people.
+ITEM_FIELDS = ("med_list_codg", "medins_list_codg", "name")
+def _items(table: _Reader, aliases: Iterable[str] | None) -> dict[str, dict[str, Any]]:
+    items = _records(table, "item alias", aliases)
+    for alias, record in items.items():
+        for key in record:
+            if key not in ITEM_FIELDS:
+                raise table.sub(alias).fail(
+                    key, "one of " + ", ".join(ITEM_FIELDS) + " (the fields scenarios read)", record[key],
+                    hint="no scenario reads it: fees are billed at the catalogue's prices (fixtures/catalogue/"
+                         "items.json), which the reference platform's golden amounts assume; a site maps only "
+                         "its codes")
+    return items
+# [values] keys: the defaults above plus the site's other institutions that scenarios sign in as.
+VALUE_KEYS: tuple[str, ...] = (*SYNTHETIC_SITE_VALUES, "pharmacy_fixmedins_code", "pharmacy_fixmedins_name",
+                               "unnetworked_fixmedins_code", "unnetworked_fixmedins_name")
+
+
 def _values(table: _Reader) -> dict[str, Any]:
+    table.only(VALUE_KEYS)  # a misspelt key would otherwise be ignored while its default is used
     for key, value in table.table.items():
         if not _scalar(value):
             raise table.fail(key, "a string, number or boolean", value)
@@ -375,11 +523,12 @@ _IDENTITY_SKIP = {"filings", "chronic", "archetype", "behaviour"}
 
 
 def embedded_site(base_url: str, *, catalogue: Catalogue | None = None, profile: str = "baseline",
-                  limits: Limits | None = None) -> SiteConfig:
+                  limits: Limits | None = None, recon_scope: str = "run") -> SiteConfig:
     """The site config of the embedded reference platform running at `base_url`.
 
     Identities and items come from the same synthetic-person catalogue the platform is seeded
-    with, so every archetype is provisioned; `reference` enables golden amounts.
+    with, so every archetype is provisioned; `reference` enables golden amounts. `recon_scope` is
+    "run" because a run starts its own platform on a new database.
     """
     cat = catalogue or load_catalogue()
     home = cat.default_institution()
@@ -388,9 +537,13 @@ def embedded_site(base_url: str, *, catalogue: Catalogue | None = None, profile:
         if persona.archetype in identities:
             continue
         record = {k: v for k, v in persona.to_json().items() if k not in _IDENTITY_SKIP and _plain(v)}
+        if persona.mdtrt_cert_type != "03":
+            record["card_sn"] = ""  # the person does not present the card: no 卡识别码 on the wire
         identities[persona.archetype] = record
     items = {item.alias: {f.name: getattr(item, f.name) for f in fields(item)} for item in cat.items}
     values: dict[str, Any] = {}
+    other = next((i for i in cat.institutions if i.kind == "hospital" and i.networked
+                  and i.fixmedins_code != home.fixmedins_code and i.mdtrtarea_admvs == home.mdtrtarea_admvs), None)
     for inst in cat.institutions:
         # Other institutions of the reference platform, for scenarios that must present another
         # institution (e.g. a non-networked hospital for institution-not-enabled, a pharmacy).
@@ -415,8 +568,63 @@ def embedded_site(base_url: str, *, catalogue: Catalogue | None = None, profile:
         values=values,
         reference=True,
         source="embedded reference platform",
+        other_fixmedins_code=other.fixmedins_code if other else None,
+        other_fixmedins_name=other.fixmedins_name if other else None,
+        recon_scope=recon_scope,
     )
 
 
 def _plain(value: Any) -> bool:
     return value is None or isinstance(value, (str, int, bool, Decimal))
+
+
+# --- what the suites need of a site's test persons -----------------------------------------------
+
+_IDENTITY_FIELD = re.compile(r"\{\{\s*identity\.([A-Za-z0-9_]+)\s*\}\}")
+
+
+def _identity_fields(value: Any, found: set[str]) -> None:
+    if isinstance(value, str):
+        found.update(_IDENTITY_FIELD.findall(value))
+    elif isinstance(value, Mapping):
+        for item in value.values():
+            _identity_fields(item, found)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            _identity_fields(item, found)
+
+
+def archetype_needs(scenarios: Iterable[Any], archetypes: Iterable[Archetype],
+                    site: SiteConfig | None = None) -> list[dict[str, Any]]:
+    """Per archetype: its behaviour, whether it needs a person of its own, the scenarios using it and the
+    identity fields they read; with a site, who runs them there (its own person, a stand-in, nobody).
+
+    `scenarios` are `harness.model.Scenario`s (only archetype, steps and teardown are read).
+    """
+    used: dict[str, int] = {}
+    fields_of: dict[str, set[str]] = {}
+    for scenario in scenarios:
+        if not scenario.archetype:
+            continue
+        used[scenario.archetype] = used.get(scenario.archetype, 0) + 1
+        found = fields_of.setdefault(scenario.archetype, set())
+        for step in (*scenario.steps, *scenario.teardown):
+            _identity_fields(step.input, found)
+            _identity_fields(step.envelope, found)
+    rows = []
+    for arch in archetypes:
+        row: dict[str, Any] = {
+            "archetype": arch.id, "cause": arch.cause, "independent": arch.fallback is None,
+            "fallback": arch.fallback, "scenarios": used.get(arch.id, 0),
+            "identity_fields": sorted(fields_of.get(arch.id, ())), "behaviour": arch.behaviour,
+            "why_separate": arch.why_separate,
+        }
+        if site is not None:
+            if arch.id in site.identities:
+                row["at_site"] = "own person"
+            elif site.stand_in(arch.id):
+                row["at_site"] = f"run with the person of {site.stand_in(arch.id)}"
+            else:
+                row["at_site"] = "not provisioned"
+        rows.append(row)
+    return rows

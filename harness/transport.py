@@ -6,7 +6,10 @@ signer, and never raises for infrastructure trouble: refused connections, timeou
 connections, HTTP 5xx and bodies that are not JSON (an HTML error page from a proxy, a truncated
 envelope) come back as an `Exchange` whose `error` says what happened, with the raw text kept:
 "connection refused", "timeout", "connection dropped: …" (the answer broke off mid-body),
-"connection error: …", "HTTP 5xx", "not JSON: …".
+"connection error: …", "TLS: …" (with what to set), "HTTP 5xx", "not JSON: …", "answer too large: …".
+Every exchange has a total deadline (not only a limit on the gap between bytes: a site that trickles one
+byte at a time is cut off), and the answer is read in pieces up to a size cap counted after
+decompression (a small gzip answer that inflates to a gigabyte is refused, not held in memory).
 No retries: a state-changing call whose outcome is unknown is for 冲正 (2601), not for a resend.
 """
 
@@ -20,7 +23,11 @@ from datetime import datetime
 from typing import Any, Protocol
 
 import requests
+import urllib3
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
+from harness.answer_guard import REAPER, FinalStatusResponse, Watch
 from harness.errors import ConfigError
 from harness.model import Exchange
 
@@ -36,6 +43,9 @@ __all__ = [
 ]
 
 MAX_STORED_TEXT = 64 * 1024  # characters of a response body kept in an Exchange
+DEFAULT_MAX_ANSWER_BYTES = 16 * 1024 * 1024  # an answer's size cap, counted after decompression
+DEFAULT_DEADLINE_FACTOR = 3  # the total deadline of an exchange, as a multiple of the read timeout
+_READ_PIECE = 64 * 1024
 SECRET_HEADERS = frozenset({
     "x-tif-paasid", "x-tif-signature", "_api_access_key", "_api_signature", "authorization", "cookie",
 })
@@ -77,23 +87,64 @@ def _snippet(text: str) -> str:
     return flat[:_SNIPPET] if flat else "(empty body)"
 
 
+_TLS_PROBLEMS = (
+    # (text in the error, what it means, what to do): the first match names the failure
+    ("certificate has expired", "the site's certificate has expired", "the site must renew its certificate"),
+    ("not yet valid", "the site's certificate is not valid yet", "check the clocks of both machines"),
+    ("ip address mismatch", "the certificate does not name this host",
+     "use the host name or address the certificate names in base_url"),
+    ("hostname mismatch", "the certificate does not name this host",
+     "use the host name the certificate names in base_url"),
+    ("doesn't match", "the certificate does not name this host", "use the host name the certificate names in base_url"),
+    ("self-signed certificate", "the certificate is self-signed or from an unknown CA",
+     "set [tls] ca_bundle to the CA that signed it"),
+    ("unable to get local issuer", "the certificate comes from a CA this machine does not trust",
+     "set [tls] ca_bundle to the site's CA bundle (PEM)"),
+    ("certificate verify failed", "the certificate could not be verified",
+     "set [tls] ca_bundle to the site's CA bundle"),
+    ("certificate required", "the site asks for a client certificate",
+     "set [tls] client_cert and client_key (mutual TLS)"),
+    ("wrong version number", "the site does not speak TLS on this port", "use http:// or the site's HTTPS port"),
+)
+
+
+def _tls_error(text: str) -> str:
+    lowered = text.lower()
+    for needle, what, hint in _TLS_PROBLEMS:
+        if needle in lowered:
+            return f"TLS: {what} ({_snippet(text)}); hint: {hint}"
+    return f"TLS: handshake failed ({_snippet(text)}); hint: check [tls] ca_bundle, client_cert and client_key"
+
+
 def _network_error(exc: BaseException) -> str:
-    """Name an infrastructure failure the way Exchange.error values are documented."""
-    if isinstance(exc, requests.exceptions.Timeout | TimeoutError):
+    """Name an infrastructure failure the way Exchange.error values are documented; never raises."""
+    if isinstance(exc, requests.exceptions.SSLError | urllib3.exceptions.SSLError):
+        return _tls_error(str(exc))
+    if isinstance(exc, requests.exceptions.Timeout | TimeoutError | urllib3.exceptions.TimeoutError):
         return "timeout"
-    if isinstance(exc, requests.exceptions.ChunkedEncodingError):
+    if isinstance(exc, requests.exceptions.ChunkedEncodingError | urllib3.exceptions.ProtocolError):
         # The answer had begun and the connection closed mid-body: the request did arrive, its outcome is unknown.
         return f"connection dropped: {type(exc).__name__}: {_snippet(str(exc))}"
+    if isinstance(exc, requests.exceptions.TooManyRedirects):
+        return f"redirect loop: {_snippet(str(exc))}"
+    if isinstance(exc, requests.exceptions.ContentDecodingError | urllib3.exceptions.DecodeError):
+        return f"undecodable answer: {_snippet(str(exc))}"
     seen: set[int] = set()
-    cur: BaseException | None = exc
-    while cur is not None and id(cur) not in seen:  # the refusal hides a few causes deep in urllib3
+    cur: object = exc
+    while isinstance(cur, BaseException) and id(cur) not in seen:  # the refusal hides a few causes deep in urllib3
         seen.add(id(cur))
         text = str(cur)
         if isinstance(cur, ConnectionRefusedError) or "Connection refused" in text or "10061" in text:
             return "connection refused"
+        if isinstance(cur, urllib3.exceptions.SSLError) or "SSL" in type(cur).__name__:
+            return _tls_error(text)
         nested = cur.args[0] if cur.args and isinstance(cur.args[0], BaseException) else None
         cur = cur.__cause__ or cur.__context__ or nested or getattr(cur, "reason", None)
     return f"connection error: {type(exc).__name__}: {_snippet(str(exc))}"
+
+
+class _AnswerRefused(Exception):
+    """The answer broke a limit of the harness (total deadline, size): an infrastructure error, named."""
 
 
 def _decode(body: bytes, content_type: str) -> str:
@@ -116,7 +167,7 @@ def _exchange(infno: str, url: str, headers: Mapping[str, str], envelope: Mappin
     if parse and error is None:
         try:
             parsed = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
             parsed = None
         if not isinstance(parsed, dict):
             parsed, error = None, f"not JSON: {_snippet(text)}"
@@ -127,6 +178,43 @@ def _exchange(infno: str, url: str, headers: Mapping[str, str], envelope: Mappin
         status=status, response_headers=dict(response_headers or {}), response_text=text[:MAX_STORED_TEXT],
         response_json=parsed, elapsed_ms=elapsed_ms, started_at=started_at, error=error,
     )
+
+
+# The deadline of the exchange this thread is sending, and the watches on the sockets it used (a redirect
+# sends more than one request): set by HttpTarget._post, filled by the guarded connections below.
+_EXCHANGE = threading.local()
+
+
+def _watch(conn: HTTPConnection) -> None:
+    deadline = getattr(_EXCHANGE, "deadline", None)
+    if deadline is not None:
+        _EXCHANGE.watches.append(REAPER.watch(deadline, conn.sock))
+
+
+class _GuardedConnection(HTTPConnection):
+    """urllib3's connection, reading past 102/103 answers and cut off at the exchange's total deadline."""
+
+    response_class = FinalStatusResponse
+
+    def request(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        super().request(*args, **kwargs)
+        _watch(self)
+
+
+class _GuardedTLSConnection(HTTPSConnection):
+    response_class = FinalStatusResponse
+
+    def request(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        super().request(*args, **kwargs)
+        _watch(self)
+
+
+class _GuardedPool(HTTPConnectionPool):
+    ConnectionCls = _GuardedConnection
+
+
+class _GuardedTLSPool(HTTPSConnectionPool):
+    ConnectionCls = _GuardedTLSConnection
 
 
 class _ReusingAdapter(requests.adapters.HTTPAdapter):
@@ -142,6 +230,10 @@ class _ReusingAdapter(requests.adapters.HTTPAdapter):
         super().__init__()
         self._pools: dict[tuple[Any, ...], Any] = {}
         self._targets: dict[str, str] = {}
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _GuardedPool, "https": _GuardedTLSPool}
 
     def get_connection_with_tls_context(self, request: requests.PreparedRequest, verify: bool | str | None,
                                         proxies: Mapping[str, str] | None = None, cert: Any = None) -> Any:
@@ -198,7 +290,8 @@ class HttpTarget:
                  infno_path_template: str = "/fsi/api/{infno}", timeout_s: float = 10.0,
                  signer: Signer | None = None, content_type: str = "application/json;charset=utf-8",
                  rate_limit_per_s: float | None = None, verify_tls: bool | str = True,
-                 trust_env: bool = False) -> None:
+                 trust_env: bool = False, client_cert: str | tuple[str, str] | None = None,
+                 deadline_s: float | None = None, max_answer_bytes: int = DEFAULT_MAX_ANSWER_BYTES) -> None:
         if not base_url.lower().startswith(("http://", "https://")):
             raise ConfigError(f"base URL must start with http:// or https://, got {base_url!r}",
                               location="site config base_url", hint="e.g. http://127.0.0.1:8080")
@@ -208,11 +301,18 @@ class HttpTarget:
         self.base_url, self.url_style = base_url, url_style
         self.endpoint_path, self.infno_path_template = endpoint_path, infno_path_template
         self.timeout_s, self.signer, self.content_type = timeout_s, signer, content_type
+        self.deadline_s = deadline_s if deadline_s is not None else timeout_s * DEFAULT_DEADLINE_FACTOR
+        if self.deadline_s <= 0 or max_answer_bytes <= 0:
+            raise ConfigError("the deadline and the answer size cap must be positive",
+                              location="site config [limits] deadline_s / max_answer_bytes")
+        self.max_answer_bytes = max_answer_bytes
         self._limiter = _RateLimiter(rate_limit_per_s) if rate_limit_per_s else None
         self._session = requests.Session()
         for prefix in ("http://", "https://"):
             self._session.mount(prefix, _ReusingAdapter())
         self._session.verify = verify_tls
+        if client_cert:
+            self._session.cert = client_cert
         # Off by default: proxy variables or a ~/.netrc must not silently reroute or re-authenticate test traffic.
         self._session.trust_env = trust_env
         self._urls: dict[str, str] = {}
@@ -248,12 +348,19 @@ class HttpTarget:
         if self._limiter is not None:
             self._limiter.wait()
         started_at, t0 = _now_iso(), time.perf_counter()
+        _EXCHANGE.deadline, _EXCHANGE.watches = t0 + self.deadline_s, []
         try:
             response = self._send(url, headers, payload, reusable=not signed)
-            body = response.content  # reads the whole body: a truncated stream raises here
-        except requests.exceptions.RequestException as exc:
+            body = self._read_body(response, t0 + self.deadline_s)  # a truncated stream raises here
+        except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
             elapsed = (time.perf_counter() - t0) * 1000
-            return _exchange(infno, url, headers, envelope, started_at, elapsed, error=_network_error(exc)), b""
+            error = self._deadline_error(0) if self._released() else _network_error(exc)
+            return _exchange(infno, url, headers, envelope, started_at, elapsed, error=error), b""
+        except _AnswerRefused as exc:
+            self._released()
+            elapsed = (time.perf_counter() - t0) * 1000
+            return _exchange(infno, url, headers, envelope, started_at, elapsed, error=str(exc)), b""
+        self._released()  # the whole answer arrived: whatever the reaper did after that does not matter
         elapsed = (time.perf_counter() - t0) * 1000
         response_type = response.headers.get("Content-Type", "")
         binary = not parse and "json" not in response_type.lower() and response.status_code < 400
@@ -261,6 +368,44 @@ class HttpTarget:
         exchange = _exchange(infno, url, headers, envelope, started_at, elapsed, status=response.status_code,
                              response_headers=response.headers, text=text, parse=not binary)
         return exchange, (body if binary else b"")
+
+    @staticmethod
+    def _released() -> bool:
+        """Stop watching this exchange's sockets; True when the deadline reaper had cut one off."""
+        watches: list[Watch] = getattr(_EXCHANGE, "watches", [])
+        for watch in watches:
+            REAPER.release(watch)
+        _EXCHANGE.deadline, _EXCHANGE.watches = None, []
+        return any(w.fired for w in watches)
+
+    def _deadline_error(self, size: int) -> str:
+        return (f"timeout: no complete answer within the {self.deadline_s:g} s deadline (read {size} bytes); "
+                "hint: raise [limits] deadline_s if the site is slow")
+
+    def _read_body(self, response: requests.Response, deadline: float) -> bytes:
+        """The answer's body, decompressed, read piece by piece within the deadline and the size cap.
+
+        `read1` returns what one read from the socket gives, so a site that trickles bytes cannot hold an
+        exchange past the deadline (the read timeout only limits the gap between two pieces).
+        """
+        raw, parts, size = response.raw, [], 0
+        try:
+            while True:
+                if time.perf_counter() > deadline:
+                    raise _AnswerRefused(self._deadline_error(size))
+                piece = raw.read1(_READ_PIECE, decode_content=True)
+                if not piece:
+                    return b"".join(parts)
+                size += len(piece)
+                if size > self.max_answer_bytes:
+                    encoded = response.headers.get("Content-Encoding", "")
+                    raise _AnswerRefused(f"answer too large: more than {self.max_answer_bytes} bytes"
+                                         f"{f' after {encoded} decompression' if encoded else ''}; "
+                                         "hint: raise [limits] max_answer_bytes if the site really sends that much")
+                parts.append(piece)
+        except BaseException:
+            response.close()  # the rest is not read: the connection cannot be reused
+            raise
 
     def _send(self, url: str, headers: dict[str, str], payload: Mapping[str, Any], *,
               reusable: bool) -> requests.Response:
@@ -277,7 +422,7 @@ class HttpTarget:
         data = payload.get("data")
         if (not reusable or session.trust_env or len(payload) != 1 or not isinstance(data, bytes)
                 or len(session.cookies)):
-            return session.post(url, headers=headers, timeout=self.timeout_s, **payload)
+            return session.post(url, headers=headers, timeout=self.timeout_s, stream=True, **payload)
         key = (url, *headers.items())
         template = self._templates.get(key)
         if template is None:
@@ -285,7 +430,7 @@ class HttpTarget:
         prepared = template.copy()
         prepared.prepare_body(data, None)
         return session.send(prepared, timeout=self.timeout_s, allow_redirects=True, proxies=dict(session.proxies),
-                            stream=session.stream, verify=session.verify, cert=session.cert)
+                            stream=True, verify=session.verify, cert=session.cert)
 
     def send(self, infno: str, envelope: Mapping[str, Any]) -> Exchange:
         """POST the envelope; never raises for network trouble (see Exchange.error)."""
@@ -332,7 +477,7 @@ def switch_fault(base_url: str, fault: Mapping[str, Any], *, timeout_s: float = 
         session.trust_env = False  # as HttpTarget: no proxy or ~/.netrc in the way of a loopback call
         try:
             response = session.post(url, json=dict(fault), timeout=timeout_s)
-        except requests.exceptions.RequestException as exc:
+        except (requests.exceptions.RequestException, OSError) as exc:
             return f"{_network_error(exc)} at {url}"
     if response.status_code >= 300:
         return f"HTTP {response.status_code} from {url}: {_snippet(response.text)}"

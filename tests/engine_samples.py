@@ -58,6 +58,32 @@ SIGN_IN = {"infcode": 0, "inf_refmsgid": "520000202401010000000000000001", "refm
 Answer = Mapping[str, Any] | Callable[[Mapping[str, Any]], Any] | BaseException
 
 
+def as_asked(answer: Any, envelope: Mapping[str, Any]) -> Any:
+    """The example answer as a correct site gives it: the example's placeholder identities replaced by the
+    request's (psn_no, mdtrt_id, medins_setl_id = msgid), and setldetail rows with the sign of the setlinfo
+    amounts (a reversal). Values a test set on purpose are not the example's, so they stay as they are."""
+    output = answer.get("output") if isinstance(answer, Mapping) else None
+    info = output.get("setlinfo") if isinstance(output, Mapping) else None
+    if not isinstance(info, dict):
+        return answer
+    node = (envelope.get("input") or {}).get("data")
+    data = node if isinstance(node, Mapping) else {}
+    sample = example("2207", "response", "success")["output"]
+    placeholders = sample["setlinfo"]
+    answer = copy.deepcopy(answer)
+    info = answer["output"]["setlinfo"]
+    for name in ("psn_no", "mdtrt_id"):
+        if info.get(name) == placeholders[name] and data.get(name):
+            info[name] = data[name]
+    if info.get("medins_setl_id") == placeholders["medins_setl_id"]:
+        info["medins_setl_id"] = envelope.get("msgid")
+    rows = answer["output"].get("setldetail")
+    if isinstance(rows, list) and rows == sample["setldetail"] and Decimal(str(info.get("fund_pay_sumamt", 0))) < 0:
+        for row in rows:
+            row["fund_payamt"], row["inscp_scp_amt"] = -row["fund_payamt"], -row["inscp_scp_amt"]
+    return answer
+
+
 class FakeSite:
     """A scripted site: answers per infno (a response dict, a callable of the envelope, or an exception)."""
 
@@ -76,6 +102,7 @@ class FakeSite:
             answer = answer(envelope)
             if isinstance(answer, BaseException):
                 raise answer
+        answer = as_asked(answer, envelope)
         return 200, {"Content-Type": "application/json"}, json.dumps(answer, ensure_ascii=False, default=str)
 
     def infnos(self) -> list[str]:

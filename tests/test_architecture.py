@@ -13,20 +13,26 @@ PKG = ROOT / "harness"
 LAYERS: dict[str, int] = {
     "errors": 0,
     "model": 0,
+    "resources": 0,
     "specs": 1,
     "personas": 1,
     "transport": 1,
     "gateway": 1,
+    "hostile": 1,
+    "answer_guard": 0,  # standard-library guards the transport plugs in (deadline reaper, 1xx skipping)
     "scenarios": 2,
     "checks": 2,
     "platform": 2,
+    "judge": 2,
     "verdict": 2,
     "siteconfig": 2,
     "runner": 3,
+    "hisdriver": 3,
     "reporting": 4,
     "selftest": 4,
     "pytest_plugin": 5,
     "session": 6,
+    "client": 6,
     "cli": 7,
 }
 
@@ -34,6 +40,7 @@ LAYERS: dict[str, int] = {
 OWNERS: dict[str, str] = {
     "jsonschema_rs": "specs/validate.py",
     "requests": "transport.py",
+    "urllib3": "transport.py",  # requests' own HTTP layer: its exceptions and the bounded body read
     "faker": "personas/identity.py",
     "yaml": "scenarios/loader.py",
     "starlette": "platform/app.py",
@@ -51,6 +58,9 @@ OWNERS: dict[str, str] = {
 # The reference platform and the conformance checks share schemas but no logic.
 PLATFORM_MAY_NOT_IMPORT = {"checks", "scenarios", "runner", "verdict", "gateway", "transport"}
 CHECKS_MAY_NOT_IMPORT = {"platform"}
+# The client judge and the built-in HIS that proves it are written apart: neither imports the other, and the
+# judge does not import the checks (those judge sites) nor the runner; the platform does not import the judge.
+JUDGE_MAY_NOT_IMPORT = {"checks", "runner", "hisdriver", "platform"}
 
 
 def _modules() -> list[Path]:
@@ -109,6 +119,10 @@ def test_layer_order() -> None:
                 problems.append(f"{path.relative_to(ROOT)}:{line} ({unit}, layer {mine}) imports {name}")
             if unit == "platform" and other in PLATFORM_MAY_NOT_IMPORT:
                 problems.append(f"{path.relative_to(ROOT)}:{line}: the platform may not import {name}")
+            if unit == "judge" and other in JUDGE_MAY_NOT_IMPORT:
+                problems.append(f"{path.relative_to(ROOT)}:{line}: the client judge may not import {name}")
+            if unit in {"platform", "hisdriver"} and other == "judge":
+                problems.append(f"{path.relative_to(ROOT)}:{line}: {unit} may not import the client judge")
             if unit in {"checks", "scenarios", "runner", "verdict"} and other in CHECKS_MAY_NOT_IMPORT:
                 problems.append(f"{path.relative_to(ROOT)}:{line}: {unit} may not import the platform")
     assert not problems, "layer violations:\n" + "\n".join(problems)

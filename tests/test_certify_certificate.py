@@ -23,12 +23,13 @@ def test_the_mixed_run_figures() -> None:
     record = mixed_record()
     s = record.summary
     assert (s.total, s.passed, s.failed, s.error, s.not_provisioned, s.not_applicable) == (7, 3, 2, 0, 1, 1)
-    assert s.pass_rate == 0.5  # 3 passed of 6 that apply
+    assert s.pass_rate == 0.6  # 3 passed of the 5 that ran (passed + failed)
+    assert s.coverage == 0.8333  # 5 ran of the 6 that apply: the not-provisioned one is a coverage gap
     areas = {t.key: (t.passed, t.total - t.not_applicable) for t in record.by_area()}
     assert areas == {"chronic": (0, 1), "envelope": (0, 1), "inpatient": (0, 0), "outpatient": (2, 3),
                      "protocol": (1, 1)}
     interfaces = {t.key: t.pass_rate for t in record.by_interface()}
-    assert interfaces == {"2206": 1.0, "2207": 0.4, "2304": None}
+    assert interfaces == {"2206": 1.0, "2207": 0.5, "2304": None}
     covered, missing = record.mandatory_clauses()
     # R-MONEY-SUM is cited by a passing and a not-provisioned must-pass scenario: not covered.
     assert covered == ["2207.in.data.psn_no", "R-PRESETTLE-EQUALS-SETTLE", "R-REVERSAL-NEGATES"]
@@ -43,8 +44,8 @@ def test_the_certificate_shows_every_item() -> None:
         "v1.1.27", "baseline",  # spec version and province profile
         "f" * 64,  # suite fingerprint
         "未通过认证", "NOT CERTIFIED",  # verdict (a mandatory scenario failed)
-        "50.0%",  # pass rate overall
-        "门诊结算", "2/3", "2207 门诊结算", "2/5 · 40.0%",  # per area, per interface
+        "60.0%", "83.3%",  # pass rate and coverage overall
+        "门诊结算", "2/3", "2207 门诊结算", "2/4 · 50.0%",  # per area, per interface
         "3 / 6",  # mandatory clauses covered
         "outpatient.not-filed.refused", "R-FILING-REQUIRED",  # the failing mandatory scenario and its clause
         "no test identity for archetype chronic-filed",  # not provisioned, and why

@@ -40,7 +40,8 @@ def test_the_evidence_files_and_figures_of_a_mixed_run(tmp_path: Path) -> None:
         assert (run_dir / name).is_file(), name
     data = json.loads((run_dir / "certification.json").read_text(encoding="utf-8"))
     assert data["summary"] == {"key": "all", "total": 7, "passed": 3, "failed": 2, "error": 0, "not_provisioned": 1,
-                               "not_applicable": 1, "pass_rate": 0.5}
+                               "not_applicable": 1, "inconclusive": 0, "pass_rate": 0.6, "coverage": 0.8333,
+                               "advisories": 0, "grades": {"MUST": 7, "SHOULD": 0, "MAY": 0}}
     assert data["gate"]["verdict"] == "not certified"
     assert [f["scenario"] for f in data["gate"]["findings"]] == ["outpatient.not-filed.refused",
                                                                  "chronic.settle.reverse"]

@@ -28,6 +28,25 @@ CONTRACT = {
     "recon.ledger_covered": "R-RECON-BALANCED",
     "recon.unbalanced": "R-RECON-BALANCED",
     "replay.same_response": "R-MSGID-REPLAY",
+    # second wave: relations every site's answers must satisfy (tests/test_checks_relations.py)
+    "money.fund_sum": "R-MONEY-FUND-SUM",
+    "money.acct_mulaid": "R-MONEY-ACCT-MULAID",
+    "money.fee_parts": "R-MONEY-FEE-PARTS",
+    "money.shares_signed": "R-MONEY-SUM",
+    "money.pool_share": "R-MONEY-POOL-SHARE",
+    "setldetail.funds": "R-SETLDETAIL-FUNDS",
+    "settle.ids_echo": "R-SETTLE-IDS",
+    "register.ids_echo": "R-SETTLE-IDS",
+    "person.insuinfo": "R-PERSON-QUERY",
+    "signin.sign_no": "R-SIGN-IN-REQUIRED",
+    "correction.reversible": "R-2601-REVERSIBLE",
+    "correction.undone": "R-2601-UNDOES",
+}
+# The normative strength of each check's clause: MUST only where the spec text or a [C] fact makes it one.
+GRADES = {name: "MUST" for name in CONTRACT} | {
+    "envelope.timestamps": "SHOULD", "replay.same_response": "SHOULD", "recon.ledger_covered": "MAY",
+    "money.fee_parts": "SHOULD", "money.shares_signed": "SHOULD", "money.pool_share": "SHOULD",
+    "setldetail.funds": "SHOULD", "correction.reversible": "SHOULD",
 }
 MSGID = "H52010200001202401011200000001"
 
@@ -66,6 +85,14 @@ def run(name: str, context: CheckContext) -> list:
 def test_registry_has_exactly_the_contract_names_and_clauses() -> None:
     assert {name: check.clause for name, check in CHECKS.items()} == CONTRACT
     assert all(check.doc for check in CHECKS.values())
+
+
+def test_every_check_is_graded_and_its_findings_carry_the_grade() -> None:
+    assert {name: check.grade.value for name, check in CHECKS.items()} == GRADES
+    [should] = run("envelope.timestamps", ctx(respond_time="20240101115959999"))
+    assert should.grade.value == "SHOULD"
+    [must] = run("money.sum", ctx({"setlinfo": setlinfo(medfee_sumamt="128.51")}))
+    assert must.grade.value == "MUST"
 
 
 def test_unknown_check_is_a_suite_bug() -> None:
@@ -165,7 +192,10 @@ def test_envelope_inf_refmsgid() -> None:
 
 def test_envelope_timestamps() -> None:
     assert run("envelope.timestamps", ctx()) == []
-    assert len(run("envelope.timestamps", ctx(refmsg_time="2024-01-01 12:00:00", respond_time=None))) == 2
+    # Both are optional (非空 N): absent is fine, present must have the form.
+    assert run("envelope.timestamps", ctx(refmsg_time=None, respond_time="")) == []
+    [form] = run("envelope.timestamps", ctx(refmsg_time="2024-01-01 12:00:00", respond_time=None))
+    assert "refmsg_time" in form.title
     [order] = run("envelope.timestamps", ctx(respond_time="20240101115959999"))
     assert "earlier" in order.title
 

@@ -97,7 +97,8 @@ def test_subset_against_the_embedded_platform_and_the_same_seed_twice(tmp_path: 
     assert total >= 2 and {s["id"] for s in first["scenarios"]} >= {"outpatient.settle.reverse",
                                                                     "outpatient.registration.cancel"}
     assert first["summary"] == {"total": total, "passed": total, "failed": 0, "error": 0, "not_provisioned": 0,
-                                "not_applicable": 0, "pass_rate": 1.0}
+                                "not_applicable": 0, "pass_rate": 1.0, "inconclusive": 0, "coverage": 1.0,
+                                "advisories": 0, "grades": {"MUST": total, "SHOULD": 0, "MAY": 0}}
     assert [s["id"] for s in first["scenarios"]] == [s["id"] for s in second["scenarios"]]
     entry = first["scenarios"][0]
     assert set(entry) >= {"id", "outcome", "clauses", "duration_ms", "failures"} and entry["clauses"]

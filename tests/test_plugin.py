@@ -81,7 +81,7 @@ def test_failure_text_has_expected_actual_clause_and_a_curl_line_without_secrets
     result.assert_outcomes(failed=1)
     out = result.stdout.str()
     result.stdout.fnmatch_lines([
-        "*[[]critical[]] expected a refusal (not-filed), the site accepted",
+        "*[[]critical · 必须 MUST[]] expected a refusal (not-filed), the site accepted",
         "*clause:   R-CAUSE-NOT-FILED",
         "*expected: infcode -1",
         "*actual:   infcode 0",
@@ -254,3 +254,39 @@ def test_run_pytest_defers_garbage_collection_yet_bounds_it_and_restores_the_col
     assert full_collections  # the bound was crossed: a collection ran during the session
     assert (gc.isenabled(), gc.get_threshold()) == (enabled, thresholds)
     assert gc.get_freeze_count() == 0
+
+
+def test_advisories_pass_visibly_and_inconclusive_is_skipped_with_its_reason(pytester: pytest.Pytester,
+                                                                             tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from harness.model import Failure, Grade, ScenarioResult
+
+    class Unsure(Runner):
+        """Refused for a reason the harness cannot recognise (what the runner records as inconclusive)."""
+
+        def run_scenario(self, scenario):
+            if scenario.id != "outpatient.sample.unsure":
+                return super().run_scenario(scenario)
+            unsure = Failure(title="refused for an unrecognised reason: '系统繁忙'", clause="R-CAUSE-NOT-FILED",
+                             grade=Grade.MAY, evidence={"inconclusive": True})
+            return ScenarioResult(scenario.id, Outcome.INCONCLUSIVE, scenario.clauses, 1.0, failures=(unsure,))
+
+    advisory = replace(scenario((settle_step(Expectation(ok=False, cause="not-filed")),), id="outpatient.sample.should",
+                                interface="2207"), grade=Grade.SHOULD)  # the fake site accepts: a SHOULD finding
+    unsure = scenario((person_step(),), id="outpatient.sample.unsure")
+    runner = Unsure(CallableTarget(FakeSite()), load_registry(), "baseline", site(), seed=3)
+    plugin = ScenarioPlugin([advisory, unsure], runner, interface_names=NAMES)
+    result = pytester.runpytest_inprocess("-rA", "--alluredir", str(tmp_path / "allure"), plugins=[plugin])
+    result.assert_outcomes(passed=1, skipped=1)
+    result.stdout.fnmatch_lines(["*SKIPPED*inconclusive (never counted as passed): refused for an unrecognised*"])
+    found = _allure_results(tmp_path / "allure")
+    should = found["outpatient.sample.should"]
+    assert should["status"] == "passed" and should["label_map"]["grade"] == ["SHOULD"]
+    assert should["label_map"]["advisories"] == ["1"]
+    assert [p["name"] for p in should["parameters"]] == ["advisories 建议项"]
+    assert "SHOULD R-CAUSE-NOT-FILED" in should["parameters"][0]["value"]
+    assert [s["status"] for s in should["steps"]] == ["passed"]  # an advisory does not fail its step
+    assert any(a["name"] == "advisories 建议项 (1)" for a in should["attachments"])
+    assert found["outpatient.sample.unsure"]["status"] == "skipped"
+    assert "系统繁忙" in found["outpatient.sample.unsure"]["statusDetails"]["message"]

@@ -35,7 +35,10 @@ def settled_today(infno: str, sign: int = 1) -> dict:
 
 
 def test_totals_of_settlements_reversals_and_voided_rows() -> None:
-    fake = FakeSite({"2207": settled_today("2207"), "2208": settled_today("2208", -1)})
+    second = settled_today("2207")
+    second["output"]["setlinfo"]["balc"] = 897.2  # the account is debited by each settlement
+    answers = iter([settled_today("2207"), second])
+    fake = FakeSite({"2207": lambda envelope: next(answers), "2208": settled_today("2208", -1)})
     run = Runner(fake.target(), load_registry(), "baseline", site(), seed=1)
     reverse = Step("2208", {"data": {"psn_no": "1", "setl_id": "S1", "mdtrt_id": "M1"}})
     result = run.run_scenario(scenario((settle_step(), settle_step(), reverse, recon_step())))

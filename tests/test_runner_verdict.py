@@ -11,6 +11,7 @@ from harness.model import Level, Outcome, ScenarioResult
 from harness.verdict import exit_code, group_summaries, roll_up, summarize
 
 E, F, NP, NA, P = Outcome.ERROR, Outcome.FAILED, Outcome.NOT_PROVISIONED, Outcome.NOT_APPLICABLE, Outcome.PASSED
+INC = Outcome.INCONCLUSIVE
 
 
 def result(sid: str, outcome: Outcome) -> ScenarioResult:
@@ -34,8 +35,10 @@ def test_summary_counts_and_pass_rate() -> None:
     summary = summarize(results)
     assert (summary.total, summary.passed, summary.failed, summary.error, summary.not_provisioned,
             summary.not_applicable) == (5, 2, 1, 0, 1, 1)
-    assert summary.pass_rate == 0.5  # 2 / (5 - 1): not applicable does not count, not provisioned does
+    assert summary.pass_rate == 0.6667  # 2 / (2 + 1): conformance over what ran
+    assert summary.coverage == 0.75  # 3 ran / (5 - 1 not applicable): not provisioned is a coverage gap
     assert summarize([result("a", NA)]).pass_rate is None
+    assert summarize([result("a", NA)]).coverage is None
     assert summary.to_json()["outcome"] == "failed"
 
 
@@ -47,6 +50,8 @@ def test_summary_counts_and_pass_rate() -> None:
     ([P, NP], [Level.MANDATORY, Level.MANDATORY], 1),  # a coverage gap is a finding
     ([F, E], [Level.MANDATORY, Level.CONDITIONAL], 3),  # incomplete run: infrastructure
     ([P, E], [Level.MANDATORY, Level.OPTIONAL], 0),
+    ([P, INC], [Level.MANDATORY, Level.MANDATORY], 0),  # inconclusive never decides on its own
+    ([INC, NP], [Level.MANDATORY, Level.MANDATORY], 1),  # ... nor hides a coverage gap of a mandatory scenario
 ])
 def test_exit_code(outcomes: list[Outcome], levels: list[Level], code: int) -> None:
     by_id = scenarios(*levels)

@@ -207,7 +207,7 @@ def test_cli_lists_and_shows_scenarios() -> None:
     assert listed.exit_code == 0, listed.output
     rows = json.loads(listed.output)
     assert rows and {row["suite"] for row in rows} == {"reversal"}
-    assert {"id", "level", "area", "interface", "title", "clauses", "fingerprint", "source"} <= set(rows[0])
+    assert {"id", "level", "grade", "area", "interface", "title", "clauses", "fingerprint", "source"} <= set(rows[0])
     shown = runner.invoke(app, ["scenarios", "show", "neg.2207.in.data.psn_no.missing"])
     assert shown.exit_code == 0, shown.output
     assert "source: scenarios/protocol/_base-inputs.yaml:" in shown.output

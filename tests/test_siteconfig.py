@@ -42,7 +42,7 @@ def test_example_province_site_loads() -> None:
     assert site.gateway.credential_env == {"access_key": "HSA_CSB_ACCESS_KEY", "secret_key": "HSA_CSB_SECRET_KEY"}
     assert site.limits.rate_limit_per_s == 5 and site.limits.timeout_s == 15
     assert site.identities["filed-employee"]["balc"] == Decimal("1000.00")  # exact, never a float
-    assert site.items["amoxicillin"]["pric"] == Decimal("18.60")
+    assert site.items["amoxicillin"]["medins_list_codg"] == "YP0001"
     assert site.template_values()["dept_code"] == "A03"
     assert not site.reference
 

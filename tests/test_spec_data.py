@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -243,7 +244,7 @@ def test_profile_is_valid_and_its_settings_point_at_real_things(name: str) -> No
     codes = {p.stem: DOCS[p] for p in CODE_FILES}
     for code, variant in merged["code_variants"].items():
         assert variant in codes[code].get("x-variants", {}), f"{code}: {variant}"
-    assert set(merged["err_msg_patterns"]) == CAUSE_IDS
+    assert set(merged["err_msg_patterns"]) - {"interface-not-offered"} == CAUSE_IDS  # the family is no cause
     for patterns in merged["err_msg_patterns"].values():
         for pattern in patterns:
             re.compile(pattern)
@@ -271,6 +272,19 @@ def test_baseline_patterns_recognise_exactly_their_own_refusal(cause: str) -> No
     for other, message in messages.items():
         if other != cause:
             assert not any(re.search(p, message) for p in patterns[cause]), f"{cause} pattern matches {other}"
+
+
+def test_interface_not_offered_patterns_match_such_answers_and_no_cause_message() -> None:
+    patterns = merged_profile("baseline")["err_msg_patterns"]["interface-not-offered"]
+    for text in ("接口未开通", "交易编号[2208]不存在", "该定点机构未开通此接口", "不支持该交易: 3202"):
+        assert any(re.search(p, text) for p in patterns), text
+    for text in [c["err_msg"] for c in RULES["causes"]] + ["原交易不存在", "结算信息不存在"]:
+        assert not any(re.search(p, text) for p in patterns), text  # a business answer, not a missing interface
+
+
+def test_real_validation_text_is_recognised_as_invalid_request() -> None:
+    patterns = merged_profile("baseline")["err_msg_patterns"]["invalid-request"]
+    assert any(re.search(p, "就诊凭证编号不能为空(0a1b2c3d4e5f60718293a4b5c6d7e8f9@10.1.2.3)") for p in patterns)
 
 
 def test_cross_region_fields_are_optional_in_the_baseline_and_required_in_hunan() -> None:
@@ -452,10 +466,17 @@ def test_sign_no_still_has_a_maximum() -> None:
 
 # --- provenance -----------------------------------------------------------------------------------------------
 
-SPEC_MARKDOWN = Path("/work/shared/domain/spec/hunan-interface-spec-v1.1.27.md")
+# The spec rendering is not part of the repository: it lives in the project's shared folder beside the checkout
+# (as on every developer machine and in CI), or where HSA_CERT_SPEC_SOURCE points. In CI its absence is a
+# failure, not a skip, so the generator check cannot silently stop running there.
+SPEC_MARKDOWN = Path(os.environ.get("HSA_CERT_SPEC_SOURCE") or
+                     Path(__file__).resolve().parents[2] / "shared" / "domain" / "spec" /
+                     "hunan-interface-spec-v1.1.27.md")
+IN_CI = os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
 
 
-@pytest.mark.skipif(not SPEC_MARKDOWN.exists(), reason="the Hunan spec rendering is not on this machine")
+@pytest.mark.skipif(not SPEC_MARKDOWN.exists() and not IN_CI,
+                    reason=f"the Hunan spec rendering is not at {SPEC_MARKDOWN} (set HSA_CERT_SPEC_SOURCE)")
 def test_generated_files_match_the_generator(tmp_path: Path) -> None:
     import importlib.util
     import sys

@@ -25,8 +25,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import spec_envelope
 import spec_overrides as ov
 
-DEFAULT_SPEC = Path("/work/shared/domain/spec/hunan-interface-spec-v1.1.27.md")
 REPO = Path(__file__).resolve().parent.parent
+# The project's shared folder sits beside the checkout.
+DEFAULT_SPEC = REPO.parent / "shared" / "domain" / "spec" / "hunan-interface-spec-v1.1.27.md"
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 _SECTION = re.compile(r"^(#{2,6})\s*【([0-9A-Z]+)】\s*(.*?)\s*$")

@@ -10,7 +10,8 @@ from the spec's rules, independently of the reference platform (which they never
 platform's exact amounts are verified by golden values in the scenario files, not here.
 """
 
-from harness.checks import envelope, money, settlement  # noqa: F401 - importing registers the checks
+from harness.checks import answers, consistency, envelope, money, settlement  # noqa: F401 - registers the checks
+from harness.checks.automatic import run_interface_checks
 from harness.checks.registry import CHECKS, Check, CheckContext, check, decimal_of, run_check
 
-__all__ = ["CHECKS", "Check", "CheckContext", "check", "decimal_of", "run_check"]
+__all__ = ["CHECKS", "Check", "CheckContext", "check", "decimal_of", "run_check", "run_interface_checks"]

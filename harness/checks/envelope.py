@@ -12,7 +12,7 @@ from harness.checks.registry import (
     CheckContext,
     check,
 )
-from harness.model import Failure, Severity
+from harness.model import Failure, Grade, Severity
 
 _REFMSGID = re.compile(r"^([0-9]{6})([0-9]{14})([0-9]{10})$")  # [0-9]: Python's \d also takes full-width digits
 _TIME17 = re.compile(r"^[0-9]{17}$")
@@ -41,17 +41,20 @@ def envelope_inf_refmsgid(ctx: CheckContext, chk: Check) -> list[Failure]:
     return []
 
 
-@check("envelope.timestamps", "ENV.resp.respond_time")
+@check("envelope.timestamps", "ENV.resp.respond_time", grade=Grade.SHOULD)
 def envelope_timestamps(ctx: CheckContext, chk: Check) -> list[Failure]:
-    """refmsg_time and respond_time are real yyyyMMddHHmmssSSS times, and the answer is not older than the request."""
+    """refmsg_time and respond_time, when given, are real yyyyMMddHHmmssSSS times, and the answer is not older
+    than the request. Both are optional (非空 N, 表4), their form is [C] but no call depends on it: SHOULD."""
     problems = []
     parsed: dict[str, datetime] = {}
     for name in ("refmsg_time", "respond_time"):
         value = ctx.response.get(name)
+        if value in (None, ""):
+            continue  # optional
         stamp = _parse(value[:14], "%Y%m%d%H%M%S") if isinstance(value, str) and _TIME17.match(value) else None
         if stamp is None:
             problems.append(ctx.fail(chk, f"{name} is not a yyyyMMddHHmmssSSS timestamp", severity=Severity.MINOR,
-                                     expected="17 digits, a real time", actual=value if value is not None else "null"))
+                                     expected="17 digits, a real time", actual=value))
         else:
             parsed[name] = stamp.replace(microsecond=int(value[14:]) * 1000)
     if len(parsed) == 2 and parsed["respond_time"] < parsed["refmsg_time"]:
@@ -64,7 +67,7 @@ def envelope_timestamps(ctx: CheckContext, chk: Check) -> list[Failure]:
 REPLAY_COMPARED = ("infcode", "err_msg", "output")  # not respond_time/refmsg_time: a replay is answered anew
 
 
-@check("replay.same_response", "R-MSGID-REPLAY")
+@check("replay.same_response", "R-MSGID-REPLAY", grade=Grade.SHOULD)
 def replay_same_response(ctx: CheckContext, chk: Check) -> list[Failure]:
     """A message re-sent with the same msgid gets the original answer (saved as `original_response`): processed once.
 
@@ -121,8 +124,10 @@ def refusal_shape(ctx: CheckContext, chk: Check) -> list[Failure]:
     """A refusal is infcode -1 with a non-empty err_msg and a null output."""
     problems = []
     infcode = ctx.response.get("infcode")
-    if infcode != -1 or isinstance(infcode, bool):
-        problems.append(ctx.fail(chk, "a refusal must carry infcode -1", expected=-1, actual=infcode))
+    # a string "-1" is still a refusal: its JSON type is the schema's finding, reported once per run by the runner
+    if infcode not in (-1, "-1") or isinstance(infcode, bool):
+        shown = f"{json.dumps(infcode, ensure_ascii=False)} (a string)" if isinstance(infcode, str) else infcode
+        problems.append(ctx.fail(chk, "a refusal must carry infcode -1", expected=-1, actual=shown))
     err_msg = ctx.response.get("err_msg")
     if not isinstance(err_msg, str) or not err_msg.strip():
         problems.append(ctx.fail(chk, "a refusal must say why in err_msg", expected="a non-empty err_msg",
@@ -169,7 +174,7 @@ def recon_unbalanced(ctx: CheckContext, chk: Check) -> list[Failure]:
                          detail=str(info.get("stmt_rslt_dscr") or ""))]
     return []
 
-@check("recon.ledger_covered", "R-RECON-BALANCED")
+@check("recon.ledger_covered", "R-RECON-BALANCED", grade=Grade.MAY)
 def recon_ledger_covered(ctx: CheckContext, chk: Check) -> list[Failure]:
     """Every settlement and reversal the harness recorded for this institution lay within some 3201 of the run.
 

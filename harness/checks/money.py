@@ -68,8 +68,8 @@ def money_precision(ctx: CheckContext, chk: Check) -> list[Failure]:
     problems = []
     for path, name, value in _numbers(out, "output"):
         declared = digits.get(name) if digits else _FALLBACK_SCALE.get(name, (16, 2))
-        if declared is None:
-            continue
+        if declared is None or (isinstance(value, str) and not digits):
+            continue  # a number sent as text is judged only where the spec declares the field's digits
         precision, scale = declared
         number = decimal_of(value)
         if number is None or not number.is_finite():
@@ -102,6 +102,8 @@ def _numbers(value: Any, path: str) -> Iterator[tuple[str, str, Any]]:
                 yield from _numbers(item, sub)
             elif isinstance(item, (int, Decimal)) and not isinstance(item, bool):
                 yield sub, str(key), item
+            elif isinstance(item, str) and decimal_of(item) is not None:
+                yield sub, str(key), item  # "12.50": the schema reports the type; its digits are still judged
     elif isinstance(value, list):
         for index, item in enumerate(value):
             yield from _numbers(item, f"{path}[{index}]")

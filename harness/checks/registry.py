@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol
 
-from harness.model import Failure, Severity, Step
+from harness.model import Failure, Grade, Severity, Step
 from harness.specs import Profile, SpecRegistry
 
 __all__ = ["CHECKS", "REVERSED_AMOUNTS", "SETTLEMENT_AMOUNTS", "Check", "CheckContext", "LedgerView", "amount", "check",
@@ -33,6 +33,10 @@ class CheckContext:
     profile: Profile | None = None
     registry: SpecRegistry | None = None
     ledger: LedgerView | None = None  # what the harness settled and reversed in this run
+    # True when the check runs because checks-by-interface.json lists it for every successful answer of the
+    # interface, not because the scenario named it: a check that needs an earlier answer then stays silent
+    # when there is none (instead of reporting a suite bug).
+    automatic: bool = False
 
     @property
     def output(self) -> Any:
@@ -44,10 +48,11 @@ class CheckContext:
         return value if isinstance(value, Mapping) else None
 
     def fail(self, check: Check, title: str, *, severity: Severity = Severity.MAJOR, expected: Any = "",
-             actual: Any = "", detail: str = "", **evidence: Any) -> Failure:
+             actual: Any = "", detail: str = "", grade: Grade | None = None, **evidence: Any) -> Failure:
+        """A finding of `check`, graded by the check (or by `grade` for a weaker part of what it verifies)."""
         return Failure(title=title, clause=check.clause, severity=severity, detail=detail,
                        expected=show(expected), actual=show(actual), step=self.step_index,
-                       evidence={"check": check.name, **evidence})
+                       evidence={"check": check.name, **evidence}, grade=grade or check.grade)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +61,7 @@ class Check:
     clause: str
     func: Callable[[CheckContext, Check], list[Failure]]
     doc: str = ""
+    grade: Grade = Grade.MUST  # the normative strength of `clause`; its findings carry it
 
     def __call__(self, ctx: CheckContext) -> list[Failure]:
         return self.func(ctx, self)
@@ -64,13 +70,18 @@ class Check:
 CHECKS: dict[str, Check] = {}
 
 
-def check(name: str, clause: str) -> Callable[[Callable[[CheckContext, Check], list[Failure]]], Check]:
-    """Register a check under `name`; it verifies `clause`."""
+def check(name: str, clause: str,
+          grade: Grade = Grade.MUST) -> Callable[[Callable[[CheckContext, Check], list[Failure]]], Check]:
+    """Register a check under `name`; it verifies `clause`, whose normative strength is `grade`.
+
+    The grade comes from the clause: MUST only where the spec text or a [C] fact makes it one; a relation
+    the spec does not state (a recomputation, a convention seen in [L] sources) is at most SHOULD.
+    """
 
     def register(func: Callable[[CheckContext, Check], list[Failure]]) -> Check:
         if name in CHECKS:
             raise ValueError(f"check {name!r} registered twice")
-        item = Check(name=name, clause=clause, func=func, doc=(func.__doc__ or "").strip())
+        item = Check(name=name, clause=clause, func=func, doc=(func.__doc__ or "").strip(), grade=grade)
         CHECKS[name] = item
         return item
 

@@ -12,6 +12,7 @@ random draw comes from a generator seeded with a SHA-256 of (seed, archetype), n
 from harness.personas.catalogue import CATALOGUE_DIR, DEFAULT_SEED, Catalogue, load_catalogue
 from harness.personas.checkdigit import gb11643_check_digit, is_valid_certno
 from harness.personas.records import (
+    SYNTHETIC_SITE_VALUES,
     Archetype,
     Institution,
     Item,
@@ -25,6 +26,7 @@ from harness.personas.records import (
 __all__ = [
     "CATALOGUE_DIR",
     "DEFAULT_SEED",
+    "SYNTHETIC_SITE_VALUES",
     "Archetype",
     "Catalogue",
     "Institution",

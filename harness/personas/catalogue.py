@@ -17,9 +17,10 @@ from harness.personas.fixtures import (
 )
 from harness.personas.identity import _make_personas
 from harness.personas.records import Archetype, Institution, Item, Persona, Policy, Region
+from harness.resources import catalogue_dir
 
 DEFAULT_SEED = 20240101
-CATALOGUE_DIR = Path(__file__).resolve().parents[2] / "fixtures" / "catalogue"
+CATALOGUE_DIR = catalogue_dir()  # the checkout's fixtures/catalogue, or the copy installed with the package
 
 # --- the catalogue ------------------------------------------------------------------------------
 

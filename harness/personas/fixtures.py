@@ -41,7 +41,8 @@ class _File:
             raise ConfigError(
                 f"catalogue file missing: {name}",
                 location=str(self.path),
-                hint="restore fixtures/catalogue/ from the repository, or pass the right root to load_catalogue()",
+                hint="restore fixtures/catalogue/ from the repository (or reinstall hsa-cert, whose wheel carries it), "
+                     "or pass the right root to load_catalogue()",
             ) from exc
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise ConfigError(
@@ -246,9 +247,29 @@ def _read_archetypes(root: Path, regions: Mapping[str, Region], institutions: Ma
             benefits=f.text(row, where, "benefits"), birth_years=(years[0], years[1]),
             filings=filings, chronic=chronic,
             late_filing=f.flag(row, where, "late_filing"), emergency=f.flag(row, where, "emergency"),
+            fallback=f.text(row, where, "fallback", nullable=True) if "fallback" in row else None,
+            why_separate=f.text(row, where, "why_separate") if "why_separate" in row else "",
         ))
     _unique(f, "archetypes", [a.id for a in out], "id")
+    _check_fallbacks(f, out)
     return tuple(out)
+
+
+def _check_fallbacks(f: _File, archetypes: list[Archetype]) -> None:
+    """A fallback names an independent archetype (no fallback of its own) with the same failure cause."""
+    by_id = {a.id: a for a in archetypes}
+    for index, arch in enumerate(archetypes):
+        if arch.fallback is None:
+            continue
+        target = by_id.get(arch.fallback)
+        where = f"archetypes[{index}].fallback"
+        if target is None or target.id == arch.id:
+            raise f.fail(where, f"{arch.fallback!r} is not another archetype of this file")
+        if target.fallback is not None:
+            raise f.fail(where, f"{arch.fallback!r} has a fallback itself; name an independent archetype")
+        if target.cause != arch.cause:
+            raise f.fail(where, f"{arch.fallback!r} has cause {target.cause!r}, this archetype {arch.cause!r}: "
+                         "a stand-in must behave the same")
 
 
 def _offsets(f: _File, row: Mapping[str, Any], where: str) -> dict[str, int | None]:

@@ -77,6 +77,22 @@ class Policy:
         return self.levels[hosp_grade or "1"][kind]
 
 
+# The values scenarios present at the treating hospital as `{{ site.<key> }}` unless a site's [values] set
+# them: synthetic department and doctor codes, and conventions the spec leaves to the province.
+SYNTHETIC_SITE_VALUES: Mapping[str, str] = {
+    "dept_code": "A03",  # 科室编码 (also bilg_dept_codg, adm_dept_codg)
+    "dept_name": "内科",
+    "caty": "A03",  # 科别
+    "atddr_no": "D520102001",  # outpatient doctor (医师编码, bilg_dr_codg)
+    "dr_name": "测试医师甲",
+    "ipt_atddr_no": "D520102002",  # inpatient doctor (主诊医师)
+    "ipt_dr_name": "测试医师乙",
+    # med_type of an emergency admission (also marked exp_content IPT_TYPE 2): 21 普通住院 by the national
+    # code list; Hunan V1.1.21 says 13 (急诊). The spec leaves it to the province: a site setting.
+    "emergency_ipt_med_type": "21",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Archetype:
     id: str
@@ -97,6 +113,10 @@ class Archetype:
     chronic: tuple[Mapping[str, Any], ...]
     late_filing: bool
     emergency: bool
+    # The archetype whose person may stand in for this one on a site that gives no separate person
+    # (a variant that exists for the reference platform's variety, not for a behaviour of its own).
+    fallback: str | None = None
+    why_separate: str = ""
 
 
 @dataclass(frozen=True, slots=True)

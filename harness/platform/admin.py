@@ -7,6 +7,7 @@
 | `GET /__admin/faults` | active faults and the known mutants |
 | `POST /__admin/faults` | add one fault or a list: `{"infno": "2207", "kind": "delay", "delay_ms": 500}` |
 | `DELETE /__admin/faults`, `DELETE /__admin/faults/{id}` | remove all, or one |
+| `/__admin/session/*` | answered by `PlatformConfig.admin_extension` when one is set (the client judge) |
 
 (`POST /__admin/echo`, the benchmark's baseline, is served by the app itself.)
 """
@@ -33,6 +34,8 @@ def admin_response(platform: Any, request: HttpRequest) -> HttpResponse:
     if not platform.config.admin:
         return json_response({"code": 404, "message": "admin endpoint disabled"}, 404)
     path = request.path.rstrip("/")
+    if path.startswith("/__admin/session") and platform.config.admin_extension is not None:
+        return platform.config.admin_extension(request)  # e.g. the client judge's case and finish routes
     try:
         if path == "/__admin/health" and request.method == "GET":
             return json_response(health(platform))
@@ -100,7 +103,9 @@ def exchanges(
 
 
 def _exchange_json(row: Any) -> dict[str, Any]:
-    out = {k: v for k, v in dict(row).items() if k not in ("violations", "request", "response", "valid", "replayed")}
+    out = {k: v for k, v in dict(row).items()
+           if k not in ("violations", "request", "response", "valid", "replayed", "request_headers")}
+    out["request_headers"] = json.loads(row["request_headers"] or "{}")
     out["valid"] = bool(row["valid"])
     out["replayed"] = bool(row["replayed"])
     out["violations"] = json.loads(row["violations"])

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -190,6 +190,16 @@ class PlatformConfig:
     specs_root: Path | None = None  # None: the repository's specs/
     catalogue_root: Path | None = None  # None: the repository's fixtures/catalogue
     receiver_admdvs: str | None = None  # None: derived from the treating region (inf_refmsgid prefix)
+    # Hooks for a caller that watches the platform (e.g. a judge of the client), none of them needed to run it:
+    # `observer(record)` is called once per exchange after it is answered, with a plain dict (see
+    # core.Platform._observe); `screen(headers, envelope)` may return an err_msg to refuse a request as
+    # invalid before it is processed; `admin_extension(request)` answers `/__admin/session/*` routes.
+    observer: Callable[[dict[str, Any]], None] | None = None
+    screen: Callable[[Mapping[str, str], Mapping[str, Any]], str | None] | None = None
+    admin_extension: Callable[[Any], Any] | None = None
+    # `tolerate(violation)`: True serves a request despite that schema violation (the judge lets a deviation a
+    # real platform might let through pass, so that what the client does next is judged too)
+    tolerate: Callable[[Any], bool] | None = None
 
     def parsed_faults(self) -> list[Fault]:
         return [parse_fault(f) for f in self.faults]

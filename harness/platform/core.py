@@ -16,6 +16,7 @@ Routes:
 from __future__ import annotations
 
 import json
+import logging
 import re
 import threading
 import time
@@ -140,6 +141,7 @@ class Platform:
         refusal = self.gateway.check(request.headers, infno)
         if refusal is not None:
             prepared.response = json_response(refusal.body, refusal.status)
+            prepared.notes["gateway"] = refusal.message
             self._record_plain(prepared, prepared.response, fault="", note=f"gateway: {refusal.message}")
             return prepared
         fault = self.ctx.faults.take(infno, ("delay",))
@@ -147,30 +149,68 @@ class Platform:
             prepared.delay_s = fault.delay_ms / 1000
         fault = self.ctx.faults.take(infno, PRE_PROCESS_KINDS)
         if fault is not None:
+            prepared.notes["fault"] = fault.kind
             prepared.response = self._pre_fault(fault)
             self._record_plain(prepared, prepared.response, fault=fault.kind, note="")
         return prepared
 
     def execute(self, prepared: Prepared) -> HttpResponse:
+        response = self._execute(prepared)
+        if self.config.observer is not None and not prepared.request.path.startswith("/__admin"):
+            self._observe(prepared, response)
+        return response
+
+    def _execute(self, prepared: Prepared) -> HttpResponse:
         if prepared.response is not None:
             return prepared.response
         envelope = prepared.envelope
         if envelope is None:
+            prepared.notes["cause"] = "invalid-request"
             return self._refuse_invalid(prepared, prepared.notes.get("parse_error", "报文不是合法的JSON"), [])
+        if self.config.screen is not None:
+            refusal = self.config.screen(prepared.request.headers, envelope)
+            if refusal:
+                prepared.notes["cause"] = "screened"
+                return self._refuse_invalid(prepared, refusal, [])
         validator = self.ctx.validator
         # The compiled fast path answers "valid" without building any violation; only an invalid
         # request pays for the full report (the same verdict: the two run the same schemas).
         violations = [] if validator.is_valid_request(envelope) else validator.validate_request(envelope)
         if violations and Switches(self.ctx.faults, prepared.infno).on("skip-required-check"):
             violations = [v for v in violations if v.actual != "missing"]
+        if violations and self.config.tolerate is not None:
+            violations = [v for v in violations if not self.config.tolerate(v)]
         if violations:
+            prepared.notes["cause"] = "invalid-request"
             return self._refuse_invalid(prepared, violations_text(violations), violations)
         result = process_call(self.ctx, envelope, infno=prepared.infno, received=prepared.received,
                               path=prepared.request.path, request_text=prepared.request_text,
-                              upload=prepared.upload)  # fmt: skip
+                              upload=prepared.upload, headers=prepared.request.headers)  # fmt: skip
+        prepared.notes.update(cause=result.cause, replayed=result.replayed, answer=result.envelope)
         response = self._to_http(result)
         fault = self.ctx.faults.take(prepared.infno, POST_COMMIT_KINDS)
+        if fault is not None:
+            prepared.notes["fault"] = fault.kind
         return response if fault is None else self._post_fault(fault, response)
+
+    def _observe(self, prepared: Prepared, response: HttpResponse) -> None:
+        """One record per exchange for the configured observer; an observer's error never reaches the client."""
+        notes = prepared.notes
+        request = prepared.request
+        record = {
+            "received_at": prepared.received.isoformat(timespec="milliseconds"),
+            "method": request.method, "path": request.path, "headers": dict(request.headers),
+            "body": prepared.request_text or request.body[:40000].decode("utf-8", "replace"),
+            "envelope": prepared.envelope, "infno": prepared.infno, "status": response.status,
+            "response_headers": dict(response.headers), "response_body": response.body.decode("utf-8", "replace"),
+            "answer": notes.get("answer"), "fault": notes.get("fault", ""), "dropped": response.drop,
+            "delay_ms": round(prepared.delay_s * 1000), "cause": notes.get("cause", ""),
+            "replayed": bool(notes.get("replayed")), "note": notes.get("gateway", ""),
+        }  # fmt: skip
+        try:
+            self.config.observer(record)  # type: ignore[misc]
+        except Exception:
+            logging.getLogger("hsa_cert.platform").exception("the exchange observer failed")
 
     # --- parsing ----------------------------------------------------------------------------------
 
@@ -221,7 +261,8 @@ class Platform:
         with self.db.transaction() as conn:
             record_exchange(conn, received=prepared.received, path=prepared.request.path, envelope=envelope or
                             {"infno": prepared.infno}, valid=False, violations=violations, http_status=200,
-                            response=env, response_text=text, request_text=prepared.request_text)  # fmt: skip
+                            response=env, response_text=text, request_text=prepared.request_text,
+                            headers=prepared.request.headers)  # fmt: skip
         return HttpResponse(200, {"content-type": JSON_TYPE}, text.encode())
 
     def _record_plain(self, prepared: Prepared, response: HttpResponse, *, fault: str, note: str) -> None:
@@ -230,7 +271,8 @@ class Platform:
             record_exchange(conn, received=prepared.received, path=prepared.request.path, envelope=envelope,
                             valid=not note, violations=[], http_status=response.status, response=None,
                             response_text=response.body.decode("utf-8", "replace")[:4000],
-                            request_text=prepared.request_text, fault=fault or note)  # fmt: skip
+                            request_text=prepared.request_text, fault=fault or note,
+                            headers=prepared.request.headers)  # fmt: skip
 
     @staticmethod
     def _to_http(result: CallResult) -> HttpResponse:

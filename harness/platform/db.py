@@ -27,7 +27,9 @@ __all__ = ["SCHEMA_VERSION", "Database"]
 SCHEMA_VERSION = "1"
 SERIAL_BLOCK = 64  # counter values reserved per write (see Database.next_serial)
 # Columns added since a table was first created: (table, column, how to add it to an older database).
-_MIGRATIONS = (("messages", "exchange_id", "ALTER TABLE messages ADD COLUMN exchange_id INTEGER"),)
+_MIGRATIONS = (("messages", "exchange_id", "ALTER TABLE messages ADD COLUMN exchange_id INTEGER"),
+               ("exchanges", "request_headers",
+                "ALTER TABLE exchanges ADD COLUMN request_headers TEXT NOT NULL DEFAULT '{}'"))
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -171,7 +173,8 @@ CREATE TABLE IF NOT EXISTS exchanges (
     replayed INTEGER NOT NULL DEFAULT 0,
     elapsed_ms REAL NOT NULL DEFAULT 0,
     request TEXT NOT NULL,
-    response TEXT NOT NULL
+    response TEXT NOT NULL,
+    request_headers TEXT NOT NULL DEFAULT '{}'
 );
 -- The pool's payments per person, kind of care and calendar year of setl_time, over every
 -- settlement row that is not voided (reversal rows are negative, so they net out). Kept by triggers

@@ -115,7 +115,7 @@ def _success_envelope(ctx: PlatformContext, call: Call, received: datetime, outp
 def record_exchange(
     conn: Any, *, received: datetime, path: str, envelope: dict[str, Any] | None, valid: bool,
     violations: list[Any], http_status: int, response: dict[str, Any] | None, response_text: str, request_text: str,
-    fault: str = "", replayed: bool = False,
+    fault: str = "", replayed: bool = False, headers: Any = None,
 ) -> int:  # fmt: skip
     """Write one exchange; returns its id."""
     env = envelope or {}
@@ -123,13 +123,14 @@ def record_exchange(
              "field_zh": v.field_zh} for v in violations]  # fmt: skip
     return conn.execute(
         "INSERT INTO exchanges(received_at, path, infno, msgid, fixmedins_code, valid, violations, http_status,"
-        " infcode, err_msg, fault, replayed, elapsed_ms, request, response)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " infcode, err_msg, fault, replayed, elapsed_ms, request, response, request_headers)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             received.isoformat(timespec="milliseconds"), path, str(env.get("infno") or ""), str(env.get("msgid") or ""),
             str(env.get("fixmedins_code") or ""), int(valid), dump_json(rows) if rows else "[]", http_status,
             response.get("infcode") if response else None, response.get("err_msg") if response else None, fault,
             int(replayed), (datetime.now() - received).total_seconds() * 1000, request_text, response_text,
+            dump_json(dict(headers or {})),
         ),
     ).lastrowid  # fmt: skip
 
@@ -148,7 +149,7 @@ def _signed_in(call: Call) -> bool:
 
 def process_call(
     ctx: PlatformContext, envelope: dict[str, Any], *, infno: str, received: datetime, path: str, request_text: str,
-    upload: bytes | None = None,
+    upload: bytes | None = None, headers: Any = None,
 ) -> CallResult:  # fmt: skip
     """Process a schema-valid envelope: sign-in, replay, handler, recording — one transaction.
 
@@ -165,7 +166,7 @@ def process_call(
         text = envelope_text(env)
         exchange_id = record_exchange(conn, received=received, path=path, envelope=envelope, valid=True, violations=[],
                                       http_status=200, response=env, response_text=text,
-                                      request_text=request_text)  # fmt: skip
+                                      request_text=request_text, headers=headers)  # fmt: skip
         if remember and state_changing and msgid:
             conn.execute(
                 "INSERT INTO messages(fixmedins_code, msgid, infno, body_hash, response, exchange_id, ok, effect,"
@@ -201,7 +202,7 @@ def process_call(
                         record_exchange(conn, received=received, path=path, envelope=envelope, valid=True,
                                         violations=[], http_status=200, response=replay,
                                         response_text=seen["response"], request_text=request_text,
-                                        replayed=True)  # fmt: skip
+                                        replayed=True, headers=headers)  # fmt: skip
                         return CallResult(replay, seen["response"], replayed=True)
                 fn = HANDLERS.get(infno)
                 if fn is None:
@@ -211,7 +212,7 @@ def process_call(
                     name, content = call.download
                     record_exchange(conn, received=received, path=path, envelope=envelope, valid=True, violations=[],
                                     http_status=200, response=None, response_text=f"<file {name}, {len(content)} "
-                                    "bytes>", request_text=request_text)  # fmt: skip
+                                    "bytes>", request_text=request_text, headers=headers)  # fmt: skip
                     return CallResult(None, "", download=call.download)
                 return answer(conn, _success_envelope(ctx, call, received, output), remember=True, ok=True,
                               effect=call.effect)  # fmt: skip

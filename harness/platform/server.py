@@ -91,11 +91,12 @@ class RunningPlatform:
 
 
 def start_background(
-    config: PlatformConfig | None = None, host: str = "127.0.0.1", port: int = 0, *, log_level: str = "warning",
-    timeout_s: float = 10.0,
+    config: PlatformConfig | Platform | None = None, host: str = "127.0.0.1", port: int = 0, *,
+    log_level: str = "warning", timeout_s: float = 10.0,
 ) -> RunningPlatform:  # fmt: skip
-    """Start the platform on a background thread and wait until it accepts connections."""
-    platform = Platform(config or PlatformConfig())
+    """Start the platform (built from `config`, or one already built) on a background thread and wait until it
+    accepts connections."""
+    platform = config if isinstance(config, Platform) else Platform(config or PlatformConfig())
     server = _server(create_app(platform), host, port, log_level)
     thread = threading.Thread(target=server.run, name="hsa-platform", daemon=True)
     thread.start()

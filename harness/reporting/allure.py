@@ -3,7 +3,12 @@
 The only module of harness/ that imports allure. The pytest plugin calls it while a scenario item
 runs (allure-pytest's listener is active only with --alluredir):
 - labels: epic = business area, feature = "<infno> <中文名>", story = scenario title, severity from
-  the level (mandatory critical, conditional normal, optional minor), tags = capabilities + archetype;
+  the level (mandatory critical, conditional normal, optional minor), tags = capabilities + archetype,
+  `grade` = the scenario's normative grade;
+- outcomes: a scenario with only advisories (SHOULD / MAY findings) is passed, with an `advisories`
+  label, parameter and attachment listing them (grade, clause, title); an inconclusive scenario is
+  skipped with its reason (Allure has no "inconclusive"; skipped keeps it out of the pass count and
+  shows the reason, where "unknown" would need a status pytest cannot produce);
 - one Allure step per scenario step, with the request and the response attached as JSON and
   personal data masked by default (noted during the run, built, serialised and masked when the
   deferred writer writes the result after the run);
@@ -20,21 +25,34 @@ import os
 import time
 import uuid
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import allure
 import allure_commons
-from allure_commons.model2 import ATTACHMENT_PATTERN, Attachment, Label, Status, StatusDetails, TestStepResult
+from allure_commons.model2 import (
+    ATTACHMENT_PATTERN,
+    Attachment,
+    Label,
+    Parameter,
+    Status,
+    StatusDetails,
+    TestStepResult,
+)
 from allure_commons.types import AttachmentType, LabelType
 from allure_commons.utils import format_exception, uuid4
 
-from harness.model import Exchange, Level, RunEvent, Scenario, Severity, StepResult
+from harness.model import Exchange, Failure, Grade, Level, RunEvent, Scenario, Severity, StepResult
 from harness.reporting.console import AREA_NAMES_ZH
 from harness.reporting.curl import curl_command
 from harness.reporting.masking import mask_json_text
+from harness.specs import GRADE_LABELS
 
-__all__ = ["DeferredWriter", "StepRecorder", "apply_stable_ids", "label_scenario", "stable_ids"]
+__all__ = ["DeferredWriter", "StepRecorder", "apply_stable_ids", "failure_text", "label_advisories", "label_scenario",
+           "stable_ids"]
+
+GradeOf = Callable[[Failure], Grade]
 
 _SEVERITY = {
     Level.MANDATORY: allure.severity_level.CRITICAL,
@@ -70,11 +88,12 @@ def label_scenario(scenario: Scenario, interface_title_zh: str = "", test: Any =
         (LabelType.SEVERITY, _SEVERITY.get(scenario.level, allure.severity_level.NORMAL)),
         (LabelType.PARENT_SUITE, area), (LabelType.SUITE, feature),
         *((LabelType.TAG, tag) for tag in dict.fromkeys(tags)),
-        ("scenario_id", scenario.id), ("level", scenario.level.value),
+        ("scenario_id", scenario.id), ("level", scenario.level.value), ("grade", scenario.grade.value),
     ]
     description = (
         f"{scenario.title}\n\n{scenario.title_zh}\n\nid: {scenario.id}\nclauses: {', '.join(scenario.clauses)}\n"
-        f"kind: {scenario.kind}\nsource: {scenario.source}\nfingerprint: {scenario.fingerprint}"
+        f"grade: {scenario.grade.value}\nkind: {scenario.kind}\nsource: {scenario.source}\n"
+        f"fingerprint: {scenario.fingerprint}"
     )
     if test is not None:
         test.name = title
@@ -85,6 +104,21 @@ def label_scenario(scenario: Scenario, interface_title_zh: str = "", test: Any =
     for name, value in labels:
         allure.dynamic.label(name, value)
     allure.dynamic.description(description)
+
+
+def label_advisories(advisories: list[Failure], test: Any = None) -> None:
+    """A passed scenario's SHOULD / MAY findings, visible in Allure: a label, a parameter and an attachment."""
+    if not advisories:
+        return
+    summary = ", ".join(dict.fromkeys(f"{f.grade.value} {f.clause}" for f in advisories))
+    text = "\n\n".join(failure_text(f) for f in advisories)
+    if test is not None:
+        test.labels.append(Label("advisories", str(len(advisories))))
+        test.parameters.append(Parameter(name="advisories 建议项", value=summary))
+    else:
+        allure.dynamic.label("advisories", str(len(advisories)))
+        allure.dynamic.parameter("advisories 建议项", summary)
+    allure.attach(text, name=f"advisories 建议项 ({len(advisories)})", attachment_type=AttachmentType.TEXT)
 
 
 def apply_stable_ids(listener: Any, scenario: Scenario) -> None:
@@ -116,8 +150,9 @@ class StepRecorder:
 
     def __init__(self, interface_names: Mapping[str, str] | None = None, *, masked: bool = True,
                  header_env: Mapping[str, str] | None = None, test: Any = None,
-                 writer: DeferredWriter | None = None) -> None:
+                 writer: DeferredWriter | None = None, grade_of: GradeOf | None = None) -> None:
         self.interface_names = interface_names or {}
+        self.grade_of: GradeOf = grade_of or (lambda f: f.grade)  # the finding's effective grade
         self.masked = masked
         self.header_env = dict(header_env or {})
         self._test = test if writer is not None else None
@@ -149,9 +184,10 @@ class StepRecorder:
         if self._test is not None:
             pending = self._open
             pending.result, pending.fault, pending.stop = step, self._fault, time.time()
+            pending.grade_of = self.grade_of
             self._open = None
             return
-        attachments, problem = _step_contents(step, self._fault, self.masked, self.header_env)
+        attachments, problem = _step_contents(step, self._fault, self.masked, self.header_env, self.grade_of)
         for body, name, attachment_type in attachments:
             allure.attach(_resolve(body), name=name, attachment_type=attachment_type)
         self._close(problem)
@@ -177,20 +213,21 @@ class StepRecorder:
 class _PendingStep:
     """A step as recorded during the run; `build` makes it the TestStepResult allure.step would have made."""
 
-    __slots__ = ("fault", "header_env", "masked", "result", "start", "stop", "title")
+    __slots__ = ("fault", "grade_of", "header_env", "masked", "result", "start", "stop", "title")
 
     def __init__(self, title: str, start: float, masked: bool, header_env: Mapping[str, str]) -> None:
         self.title, self.start, self.stop = title, start, start
         self.masked, self.header_env = masked, header_env
         self.result: StepResult | None = None
         self.fault: str | None = None
+        self.grade_of: GradeOf = lambda f: f.grade
 
     def build(self, store: Callable[[Body, str], None]) -> TestStepResult:
         """The step in allure's model; each attachment's body goes to `store` with its file name."""
         step = TestStepResult(name=self.title, start=_millis(self.start), parameters=[])
         problem = None
         if self.result is not None:
-            attachments, problem = _step_contents(self.result, self.fault, self.masked, self.header_env)
+            attachments, problem = _step_contents(self.result, self.fault, self.masked, self.header_env, self.grade_of)
             for body, name, attachment_type in attachments:
                 file_name = ATTACHMENT_PATTERN.format(prefix=uuid4(), ext=attachment_type.extension)
                 step.attachments.append(Attachment(source=file_name, name=name, type=attachment_type.mime_type))
@@ -212,16 +249,20 @@ Body = str | bytes | Callable[[], str | bytes]
 Attachments = list[tuple[Body, str, AttachmentType]]
 
 
-def _step_contents(step: StepResult, fault: str | None, masked: bool,
-                   header_env: Mapping[str, str]) -> tuple[Attachments, BaseException | None]:
-    """A step's attachments (request, response, findings, curl, expected loss) and what makes it not pass."""
+def _step_contents(step: StepResult, fault: str | None, masked: bool, header_env: Mapping[str, str],
+                   grade_of: GradeOf = lambda f: f.grade) -> tuple[Attachments, BaseException | None]:
+    """A step's attachments (request, response, findings, curl, expected loss) and what makes it not pass.
+
+    Only a MUST finding (its effective grade) fails the step; advisories are attached and the step passes."""
     attachments: Attachments = []
     exchange = step.exchange
     if exchange is not None:
         attachments += _exchange_attachments(exchange, masked)
-    findings = [f for f in step.failures if f.severity is not Severity.WARNING]
+    graded = [f if f.grade is grade_of(f) else _regraded(f, grade_of(f)) for f in step.failures]
+    findings = [f for f in graded if f.severity is not Severity.WARNING and f.grade is Grade.MUST
+                and not (isinstance(f.evidence, Mapping) and f.evidence.get("inconclusive") is True)]
     if step.failures:
-        attachments.append(("\n\n".join(_failure_text(f) for f in step.failures), "findings", AttachmentType.TEXT))
+        attachments.append(("\n\n".join(failure_text(f) for f in graded), "findings", AttachmentType.TEXT))
     if findings and exchange is not None:
         attachments.append((lambda: curl_command(exchange, header_env=header_env), "reproduce (curl)",
                             AttachmentType.TEXT))
@@ -283,8 +324,14 @@ def _attrs_dict(value: Any, store: Callable[[Body, str], None] | None = None) ->
     return value
 
 
-def _failure_text(failure: Any) -> str:
-    lines = [f"[{failure.severity.value}] {failure.title}", f"clause: {failure.clause}"]
+def _regraded(failure: Failure, grade: Grade) -> Failure:
+    return replace(failure, grade=grade)
+
+
+def failure_text(failure: Any) -> str:
+    grade = getattr(failure, "grade", None)
+    label = f" · {GRADE_LABELS.get(grade, grade)}" if grade is not None else ""
+    lines = [f"[{failure.severity.value}{label}] {failure.title}", f"clause: {failure.clause}"]
     if failure.expected or failure.actual:
         lines.append(f"expected: {failure.expected}")
         lines.append(f"actual:   {failure.actual}")

@@ -18,9 +18,10 @@ from typing import Any
 
 import jinja2
 
-from harness.model import Outcome
+from harness.model import Grade, Outcome
 from harness.reporting.console import AREA_NAMES_ZH
-from harness.reporting.record import RunRecord, ScenarioRecord, Tally
+from harness.reporting.record import FailureRecord, RunRecord, ScenarioRecord, Tally
+from harness.specs import GRADE_LABELS
 
 __all__ = ["AREA_LABELS", "VERDICT_LABELS", "render_certificate", "write_certificate"]
 
@@ -28,6 +29,8 @@ TEMPLATES = Path(__file__).with_name("templates")
 MAX_FINDINGS = 6
 MAX_GAPS = 4
 MAX_CLAUSES = 14
+MAX_ADVISORIES = 4
+MAX_INCONCLUSIVE = 3
 
 AREA_LABELS = AREA_NAMES_ZH  # one vocabulary for the console, Allure and the certificate
 VERDICT_LABELS = {
@@ -64,9 +67,22 @@ def _duration(start: str, end: str) -> str:
 
 
 def _finding(s: ScenarioRecord) -> dict[str, Any]:
-    clauses = list(dict.fromkeys(f.clause for f in s.failures if f.clause)) or list(s.clauses)
-    what = s.failures[0].title if s.failures else s.reason
-    return {"id": s.id, "title_zh": s.title_zh, "outcome": s.outcome.value, "what": what, "clauses": clauses[:4]}
+    musts = [f for f in s.failures if not f.advisory and not f.inconclusive] or list(s.failures)
+    clauses = list(dict.fromkeys(f.clause for f in musts if f.clause)) or list(s.clauses)
+    what = musts[0].title if musts else s.reason
+    grade = GRADE_LABELS.get(Grade(musts[0].grade), musts[0].grade) if musts and s.outcome is Outcome.FAILED else ""
+    return {"id": s.id, "title_zh": s.title_zh, "outcome": s.outcome.value, "what": what, "clauses": clauses[:4],
+            "grade": grade}
+
+
+def _advisory(s: ScenarioRecord, f: FailureRecord) -> dict[str, Any]:
+    label = GRADE_LABELS.get(Grade(f.grade), f.grade) if f.grade in Grade.__members__ else f.grade
+    return {"id": s.id, "grade": label, "clause": f.clause, "what": f.title}
+
+
+def _inconclusive(s: ScenarioRecord) -> dict[str, Any]:
+    why = next((f.title for f in s.failures if f.inconclusive), s.reason)
+    return {"id": s.id, "title_zh": s.title_zh, "what": why}
 
 
 def _gaps(record: RunRecord, outcome: Outcome) -> tuple[list[tuple[str, int]], int]:
@@ -77,7 +93,7 @@ def _gaps(record: RunRecord, outcome: Outcome) -> tuple[list[tuple[str, int]], i
 
 def _rows(tallies: list[Tally], labels: Mapping[str, str]) -> list[dict[str, Any]]:
     return [
-        {"key": t.key, "label": labels.get(t.key, ""), "passed": t.passed, "counted": t.total - t.not_applicable,
+        {"key": t.key, "label": labels.get(t.key, ""), "passed": t.passed, "counted": t.passed + t.failed,
          "failed": t.failed + t.error, "rate": t.pass_rate}
         for t in tallies
     ]
@@ -92,6 +108,8 @@ def certificate_context(record: RunRecord, *, digest: str, interface_names: Mapp
     failing.sort(key=lambda s: (s.outcome is not Outcome.FAILED, s.area, s.id))
     not_provisioned, np_more = _gaps(record, Outcome.NOT_PROVISIONED)
     not_applicable, na_more = _gaps(record, Outcome.NOT_APPLICABLE)
+    advisories = record.advisories()
+    inconclusive = record.inconclusive()
     info = record.info
     return {
         "info": info,
@@ -118,6 +136,13 @@ def certificate_context(record: RunRecord, *, digest: str, interface_names: Mapp
         "not_applicable": not_applicable,
         "not_applicable_more": na_more,
         "gate": gate,
+        "advisories": [_advisory(s, f) for s, f in advisories[:MAX_ADVISORIES]],
+        "advisories_count": len(advisories),
+        "advisories_scenarios": len({s.id for s, _f in advisories}),
+        "advisories_more": max(0, len(advisories) - MAX_ADVISORIES),
+        "inconclusive": [_inconclusive(s) for s in inconclusive[:MAX_INCONCLUSIVE]],
+        "inconclusive_more": max(0, len(inconclusive) - MAX_INCONCLUSIVE),
+        "grades": record.grades(),
     }
 
 

@@ -69,6 +69,7 @@ def run_info(document: Mapping[str, Any], profile: CertificationProfile) -> RunI
     """The run's metadata, from the engine's results.json `run` section and the certification profile."""
     run = document.get("run") or {}
     site = run.get("site") or {}
+    tool = document.get("tool") or {}  # results.json written before the tool section: the renderer's version
     return RunInfo(
         run_id=str(run.get("run_id", "")),
         site_id=str(site.get("id", "unknown")),
@@ -82,7 +83,8 @@ def run_info(document: Mapping[str, Any], profile: CertificationProfile) -> RunI
         province_profile=str(run.get("profile") or site.get("profile") or ""),
         spec_version=str(run.get("spec_version", "")),
         suite_fingerprint=suite_fingerprint(document.get("scenarios") or ()),
-        harness_version=__version__,
+        harness_version=str(tool.get("version") or __version__),
+        default_suite_fingerprint=str(tool.get("suite_fingerprint", "")),
         seed=run.get("seed"),
         started_at=str(run.get("started_at", "")),
         finished_at=str(run.get("finished_at", "")),

@@ -10,10 +10,12 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 
-from harness.model import RunEvent
-from harness.verdict import Summary
+from harness.model import Failure, Grade, Outcome, RunEvent, Scenario, ScenarioResult
+from harness.specs import GRADE_LABELS
+from harness.verdict import Summary, is_advisory, is_inconclusive, is_must_finding
 
-__all__ = ["AREA_NAMES_ZH", "ConsoleReporter", "render_rows", "render_summary", "render_table", "text_width"]
+__all__ = ["AREA_NAMES_ZH", "ConsoleReporter", "render_findings", "render_rows", "render_summary", "render_table",
+           "text_width"]
 
 AREA_NAMES_ZH: dict[str, str] = {
     "sign-in": "签到", "person": "人员信息", "filing": "备案", "outpatient": "门诊", "inpatient": "住院",
@@ -64,7 +66,7 @@ def _rate(rate: float | None) -> str:
     return "-" if rate is None else f"{rate * 100:.1f}%"
 
 
-_COLUMNS = ("total", "passed", "failed", "error", "not prov.", "n/a", "pass rate")
+_COLUMNS = ("total", "passed", "failed", "inconcl.", "error", "not prov.", "n/a", "pass rate", "coverage")
 
 
 def render_table(title: str, rows: Mapping[str, Summary], labels: Mapping[str, str] | None = None) -> str:
@@ -75,23 +77,71 @@ def render_table(title: str, rows: Mapping[str, Summary], labels: Mapping[str, s
     lines = [_pad(title, first) + "  " + "  ".join(_pad(c, w, True) for c, w in zip(_COLUMNS, widths, strict=True))]
     lines.append("-" * _width(lines[0]))
     for name, summary in zip(names, rows.values(), strict=True):
-        cells = (summary.total, summary.passed, summary.failed, summary.error, summary.not_provisioned,
-                 summary.not_applicable, _rate(summary.pass_rate))
+        cells = (summary.total, summary.passed, summary.failed, summary.inconclusive, summary.error,
+                 summary.not_provisioned, summary.not_applicable, _rate(summary.pass_rate), _rate(summary.coverage))
         lines.append(_pad(name, first) + "  " + "  ".join(_pad(str(c), w, True)
                                                          for c, w in zip(cells, widths, strict=True)))
     return "\n".join(lines)
 
 
+_LISTED = 20  # findings listed per section on the console; results.json and the certificate have them all
+
+
+def _finding_line(scenario_id: str, failure: Failure) -> str:
+    return f"  {scenario_id}  [{failure.clause}] {failure.title}"
+
+
+def render_findings(results: Sequence[ScenarioResult], scenarios: Mapping[str, Scenario] | None = None) -> str:
+    """MUST failures, SHOULD/MAY advisories and inconclusive scenarios, each counted and listed (bilingual)."""
+    scenarios = scenarios or {}
+    musts = [(r.scenario_id, f) for r in results if r.outcome is Outcome.FAILED for f in r.failures
+             if is_must_finding(f)]
+    advisories = [(r.scenario_id, f) for r in results for f in r.failures if is_advisory(f)]
+    inconclusive = [r for r in results if r.outcome is Outcome.INCONCLUSIVE]
+    lines: list[str] = []
+
+    def section(title: str, items: Sequence[tuple[str, Failure]]) -> None:
+        where = len({sid for sid, _f in items})
+        lines.append(f"{title}: {len(items)} in {where} scenario(s)")
+        lines.extend(_finding_line(sid, f) for sid, f in items[:_LISTED])
+        if len(items) > _LISTED:
+            lines.append(f"  … and {len(items) - _LISTED} more (results.json)")
+
+    if musts:
+        section(f"{GRADE_LABELS[Grade.MUST]} failures 不符合项", musts)
+    if advisories:
+        should = [(sid, f) for sid, f in advisories if f.grade is not Grade.MAY]
+        may = [(sid, f) for sid, f in advisories if f.grade is Grade.MAY]
+        if should:
+            section(f"{GRADE_LABELS[Grade.SHOULD]} advisories 建议项", should)
+        if may:
+            section(f"{GRADE_LABELS[Grade.MAY]} notes 提示项", may)
+    if inconclusive:
+        lines.append(f"inconclusive 无法判定: {len(inconclusive)} scenario(s), never counted as passed")
+        for r in inconclusive[:_LISTED]:
+            why = next((f.title for f in r.failures if is_inconclusive(f)), r.reason)
+            lines.append(f"  {r.scenario_id}  {why}")
+        if len(inconclusive) > _LISTED:
+            lines.append(f"  … and {len(inconclusive) - _LISTED} more (results.json)")
+    return "\n".join(lines)
+
+
 def render_summary(summary: Summary, by_area: Mapping[str, Summary], by_interface: Mapping[str, Summary], *,
-                   interface_names: Mapping[str, str] | None = None, notes: Sequence[str] = ()) -> str:
+                   interface_names: Mapping[str, str] | None = None, notes: Sequence[str] = (),
+                   results: Sequence[ScenarioResult] = (), scenarios: Mapping[str, Scenario] | None = None) -> str:
     parts = [
         render_table("business area 业务", by_area, AREA_NAMES_ZH),
         "",
         render_table("interface 接口", by_interface, interface_names),
         "",
-        (f"{summary.total} scenarios: {summary.passed} passed, {summary.failed} failed, {summary.error} error, "
-         f"{summary.not_provisioned} not provisioned, {summary.not_applicable} not applicable; "
-         f"pass rate {_rate(summary.pass_rate)}"),
     ]
+    findings = render_findings(results, scenarios)
+    if findings:
+        parts += [findings, ""]
+    parts.append(
+        f"{summary.total} scenarios: {summary.passed} passed, {summary.failed} failed, {summary.inconclusive} "
+        f"inconclusive, {summary.error} error, {summary.not_provisioned} not provisioned, {summary.not_applicable} "
+        f"not applicable; pass rate {_rate(summary.pass_rate)} (passed / (passed + failed)), coverage "
+        f"{_rate(summary.coverage)} (ran / applicable)")
     parts.extend(notes)
     return "\n".join(parts)

@@ -1,8 +1,11 @@
 """The certification verdict and the CI gate: one decision, one exit code.
 
 Rules, all applied to the run's record:
-- every scenario that must pass (mandatory, or conditional on a declared capability) passed;
-- the pass rate is at least `--min-pass-rate`;
+- every scenario that must pass (mandatory, or conditional on a declared capability) ran and has no
+  MUST finding (SHOULD/MAY findings are advisories; an inconclusive scenario is listed in the notes,
+  never counted as passed, and never decides on its own);
+- the pass rate (conformance over what ran: passed / (passed + failed)) is at least `--min-pass-rate`;
+- the coverage (what ran / what applies) is at least `--min-coverage`, when given;
 - with `--fail-on-regression`, nothing that passed in the site's previous run fails now;
 - `--baseline known-failures.toml` waives listed failures until their expiry date. A listed scenario
   that passes is reported (remove it); an expired entry fails the gate whatever the scenario does.
@@ -42,7 +45,7 @@ EXIT_CERTIFIED, EXIT_FINDINGS, EXIT_INFRASTRUCTURE = 0, 1, 3
 VERDICTS = {EXIT_CERTIFIED: "certified", EXIT_FINDINGS: "not certified", EXIT_INFRASTRUCTURE: "incomplete"}
 
 
-def parse_pass_rate(text: str | float) -> float:
+def parse_pass_rate(text: str | float, option: str = "--min-pass-rate") -> float:
     """'0.95', '95' and '95%' all mean 95 %."""
     raw = str(text).strip()
     try:
@@ -53,7 +56,7 @@ def parse_pass_rate(text: str | float) -> float:
         value /= 100
     if not 0 <= value <= 1:
         raise UsageError(
-            f"--min-pass-rate {text!r} is not a rate",
+            f"{option} {text!r} is not a rate",
             hint="give a fraction (0.95) or a percentage (95 or 95%) between 0 and 100 %",
         )
     return value
@@ -119,11 +122,14 @@ class GatePolicy:
     fail_on_regression: bool = False
     baseline: Baseline | None = None
     today: date | None = None  # None: the local date when evaluated
+    min_coverage: float | None = None  # what ran / what applies
 
     def criteria(self) -> list[str]:
-        items = ["all mandatory scenarios pass 必选场景全部通过"]
+        items = ["all mandatory scenarios ran with no MUST finding 必选场景无“必须”级问题"]
         if self.min_pass_rate is not None:
             items.append(f"pass rate ≥ {self.min_pass_rate * 100:.1f}% 通过率")
+        if self.min_coverage is not None:
+            items.append(f"coverage ≥ {self.min_coverage * 100:.1f}% 覆盖率")
         if self.fail_on_regression:
             items.append("no regression since the previous run 无回归")
         if self.baseline is not None:
@@ -133,7 +139,7 @@ class GatePolicy:
 
 @dataclass(frozen=True, slots=True)
 class GateFinding:
-    rule: str  # mandatory | min-pass-rate | regression | baseline-expired | infrastructure
+    rule: str  # mandatory | min-pass-rate | min-coverage | regression | baseline-expired | infrastructure
     message: str
     scenario: str = ""
     clauses: tuple[str, ...] = ()
@@ -209,14 +215,17 @@ def evaluate(record: RunRecord, policy: GatePolicy, previous: Mapping[str, Outco
     for s in record.scenarios:
         if not s.must_pass:
             continue
+        if s.outcome is Outcome.INCONCLUSIVE:  # listed, never decisive on its own
+            continue
         if s.outcome is Outcome.ERROR:
             infra.append(GateFinding("infrastructure", f"{s.id}: {s.reason or 'infrastructure error'}", s.id))
         elif s.outcome is not Outcome.PASSED:
             if s.id in waivable:
                 waived.append(s.id)
                 continue
-            what = "not provisioned" if s.outcome is Outcome.NOT_PROVISIONED else "failed"
-            detail = s.reason if s.outcome is Outcome.NOT_PROVISIONED else (s.failures[0].title if s.failures else "")
+            what = "not provisioned (not run)" if s.outcome is Outcome.NOT_PROVISIONED else "failed"
+            musts = [f for f in s.failures if not f.advisory and not f.inconclusive] or list(s.failures)
+            detail = s.reason if s.outcome is Outcome.NOT_PROVISIONED else (musts[0].title if musts else "")
             clauses = _clauses(s)
             msg = f"mandatory scenario {s.id} {what}" + (f": {detail}" if detail else "")
             if clauses:
@@ -225,9 +234,23 @@ def evaluate(record: RunRecord, policy: GatePolicy, previous: Mapping[str, Outco
 
     rate = record.pass_rate
     if policy.min_pass_rate is not None and (rate is None or rate < policy.min_pass_rate):
-        shown = "n/a" if rate is None else f"{rate * 100:.1f}%"
+        shown = "n/a (no scenario ran)" if rate is None else f"{rate * 100:.1f}%"
         findings.append(GateFinding("min-pass-rate", f"pass rate {shown} is below the required "
                                     f"{policy.min_pass_rate * 100:.1f}%"))
+    cover = record.coverage
+    if policy.min_coverage is not None and (cover is None or cover < policy.min_coverage):
+        shown = "n/a (nothing applies)" if cover is None else f"{cover * 100:.1f}%"
+        findings.append(GateFinding("min-coverage", f"coverage {shown} is below the required "
+                                    f"{policy.min_coverage * 100:.1f}%"))
+    inconclusive = [s for s in record.inconclusive() if s.must_pass]
+    if inconclusive:
+        notes.append(f"{len(inconclusive)} scenario(s) inconclusive (refused for a reason the harness cannot "
+                     "recognise; add the site's err_msg patterns to its config to decide them): "
+                     + ", ".join(s.id for s in inconclusive[:10]) + (" …" if len(inconclusive) > 10 else ""))
+    advisories = record.advisories()
+    if advisories:
+        notes.append(f"{len(advisories)} advisory finding(s) (应当 SHOULD / 可以 MAY) in "
+                     f"{len({s.id for s, _f in advisories})} scenario(s): reported, not deciding the certificate")
 
     if policy.fail_on_regression:
         if previous is None:

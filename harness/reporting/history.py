@@ -62,6 +62,10 @@ def _pct(rate: float | None) -> str:
     return "-" if rate is None else f"{rate * 100:.1f}%"
 
 
+def _count(value: int | None) -> str:
+    return "-" if value is None else str(value)
+
+
 def render_history(histories: list[SiteHistory], interface_names: Mapping[str, str] | None = None) -> str:
     names = interface_names or {}
     if not histories:
@@ -70,10 +74,11 @@ def render_history(histories: list[SiteHistory], interface_names: Mapping[str, s
     for h in histories:
         out.append(f"site {h.site_id}: {len(h.runs)} run(s)")
         out.append(f"  {'run id':<28} {'started':<20} {'profile':<20} {'env':<9} {'pass rate':>9} "
-                   f"{'passed/total':>13}  verdict")
+                   f"{'passed/total':>13} {'coverage':>8} {'inconcl.':>8} {'advisory':>8}  verdict")
         for r in h.runs:
             out.append(f"  {r.run_id:<28} {r.started_at[:19]:<20} {r.cert_profile:<20} {r.environment:<9} "
-                       f"{_pct(r.pass_rate):>9} {f'{r.passed}/{r.total}':>13}  {r.verdict}")
+                       f"{_pct(r.pass_rate):>9} {f'{r.passed}/{r.total}':>13} {_pct(r.coverage):>8} "
+                       f"{_count(r.inconclusive):>8} {_count(r.advisories):>8}  {r.verdict}")
         shown = h.runs[-TREND_COLUMNS:]
         out.append("  pass rate per interface (oldest → latest):")
         for infno, rates in h.interfaces.items():

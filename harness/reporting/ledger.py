@@ -2,6 +2,11 @@
 
 `reports/ledger.sqlite` by default (`--ledger PATH` or $HSA_CERT_LEDGER overrides). Runs are ordered
 by insertion (`seq`), not by clock, so a skewed clock on one machine cannot reorder a site's history.
+
+Schema version 2 added `inconclusive`, `advisories` and `coverage` to `runs`; a version-1 ledger gets
+the columns (NULL for its old runs) the first time it is opened. Its old `pass_rate` values keep the
+definition they were recorded with (passed / (total - not applicable)); runs recorded since use
+passed / (passed + failed), with coverage beside it.
 """
 
 from __future__ import annotations
@@ -32,7 +37,8 @@ CREATE TABLE IF NOT EXISTS runs (
     site_name TEXT, environment TEXT, cert_profile TEXT, province_profile TEXT, spec_version TEXT,
     suite_fingerprint TEXT, harness_version TEXT, seed INTEGER, started_at TEXT, finished_at TEXT,
     total INTEGER, passed INTEGER, failed INTEGER, error INTEGER, not_provisioned INTEGER,
-    not_applicable INTEGER, pass_rate REAL, verdict TEXT, exit_code INTEGER, out_dir TEXT, recorded_at TEXT
+    not_applicable INTEGER, pass_rate REAL, verdict TEXT, exit_code INTEGER, out_dir TEXT, recorded_at TEXT,
+    inconclusive INTEGER, advisories INTEGER, coverage REAL
 );
 CREATE INDEX IF NOT EXISTS runs_by_site ON runs (site_id, seq);
 CREATE TABLE IF NOT EXISTS outcomes (
@@ -42,8 +48,18 @@ CREATE TABLE IF NOT EXISTS outcomes (
     level TEXT, area TEXT, interface TEXT,
     PRIMARY KEY (run_id, scenario_id)
 );
-PRAGMA user_version = 1;
 """
+# Columns added after version 1 of the ledger, added to an older file when it is opened (additive only).
+_ADDED_COLUMNS = (("inconclusive", "INTEGER"), ("advisories", "INTEGER"), ("coverage", "REAL"))
+SCHEMA_VERSION = 2
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    have = {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
+    for name, kind in _ADDED_COLUMNS:
+        if name not in have:
+            conn.execute(f"ALTER TABLE runs ADD COLUMN {name} {kind}")
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
 
 def default_ledger_path(reports_dir: Path | None = None) -> Path:
@@ -72,6 +88,7 @@ def _connect(path: Path, *, create: bool) -> Iterator[sqlite3.Connection]:
         conn.row_factory = sqlite3.Row
         try:
             conn.executescript(_SCHEMA)
+            _migrate(conn)
             with conn:
                 yield conn
         except sqlite3.IntegrityError as exc:
@@ -104,6 +121,9 @@ class LedgerRun:
     verdict: str
     exit_code: int | None
     out_dir: str
+    inconclusive: int | None = None  # None: recorded before the ledger kept it
+    advisories: int | None = None
+    coverage: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.__dataclass_fields__}
@@ -115,13 +135,15 @@ def append_run(path: Path, record: RunRecord, *, verdict: str, exit_code: int, o
         conn.execute(
             "INSERT INTO runs (run_id, site_id, site_name, environment, cert_profile, province_profile, spec_version,"
             " suite_fingerprint, harness_version, seed, started_at, finished_at, total, passed, failed, error,"
-            " not_provisioned, not_applicable, pass_rate, verdict, exit_code, out_dir, recorded_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " not_provisioned, not_applicable, pass_rate, verdict, exit_code, out_dir, recorded_at, inconclusive,"
+            " advisories, coverage)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (info.run_id, info.site_id, info.site_name, info.environment, info.cert_profile, info.province_profile,
              info.spec_version, info.suite_fingerprint, info.harness_version, info.seed, info.started_at,
              info.finished_at, summary.total, summary.passed, summary.failed, summary.error,
              summary.not_provisioned, summary.not_applicable, summary.pass_rate, verdict, exit_code, out_dir,
-             datetime.now(UTC).isoformat(timespec="seconds")),
+             datetime.now(UTC).isoformat(timespec="seconds"), summary.inconclusive, len(record.advisories()),
+             summary.coverage),
         )
         conn.executemany(
             "INSERT INTO outcomes (run_id, scenario_id, outcome, level, area, interface) VALUES (?, ?, ?, ?, ?, ?)",
@@ -168,14 +190,14 @@ def interface_rates(path: Path, run_ids: list[str]) -> dict[str, dict[str, float
     marks = ",".join("?" * len(run_ids))
     with _connect(path, create=False) as conn:
         rows = conn.execute(
-            f"SELECT interface, run_id, COUNT(*) AS total, SUM(outcome = 'passed') AS passed,"
-            f" SUM(outcome = 'not_applicable') AS na FROM outcomes WHERE run_id IN ({marks})"
+            f"SELECT interface, run_id, SUM(outcome = 'passed') AS passed,"
+            f" SUM(outcome = 'failed') AS failed FROM outcomes WHERE run_id IN ({marks})"
             f" GROUP BY interface, run_id",
             run_ids,
         ).fetchall()
     rates: dict[str, dict[str, float | None]] = {}
     for r in rows:
-        rates.setdefault(r["interface"] or "-", {})[r["run_id"]] = pass_rate(r["passed"], r["total"], r["na"])
+        rates.setdefault(r["interface"] or "-", {})[r["run_id"]] = pass_rate(r["passed"], r["failed"])
     return dict(sorted(rates.items()))
 
 

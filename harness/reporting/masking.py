@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-__all__ = ["PERSONAL_FIELDS", "mask", "mask_json_text", "mask_text"]
+__all__ = ["MAX_DEPTH", "PERSONAL_FIELDS", "Masker", "mask", "mask_json_text", "mask_text", "printable"]
 
 # Spec field names that carry personal data: ID numbers, names, card data, contact data, birth date.
 PERSONAL_FIELDS: frozenset[str] = frozenset({
@@ -33,13 +33,28 @@ def mask_text(text: str) -> str:
     return text[:keep] + "*" * (n - 2 * keep) + text[-keep:]
 
 
-def mask(value: Any, fields: frozenset[str] = PERSONAL_FIELDS) -> Any:
-    """A copy of a JSON-like value with the personal fields masked, at any depth."""
+MAX_DEPTH = 64  # deeper than any real message: a report shows a placeholder below this depth
+_TOO_DEEP = f"<nested deeper than {MAX_DEPTH} levels: not shown>"
+
+
+def printable(text: str) -> str:
+    """The text with lone surrogates written as \\udXXX escapes, so that it can be written as UTF-8."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def mask(value: Any, fields: frozenset[str] = PERSONAL_FIELDS, _depth: int = 0) -> Any:
+    """A copy of a JSON-like value with the personal fields masked, at any depth (to MAX_DEPTH)."""
+    if _depth > MAX_DEPTH:
+        return _TOO_DEEP
     if isinstance(value, Mapping):
-        return {k: (mask_text(v) if k in fields and isinstance(v, str) and v else mask(v, fields))
+        return {k: (mask_text(v) if k in fields and isinstance(v, str) and v else mask(v, fields, _depth + 1))
                 for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [mask(v, fields) for v in value]
+        return [mask(v, fields, _depth + 1) for v in value]
     return value
 
 
@@ -57,3 +72,86 @@ def mask_json_text(text: str) -> str:
         return match.group(1) + mask_text(value) + '"'
 
     return _PERSONAL_VALUE.sub(one, text)
+
+
+class Masker:
+    """Masks personal data before anything is serialised: by field name and by value, everywhere.
+
+    By field: every PERSONAL_FIELDS value in a structure (and in raw JSON text). By value: every
+    personal value the masker was given (the site's test identities) or has seen in a personal field
+    is also replaced wherever else it appears, inside any string: an err_msg that quotes a name, an
+    ID number inside `exp_content`, a curl line. With `enabled=False` nothing is masked (`--no-mask`),
+    but the output is still safe to write: lone surrogates escaped, nesting cut at MAX_DEPTH.
+    """
+
+    def __init__(self, known: Iterable[str] = (), *, enabled: bool = True) -> None:
+        self.enabled = enabled
+        self._known: dict[str, str] = {}  # a personal value (or its JSON escape) -> what is shown instead
+        self._pattern: re.Pattern[str] | None = None
+        for value in known:
+            self._learn(value)
+
+    def learn(self, record: Mapping[str, Any]) -> None:
+        """Take the personal values of a record (an identity, a person) as values to mask everywhere."""
+        for key, value in record.items():
+            if key in PERSONAL_FIELDS and isinstance(value, str):
+                self._learn(value)
+
+    def _learn(self, value: str) -> None:
+        value = value.strip()
+        if len(value) < 2 or value in self._known:
+            return
+        shown = mask_text(value)
+        self._known[value] = shown
+        escaped = json.dumps(value)[1:-1]  # how it reads inside JSON written with ensure_ascii
+        if escaped != value:
+            self._known[escaped] = json.dumps(shown)[1:-1]
+        self._pattern = None
+
+    def _replace_known(self, text: str) -> str:
+        if not self._known:
+            return text
+        if self._pattern is None:
+            self._pattern = re.compile("|".join(re.escape(v) for v in sorted(self._known, key=len, reverse=True)))
+        known = self._known
+        return self._pattern.sub(lambda m: known[m.group(0)], text)
+
+    def text(self, text: str) -> str:
+        """Raw text (a response body, a curl line, a finding): personal fields and known values masked."""
+        text = printable(text)
+        if not self.enabled:
+            return text
+        return self._replace_known(mask_json_text(text))
+
+    def value(self, value: Any) -> Any:
+        """A masked copy of a JSON-like structure, safe to serialise (its personal values learnt first)."""
+        if self.enabled:
+            self._harvest(value, 0)
+        return self._copy(value, 0, "")
+
+    def _harvest(self, value: Any, depth: int) -> None:
+        if depth > MAX_DEPTH:
+            return
+        if isinstance(value, Mapping):
+            for key, item in value.items():
+                if key in PERSONAL_FIELDS and isinstance(item, str):
+                    self._learn(printable(item))
+                elif isinstance(item, Mapping | list | tuple):
+                    self._harvest(item, depth + 1)
+        elif isinstance(value, list | tuple):
+            for item in value:
+                if isinstance(item, Mapping | list | tuple):
+                    self._harvest(item, depth + 1)
+
+    def _copy(self, value: Any, _depth: int, _field: str) -> Any:
+        if _depth > MAX_DEPTH:
+            return _TOO_DEEP
+        if isinstance(value, str):
+            if self.enabled and _field in PERSONAL_FIELDS and value:
+                return mask_text(printable(value))
+            return self.text(value)
+        if isinstance(value, Mapping):
+            return {printable(str(k)): self._copy(v, _depth + 1, str(k)) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self._copy(v, _depth + 1, "") for v in value]
+        return value

@@ -4,8 +4,9 @@ The engine writes `results.json`; certify adds what a certificate needs and the 
 (the certification profile, each scenario's effective level under it, the site's identity) and keeps
 the result as `certification.json`. Certificate, ledger, gate and history read only this shape.
 
-Pass rate = passed / (total - not applicable): a scenario the site cannot be asked (capability not
-declared) does not count, one it was not provisioned for counts against it.
+Pass rate = conformance over what ran, passed / (passed + failed); coverage beside it, ran / applicable
+(see harness.verdict). Every finding carries its effective grade: MUST findings fail, SHOULD and MAY
+findings are advisories; inconclusive scenarios are listed, never counted as passed.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from harness.model import Level, Outcome, Scenario
-from harness.verdict import pass_rate, summarize_outcomes
+from harness.model import Grade, Level, Outcome, Scenario
+from harness.verdict import coverage, grade_counts, pass_rate, summarize_outcomes
 
 __all__ = [
     "FailureRecord",
@@ -38,6 +39,12 @@ class FailureRecord:
     detail: str = ""
     expected: str = ""
     actual: str = ""
+    grade: str = "MUST"  # effective grade: MUST fails; SHOULD / MAY are advisories
+    inconclusive: bool = False  # refused for a reason the harness cannot recognise
+
+    @property
+    def advisory(self) -> bool:
+        return not self.inconclusive and (self.grade != Grade.MUST.value or self.severity == "warning")
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +60,11 @@ class ScenarioRecord:
     reason: str = ""
     duration_ms: float = 0.0
     failures: tuple[FailureRecord, ...] = ()
+    grade: str = "MUST"  # the strength of what the scenario asserts
+
+    @property
+    def advisories(self) -> tuple[FailureRecord, ...]:
+        return tuple(f for f in self.failures if f.advisory)
 
     @property
     def counts_for_verdict(self) -> bool:
@@ -73,19 +85,24 @@ class Tally:
     error: int = 0
     not_provisioned: int = 0
     not_applicable: int = 0
+    inconclusive: int = 0
 
     @property
     def pass_rate(self) -> float | None:
-        return pass_rate(self.passed, self.total, self.not_applicable)
+        return pass_rate(self.passed, self.failed)
+
+    @property
+    def coverage(self) -> float | None:
+        return coverage(self.passed + self.failed + self.inconclusive, self.total, self.not_applicable)
 
     def to_json(self) -> dict[str, Any]:
-        return {**asdict(self), "pass_rate": self.pass_rate}
+        return {**asdict(self), "pass_rate": self.pass_rate, "coverage": self.coverage}
 
 
 def tally(key: str, outcomes: Iterable[Outcome]) -> Tally:
     s = summarize_outcomes(outcomes)
     return Tally(key=key, total=s.total, passed=s.passed, failed=s.failed, error=s.error,
-                 not_provisioned=s.not_provisioned, not_applicable=s.not_applicable)
+                 not_provisioned=s.not_provisioned, not_applicable=s.not_applicable, inconclusive=s.inconclusive)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +124,7 @@ class RunInfo:
     started_at: str = ""  # ISO-8601
     finished_at: str = ""
     capabilities: tuple[str, ...] = ()
+    default_suite_fingerprint: str = ""  # the tool's whole default suite, as `hsa-cert --version` prints it
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +140,21 @@ class RunRecord:
     @property
     def pass_rate(self) -> float | None:
         return self.summary.pass_rate
+
+    @property
+    def coverage(self) -> float | None:
+        return self.summary.coverage
+
+    def advisories(self) -> list[tuple[ScenarioRecord, FailureRecord]]:
+        """SHOULD and MAY findings (and warnings), with their scenario: reported, never failing."""
+        return [(s, f) for s in self.scenarios for f in s.advisories]
+
+    def inconclusive(self) -> list[ScenarioRecord]:
+        return [s for s in self.scenarios if s.outcome is Outcome.INCONCLUSIVE]
+
+    def grades(self) -> dict[str, int]:
+        """Scenarios per grade: {"MUST": n, "SHOULD": n, "MAY": n}."""
+        return grade_counts(Grade(s.grade) for s in self.scenarios)
 
     def by(self, attribute: str) -> list[Tally]:
         groups: dict[str, list[Outcome]] = {}
@@ -154,7 +187,7 @@ class RunRecord:
         return {
             "format": RECORD_FORMAT,
             "run": asdict(self.info),
-            "summary": self.summary.to_json(),
+            "summary": {**self.summary.to_json(), "advisories": len(self.advisories()), "grades": self.grades()},
             "by_area": [t.to_json() for t in self.by_area()],
             "by_interface": [t.to_json() for t in self.by_interface()],
             "scenarios": [_scenario_json(s) for s in self.scenarios],
@@ -178,7 +211,9 @@ class RunRecord:
                 clauses=tuple(s.get("clauses", ())),
                 reason=s.get("reason", ""),
                 duration_ms=float(s.get("duration_ms", 0.0)),
-                failures=tuple(FailureRecord(**f) for f in s.get("failures", ())),
+                failures=tuple(FailureRecord(**{k: v for k, v in f.items() if k in FailureRecord.__dataclass_fields__})
+                               for f in s.get("failures", ())),
+                grade=str(s.get("grade") or "MUST"),  # records written before grades: everything was MUST
             )
             for s in data["scenarios"]
         )
@@ -211,6 +246,9 @@ def _failure(raw: Any) -> FailureRecord:
         detail=str(_first(raw, "detail", default="")),
         expected=str(_first(raw, "expected", default="")),
         actual=str(_first(raw, "actual", default="")),
+        grade=str(_first(raw, "grade", default="MUST")),
+        inconclusive=raw.get("inconclusive") is True or (isinstance(raw.get("evidence"), Mapping)
+                                                         and raw["evidence"].get("inconclusive") is True),
     )
 
 
@@ -255,6 +293,7 @@ def record_from_results(
                 reason=str(_first(entry, "reason", default="")),
                 duration_ms=_duration_ms(entry),
                 failures=tuple(_failure(f) for f in entry.get("failures") or ()),
+                grade=str(_first(entry, "grade", default=scenario.grade.value if scenario else "MUST")),
             )
         )
     return RunRecord(info, tuple(records))

@@ -2,12 +2,15 @@
 
 results.json (format "hsa-cert/results-1"):
   run        run id, site (never credentials), profile, seed, times, exit code, stop reason
-  summary    total, passed, failed, error, not_provisioned, not_applicable, pass_rate
-             (pass_rate = passed / (total - not_applicable); null when nothing applies)
+  summary    total, passed, failed, error, not_provisioned, not_applicable, inconclusive, pass_rate,
+             coverage, advisories, grades
+             (pass_rate = passed / (passed + failed): conformance over what ran, null when none ran;
+             coverage = (passed + failed + inconclusive) / (total - not_applicable), null when nothing
+             applies; advisories = SHOULD/MAY findings; grades = scenarios per grade {MUST, SHOULD, MAY})
   by_area, by_interface   the same counts per business area and per interface
-  scenarios  per scenario: id, title, title_zh, area, interface, level, outcome, clauses,
-             duration_ms, reason, fingerprint, failures [{title, clause, severity, detail, expected,
-             actual, step}], steps [{index, infno, teardown, status, elapsed_ms, error}]
+  scenarios  per scenario: id, title, title_zh, area, interface, level, grade, outcome, clauses,
+             duration_ms, reason, fingerprint, failures [{title, clause, grade, severity, detail,
+             expected, actual, step, evidence}], steps [{index, infno, teardown, status, elapsed_ms, error}]
 
 exchanges.jsonl holds one JSON line per HTTP exchange (request, response text, timing), personal
 data masked unless the caller turns masking off.
@@ -23,7 +26,7 @@ from typing import Any
 
 from harness.model import Exchange, Failure, Scenario, ScenarioResult, StepResult
 from harness.reporting.masking import mask, mask_json_text
-from harness.verdict import group_summaries, summarize
+from harness.verdict import grade_counts, group_summaries, is_advisory, summarize
 
 __all__ = ["RESULTS_FORMAT", "failure_json", "results_document", "write_exchanges", "write_results"]
 
@@ -45,6 +48,7 @@ def failure_json(failure: Failure, *, masked: bool = True) -> dict[str, Any]:
     return {
         "title": failure.title,
         "clause": failure.clause,
+        "grade": failure.grade.value,
         "severity": failure.severity.value,
         "detail": failure.detail,
         "expected": failure.expected,
@@ -68,7 +72,9 @@ def _step_json(step: StepResult) -> dict[str, Any]:
 
 
 def results_document(results: Sequence[ScenarioResult], scenarios: Mapping[str, Scenario], *,
-                     run: Mapping[str, Any], masked: bool = True) -> dict[str, Any]:
+                     run: Mapping[str, Any], masked: bool = True,
+                     tool: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """`tool`: version, spec edition and suite fingerprint (`reporting.identity`), as `hsa-cert --version`."""
     summary = summarize(results)
     entries = []
     for result in results:
@@ -80,6 +86,7 @@ def results_document(results: Sequence[ScenarioResult], scenarios: Mapping[str, 
             "area": scenario.area if scenario else "",
             "interface": scenario.interface if scenario else "",
             "level": scenario.level.value if scenario else "mandatory",
+            "grade": scenario.grade.value if scenario else "MUST",
             "kind": scenario.kind if scenario else "",
             "archetype": scenario.archetype if scenario else None,
             "outcome": result.outcome.value,
@@ -91,8 +98,11 @@ def results_document(results: Sequence[ScenarioResult], scenarios: Mapping[str, 
             "steps": [_step_json(s) for s in result.steps],
         })
     summary_json = {k: v for k, v in summary.to_json().items() if k != "outcome"}
+    summary_json["advisories"] = sum(1 for r in results for f in r.failures if is_advisory(f))
+    summary_json["grades"] = grade_counts(scenarios[r.scenario_id].grade for r in results if r.scenario_id in scenarios)
     return {
         "format": RESULTS_FORMAT,
+        **({"tool": dict(tool)} if tool is not None else {}),
         "run": _plain(dict(run)),
         "summary": summary_json,
         "by_area": {k: _counts(v.to_json()) for k, v in group_summaries(results, scenarios, "area").items()},

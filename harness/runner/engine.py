@@ -7,17 +7,38 @@ import re
 import secrets
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from harness.model import Exchange, Failure, Outcome, RunEvent, Scenario, ScenarioResult, Severity, Step, StepResult
-from harness.runner.evaluate import ResponseJudge
+from harness.model import (
+    Exchange,
+    Failure,
+    Grade,
+    Outcome,
+    RunEvent,
+    Scenario,
+    ScenarioResult,
+    Severity,
+    Step,
+    StepResult,
+)
+from harness.runner.evaluate import ResponseJudge, merged_patterns
 from harness.runner.ledger import Ledger, fill_ledger, first_node, mentions_ledger, protect, unprotect
-from harness.runner.messages import describe_answer, find_psn_no, jsonable, parse_response, resolve_path
+from harness.runner.messages import (
+    describe_answer,
+    find_psn_no,
+    infcode_of,
+    jsonable,
+    parse_response,
+    resolve_path,
+    show_infcode,
+)
 from harness.scenarios.templates import OMIT, Expression, TemplateSyntaxError, render
 from harness.siteconfig import SiteConfig
-from harness.specs import Profile, SpecRegistry
+from harness.specs import Profile, SpecRegistry, effective_grade
 from harness.transport import Target, switch_fault
+from harness.verdict import graded_outcome
 
 __all__ = ["DEFAULT_BREAKER_THRESHOLD", "Runner"]
 
@@ -25,6 +46,7 @@ DEFAULT_BREAKER_THRESHOLD = 5
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 # What a site config must provide: {{ identity.<field> }}, {{ site.<key> }}, {{ item.<alias>.<field> }}.
 _PROVIDED = re.compile(r"\{\{\s*(identity|site|item)\.([A-Za-z0-9_-]+(?:\.[A-Za-z0-9_]+)?)\s*\}\}")
+_SAVED = re.compile(r"\{\{\s*saved\.([A-Za-z0-9_]+)\s*\}\}")
 
 
 class _NotProvisioned(Exception):
@@ -77,6 +99,13 @@ class _Run:
         self.infra: str | None = None  # the first infrastructure error
         self.notes: list[str] = []
         self.resolve: Callable[[Expression], Any] | None = None  # template values, made once per execution
+        self.refused_at: tuple[int, str, str] | None = None  # (step, infno, cause) of the flow's expected refusal
+        self.unsaved: dict[str, int] = {}  # saved names a step could not save -> that step's index
+
+    def refused(self, index: int, infno: str, cause: str) -> None:
+        """The flow's expected refusal happened (the first one counts)."""
+        if self.refused_at is None:
+            self.refused_at = (index, infno, cause)
 
     @property
     def clause(self) -> str:
@@ -113,7 +142,11 @@ class Runner(ResponseJudge):
         self.ledger = Ledger()  # what this run settled and reversed, for 3201 ({{ ledger.<field> }})
         # Profile values read on every message, taken once (a Profile builds them from its raw dict on each read).
         self._extra_envelope_fields = tuple((self.profile.extra_fields.get("envelope") or {}).items())
-        self.err_msg_patterns = self.profile.err_msg_patterns
+        # the profile's err_msg patterns, then the site config's [err_msg_patterns] (compiled once)
+        self.err_msg_patterns = merged_patterns(self.profile.err_msg_patterns,
+                                                getattr(site, "err_msg_patterns", None) or {})
+        self.first_findings: dict[tuple[str, str], str] = {}  # one schema finding per (interface, clause) and run
+        self._field_types: dict[str, str] | None = None
 
     # --- events -------------------------------------------------------------------------------
 
@@ -143,8 +176,13 @@ class Runner(ResponseJudge):
         return result
 
     def _execute(self, scenario: Scenario, started: float) -> ScenarioResult:
-        def finish(outcome: Outcome, reason: str = "", run: _Run | None = None) -> ScenarioResult:
-            failures = sorted(run.failures, key=lambda f: f.severity.rank) if run else []
+        def finish(outcome: Outcome | None, reason: str = "", run: _Run | None = None) -> ScenarioResult:
+            # Each finding with its effective grade (the profile's override, capped by the scenario's grade).
+            graded = [replace(f, grade=effective_grade(f, scenario.grade, self.profile))
+                      for f in (run.failures if run else ())]
+            if outcome is None:  # the steps ran: FAILED only for a MUST finding (harness.verdict.graded_outcome)
+                outcome = graded_outcome(graded)
+            failures = sorted(graded, key=lambda f: (f.grade.rank, f.severity.rank))
             return ScenarioResult(scenario_id=scenario.id, outcome=outcome, clauses=scenario.clauses,
                                   duration_ms=round((time.perf_counter() - started) * 1000, 3),
                                   steps=tuple(run.steps) if run else (), failures=tuple(failures), reason=reason)
@@ -154,6 +192,9 @@ class Runner(ResponseJudge):
         missing = [cap for cap in scenario.capabilities if cap not in self.site.capabilities]
         if missing:
             return finish(Outcome.NOT_APPLICABLE, f"the site does not declare capability {', '.join(missing)}")
+        unoffered = sorted({step.infno for step in scenario.steps if not self.site.offers(step.infno)})
+        if unoffered:
+            return finish(Outcome.NOT_APPLICABLE, f"the site does not offer {', '.join(unoffered)} (not_offered)")
         faulty = next((s for s in (*scenario.steps, *scenario.teardown) if s.fault), None)
         if faulty is not None and not self.site.reference:
             return finish(Outcome.NOT_APPLICABLE, f"the scenario makes the platform lose an answer ({faulty.fault} "
@@ -166,16 +207,35 @@ class Runner(ResponseJudge):
             return finish(Outcome.NOT_PROVISIONED, str(exc))
         count = self._executions[scenario.id] = self._executions.get(scenario.id, 0) + 1
         run = _Run(scenario, self._uniq(scenario.id, count))
+        stand_in = self.site.stand_in(scenario.archetype)
+        if stand_in:  # the site gives one person per behaviour: a variant runs with its fallback's person
+            run.notes.append(f"run with the person of {stand_in} (no [identities.{scenario.archetype}]; "
+                             f"{stand_in} stands in)")
         if not self._ensure_signed_in(run):
             outcome = Outcome.ERROR if run.infra else Outcome.FAILED
             return finish(outcome, f"sign-in (9001) failed: {run.infra}" if run.infra else "", run)
-        self._run_steps(run, scenario.steps, teardown=False)
+        if self._run_steps(run, scenario.steps, teardown=False):
+            self._no_refusal_at_all(run)
         if not self.breaker_open:
             self._run_steps(run, scenario.teardown, teardown=True)
         if run.infra:
             return finish(Outcome.ERROR, "; ".join([run.infra, *run.notes]), run)
-        failed = any(f.severity is not Severity.WARNING for f in run.failures)
-        return finish(Outcome.FAILED if failed else Outcome.PASSED, "; ".join(run.notes), run)
+        return finish(None, "; ".join(run.notes), run)  # the outcome follows from the graded findings
+
+    def _no_refusal_at_all(self, run: _Run) -> None:
+        """A flow whose refusal may come at any step, that no step refused, accepted the person: a MUST finding.
+
+        (When its settlement step expects the refusal, that step already says so; this covers the rest.)
+        """
+        cause = next((s.expect.may_refuse for s in run.scenario.steps if s.expect.may_refuse), None)
+        if cause is None or run.refused_at is not None or run.infra:
+            return
+        if any(f.grade is Grade.MUST and f.severity is not Severity.WARNING for f in run.failures):
+            return  # the flow already failed (e.g. the settlement was accepted): no second word for it
+        run.failures.append(Failure(
+            title=f"the site accepted the whole flow for a person it must refuse ({self._cause_title(cause)}): no "
+                  "step was refused 整个流程未被拒绝", clause=self._clause_of(cause, run.clause),
+            severity=Severity.CRITICAL, expected=f"a refusal for {cause} at some step", actual="every step succeeded"))
 
     def _uniq(self, scenario_id: str, count: int) -> str:
         digest = hashlib.sha256(f"{self.seed}:{scenario_id}:{count}".encode()).hexdigest()
@@ -224,8 +284,16 @@ class Runner(ResponseJudge):
             return False
         response = parse_response(exchange) or {}
         found, sign_no = resolve_path(response, "output.signinoutb.sign_no")
-        if response.get("infcode") == 0 and found and isinstance(sign_no, str) and sign_no:
+        if infcode_of(response) == 0 and found and isinstance(sign_no, str) and sign_no:
             self._sign_no = sign_no
+            if isinstance(response.get("infcode"), str):  # "0": signed in; the type is reported once
+                failure = self._once(run, -1, "9001", Failure(
+                    title=f"response does not conform: /infcode is {show_infcode(response.get('infcode'))} at sign-in, "
+                          "the spec types it as a number 交易状态码应为数值", clause="ENV.resp.infcode",
+                    severity=Severity.MINOR, expected="0 (a number)", actual=show_infcode(response.get("infcode")),
+                    detail="the run goes on signed in; interface-facts §1.2 [C]: real platforms send a JSON number"))
+                run.failures.append(failure)
+                run.steps.append(StepResult(-1, "9001", exchange, (failure,)))
             return True
         self._sign_in_failure = Failure(
             title="sign-in (9001) was refused, so no transaction can run", clause="R-SIGN-IN-REQUIRED",
@@ -325,17 +393,52 @@ class Runner(ResponseJudge):
 
     # --- steps --------------------------------------------------------------------------------
 
-    def _run_steps(self, run: _Run, steps: tuple[Step, ...], *, teardown: bool) -> None:
+    def _run_steps(self, run: _Run, steps: tuple[Step, ...], *, teardown: bool) -> bool:
+        """Run the steps in order; False when the flow ended before its last step."""
         offset = len(run.scenario.steps) if teardown else 0
         for position, step in enumerate(steps):
             index = offset + position
             if teardown and step.when is not None and run.saved.get(step.when) in (None, ""):
                 continue
             if self.breaker_open:
-                return
+                return False
+            if not teardown and step.when is not None and run.saved.get(step.when) in (None, ""):
+                # a follow-up that proves something only when its prerequisite exists (e.g. fees were uploaded)
+                reason = f"step {index + 1} ({step.infno}) skipped: saved.{step.when} (its `when`) is not set"
+                run.notes.append(reason)
+                self.emit("step-skipped", run.scenario.id, index=index, infno=step.infno, name=step.name,
+                          reason=reason)
+                continue
+            if not teardown and (run.refused_at is not None or run.unsaved):
+                missing = [name for name in self._needs(step) if run.saved.get(name) in (None, "")]
+                if missing and run.refused_at is not None:
+                    # the expected refusal withheld what this step needs: skipped, and the flow goes on
+                    at, infno, cause = run.refused_at
+                    reason = (f"step {index + 1} ({step.infno}) skipped: the expected refusal ({cause}) came at step "
+                              f"{at + 1} ({infno}), so saved.{missing[0]} does not exist")
+                    run.notes.append(reason)
+                    self.emit("step-skipped", run.scenario.id, index=index, infno=step.infno, name=step.name,
+                              reason=reason)
+                    continue
+                lost = [name for name in missing if name in run.unsaved]
+                if lost:
+                    # a value a later step needs could not be saved (reported at that step): the flow ends here
+                    run.notes.append(f"the flow ends before step {index + 1} ({step.infno}): it needs saved.{lost[0]}, "
+                                     f"which step {run.unsaved[lost[0]] + 1} could not save")
+                    return False
             carry_on = self._run_step(run, step, index, teardown=teardown)
             if not carry_on and not teardown:
-                return
+                return False
+        return True
+
+    @staticmethod
+    def _needs(step: Step) -> list[str]:
+        """The saved names a step's templates use (and its `when`), in document order."""
+        strings: list[str] = []
+        _template_strings(step.input, strings)
+        _template_strings(step.envelope, strings)
+        names = _SAVED.findall("\x00".join(strings))
+        return list(dict.fromkeys([*names, *([step.when] if step.when else [])]))
 
     def _run_step(self, run: _Run, step: Step, index: int, *, teardown: bool, again: bool = False) -> bool:
         """One step; returns False when the flow cannot continue after it."""
@@ -504,7 +607,7 @@ class Runner(ResponseJudge):
             run.notes.append(f"2601 for msgid {msgid} failed too ({answer.error}): the outcome stays unknown")
         else:
             response = parse_response(answer) or {}
-            undone = response.get("infcode") == 0
+            undone = infcode_of(response) == 0
             verdict = "reversed" if undone else f"refused: {response.get('err_msg')}"
             run.notes.append(f"unknown outcome of {step.infno} (msgid {msgid}) resolved with 2601 冲正: {verdict}")
         self.emit("unknown-outcome", run.scenario.id, infno=step.infno, msgid=msgid, notes=run.notes[-1],

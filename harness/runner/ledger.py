@@ -9,20 +9,34 @@ input: insutype, clr_type, setl_optins (or clr_optins), stmt_begndate..stmt_endd
 date, refd_setl_flag (0 settlements, 1 reversals, empty both). A msgid seen again (a replay, answered
 from the record) is not a second row. Rows a 3201 covered are marked reconciled, so the check
 `recon.ledger_covered` can name rows that no reconciliation of the run looked at.
+
+Re-runs. A site reconciles everything the institution settled in the period, not one run's share, so
+against a persistent site the second run of a day would send half the totals ("结算笔数 28 vs 14"). The
+3201 answer carries only stmt_rslt and a free-text stmt_rslt_dscr [C], so the site's own totals cannot be
+read back to take a baseline; the period is whole dates [C] (stmt_begndate/stmt_enddate are dates, by
+settlement time), so no narrower window exists. What is left is to know everything the harness settled
+there: the `DayBook`, a small SQLite file per site that every run appends its rows to as they are
+recorded (and voids on 冲正). The totals a 3201 sends are then this run's rows plus those of the earlier
+runs in the day book, and the first and the tenth run of a day balance alike. Site setting
+`recon_scope` = "day" (default) | "run" (a site reset for every run, like the embedded platform).
 """
 
 from __future__ import annotations
 
 import re
+import sqlite3
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass, fields
+from datetime import date, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from harness.checks import decimal_of
+from harness.runner.messages import infcode_of
 from harness.scenarios.templates import LEDGER_FIELDS
 
-__all__ = ["LEDGER_FIELDS", "REVERSAL", "SETTLEMENT", "Ledger", "LedgerRow", "fill_ledger", "first_node",
+__all__ = ["LEDGER_FIELDS", "REVERSAL", "SETTLEMENT", "DayBook", "Ledger", "LedgerRow", "fill_ledger", "first_node",
            "mentions_ledger", "protect", "unprotect"]
 
 SETTLEMENT = frozenset({"2102", "2207", "2304"})
@@ -57,14 +71,59 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+_COLUMNS = tuple(f.name for f in fields(LedgerRow) if f.name not in ("voided", "reconciled"))
+_MONEY = frozenset({"medfee_sumamt", "fund_pay_sumamt", "acct_pay", "psn_cash_pay"})
+
+
+class DayBook:
+    """The harness's durable record of what it settled and reversed at one site, across runs.
+
+    One SQLite file (several sites may share it: rows are keyed by `site`), one row per settlement or
+    reversal with the run that made it; a 冲正 marks the row voided. Rows older than `keep_days` are
+    dropped when the book is opened. Concurrent runs against one site each add their rows as they go.
+    """
+
+    def __init__(self, path: Path | str, site: str, run_id: str, *, keep_days: int = 31,
+                 today: date | None = None) -> None:
+        self.path, self.site, self.run_id = Path(path), site, run_id
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        columns = ", ".join(f"{name} TEXT NOT NULL" for name in _COLUMNS)
+        self._conn.execute(f"CREATE TABLE IF NOT EXISTS rows (site TEXT NOT NULL, run_id TEXT NOT NULL, {columns}, "
+                           "voided INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (site, fixmedins_code, msgid, kind))")
+        cutoff = (today or date.today()) - timedelta(days=keep_days)
+        self._conn.execute("DELETE FROM rows WHERE site = ? AND setl_date < ?", (site, cutoff.isoformat()))
+
+    def add(self, row: LedgerRow) -> None:
+        values = [str(v) for v in astuple(row)[: len(_COLUMNS)]]
+        marks = ", ".join("?" * (len(_COLUMNS) + 2))
+        self._conn.execute(f"INSERT OR IGNORE INTO rows (site, run_id, {', '.join(_COLUMNS)}) VALUES ({marks})",
+                           (self.site, self.run_id, *values))
+
+    def void(self, fixmedins_code: str, msgid: str) -> None:
+        self._conn.execute("UPDATE rows SET voided = 1 WHERE site = ? AND fixmedins_code = ? AND msgid = ?",
+                           (self.site, fixmedins_code, msgid))
+
+    def earlier_runs(self) -> list[LedgerRow]:
+        """Standing rows that other runs recorded at this site."""
+        cursor = self._conn.execute(f"SELECT {', '.join(_COLUMNS)} FROM rows WHERE site = ? AND run_id != ? "
+                                    "AND voided = 0 ORDER BY rowid", (self.site, self.run_id))
+        return [LedgerRow(**{name: Decimal(value) if name in _MONEY else value
+                             for name, value in zip(_COLUMNS, record, strict=True)}) for record in cursor]
+
+    def close(self) -> None:
+        self._conn.close()
+
+
 class Ledger:
-    def __init__(self) -> None:
+    def __init__(self, daybook: DayBook | None = None) -> None:
         self.rows: list[LedgerRow] = []
         self._msgids: set[tuple[str, str]] = set()
+        self.daybook = daybook  # None: only this run's rows are reconciled (recon_scope "run")
 
     def record(self, infno: str, request: Mapping[str, Any], response: Mapping[str, Any]) -> None:
         """Note a successful exchange if it settled, reversed or 冲正'd something."""
-        if response.get("infcode") != 0:
+        if infcode_of(response) != 0:  # a string "0" is success too (the type is reported by the schema check)
             return
         data = first_node(request.get("input"))
         if infno == "2601":
@@ -72,6 +131,8 @@ class Ledger:
             for row in self.rows:
                 if row.msgid == omsgid:
                     row.voided = True
+            if self.daybook is not None and omsgid:
+                self.daybook.void(_text(request.get("fixmedins_code")), omsgid)
             return
         if infno not in SETTLEMENT and infno not in REVERSAL:
             return
@@ -97,6 +158,8 @@ class Ledger:
             acct_pay=decimal_of(info.get("acct_pay")) or _ZERO,
             psn_cash_pay=decimal_of(cash) or _ZERO,
         ))
+        if self.daybook is not None:
+            self.daybook.add(self.rows[-1])
 
     def _find(self, setl_id: str) -> LedgerRow | None:
         return next((row for row in self.rows if setl_id and row.setl_id == setl_id and row.kind == "settle"), None)
@@ -107,12 +170,14 @@ class Ledger:
         end = _text(query.get("stmt_enddate"))[:10]
         optins = _text(query.get("setl_optins") or query.get("clr_optins"))
         flag = _text(query.get("refd_setl_flag") or query.get("fixmedins_refd_setl_flag"))
+        earlier = self.daybook.earlier_runs() if self.daybook is not None else []
         chosen = [
-            row for row in self.rows
+            row for row in (*self.rows, *earlier)
             if not row.voided and row.fixmedins_code == fixmedins_code
             and (not query.get("insutype") or row.insutype == _text(query.get("insutype")))
             and (not query.get("clr_type") or row.clr_type == _text(query.get("clr_type")))
-            and (not optins or row.clr_optins == optins)
+            # clr_optins is optional in a settlement's answer: a row without one counts for the agency asked
+            and (not optins or not row.clr_optins or row.clr_optins == optins)
             and (not begin or row.setl_date >= begin) and (not end or row.setl_date <= end)
             and (flag not in ("0", "1") or row.kind == ("reversal" if flag == "1" else "settle"))
         ]

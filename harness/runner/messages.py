@@ -13,8 +13,8 @@ from typing import Any
 from harness.checks import decimal_of
 from harness.model import Exchange
 
-__all__ = ["SETTLING", "describe_answer", "field_clause", "find_psn_no", "jsonable", "parse_response", "probe",
-           "resolve_path", "same_value", "show"]
+__all__ = ["SETTLING", "describe_answer", "field_clause", "find_psn_no", "infcode_of", "jsonable", "parse_response",
+           "probe", "resolve_path", "same_value", "show", "show_infcode"]
 
 SETTLING = ("2102", "2103", "2207", "2208", "2304", "2305", "2401")  # 2601-reversible state changes (spec §6.3)
 _PATH_PART = re.compile(r"([^.\[\]]+)|\[([0-9]+)\]")
@@ -118,10 +118,35 @@ def find_psn_no(value: Any) -> str | None:
     return None
 
 
+def infcode_of(response: Mapping[str, Any]) -> int | None:
+    """The infcode as the flow reads it: 0 (success), -1 (refusal) or None (neither, or absent).
+
+    The spec types infcode as a number (interface-facts §1.2 [C]); some platforms send the string "0".
+    For the flow a string "0" is success and "-1" a refusal; the type deviation is a schema finding.
+    """
+    value = response.get("infcode")
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, str):
+        value = value.strip()
+        return int(value) if value in ("0", "-1") else None
+    if isinstance(value, int | Decimal | float) and value in (0, -1):
+        return int(value)
+    return None
+
+
+def show_infcode(value: Any) -> str:
+    """An infcode as JSON shows it, so that "0" (a string) and 0 (a number) never read the same."""
+    if isinstance(value, str):
+        return f"{json.dumps(value, ensure_ascii=False)} (a string)"
+    return show(value)
+
+
 def describe_answer(exchange: Exchange, response: Mapping[str, Any]) -> str:
     """What a non-success answer says, also when it is no response envelope at all (e.g. a gateway's 401)."""
     if "infcode" in response:
-        return f"infcode {response.get('infcode')}: {str(response.get('err_msg') or '').strip()}".rstrip(": ")
+        said = str(response.get("err_msg") or "").strip()
+        return f"infcode {show_infcode(response.get('infcode'))}: {said}".rstrip(": ")
     said = response.get("message") or response.get("msg") or response.get("error") or exchange.response_text[:120]
     code = f" code {response['code']}" if "code" in response else ""
     return f"no response envelope (HTTP {exchange.status}{code}): {said}"

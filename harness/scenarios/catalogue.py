@@ -18,20 +18,22 @@ to whatever is collected, so a selection passed in any order still runs them las
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TypeVar
 
-from harness.errors import UsageError
+from harness.errors import ConfigError, UsageError
 from harness.model import Scenario
 from harness.personas import Catalogue, load_catalogue
+from harness.resources import data_root, scenarios_dir
 from harness.scenarios.diagnostics import Problem, closest, raise_if_any, rel
 from harness.scenarios.expand import expand_causes
+from harness.scenarios.fingerprint import with_fingerprint
 from harness.scenarios.generate_envelope import generate_envelope
 from harness.scenarios.generate_negative import generate_negatives
 from harness.scenarios.loader import Document, load_files, read_document
 from harness.scenarios.semantics import Vocabulary
-from harness.specs import Profile, SpecRegistry, load_registry
+from harness.specs import Profile, SpecRegistry, grade_table, load_registry, scenario_grade
 
 __all__ = [
     "DEFAULT_SUITE",
@@ -46,8 +48,10 @@ __all__ = [
 ]
 
 _T = TypeVar("_T")
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-SCENARIOS_DIR = PROJECT_ROOT / "scenarios"
+# The checkout, or harness/_data/ of an installed wheel: scenario sources read "scenarios/<suite>/<file>"
+# in both, so ids, fingerprints and messages do not depend on how hsa-cert was installed.
+PROJECT_ROOT = data_root()
+SCENARIOS_DIR = scenarios_dir()
 DEFAULT_SUITE = "default"
 
 # contracts section H; the runner may pass the live registry's names instead.
@@ -55,6 +59,9 @@ KNOWN_CHECKS = frozenset({
     "money.sum", "money.psn_part", "money.precision", "settle.medins_setl_id", "settle.matches_presettle",
     "reversal.negates", "settle.account_debited", "envelope.inf_refmsgid", "envelope.timestamps",
     "refusal.shape", "recon.balanced", "recon.ledger_covered", "recon.unbalanced", "replay.same_response",
+    "money.fund_sum", "money.acct_mulaid", "money.fee_parts", "money.shares_signed", "money.pool_share",
+    "setldetail.funds", "settle.ids_echo", "register.ids_echo", "person.insuinfo", "signin.sign_no",
+    "correction.reversible", "correction.undone",
 })
 
 RUN_LAST = "run-last"  # tag: run after every other scenario of the session
@@ -147,6 +154,9 @@ def load_catalogue_of_scenarios(registry: SpecRegistry | None = None, profile: s
     catalogue = catalogue or load_catalogue()
     names = frozenset(check_names) if check_names is not None else None
     folder = (root or SCENARIOS_DIR).resolve()
+    if not folder.is_dir():  # else an empty suite, and a puzzling "no scenario selected" later
+        raise ConfigError("The scenarios folder does not exist", location=str(folder),
+                          hint="reinstall hsa-cert (the wheel carries its scenarios), or run it from a checkout")
     key = (id(registry), profile, folder, id(catalogue), names)
     hit = _CACHE.get(key)
     if hit is None or hit[0] is not registry or hit[1] is not catalogue:
@@ -155,11 +165,16 @@ def load_catalogue_of_scenarios(registry: SpecRegistry | None = None, profile: s
     return hit[2]
 
 
+CLIENT_PLANS = "client"
+
+
 def _load(registry: SpecRegistry, profile: str, root: Path, catalogue: Catalogue,
           check_names: frozenset[str] | None) -> ScenarioCatalogue:
     problems: list[Problem] = []
     texts: dict[str, str] = {}
-    files = sorted(p for p in root.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
+    # scenarios/client/ holds client case plans (hsa-cert client …, specs/client-plan.schema.json), not site scenarios
+    files = sorted(p for p in root.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file()
+                   and CLIENT_PLANS not in p.relative_to(root).parts[:1])
     plain = [p for p in files if not p.name.startswith("_")]
     generated: list[Document] = []
     for path in files:
@@ -185,9 +200,19 @@ def _load(registry: SpecRegistry, profile: str, root: Path, catalogue: Catalogue
     loaded = load_files(plain, vocabulary=vocabulary, root=PROJECT_ROOT, extra=generated, prior=problems,
                         texts=texts)
     suite_of = {sid: _suite(doc, root, PROJECT_ROOT) for sid, doc in loaded.files.items()}
-    applicable = _applicable(loaded.scenarios, registry.profile(profile), loaded.files)
+    applicable = _graded(_applicable(loaded.scenarios, registry.profile(profile), loaded.files), registry, profile)
     ordered = tuple(run_order(sorted(applicable, key=lambda s: (suite_of[s.id], s.id)), lambda s: s.tags))
     return ScenarioCatalogue(scenarios=ordered, suite_of=suite_of, by_id={s.id: s for s in ordered})
+
+
+def _graded(scenarios: Sequence[Scenario], registry: SpecRegistry, profile: str) -> list[Scenario]:
+    """Each scenario with its grade from data (harness.specs.grades.scenario_grade); refingerprinted if it changed."""
+    table, overrides = grade_table(registry), registry.profile(profile).grades
+    out = []
+    for scenario in scenarios:
+        grade = scenario_grade(scenario, table, overrides)
+        out.append(scenario if grade is scenario.grade else with_fingerprint(replace(scenario, grade=grade)))
+    return out
 
 
 def _applicable(scenarios: Sequence[Scenario], profile: Profile, files: Mapping[str, str]) -> list[Scenario]:

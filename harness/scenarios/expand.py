@@ -16,7 +16,7 @@ from harness.scenarios.diagnostics import Problem, closest
 from harness.scenarios.loader import Document
 from harness.scenarios.schema import CAUSE_MATRIX, schema_issues
 from harness.scenarios.templates import substitute_args
-from harness.specs import SpecRegistry
+from harness.specs import SpecRegistry, grade_table
 
 __all__ = ["expand_causes"]
 
@@ -77,6 +77,7 @@ def expand_causes(registry: SpecRegistry, table: Document, problems: list[Proble
                 "archetype": row["archetype"],
                 "tags": ["cause", f"cause:{cause.id}", *(row.get("tags") or [])],
                 "kind": "generated",
+                "grade": grade_table(registry).rule(cause.clause).value,  # the cause's rule (grades.json `rules`)
                 "steps": steps,
                 "teardown": teardown,
             }

@@ -113,8 +113,18 @@ def _expand(items: Sequence[tuple[Any, YamlPath]], doc: Document, library: Templ
         if item.get("envelope"):
             expanded = [ConcreteStep({**s.data, "envelope": {**(s.data.get("envelope") or {}), **item["envelope"]}},
                                      s.doc, s.path, s.via, True) for s in expanded]
+        if item.get("may_refuse") is not None:
+            expanded = [_with_may_refuse(s, item["may_refuse"]) for s in expanded]
         out.extend(expanded)
     return out
+
+
+def _with_may_refuse(step: ConcreteStep, cause: Any) -> ConcreteStep:
+    """A use-site's `may_refuse:` given to a step of the block that expects success (its own one wins)."""
+    expect = step.data.get("expect") or {}
+    if not isinstance(expect, Mapping) or expect.get("ok", True) is not True or "may_refuse" in expect:
+        return step
+    return ConcreteStep({**step.data, "expect": {**expect, "may_refuse": cause}}, step.doc, step.path, step.via, True)
 
 
 @dataclass(frozen=True)

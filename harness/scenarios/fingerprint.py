@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from harness.model import Expectation, Level, Scenario, Step
+from harness.model import Expectation, Grade, Level, Scenario, Step
 
 __all__ = ["canonical_json", "expectation_from_dict", "fingerprint", "scenario_to_dict", "step_from_dict",
            "step_to_dict", "with_fingerprint"]
@@ -29,7 +29,7 @@ def _plain(value: Any) -> Any:
 
 
 def expectation_to_dict(expect: Expectation) -> dict[str, Any]:
-    return {
+    data: dict[str, Any] = {
         "ok": expect.ok,
         "cause": expect.cause,
         "output_schema": expect.output_schema,
@@ -38,6 +38,9 @@ def expectation_to_dict(expect: Expectation) -> dict[str, Any]:
         "golden": _plain(expect.golden),
         "state_unchanged": expect.state_unchanged,
     }
+    if expect.may_refuse is not None:  # only when set: the fingerprints of other steps stay what they were
+        data["may_refuse"] = expect.may_refuse
+    return data
 
 
 def step_to_dict(step: Step) -> dict[str, Any]:
@@ -69,6 +72,7 @@ def scenario_to_dict(scenario: Scenario, *, with_meta: bool = True) -> dict[str,
         "archetype": scenario.archetype,
         "tags": list(scenario.tags),
         "kind": scenario.kind,
+        **({"grade": scenario.grade.value} if scenario.grade is not Grade.MUST else {}),  # MUST: fingerprints unchanged
         "steps": [step_to_dict(s) for s in scenario.steps],
         "teardown": [step_to_dict(s) for s in scenario.teardown],
     }
@@ -100,6 +104,7 @@ def expectation_from_dict(data: Mapping[str, Any] | None) -> Expectation:
         save=dict(data.get("save", {})),
         golden=dict(data.get("golden", {})),
         state_unchanged=bool(data.get("state_unchanged", False)),
+        may_refuse=data.get("may_refuse"),
     )
 
 

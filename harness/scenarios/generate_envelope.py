@@ -7,7 +7,8 @@ is broken twice: sent as null (`"msgid": null`, id `.null`) and left out of the 
 override `{{ omit }}`, id `.missing`), as sites may treat the two differently. As for input negatives,
 the generator builds the envelope the runner would build, applies the override and asserts with the
 specs validator that the base is valid and the mutant is invalid on exactly that field's clause.
-Ids: `env.req.msgid.pattern`, `env.req.inf_time.null`, `env.req.inf_time.missing`.
+Ids: `env.req.msgid.pattern`, `env.req.inf_time.null`, `env.req.inf_time.missing`. Grades as for input
+negatives (`specs/grades.json`).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from harness.scenarios.mutations import Mutation, Target, mutations_for
 from harness.scenarios.probe import MissingProbe, probe_context, probe_envelope
 from harness.scenarios.schema import ENVELOPE_TABLE, schema_issues
 from harness.scenarios.templates import TemplateSyntaxError, render
-from harness.specs import SpecRegistry
+from harness.specs import SpecRegistry, grade_table
 
 __all__ = ["envelope_targets", "generate_envelope"]
 
@@ -62,7 +63,7 @@ def _variants(mutation: Mutation) -> list[tuple[str, Any]]:
 
 
 def _scenario(target: Target, mutation: Mutation, kind: str, value: Any, base: dict[str, Any], step: dict[str, Any],
-              title_zh: str) -> dict[str, Any]:
+              title_zh: str, grade: str) -> dict[str, Any]:
     infno = str(step["infno"])
     text = {"null": "null (missing)", "missing": "left out"}.get(kind) or mutation.describe_en.split(" ", 1)[1]
     refused = {
@@ -86,6 +87,7 @@ def _scenario(target: Target, mutation: Mutation, kind: str, value: Any, base: d
         "archetype": base.get("archetype"),
         "tags": ["negative", "envelope", f"mutation:{kind}"],
         "kind": "envelope",
+        "grade": grade,
         "steps": [*(base.get("setup") or []), refused, {**step, "name": f"{infno} ({title_zh}) with "
                                                         "a correct envelope still succeeds"}],
         "teardown": list(base.get("teardown") or []),
@@ -127,6 +129,7 @@ def generate_envelope(registry: SpecRegistry, profile: str, table: Document, cat
     skip = data.get("skip") or {}
     spec = registry.interface(infno)
     scenarios: list[dict[str, Any]] = []
+    grades = grade_table(registry)  # normative strength per family of negative (specs/grades.json)
     for target in envelope_targets(registry, profile):
         for mutation in mutations_for(target):
             for kind, value in _variants(mutation):
@@ -143,7 +146,8 @@ def generate_envelope(registry: SpecRegistry, profile: str, table: Document, cat
                                                   "clean negative", hint=f"validator says: {got}; add "
                                                   f"`{target.name}.{kind}` to `skip:` with a reason"))
                     continue
-                scenarios.append(_scenario(target, mutation, kind, value, base, step, spec.title_zh))
+                grade = grades.negative(kind, target.clause, required=target.required)
+                scenarios.append(_scenario(target, mutation, kind, value, base, step, spec.title_zh, grade.value))
                 out.values[("scenarios", len(scenarios) - 1)] = table.position(("base",))
     out.data = {"scenarios": scenarios}
     return out

@@ -9,7 +9,9 @@ valid and the mutant is invalid on exactly that field's clause, before anything 
 Each scenario: setup steps -> the mutant (expect infcode -1, cause invalid-request, no state change)
 -> for state-changing interfaces the unmutated base call, which must now succeed (proving the
 refusal committed nothing) -> the base entry's teardown. Ids name what they break:
-`neg.2207.in.data.psn_no.missing`, `neg.2204.in.feedetail.cnt.type`.
+`neg.2207.in.data.psn_no.missing`, `neg.2204.in.feedetail.cnt.type`. Each carries the grade of its family
+in `specs/grades.json` (missing required field MUST, too long SHOULD, bad code in an optional
+field SHOULD, cross-region field SHOULD, ...).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from harness.scenarios.mutations import Mutation, Target, apply_mutation, mutati
 from harness.scenarios.probe import MissingProbe, ProbeContext, probe_context, probe_envelope
 from harness.scenarios.schema import NEGATIVE_TABLE, schema_issues
 from harness.scenarios.templates import TemplateSyntaxError, render
-from harness.specs import InterfaceSpec, MessageValidator, SpecRegistry
+from harness.specs import InterfaceSpec, MessageValidator, SpecRegistry, grade_table, override_for
 
 __all__ = ["AREA_CAPABILITY", "generate_negatives", "interface_targets", "weaker_level"]
 
@@ -208,6 +210,11 @@ class _Generator:
             return None
         kind = "xregion-missing" if cross_region else mutation.kind
         required = target.required or mutation.kind == "missing"  # a field the profile makes required
+        # Normative strength from data (specs/grades.json): the spec's 必填 column, the kind of rule
+        # broken, the fact tag of R-XREGION-FIELDS; the profile's `grades` apply when the catalogue is built.
+        grade = grade_table(self.registry).negative(kind, target.clause, required=target.required)
+        if cross_region:  # about R-XREGION-FIELDS, which a profile's `grades` may address by name
+            grade = override_for(self.registry.profile(self.profile).grades, ("R-XREGION-FIELDS",)) or grade
         level = weaker_level("mandatory" if required else "optional", base.get("level", "mandatory"))
         describe_en = (f"{mutation.describe_en} in a cross-region call" if cross_region else mutation.describe_en)
         describe_zh = (f"异地就医时{mutation.describe_zh}" if cross_region else mutation.describe_zh)
@@ -239,6 +246,7 @@ class _Generator:
             "archetype": archetype,
             "tags": ["negative", f"mutation:{kind}"],
             "kind": "negative",
+            "grade": grade.value,
             "steps": steps,
             "teardown": list(base.get("teardown") or []),
         }

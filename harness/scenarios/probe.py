@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from harness.personas import Catalogue
+from harness.personas import SYNTHETIC_SITE_VALUES, Catalogue
 from harness.scenarios.templates import Expression
 from harness.specs import SpecRegistry
 
@@ -94,6 +94,8 @@ def probe_context(catalogue: Catalogue, saved: Mapping[str, Any]) -> ProbeContex
         "opter": "hsa-cert",
         "opter_name": "hsa-cert",
         "opter_type": "1",
+        "setl_optins": home.mdtrtarea_admvs,
+        **SYNTHETIC_SITE_VALUES,
     }
     for inst in catalogue.institutions:
         if not inst.networked and inst.kind == "hospital":

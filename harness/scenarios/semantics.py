@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from harness.model import Level, Scenario, Step
+from harness.model import Grade, Level, Scenario, Step
 from harness.scenarios.diagnostics import Problem, closest
 from harness.scenarios.expansion import ConcreteStep, Entry, TemplateLibrary, expand_steps
 from harness.scenarios.fingerprint import step_from_dict, with_fingerprint
@@ -60,7 +60,7 @@ def _check_step(step: ConcreteStep, vocab: Vocabulary, saved: set[str], problems
     expect = data.get("expect") or {}
     ok = expect.get("ok", True)
     for key, wanted in (("golden", "a mapping of response path -> value"), ("ok", "true, false or null"),
-                        ("cause", "a failure-cause id")):
+                        ("cause", "a failure-cause id"), ("may_refuse", "a failure-cause id")):
         value = expect.get(key)
         if isinstance(value, str) and value.startswith("{{"):
             problems.append(step.problem(("expect", key), f"{key} is a template placeholder outside a template block",
@@ -80,8 +80,20 @@ def _check_step(step: ConcreteStep, vocab: Vocabulary, saved: set[str], problems
         if ok is True:
             problems.append(step.problem(("expect", "cause"), "a failure cause on a step expected to succeed",
                                          hint="add `ok: false` (a refusal is expected) or drop `cause`"))
+    may_refuse = expect.get("may_refuse")
+    if may_refuse is not None:
+        if vocab.causes is not None and may_refuse not in vocab.causes:
+            message, hint = _unknown("failure cause", may_refuse, vocab.causes)
+            problems.append(step.problem(("expect", "may_refuse"), message, expected="a cause id from rules.json",
+                                         hint=hint))
+        if ok is not True or teardown:
+            problems.append(step.problem(("expect", "may_refuse"), "may_refuse on a step that is not expected to "
+                                         "succeed" if not teardown else "may_refuse on a teardown step",
+                                         hint="may_refuse means: success, or a refusal of this cause; a step that "
+                                         "must be refused says `ok: false` and `cause:`"))
     if data.get("fault") is not None:
-        asked = [key for key in ("checks", "golden", "save", "cause", "state_unchanged") if expect.get(key)]
+        asked = [key for key in ("checks", "golden", "save", "cause", "state_unchanged", "may_refuse")
+                 if expect.get(key)]
         if teardown:
             problems.append(step.problem(("fault",), "a platform fault on a teardown step",
                                          hint="faults belong on a step of the flow, whose lost answer the runner "
@@ -217,6 +229,7 @@ def build_scenario(entry: Entry, library: TemplateLibrary, vocab: Vocabulary, pr
         tags=tuple(data.get("tags") or ()),
         kind=data.get("kind", "flow"),
         source=f"{entry.doc.name}:{line}",
+        grade=Grade(data.get("grade") or "MUST"),
     )
     return with_fingerprint(scenario)
 

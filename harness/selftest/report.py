@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import UsageError
+from harness.resources import fixtures_dir
 from harness.selftest.catalogue import CATALOGUE
 from harness.selftest.results import MutantResult, first_ids
 
@@ -27,7 +28,7 @@ __all__ = ["BASELINE_FORMAT", "DEFAULT_BASELINE", "REPORT_FORMAT", "Baseline", "
 
 REPORT_FORMAT = "hsa-cert/selftest-1"
 BASELINE_FORMAT = "hsa-cert/selftest-baseline-1"
-DEFAULT_BASELINE = Path(__file__).resolve().parents[2] / "fixtures" / "selftest-baseline.json"
+DEFAULT_BASELINE = fixtures_dir() / "selftest-baseline.json"
 FULL, RELEVANT_ONLY = "full", "relevant-only"
 
 
@@ -148,6 +149,7 @@ class SelftestReport:
             if m.caught:
                 note = " [reference platform only]" if m.reference_only else ""
                 note += " [infrastructure errors only]" if m.errors_only else ""
+                note += " [advisory only: SHOULD]" if m.advisory_only else ""
                 caught_by = f"{len(m.caught_by)} of {m.scenarios_run}: {first_ids(m.caught_by)}{note}"
             else:
                 caught_by = f"none of {m.scenarios_run} scenarios"

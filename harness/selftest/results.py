@@ -6,7 +6,10 @@ reduced to what the self-test needs; plain data, so it crosses process boundarie
 switched on. Each catch is also classified: a catch is *reference-only* when every finding behind it
 is one the harness can make only against the embedded reference platform — a golden amount, or a
 refusal whose err_msg is not the reference platform's exact text (on a real site that is a warning,
-not a failure). Such a mutant is caught here but would slip through on a real site.
+not a failure). Such a mutant is caught here but would slip through on a real site. A mutant that breaks
+only a SHOULD rule (e.g. refusing a msgid replay) leaves its scenarios passed with advisories: it is
+caught *as an advisory* when a scenario that passed clean without findings carries SHOULD/MAY findings
+with the mutant (`advisory_only`: seen, but it would not stop a certificate).
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ REFERENCE_ONLY_TITLES = ("differs from the reference platform's golden value", "
 class FailureNote:
     title: str
     clause: str
+    grade: str = "MUST"  # effective grade of the finding (results.json `grade`)
 
     @property
     def reference_only(self) -> bool:
@@ -58,7 +62,8 @@ def suite_result_from_document(document: Mapping[str, Any], seconds: float) -> S
     for entry in document.get("scenarios", []):
         sid = str(entry["id"])
         outcomes[sid] = str(entry["outcome"])
-        notes = tuple(FailureNote(str(f.get("title", "")), str(f.get("clause", ""))) for f in entry.get("failures", []))
+        notes = tuple(FailureNote(str(f.get("title", "")), str(f.get("clause", "")), str(f.get("grade") or "MUST"))
+                      for f in entry.get("failures", []))
         if notes:
             failures[sid] = notes
         elif entry["outcome"] == "error":
@@ -76,6 +81,7 @@ class MutantResult:
     clauses_flagged: tuple[str, ...] = ()  # clauses of the catching findings, most frequent first
     reference_only: bool = False  # caught only by findings that need the reference platform
     errors_only: bool = False  # caught only as infrastructure errors (the mutant crashed something)
+    advisory_only: bool = False  # caught only by SHOULD/MAY findings of scenarios that still passed
 
     @property
     def caught(self) -> bool:
@@ -94,6 +100,7 @@ class MutantResult:
             "clauses_flagged": list(self.clauses_flagged),
             "reference_only": self.reference_only,
             "errors_only": self.errors_only,
+            "advisory_only": self.advisory_only,
             "scenarios_run": self.scenarios_run,
             "seconds": self.seconds,
         }
@@ -101,8 +108,12 @@ class MutantResult:
 
 def judge_mutant(spec: MutantSpec, clean: SuiteResult, run: SuiteResult) -> MutantResult:
     """Compare a mutant run with the clean run: which scenarios that passed clean no longer pass."""
-    caught = [sid for sid, outcome in run.outcomes.items()
+    failed = [sid for sid, outcome in run.outcomes.items()
               if outcome in NOT_PASSED and clean.outcomes.get(sid) == "passed"]
+    advised = [sid for sid, outcome in run.outcomes.items()
+               if outcome == "passed" and clean.outcomes.get(sid) == "passed" and not clean.failures.get(sid)
+               and any(note.grade != "MUST" for note in run.failures.get(sid, ()))]
+    caught = failed or advised
     notes = [note for sid in caught for note in run.failures.get(sid, ())]
     clauses = Counter(note.clause for note in notes if note.clause)
     flagged = tuple(clause for clause, _ in sorted(clauses.items(), key=lambda kv: (-kv[1], kv[0])))
@@ -113,7 +124,8 @@ def judge_mutant(spec: MutantSpec, clean: SuiteResult, run: SuiteResult) -> Muta
         seconds=run.seconds,
         clauses_flagged=flagged,
         reference_only=bool(caught) and all(note.reference_only for note in notes),
-        errors_only=bool(caught) and all(run.outcomes[sid] == "error" for sid in caught),
+        errors_only=bool(failed) and all(run.outcomes[sid] == "error" for sid in failed),
+        advisory_only=not failed and bool(advised),
     )
 
 

@@ -18,6 +18,7 @@ The modules, each importing only those listed before it (type hints aside):
     cross_region  R-XREGION-FIELDS, which JSON Schema cannot express
     validate      the only importer of jsonschema-rs: compiled validator cache, MessageValidator
     loader        reading specs/: SpecRegistry, load_registry, default_root
+    grades        normative grades: the grades.json table, profile overrides, a finding's effective grade
 
 Callers import from `harness.specs` itself; the module layout is not part of the API.
 """
@@ -25,6 +26,15 @@ Callers import from `harness.specs` itself; the module layout is not part of the
 from harness.errors import SpecError as SpecError  # re-exported: these names were always reachable here
 from harness.model import SchemaViolation as SchemaViolation
 from harness.specs.fields import FieldSpec, InterfaceSpec
+from harness.specs.grades import (
+    GRADE_LABELS,
+    GradeTable,
+    effective_grade,
+    grade_table,
+    override_for,
+    scenario_grade,
+    weaker,
+)
 from harness.specs.loader import DEFAULT_VERSION, SPECS_ENV, SpecRegistry, default_root, load_registry
 from harness.specs.navigation import pointer_of, resolve_pointer
 from harness.specs.profiles import Profile, deep_merge
@@ -35,10 +45,12 @@ from harness.specs.violations import json_type_name
 __all__ = [
     "DEFAULT_VERSION",
     "DRAFT_2020_12",
+    "GRADE_LABELS",
     "SPECS_ENV",
     "Cause",
     "CodeList",
     "FieldSpec",
+    "GradeTable",
     "InterfaceSpec",
     "MessageValidator",
     "Profile",
@@ -46,8 +58,13 @@ __all__ = [
     "SpecRegistry",
     "deep_merge",
     "default_root",
+    "effective_grade",
+    "grade_table",
     "json_type_name",
     "load_registry",
+    "override_for",
     "pointer_of",
     "resolve_pointer",
+    "scenario_grade",
+    "weaker",
 ]

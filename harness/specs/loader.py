@@ -9,7 +9,6 @@ path, and every `$ref` between them resolves locally: nothing is fetched.
 from __future__ import annotations
 
 import json
-import os
 import threading
 from collections.abc import Mapping
 from functools import lru_cache
@@ -18,6 +17,7 @@ from typing import Any
 
 from harness.errors import SpecError
 from harness.model import SchemaViolation
+from harness.resources import SPECS_ENV, specs_dir, specs_overridden
 from harness.specs.fields import InterfaceSpec
 from harness.specs.navigation import SchemaNavigator
 from harness.specs.profiles import Profile, merge_extends_chain
@@ -34,7 +34,6 @@ __all__ = [
 ]
 
 DEFAULT_VERSION = "v1.1.27"
-SPECS_ENV = "HSA_CERT_SPECS"
 
 
 def read_json(path: Path) -> Any:
@@ -67,7 +66,7 @@ class SpecRegistry:
             raise SpecError(
                 f"Spec version folder {version!r} not found",
                 location=str(self.version_dir),
-                hint=f"point {SPECS_ENV} at the specs/ folder of a checkout, or choose an existing version",
+                hint=f"point {SPECS_ENV} at a specs/ folder that has it, or choose an existing version",
             )
         self._docs: dict[str, Any] = {}  # $id -> schema document
         self._files: dict[str, Path] = {}  # $id -> file it came from
@@ -265,11 +264,8 @@ class SpecRegistry:
 
 
 def default_root() -> Path:
-    """specs/ beside the installed package (`<root>/harness`, `<root>/specs`), or $HSA_CERT_SPECS."""
-    override = os.environ.get(SPECS_ENV, "").strip()
-    if override:
-        return Path(override)
-    return Path(__file__).resolve().parents[2] / "specs"
+    """$HSA_CERT_SPECS, else specs/ of the checkout, else the specs installed with the package."""
+    return specs_dir()
 
 
 @lru_cache(maxsize=16)
@@ -281,7 +277,9 @@ def load_registry(root: Path | str | None = None, version: str = DEFAULT_VERSION
     """The registry of one spec version, loaded once per (root, version)."""
     folder = Path(root) if root is not None else default_root()
     if not folder.is_dir():
-        raise SpecError("The specs folder does not exist", location=str(folder),
-                        hint=f"set {SPECS_ENV} to the specs/ folder of an hsa-cert checkout")
+        hint = (f"{SPECS_ENV} names a folder that does not exist: point it at a specs/ folder, or unset it"
+                if root is None and specs_overridden() else
+                f"reinstall hsa-cert (the wheel carries its specs), or set {SPECS_ENV} to a specs/ folder")
+        raise SpecError("The specs folder does not exist", location=str(folder), hint=hint)
     return _load(str(folder.resolve()), version)
 

@@ -1,7 +1,8 @@
 """Province profiles: deviations from the national baseline, merged over their `extends` chain.
 
-A profile selects code-list variants, merges schema overrides at JSON pointers, aliases input nodes
-and names the fields cross-region business requires. `profiled_documents` applies the first three to
+A profile selects code-list variants, merges schema overrides at JSON pointers, aliases input nodes,
+names the fields cross-region business requires and may raise or lower normative grades (`grades`,
+applied by `harness.specs.grades`). `profiled_documents` applies the first three to
 copies of the schema documents before they are compiled; the last is checked in code (JSON Schema
 cannot compare insuplc_admdvs with mdtrtarea_admvs).
 """
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness.errors import SpecError
+from harness.model import Grade
 from harness.specs.navigation import resolve_pointer
 
 if TYPE_CHECKING:
@@ -114,6 +116,11 @@ class Profile:
     @property
     def err_msg_patterns(self) -> dict[str, tuple[str, ...]]:
         return {k: tuple(v) for k, v in self._get("err_msg_patterns", {}).items()}
+
+    @property
+    def grades(self) -> dict[str, Grade]:
+        """Grade overrides of this province: clause id, glob, scenario id glob or check name -> grade."""
+        return {str(k): Grade(v) for k, v in self._get("grades", {}).items()}
 
     @property
     def extra_fields(self) -> dict[str, Any]:
