@@ -158,13 +158,14 @@ def test_each_refusal_wording_matches_its_own_cause_only() -> None:
         "duplicate-settlement": "该次就诊已有有效结算（JS2612070170000002），不可再次结算",
         "reversal-unknown": "查无此结算记录：JS1",
         "reversal-repeated": "结算JS1已作废，不可再次撤销",
-        "invalid-request": "参数校验不通过：input.data.psn_no 为必填项",
+        "invalid-request": "交易编号9999与请求地址/ybjk/1101不一致",
         "not-signed-in": "签到流水号无效或已签退，请重新签到",
         "msgid-conflict": "报文编号H1已使用且内容不同",
         "not-found": "就诊记录不存在：MZ1",
         "not-reversible": "交易2202不支持冲正",
     }
-    for cause, text in wordings.items():
+    more = [("invalid-request", "参数校验不通过：input.data.psn_no 为必填项"), ("not-found", "人员编号不存在：ZJP1")]
+    for cause, text in [*wordings.items(), *more]:
         matched = {c for c, pats in patterns.items() if any(re.search(p, text) for p in pats)}
         assert matched == {cause}, (text, matched)
 
