@@ -590,66 +590,13 @@ def report_command(
 
 
 # --- selftest ----------------------------------------------------------------------------------------
-# `hsa-cert selftest`: harness.selftest decides what to run and what it means; the suite runs go
-# through run_session() above (the `hsa-cert run` code path), each against a fresh embedded platform.
+# `hsa-cert selftest` (platform mutants, proxy mutations, --rules) and `hsa-cert proxy serve` live in
+# harness/cli_selftest.py.
 
+from harness.cli_selftest import proxy_app, selftest_command  # noqa: E402 - the command group registers here
 
-@app.command("selftest")
-def selftest_command(
-    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON (progress still goes to stderr)."),
-    mutant: list[str] = typer.Option(None, "--mutant", help="Only this mutant (repeatable); default: all."),  # noqa: B008
-    relevant_only: bool = typer.Option(
-        False, "--relevant-only", help="Per mutant, run only the scenarios its catalogue entry declares relevant "
-        "(fast, for CI); the published score comes from a full run."),
-    jobs: int = typer.Option(1, "--jobs", min=1, max=16, help="Suite runs in parallel, each in its own process and "
-                             "platform."),
-    baseline: str | None = typer.Option(
-        None, "--baseline", help="Mutants caught before (JSON); default fixtures/selftest-baseline.json."),
-    write_baseline: bool = typer.Option(
-        False, "--write-baseline", help="After a full run of every mutant, record what was caught as the baseline."),
-    list_only: bool = typer.Option(False, "--list", help="List the mutant catalogue and exit."),
-) -> None:
-    """Prove that the suite catches broken sites: run it against the clean reference platform (must
-    pass 100%) and against each planted deviation ("mutant"); print what each mutant was caught by
-    and the mutation score (caught / total).
-
-    Exit codes: 0 clean run 100% and no baseline-caught mutant missed, 1 otherwise, 2 usage error.
-    """
-    import json
-    from pathlib import Path
-
-    from harness.errors import UsageError
-    from harness.personas import load_catalogue
-    from harness.scenarios.catalogue import load_suites
-    from harness.selftest import load_baseline, run_selftest, select_mutants
-    from harness.selftest import write_baseline as record_baseline
-    from harness.session import selftest_suite_run
-    from harness.specs import load_registry
-
-    try:
-        chosen = select_mutants(list(mutant or []))
-        if list_only:
-            rows = [m.to_json() for m in chosen]
-            if as_json:
-                typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
-            else:
-                typer.echo(render_rows([[str(r["name"]), str(r["category"]), str(r["clause"]), str(r["description"])]
-                                   for r in rows], ["mutant", "category", "clause", "deviation"]))
-            return
-        if write_baseline and (relevant_only or mutant):
-            raise UsageError("--write-baseline needs a full run of every mutant",
-                             hint="drop --relevant-only and --mutant")
-        known = load_baseline(Path(baseline) if baseline else None)
-        scenarios = load_suites(load_registry(), "baseline", catalogue=load_catalogue())
-        report = run_selftest(selftest_suite_run, scenarios, chosen, relevant_only=relevant_only, jobs=jobs,
-                              baseline=known, progress=lambda text: typer.echo(text, err=True))
-        if write_baseline:
-            written = record_baseline(report, Path(baseline) if baseline else None)
-            typer.echo(f"baseline written: {written}", err=True)
-    except HsaCertError as exc:
-        _fail(exc)
-    typer.echo(json.dumps(report.to_json(), ensure_ascii=False, indent=2) if as_json else report.render_text())
-    raise typer.Exit(report.exit_code)
+app.command("selftest")(selftest_command)
+app.add_typer(proxy_app, name="proxy")
 
 
 def main() -> None:

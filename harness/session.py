@@ -22,6 +22,7 @@ from harness.gateway import make_signer
 from harness.personas import load_catalogue
 from harness.platform.config import PlatformConfig, parse_fault
 from harness.platform.server import start_background
+from harness.proxy import MutatingTarget, load_mutations
 from harness.pytest_plugin import ScenarioPlugin, run_pytest
 from harness.reporting.console import ConsoleReporter, render_summary
 from harness.reporting.curl import secret_header_env
@@ -31,22 +32,25 @@ from harness.runner import Runner, probe
 from harness.runner.ledger import DayBook, Ledger
 from harness.scenarios.catalogue import load_suites
 from harness.selftest import SELFTEST_SEED, SuiteResult, suite_result_from_document
+from harness.selftest.proxy import ProxyRun
 from harness.siteconfig import SiteConfig, embedded_site, load_site
 from harness.specs import deep_merge, load_registry
-from harness.transport import HttpTarget
+from harness.transport import HttpTarget, Target
 from harness.verdict import exit_code, group_summaries, summarize
 
-__all__ = ["open_daybook", "preload_site", "run_session", "selftest_suite_run"]
+__all__ = ["open_daybook", "preload_site", "proxy_suite_run", "run_session", "selftest_suite_run"]
 
 
 def run_session(*, site_file: object = None, suites: list[str] | None = None, seed: int | None = None,
                out: object = None, keyword: str | None = None, faults: list[str] | None = None,
                alluredir: object = None, masked: bool = True, scenarios: list | None = None,
-               echo: Callable[[str], None] | None = None) -> tuple[int, Path, dict]:
+               echo: Callable[[str], None] | None = None,
+               wrap_target: Callable[[Target], Target] | None = None) -> tuple[int, Path, dict]:
     """Run scenarios against a site (or the embedded platform); returns (exit code, run dir, results doc).
 
     Writes <run dir>/results.json, exchanges.jsonl, junit.xml and allure-results/. `scenarios`
-    replaces suite loading (certify passes its selection). Raises HsaCertError for usage, config and
+    replaces suite loading (certify passes its selection); `wrap_target` puts a Target in front of the
+    site's (the self-test's mutation proxy). Raises HsaCertError for usage, config and
     unreachable-site problems.
     """
 
@@ -95,8 +99,10 @@ def run_session(*, site_file: object = None, suites: list[str] | None = None, se
         signer = make_signer(site.gateway.family, site.gateway.credentials(source=site.source), gateway)
         target = HttpTarget.from_profile(site.base_url, transport, timeout_s=site.limits.timeout_s, signer=signer,
                                          rate_limit_per_s=site.limits.rate_limit_per_s)
-        runner = Runner(target, registry, profile, site, ConsoleReporter(say), seed=run_seed)
-        daybook = open_daybook(site, run_id)
+        sender = wrap_target(target) if wrap_target else target
+        runner = Runner(sender, registry, profile, site, ConsoleReporter(say), seed=run_seed)
+        # A proxy self-test run sees answers the proxy altered: they must not enter the site's day book.
+        daybook = open_daybook(site, run_id) if wrap_target is None else None
         if daybook is not None:  # a persistent site: the end-of-run 3201 counts the harness's earlier runs too
             runner.ledger = Ledger(daybook=daybook)
         names = {spec.infno: spec.title_zh for spec in registry.interfaces()}
@@ -185,3 +191,39 @@ def selftest_suite_run(scenario_ids: tuple[str, ...] | None, faults: tuple[str, 
                                                    seed=SELFTEST_SEED, echo=lambda _text: None)
         return suite_result_from_document(document, time.perf_counter() - started)
 
+
+
+def proxy_suite_run(site_file: str | None, scenario_ids: tuple[str, ...] | None,
+                    mutation_names: tuple[str, ...]) -> ProxyRun:
+    """The proxy self-test's runner: one engine run through the mutation proxy (no name: a transparent proxy).
+
+    Against the embedded platform each run gets a fresh platform and the self-test seed; against a site,
+    a fresh seed per run, so that runs against one persistent test environment do not reuse fee serials.
+    Module level (use functools.partial for the site) so that worker processes (`--jobs`) can import it.
+    """
+
+    registry = load_registry()
+    site_config = preload_site(site_file)
+    profile = registry.profile(site_config.profile)
+    patterns = {k: list(v) for k, v in profile.err_msg_patterns.items()}
+    for cause, extra in (getattr(site_config, "err_msg_patterns", None) or {}).items():
+        patterns.setdefault(cause, []).extend(extra)
+    mutation = load_mutations()[mutation_names[0]] if mutation_names else None
+    scenarios = load_suites(registry, site_config.profile, catalogue=load_catalogue())
+    if scenario_ids is not None:
+        wanted = set(scenario_ids)
+        scenarios = [s for s in scenarios if s.id in wanted]
+    proxies: list[MutatingTarget] = []
+
+    def wrap(target: Target) -> Target:
+        proxies.append(MutatingTarget(target, mutation, err_msg_patterns=patterns))
+        return proxies[-1]
+
+    with tempfile.TemporaryDirectory(prefix="hsa-cert-proxy-", ignore_cleanup_errors=True) as tmp:
+        started = time.perf_counter()
+        with contextlib.redirect_stdout(io.StringIO()):
+            _code, _run_dir, document = run_session(site_file=site_file, scenarios=scenarios, out=tmp,
+                                                   seed=SELFTEST_SEED if site_file is None else None,
+                                                   echo=lambda _text: None, wrap_target=wrap)
+        suite = suite_result_from_document(document, time.perf_counter() - started)
+    return ProxyRun(suite=suite, applied=sum(p.applied for p in proxies))

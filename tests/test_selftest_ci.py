@@ -23,9 +23,9 @@ from harness.selftest import CATALOGUE
 
 @pytest.mark.slow
 def test_clean_suite_passes_and_every_mutant_caught_before_is_still_caught() -> None:
-    result = CliRunner().invoke(app, ["selftest", "--relevant-only", "--jobs", "2", "--json"])
+    result = CliRunner().invoke(app, ["selftest", "--only", "platform", "--relevant-only", "--jobs", "2", "--json"])
     assert result.exit_code in (0, 1), result.stderr or result.output
-    report = json.loads(result.stdout)
+    report = json.loads(result.stdout)["platform"]
     lines = [f"{m['status']:7} {m['name']}: {m['caught_by_count']} of {m['scenarios_run']}" for m in report["mutants"]]
     summary = "\n".join(lines)
 

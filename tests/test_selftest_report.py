@@ -175,7 +175,7 @@ def invoke(*args: str) -> tuple[int, str, str]:
 def test_cli_lists_the_catalogue() -> None:
     code, out, _ = invoke("--list", "--json")
     assert code == 0
-    rows = json.loads(out)
+    rows = json.loads(out)["platform"]
     assert [r["name"] for r in rows] == list(CATALOGUE)
     assert {"name", "category", "clause", "description", "relevance"} == set(rows[0])
     code, out, _ = invoke("--list", "--mutant", "reverse-twice")

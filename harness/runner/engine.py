@@ -446,6 +446,9 @@ class Runner(ResponseJudge):
         self.emit("step-started", scenario.id, index=index, infno=step.infno, name=step.name, teardown=teardown,
                   fault=step.fault)
         identity = self.site.identity(scenario.archetype) if scenario.archetype else None
+        routed = run.saved.get("_insuplc_admdvs")  # the insured region 1101 answered (see _route_by_person)
+        if routed and identity is not None and identity.get("insuplc_admdvs") != routed:
+            identity = {**identity, "insuplc_admdvs": routed}
         if run.resolve is None:
             run.resolve = self._resolver(run)
         resolve = run.resolve

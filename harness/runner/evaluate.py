@@ -72,6 +72,8 @@ class ResponseJudge:
         self._schema(run, step, index, exchange, response, failures)
         if succeeded or expect.ok is False:  # a refusal may be saved whole, e.g. to compare a replay with
             self._save(run, step, index, envelope, response, failures)
+        if succeeded and step.infno == "1101":
+            self._route_by_person(run, response)
         as_expected = True
         refused_as_allowed = False
         if expect.ok is True and not succeeded:
@@ -247,6 +249,22 @@ class ResponseJudge:
             return infno in SETTLING
 
     # --- saves and golden values ------------------------------------------------------------------
+
+    def _route_by_person(self, run: _Run, response: Mapping[str, Any]) -> None:
+        """Route the visit's later calls to the insured region 1101 answered, as a HIS does (interface-facts:
+        insuplc_admdvs comes from the person query), not to the region the site config believes: a site whose
+        1101 names the wrong region is then refused or mis-settled where a hospital would be."""
+        output = response.get("output")
+        rows = output.get("insuinfo") if isinstance(output, Mapping) else None
+        if not isinstance(rows, list) or not rows:
+            return
+        identity = self.site.identity(run.scenario.archetype) if run.scenario.archetype else None
+        insutype = str((identity or {}).get("insutype") or "")
+        row = next((r for r in rows if isinstance(r, Mapping) and str(r.get("insutype") or "") == insutype),
+                   rows[0])
+        region = row.get("insuplc_admdvs") if isinstance(row, Mapping) else None
+        if isinstance(region, str) and re.fullmatch(r"[0-9]{6}", region):
+            run.saved["_insuplc_admdvs"] = region
 
     def _save(self, run: _Run, step: Step, index: int, envelope: Mapping[str, Any], response: Mapping[str, Any],
               failures: list[Failure]) -> None:

@@ -35,7 +35,7 @@ REFERENCE_ONLY_TITLES = ("differs from the reference platform's golden value", "
 class FailureNote:
     title: str
     clause: str
-    grade: str = "MUST"  # effective grade of the finding (results.json `grade`)
+    grade: str = "MUST"  # the finding's effective grade, when the results document carries one
 
     @property
     def reference_only(self) -> bool:
@@ -62,7 +62,8 @@ def suite_result_from_document(document: Mapping[str, Any], seconds: float) -> S
     for entry in document.get("scenarios", []):
         sid = str(entry["id"])
         outcomes[sid] = str(entry["outcome"])
-        notes = tuple(FailureNote(str(f.get("title", "")), str(f.get("clause", "")), str(f.get("grade") or "MUST"))
+        notes = tuple(FailureNote(str(f.get("title", "")), str(f.get("clause", "")),
+                                  str(f.get("effective_grade") or f.get("grade") or "MUST"))
                       for f in entry.get("failures", []))
         if notes:
             failures[sid] = notes

@@ -1,0 +1,141 @@
+"""The mutation catalogue: `mutations.json` beside this module, read and checked once.
+
+Each mutation is data: which answers it touches (`infnos`, and `when`: a success, a refusal, a
+replayed msgid, any), the operations that rewrite such an answer (kinds in `operations.KINDS`), the
+clauses the rewritten answer violates, and the grade of the strongest of them (only MUST mutations
+count in the MUST score). `select` optionally narrows the scenarios that meet it (by tag, area,
+kind); by default a mutation meets every non-negative scenario that calls one of its interfaces.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from harness.errors import ConfigError, UsageError
+from harness.model import Grade, Scenario
+from harness.proxy.operations import KINDS, REQUIRED_PARAMS
+from harness.proxy.paths import parse_path
+
+__all__ = ["CATALOGUE_FILE", "WHEN", "Mutation", "load_mutations", "select_mutations"]
+
+# Package data beside this module (in a checkout and in an installed wheel alike).
+CATALOGUE_FILE = Path(str(importlib.resources.files("harness.proxy") / "mutations.json"))
+WHEN = ("success", "refusal", "replay", "any")
+CATEGORIES = ("money", "rules", "protocol", "isolation")
+DEFAULT_KINDS = ("flow", "generated", "envelope")
+
+
+@dataclass(frozen=True, slots=True)
+class Mutation:
+    name: str
+    description: str
+    category: str
+    infnos: tuple[str, ...]  # "*" = every interface
+    ops: tuple[Mapping[str, Any], ...]
+    clauses: tuple[str, ...]
+    grade: Grade
+    when: str = "success"
+    match_cause: str | None = None  # refusals only: the failure cause whose err_msg patterns the refusal matches
+    why_graded: str = ""
+    select: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def applies_to(self, infno: str) -> bool:
+        return "*" in self.infnos or infno in self.infnos
+
+    def selects(self, scenario: Scenario) -> bool:
+        """Does this mutation meet the scenario? Its kind must be allowed, and it must call one of the interfaces
+        (or carry one of the tags / be in one of the areas named in `select`)."""
+        if scenario.kind not in self.select.get("kinds", DEFAULT_KINDS):
+            return False
+        tags, areas = self.select.get("tags", ()), self.select.get("areas", ())
+        if tags or areas:
+            return any(t in tags for t in scenario.tags) or scenario.area in areas
+        if "*" in self.infnos:
+            return True
+        return any(step.infno in self.infnos for step in (*scenario.steps, *scenario.teardown))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "category": self.category, "description": self.description,
+                "infnos": list(self.infnos), "when": self.when, "clauses": list(self.clauses),
+                "grade": self.grade.value, "ops": [dict(op) for op in self.ops]}
+
+
+def _tuple(value: Any, where: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,)
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{where}: expected a string or a list of strings", location=str(CATALOGUE_FILE))
+    return tuple(value)
+
+
+def mutation_from(entry: Mapping[str, Any]) -> Mutation:
+    """One catalogue entry, checked (ConfigError naming the entry and what is wrong)."""
+    name = str(entry.get("name") or "")
+    where = f"mutation {name or '(unnamed)'}"
+    missing = [k for k in ("name", "description", "category", "infnos", "ops", "clauses", "grade") if k not in entry]
+    if missing:
+        raise ConfigError(f"{where}: missing {', '.join(missing)}", location=str(CATALOGUE_FILE))
+    if entry["category"] not in CATEGORIES:
+        raise ConfigError(f"{where}: category must be one of {', '.join(CATEGORIES)}", location=str(CATALOGUE_FILE))
+    when = entry.get("when", "success")
+    if when not in WHEN:
+        raise ConfigError(f"{where}: when must be one of {', '.join(WHEN)}", location=str(CATALOGUE_FILE))
+    try:
+        grade = Grade(entry["grade"])
+    except ValueError as exc:
+        raise ConfigError(f"{where}: grade must be MUST, SHOULD or MAY", location=str(CATALOGUE_FILE)) from exc
+    ops = entry["ops"]
+    if not isinstance(ops, list) or not ops:
+        raise ConfigError(f"{where}: ops must be a non-empty list", location=str(CATALOGUE_FILE))
+    for op in ops:
+        kind = op.get("op") if isinstance(op, Mapping) else None
+        if kind not in KINDS:
+            raise ConfigError(f"{where}: unknown operation {kind!r}", location=str(CATALOGUE_FILE),
+                              hint=f"known operations: {', '.join(KINDS)}")
+        lacking = [p for p in REQUIRED_PARAMS[kind] if p not in op]
+        if lacking:
+            raise ConfigError(f"{where}: operation {kind} needs {', '.join(lacking)}", location=str(CATALOGUE_FILE))
+        for key in ("path", "from_path", "delta_from"):
+            if isinstance(op.get(key), str):
+                parse_path(op[key].removeprefix("request."))
+    select = {k: _tuple(v, f"{where} select.{k}") for k, v in (entry.get("select") or {}).items()}
+    return Mutation(name=name, description=str(entry["description"]), category=str(entry["category"]),
+                    infnos=_tuple(entry["infnos"], f"{where} infnos"), ops=tuple(ops),
+                    clauses=_tuple(entry["clauses"], f"{where} clauses"), grade=grade, when=when,
+                    match_cause=entry.get("match_cause"), why_graded=str(entry.get("why_graded", "")),
+                    select=select)
+
+
+@cache
+def load_mutations(path: Path = CATALOGUE_FILE) -> dict[str, Mutation]:
+    """The catalogue in file order, keyed by name."""
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"cannot read the mutation catalogue {path}", detail=str(exc), location=str(path)) from exc
+    found: dict[str, Mutation] = {}
+    for entry in doc.get("mutations", []):
+        mutation = mutation_from(entry)
+        if mutation.name in found:
+            raise ConfigError(f"mutation {mutation.name} is listed twice", location=str(path))
+        found[mutation.name] = mutation
+    return found
+
+
+def select_mutations(names: Sequence[str] | None = None) -> list[Mutation]:
+    """The catalogue in its order, or the named mutations (UsageError naming an unknown one)."""
+    catalogue = load_mutations()
+    if not names:
+        return list(catalogue.values())
+    unknown = [n for n in names if n not in catalogue]
+    if unknown:
+        raise UsageError(f"unknown proxy mutation {unknown[0]!r}", detail="known: " + ", ".join(catalogue),
+                         hint="`hsa-cert selftest --list` shows both catalogues")
+    wanted = set(names)
+    return [m for m in catalogue.values() if m.name in wanted]
