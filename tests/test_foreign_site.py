@@ -205,10 +205,6 @@ def clean_runs(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[int, str,
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=False, reason=(
-    "issue 10, harness false failures left on main 186f9b1 (8 MUST): a 5203 refusal judged by reversal-unknown's "
-    "pattern (that cause does not apply to 5203); 2203 dise_codg/dise_name required (Hunan only); a repeated 9002 "
-    "and a 2601 with nothing to undo must be refused; the emergency marker is not sent with the registration 2201"))
 def test_the_suite_certifies_the_foreign_site(clean_runs: list[tuple[int, str, dict[str, Any]]]) -> None:
     code, output, results = clean_runs[0]
     assert must_failures(results) == [], output[-3000:]

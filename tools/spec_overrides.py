@@ -183,6 +183,10 @@ FIELD_PATCHES: dict[tuple[str, str, str, str], dict[str, Any]] = {
     **{(i, "in", n, f): {"required": False, "note": "HN-only addition (修订记录 16); the envelope carries it"}
        for (i, n) in (("2303", "data"), ("2304", "data"), ("2401", "mdtrtinfo"))
        for f in ("insuplc_admdvs", "mdtrtarea_admvs")},
+    # IF §4.4: the national 2203 table leaves dise_codg/dise_name optional; Hunan V1.2 made dise_codg required
+    # ([V]: a profile setting, see hunan.json schema_overrides).
+    **{(i, "in", "mdtrtinfo", f): {"required": False, "note": "IF §4.4: optional nationally; Hunan V1.2 requires it"}
+       for i in ("2203", "2203A") for f in ("dise_codg", "dise_name")},
     # HN 2401 spells psn_cert_type as cert_type (表103 #9).
     ("2401", "in", "mdtrtinfo", "cert_type"): {"required": False,
                                                "note": "HN spelling of psn_cert_type; required by the hunan profile"},

@@ -201,8 +201,10 @@ class ResponseJudge:
         if self._matching(err_msg, NOT_OFFERED):
             failures.append(self._not_offered(step, index, err_msg, clause))
             return False  # nothing was judged: the interface is not there
-        other = next((c for c in self.err_msg_patterns if c not in (cause, NOT_OFFERED) and self._matching(err_msg, c)),
-                     None)
+        # Another cause's wording counts only where that cause can happen (rules.json applies_to): "原交易不存在"
+        # answering a 5203 query is not the reversal-unknown refusal, whose patterns it happens to match.
+        other = next((c for c in self.err_msg_patterns if c not in (cause, NOT_OFFERED)
+                      and self._applies(c, step.infno) and self._matching(err_msg, c)), None)
         if other is not None:
             failures.append(Failure(
                 title=f"refused for another cause: err_msg reads like {other!r}, the case is about {cause!r} "
@@ -221,6 +223,14 @@ class ResponseJudge:
             evidence={"inconclusive": True, "cause": cause, "err_msg": err_msg}))
         run.refused(index, step.infno, cause)
         return True
+
+    def _applies(self, cause: str, infno: str) -> bool:
+        """Whether the failure cause can be the answer of this interface (no applies_to: everywhere)."""
+        try:
+            applies_to = self.registry.cause(cause).applies_to
+        except Exception:  # a site's own pattern family the spec does not name
+            return True
+        return not applies_to or infno in applies_to
 
     def _judge_not_offered(self, run: _Run, step: Step, index: int, response: Mapping[str, Any],
                            failures: list[Failure]) -> None:
