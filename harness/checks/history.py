@@ -13,11 +13,13 @@ from typing import Any
 
 from harness.checks.registry import CheckContext
 
-__all__ = ["ANSWERS", "PRESETTLEMENT_OF", "REVERSAL_OF", "Answer", "answers", "input_data", "latest", "remember",
+__all__ = ["ANSWERS", "PRESETTLEMENT_OF", "REVERSAL_OF", "Answer", "answers", "base_infno", "input_data", "latest",
+           "remember",
            "replayed"]
 
 ANSWERS = "_answers"  # key in the run's saved values; a leading underscore: no scenario saves under it
-PRESETTLEMENT_OF = {"2102": "2101", "2207": "2206", "2304": "2303"}  # settlement -> its pre-settlement
+# settlement -> its pre-settlement; the A versions (2206A/2207A, IF §3.2) are remembered under their base code
+PRESETTLEMENT_OF = {"2102": "2101", "2207": "2206", "2207A": "2206", "2304": "2303"}
 REVERSAL_OF = {"2103": "2102", "2208": "2207", "2305": "2304"}  # reversal -> the settlement it reverses
 REMEMBERED = frozenset({"1101", "2101", "2102", "2103", "2206", "2207", "2208", "2303", "2304", "2305", "2401",
                         "2601", "5203"})
@@ -57,17 +59,22 @@ def latest(ctx: CheckContext, infnos: tuple[str, ...] | frozenset[str] | set[str
 def replayed(ctx: CheckContext) -> bool:
     """The request re-sends the msgid of an earlier remembered answer of the same interface (a replay)."""
     msgid = ctx.request.get("msgid")
-    return bool(msgid) and latest(ctx, {ctx.infno}, lambda a: a.get("msgid") == msgid) is not None
+    return bool(msgid) and latest(ctx, {base_infno(ctx.infno)}, lambda a: a.get("msgid") == msgid) is not None
+
+
+def base_infno(infno: str) -> str:
+    """2207A -> 2207: an A version answers like its base interface."""
+    return infno[:-1] if len(infno) == 5 and infno.endswith("A") else infno
 
 
 def remember(memory: MutableMapping[str, Any], ctx: CheckContext) -> None:
     """Note a successful answer of an interface whose answer a later check may compare with."""
-    if ctx.infno not in REMEMBERED:
+    if base_infno(ctx.infno) not in REMEMBERED:
         return
     found = memory.get(ANSWERS)
     if not isinstance(found, list):
         found = memory[ANSWERS] = []
     if replayed(ctx):
         return  # the same message again, answered from the record: not a second answer
-    found.append({"infno": ctx.infno, "msgid": ctx.request.get("msgid"), "data": input_data(ctx.request),
+    found.append({"infno": base_infno(ctx.infno), "msgid": ctx.request.get("msgid"), "data": input_data(ctx.request),
                   "output": ctx.output})
