@@ -82,7 +82,7 @@ def test_the_hospital_share_scenario_passes_on_the_reference_platform() -> None:
         with HttpTarget.from_profile(base_url, dict(settings.transport)) as target:
             result = Runner(target, registry, settings, site, seed=7).run_scenario(scenarios[0])
     assert (result.outcome, result.failures) == (Outcome.PASSED, ())
-    settled = [s for s in result.steps if s.infno == "2207"][0]
+    [settled] = [s for s in result.steps if s.infno == "2207"]
     info = settled.exchange.response_json["output"]["setlinfo"]
     assert (info["medfee_sumamt"], info["fund_pay_sumamt"], info["psn_part_amt"], info["hosp_part_amt"]) == (
         175.0, 61.25, 83.75, 30.0)
