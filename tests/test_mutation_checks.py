@@ -1,0 +1,133 @@
+"""Tests that kill the mutants mutation testing found alive in the money checks.
+
+`tools/mutation.py --module checks.money` plants one-line bugs in `harness/checks/money.py`; each test
+here pins a behaviour one of them changed unnoticed: the exact finding a user reads (title, expected,
+actual, the sum written out), and every bound of the precision rule. Expectations are literals.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from harness.checks import CheckContext, run_check
+from harness.model import Failure, Severity, Step
+from harness.specs import load_registry
+
+D = Decimal
+
+
+def _ctx(output: Any, *, infno: str = "2207", registry: Any = None) -> CheckContext:
+    return CheckContext(infno=infno, step=Step(infno, {}), step_index=3, request={},
+                        response={"infcode": 0, "output": output}, registry=registry)
+
+
+def _info(**amounts: Any) -> dict[str, Any]:
+    """A setlinfo of Decimals; a text that is not a plain number (" 10.00 ", "n/a") is kept as text."""
+    return {"setlinfo": {k: (D(v) if isinstance(v, str) and v.lstrip("-").replace(".", "", 1).isdigit() else v)
+                         for k, v in amounts.items()}}
+
+
+# --- money.sum ------------------------------------------------------------------------------------------------
+
+
+def test_a_sum_that_does_not_add_up_is_written_out() -> None:
+    ctx = _ctx(_info(medfee_sumamt="100.00", fund_pay_sumamt="60.00", psn_part_amt="30.00", hosp_part_amt="5.50"))
+    assert run_check("money.sum", ctx) == [Failure(
+        title="medfee_sumamt is not fund_pay_sumamt + psn_part_amt + hosp_part_amt", clause="R-MONEY-SUM",
+        severity=Severity.CRITICAL, detail="60.00 + 30.00 + 5.50 = 95.50", expected="95.50", actual="100.00",
+        step=3, evidence={"check": "money.sum"})]
+
+
+@pytest.mark.parametrize("hosp", [None, "", "n/a"])
+def test_a_missing_or_unreadable_hospital_share_counts_as_zero(hosp: Any) -> None:
+    ok = _ctx(_info(medfee_sumamt="90.00", fund_pay_sumamt="60.00", psn_part_amt="30.00", hosp_part_amt=hosp))
+    assert run_check("money.sum", ok) == []
+    [failure] = run_check("money.sum", _ctx(_info(medfee_sumamt="100.00", fund_pay_sumamt="60.00",
+                                                  psn_part_amt="30.00", hosp_part_amt=hosp)))
+    assert (failure.expected, failure.detail) == ("90.00", "60.00 + 30.00 + 0 = 90.00")
+
+
+def test_a_hospital_share_sent_as_text_counts() -> None:
+    ctx = _ctx(_info(medfee_sumamt="100.00", fund_pay_sumamt="60.00", psn_part_amt="30.00", hosp_part_amt=" 10.00 "))
+    assert run_check("money.sum", ctx) == []
+
+
+def test_the_sum_needs_each_amount() -> None:
+    [failure] = run_check("money.sum", _ctx(_info(medfee_sumamt="100.00", psn_part_amt="30.00")))
+    assert (failure.title, failure.expected, failure.actual) == (
+        "setlinfo.fund_pay_sumamt is missing", "a decimal amount", "missing")
+    assert run_check("money.sum", _ctx({"setldetail": []}))[0].title == "the response has no output.setlinfo to check"
+
+
+# --- money.psn_part -------------------------------------------------------------------------------------------
+
+
+def test_a_person_part_that_does_not_split_is_written_out() -> None:
+    ctx = _ctx(_info(psn_part_amt="57.58", acct_pay="53.08", psn_cash_pay="4.00"))
+    assert run_check("money.psn_part", ctx) == [Failure(
+        title="psn_part_amt is not acct_pay + psn_cash_pay", clause="R-MONEY-PSN-PART", severity=Severity.CRITICAL,
+        detail="53.08 + 4.00 = 57.08", expected="57.08", actual="57.58", step=3,
+        evidence={"check": "money.psn_part"})]
+    assert run_check("money.psn_part", _ctx(_info(psn_part_amt="57.58", acct_pay="53.08", psn_cash_pay="4.50"))) == []
+
+
+def test_the_person_part_reads_the_2208_spelling() -> None:
+    ctx = _ctx(_info(psn_part_amt="-57.58", acct_pay="-53.08", pdn_cash_pay="-4.50"), infno="2208")
+    assert run_check("money.psn_part", ctx) == []
+    [missing] = run_check("money.psn_part", _ctx(_info(psn_part_amt="1.00", acct_pay="1.00")))
+    assert missing.title == "setlinfo.psn_cash_pay is missing"
+    assert run_check("money.psn_part", _ctx(None))[0].actual == "null"
+
+
+# --- money.precision ------------------------------------------------------------------------------------------
+
+
+def _precision(output: Any, **kw: Any) -> list[tuple[str, str, str]]:
+    return [(f.title, f.expected, f.actual) for f in run_check("money.precision", _ctx(output, **kw))]
+
+
+def test_a_money_amount_has_two_decimal_places_and_fourteen_integer_digits() -> None:
+    fine = {"setlinfo": {"medfee_sumamt": D("12.30"), "acct_pay": D("99999999999999.99"), "psn_cash_pay": D("0.00"),
+                         "hifp_pay": D("1E+2"), "cnt": 2, "flag": True, "name": "张三", "note": "12.345"}}
+    assert _precision(fine) == []
+    too_fine = {"setlinfo": {"medfee_sumamt": D("12.345")}, "setldetail": [{"fund_payamt": D("123456789012345.00")}]}
+    assert _precision(too_fine) == [
+        ("output.setlinfo.medfee_sumamt exceeds its precision (16,2)",
+         "at most 2 decimal places and 14 integer digits", "12.345"),
+        ("output.setldetail[0].fund_payamt exceeds its precision (16,2)",
+         "at most 2 decimal places and 14 integer digits", "123456789012345.00"),
+    ]
+    first = run_check("money.precision", _ctx(too_fine))[0]
+    assert (first.severity, first.evidence) == (Severity.MINOR, {
+        "check": "money.precision", "path": "output.setlinfo.medfee_sumamt"})
+
+
+def test_ratios_and_ages_have_their_own_scale_without_a_registry() -> None:
+    assert _precision({"setlinfo": {"pool_prop_selfpay": D("0.6000"), "age": D("35.5")},
+                       "result": [{"selfpay_prop": D("0.1000")}]}) == []
+    assert [t for t, _e, _a in _precision({"setlinfo": {"pool_prop_selfpay": D("0.60001"), "age": D("35.55")},
+                                          "result": [{"selfpay_prop": D("10.1")}]})] == [
+        "output.setlinfo.pool_prop_selfpay exceeds its precision (5,4)",
+        "output.setlinfo.age exceeds its precision (4,1)",
+        "output.result[0].selfpay_prop exceeds its precision (5,4)",
+    ]
+
+
+def test_infinite_and_unreadable_numbers_are_left_to_the_schema_check() -> None:
+    assert _precision({"setlinfo": {"medfee_sumamt": D("Infinity"), "acct_pay": D("NaN")}}) == []
+    assert _precision([D("1.234")]) == []
+
+
+def test_with_the_registry_the_declared_digits_decide_and_text_numbers_are_judged() -> None:
+    registry = load_registry()
+    judged = _precision({"setlinfo": {"medfee_sumamt": "12.345", "psn_name": "12.345"}}, registry=registry)
+    assert judged == [("output.setlinfo.medfee_sumamt exceeds its precision (16,2)",
+                       "at most 2 decimal places and 14 integer digits", "12.345")]
+    # A field the spec does not declare is not judged with a registry, but is without one (money by default).
+    assert _precision({"setlinfo": {"not_a_spec_field": D("1.234")}}, registry=registry) == []
+    assert len(_precision({"setlinfo": {"not_a_spec_field": D("1.234")}})) == 1
+    # An interface the registry does not know falls back to the default scales.
+    assert len(_precision({"setlinfo": {"medfee_sumamt": D("1.234")}}, infno="0000", registry=registry)) == 1
