@@ -131,3 +131,102 @@ def test_with_the_registry_the_declared_digits_decide_and_text_numbers_are_judge
     assert len(_precision({"setlinfo": {"not_a_spec_field": D("1.234")}})) == 1
     # An interface the registry does not know falls back to the default scales.
     assert len(_precision({"setlinfo": {"medfee_sumamt": D("1.234")}}, infno="0000", registry=registry)) == 1
+
+
+# --- settlement checks ----------------------------------------------------------------------------------------
+
+
+def _sctx(output: Any, *, saved: dict[str, Any] | None = None, msgid: str = "H430101000012026120711000001") -> (
+        CheckContext):
+    return CheckContext(infno="2207", step=Step("2207", {}), step_index=5, request={"msgid": msgid},
+                        response={"infcode": 0, "output": output}, saved=saved or {})
+
+
+def _fail(check: str, clause: str, title: str, *, severity: Severity = Severity.MAJOR, expected: str = "",
+          actual: str = "", detail: str = "", **evidence: Any) -> Failure:
+    return Failure(title=title, clause=clause, severity=severity, detail=detail, expected=expected, actual=actual,
+                   step=5, evidence={"check": check, **evidence})
+
+
+def test_medins_setl_id_must_echo_the_msgid() -> None:
+    assert run_check("settle.medins_setl_id", _sctx(_info(medins_setl_id="M1"), msgid="M1")) == []
+    assert run_check("settle.medins_setl_id", _sctx(_info(medins_setl_id="S9"), msgid="M1")) == [
+        _fail("settle.medins_setl_id", "R-MEDINS-SETL-ID-IS-MSGID", "medins_setl_id is not the request's msgid",
+              expected="M1", actual="S9")]
+    assert run_check("settle.medins_setl_id", _sctx(_info(), msgid="M1"))[0].actual == "missing"
+    assert run_check("settle.medins_setl_id", _sctx(None))[0].title == "the response has no output.setlinfo to check"
+
+
+def test_the_settlement_must_repeat_the_presettlement() -> None:
+    before = {"medfee_sumamt": D("107.20"), "hifp_pay": D("49.62"), "acct_pay": D("53.08"), "psn_name": "张三"}
+    same = _sctx(_info(medfee_sumamt="107.20", hifp_pay="49.62", acct_pay="53.08"), saved={"presettle": before})
+    assert run_check("settle.matches_presettle", same) == []
+    whole_output = _sctx(_info(medfee_sumamt="107.20", hifp_pay="49.62", acct_pay="53.08"),
+                         saved={"presettle": {"setlinfo": before}})
+    assert run_check("settle.matches_presettle", whole_output) == []
+    differs = _sctx(_info(medfee_sumamt="107.20", hifp_pay="49.60"), saved={"presettle": before})
+    assert run_check("settle.matches_presettle", differs) == [
+        _fail("settle.matches_presettle", "R-PRESETTLE-EQUALS-SETTLE",
+              "settlement hifp_pay differs from the pre-settlement", severity=Severity.CRITICAL, expected="49.62",
+              actual="49.60", field="hifp_pay"),
+        _fail("settle.matches_presettle", "R-PRESETTLE-EQUALS-SETTLE",
+              "settlement acct_pay differs from the pre-settlement", severity=Severity.CRITICAL, expected="53.08",
+              actual="missing", field="acct_pay"),
+    ]
+
+
+def test_a_settlement_check_without_its_saved_record_is_a_suite_bug() -> None:
+    [bug] = run_check("settle.matches_presettle", _sctx(_info(medfee_sumamt="1.00")))
+    assert bug == _fail("settle.matches_presettle", "R-PRESETTLE-EQUALS-SETTLE",
+                        "suite bug: settle.matches_presettle needs saved.presettle",
+                        expected="save: {presettle: output.setlinfo} on the 2206/2303 step", actual="not saved")
+    [bug] = run_check("reversal.negates", _sctx(_info(medfee_sumamt="1.00"), saved={"settlement": "S1"}))
+    assert (bug.title, bug.expected, bug.actual) == (
+        "suite bug: reversal.negates needs saved.settlement",
+        "save: {settlement: output.setlinfo} on the 2207/2304 step", "str")
+    both = run_check("reversal.negates", _sctx(None))
+    assert [f.title for f in both] == ["suite bug: reversal.negates needs saved.settlement",
+                                       "the response has no output.setlinfo to check"]
+
+
+def test_a_reversal_must_negate_every_amount() -> None:
+    settled = {"medfee_sumamt": D("107.20"), "fund_pay_sumamt": D("49.62"), "acct_pay": D("53.08"),
+               "hosp_part_amt": D("10.00"), "pool_prop_selfpay": D("0.60"), "psn_cash_pay": D("4.50")}
+    good = _info(medfee_sumamt="-107.20", fund_pay_sumamt="-49.62", acct_pay="-53.08", hosp_part_amt="-10.00",
+                 pool_prop_selfpay="0.60", pdn_cash_pay="-4.50")
+    assert run_check("reversal.negates", _sctx(good, saved={"settlement": settled})) == []
+    bad = _info(medfee_sumamt="-107.20", fund_pay_sumamt="-49.62", acct_pay="-53.08", hosp_part_amt="10.00",
+                pdn_cash_pay="4.50")
+    assert run_check("reversal.negates", _sctx(bad, saved={"settlement": settled})) == [
+        # 2208 spells psn_cash_pay "pdn_cash_pay": the title names the field as sent.
+        _fail("reversal.negates", "R-REVERSAL-NEGATES", "reversal pdn_cash_pay is not the negated original",
+              severity=Severity.CRITICAL, expected="-4.50", actual="4.50", field="psn_cash_pay"),
+        _fail("reversal.negates", "R-REVERSAL-NEGATES", "reversal hosp_part_amt is not the negated original",
+              severity=Severity.CRITICAL, expected="-10.00", actual="10.00", field="hosp_part_amt"),
+    ]
+
+
+def test_a_reversal_needs_its_three_main_amounts() -> None:
+    settled = {"medfee_sumamt": D("107.20")}
+    found = run_check("reversal.negates", _sctx(_info(medfee_sumamt="-107.20"), saved={"settlement": settled}))
+    assert [(f.title, f.expected, f.actual) for f in found] == [
+        ("setlinfo.fund_pay_sumamt is missing", "a decimal amount", "missing"),
+        ("setlinfo.acct_pay is missing", "a decimal amount", "missing")]
+
+
+def test_the_account_must_be_debited_by_acct_pay() -> None:
+    saved = {"balc_before": D("500.00")}
+    assert run_check("settle.account_debited", _sctx(_info(acct_pay="53.08", balc="446.92"), saved=saved)) == []
+    assert run_check("settle.account_debited", _sctx(_info(acct_pay="53.08", balc="500.00"), saved=saved)) == [
+        _fail("settle.account_debited", "R-ACCOUNT-DEBITED", "balc is not the balance before minus acct_pay",
+              severity=Severity.CRITICAL, expected="446.92", actual="500.00", detail="500.00 - 53.08 = 446.92")]
+    assert run_check("settle.account_debited", _sctx(_info(acct_pay="53.08"), saved=saved)) == [
+        _fail("settle.account_debited", "R-ACCOUNT-DEBITED", "setlinfo.balc is missing",
+              expected="the balance after settlement", actual="missing")]
+    assert [f.title for f in run_check("settle.account_debited", _sctx(_info(balc="x"), saved=saved))] == [
+        "setlinfo.acct_pay is missing", "setlinfo.balc is missing"]
+    assert run_check("settle.account_debited", _sctx(_info(acct_pay="1.00", balc="1.00"))) == [
+        _fail("settle.account_debited", "R-ACCOUNT-DEBITED", "suite bug: settle.account_debited needs saved.balc_before",
+              expected="save: {balc_before: output.insuinfo[0].balc} on the 1101 step", actual="not saved")]
+    assert run_check("settle.account_debited", _sctx(None, saved=saved))[0].title == (
+        "the response has no output.setlinfo to check")
