@@ -226,7 +226,8 @@ def test_the_account_must_be_debited_by_acct_pay() -> None:
     assert [f.title for f in run_check("settle.account_debited", _sctx(_info(balc="x"), saved=saved))] == [
         "setlinfo.acct_pay is missing", "setlinfo.balc is missing"]
     assert run_check("settle.account_debited", _sctx(_info(acct_pay="1.00", balc="1.00"))) == [
-        _fail("settle.account_debited", "R-ACCOUNT-DEBITED", "suite bug: settle.account_debited needs saved.balc_before",
+        _fail("settle.account_debited", "R-ACCOUNT-DEBITED",
+              "suite bug: settle.account_debited needs saved.balc_before",
               expected="save: {balc_before: output.insuinfo[0].balc} on the 1101 step", actual="not saved")]
     assert run_check("settle.account_debited", _sctx(None, saved=saved))[0].title == (
         "the response has no output.setlinfo to check")
