@@ -6,6 +6,7 @@ behaviour one of those bugs changed and no other test noticed. Expectations are 
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from reporting_samples import info
 from harness.errors import ConfigError, UsageError
 from harness.model import Level, Outcome
 from harness.personas.checkdigit import gb11643_check_digit, is_valid_certno
+from harness.reporting.evidence import canonical_files, read_certificate_digest, verify, write_manifest
 from harness.reporting.gate import Baseline, GatePolicy, KnownFailure, evaluate, load_baseline, parse_pass_rate
 from harness.reporting.masking import MAX_DEPTH, Masker, mask, mask_json_text
 from harness.reporting.record import FailureRecord, RunRecord, ScenarioRecord
@@ -302,3 +304,103 @@ def test_an_unreadable_or_broken_baseline_is_named(tmp_path: Path) -> None:
         load_baseline(broken)
     assert (caught.value.title, caught.value.location) == ("The known-failures baseline is not valid TOML", str(broken))
     assert caught.value.detail
+
+
+# --- the evidence digest: literal hashes of known files ------------------------------------------------------
+
+_DATA = {"results.json": b'{"a":1}\n', "certification.json": b'{"verdict":"certified"}\n',
+         "exchanges.jsonl": b'{"n":1}\n', "exchanges/a.json": b"A", "exchanges/b/2.json": b"B"}
+# sha256sum of each file, in digest order (the exchanges sorted by path).
+_MANIFEST_LINES = (
+    "e346432021b04179518d9614f3560ccd71354a4ee101ddcb893d6959a9d6301c  results.json\n"
+    "c13f82c31e012d8f23018555307c1df2d084b2a2d9d1be670aca90c16bd1fb54  certification.json\n"
+    "cedf74272c9fc8db5448283a93277e7e7eb7534b71df3bd8ab35fd9b1b73404c  exchanges.jsonl\n"
+    "559aead08264d5795d3909718cdd05abd49572e84fe55590eef31a88a08fdffd  exchanges/a.json\n"
+    "df7e70e5021544f4834bbee64a9e3789febc4be81470df629cad6ddb03320a5c  exchanges/b/2.json\n")
+_DIGEST = "c3c2e144335b0452f98105ccaae7c67d6237f24159a98740f90aadb313352a58"  # sha256sum of those lines
+
+
+def _run_dir(root: Path) -> Path:
+    for name, data in _DATA.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_bytes(data)
+    return root
+
+
+def _certificate(root: Path, digest: str = _DIGEST) -> None:
+    (root / "certificate.html").write_text(
+        f'<html><head><meta name="hsa-cert-evidence-digest" content="{digest}"></head></html>', encoding="utf-8")
+
+
+def test_the_manifest_and_digest_of_a_run_are_sha256sum_lines(tmp_path: Path) -> None:
+    run = _run_dir(tmp_path)
+    assert canonical_files(run) == list(_DATA)
+    assert write_manifest(run) == _DIGEST
+    assert (run / "evidence.sha256").read_bytes() == _MANIFEST_LINES.encode()
+    _certificate(run)
+    cert_line = f"{hashlib.sha256((run / 'certificate.html').read_bytes()).hexdigest()}  certificate.html\n"
+    assert write_manifest(run, include_certificate=False) == _DIGEST
+    assert (run / "evidence.sha256").read_text(encoding="utf-8") == _MANIFEST_LINES
+    assert write_manifest(run) == _DIGEST
+    assert (run / "evidence.sha256").read_text(encoding="utf-8") == _MANIFEST_LINES + cert_line
+    verification = verify(run)
+    assert verification.intact and verification.render() == f"evidence intact: {run}\n  digest {_DIGEST}"
+    assert (verification.digest, verification.recorded_digest, verification.certificate_digest) == (
+        _DIGEST, _DIGEST, _DIGEST)
+    assert read_certificate_digest(run) == _DIGEST
+
+
+def test_a_run_without_results_has_no_digest(tmp_path: Path) -> None:
+    with pytest.raises(UsageError) as caught:
+        write_manifest(tmp_path)
+    assert (caught.value.title, caught.value.location) == ("No results.json to digest", str(tmp_path))
+    assert caught.value.hint == "the evidence digest covers results.json; run `hsa-cert certify` to produce it"
+    with pytest.raises(UsageError) as caught:
+        verify(tmp_path)
+    assert (caught.value.title, caught.value.hint) == (
+        "Not an evidence directory: no evidence.sha256",
+        "pass the directory `hsa-cert certify` wrote, e.g. reports/<site>/<run-id>")
+    assert read_certificate_digest(tmp_path) is None
+
+
+def test_every_kind_of_tampering_is_named(tmp_path: Path) -> None:
+    run = _run_dir(tmp_path)
+    _certificate(run, "0" * 64)
+    write_manifest(run)
+    manifest = (run / "evidence.sha256").read_text(encoding="utf-8")
+    # A binary-mode line ("<hex> *name") is a valid line too; a garbled one is named by its number.
+    manifest = manifest.replace("  exchanges.jsonl", " *exchanges.jsonl") + "not a line\n"
+    (run / "evidence.sha256").write_text(manifest, encoding="utf-8")
+    (run / "results.json").write_bytes(b'{"a":2}\n')
+    (run / "exchanges/a.json").unlink()
+    (run / "exchanges/c.json").write_bytes(b"C")
+    found = verify(run)
+    assert not found.intact
+    assert found.problems == (
+        ("evidence.sha256", "line 7 is not '<sha256>  <file>'"),
+        ("results.json", "changed since the certificate was issued (SHA-256 differs)"),
+        ("exchanges/a.json", "missing"),
+        ("exchanges/c.json", "added after the certificate was issued (not in evidence.sha256)"),
+        ("certificate.html", "the digest printed on the certificate does not match evidence.sha256"),
+    )
+    assert found.recorded_digest == _DIGEST and found.certificate_digest == "0" * 64
+    assert found.render().splitlines() == [
+        f"evidence TAMPERED: {run}",
+        "  evidence.sha256: line 7 is not '<sha256>  <file>'",
+        "  results.json: changed since the certificate was issued (SHA-256 differs)",
+        "  exchanges/a.json: missing",
+        "  exchanges/c.json: added after the certificate was issued (not in evidence.sha256)",
+        "  certificate.html: the digest printed on the certificate does not match evidence.sha256",
+        f"  recorded digest   {_DIGEST}",
+        f"  recomputed digest {found.digest}",
+    ]
+
+
+def test_a_certificate_without_its_digest_is_named(tmp_path: Path) -> None:
+    run = _run_dir(tmp_path)
+    (run / "certificate.html").write_text("<html>no digest</html>", encoding="utf-8")
+    write_manifest(run)
+    assert verify(run).problems == (("certificate.html", "no evidence digest found on the certificate"),)
+    (run / "certificate.html").unlink()
+    assert verify(run).problems == (("certificate.html", "missing"),
+                                    ("certificate.html", "no evidence digest found on the certificate"))
