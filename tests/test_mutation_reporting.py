@@ -404,3 +404,9 @@ def test_a_certificate_without_its_digest_is_named(tmp_path: Path) -> None:
     (run / "certificate.html").unlink()
     assert verify(run).problems == (("certificate.html", "missing"),
                                     ("certificate.html", "no evidence digest found on the certificate"))
+
+
+def test_the_digest_is_read_from_a_certificate_with_bytes_that_are_not_utf8(tmp_path: Path) -> None:
+    (tmp_path / "certificate.html").write_bytes(
+        b'<html>\xff\xfe<meta name="hsa-cert-evidence-digest" content="' + _DIGEST.encode() + b'">\xc3</html>')
+    assert read_certificate_digest(tmp_path) == _DIGEST
