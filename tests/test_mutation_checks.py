@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from harness.checks import CheckContext, run_check
+from harness.checks.registry import CHECKS, REVERSED_AMOUNTS, SETTLEMENT_AMOUNTS, amount, check, decimal_of, show
 from harness.model import Failure, Severity, Step
 from harness.specs import load_registry
 
@@ -231,3 +232,68 @@ def test_the_account_must_be_debited_by_acct_pay() -> None:
               expected="save: {balc_before: output.insuinfo[0].balc} on the 1101 step", actual="not saved")]
     assert run_check("settle.account_debited", _sctx(None, saved=saved))[0].title == (
         "the response has no output.setlinfo to check")
+
+
+# --- the registry's helpers -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    (None, None), (True, None), (False, None), (D("1.10"), D("1.10")), (3, D("3")), (0, D("0")),
+    (0.1, D("0.1")), (1.1, D("1.1")), ("12.50", D("12.50")), (" 12.50 ", D("12.50")), ("", None), ("  ", None),
+    ("12,50", None), ("abc", None), ([], None), ({}, None),
+])
+def test_decimal_of(value: Any, expected: Decimal | None) -> None:
+    found = decimal_of(value)
+    assert found == expected and (found is None or str(found) == str(expected))
+
+
+@pytest.mark.parametrize(("value", "shown"), [
+    (D("1E+2"), "100"), (D("0.10"), "0.10"), (D("-4.50"), "-4.50"), (None, ""), ("", ""), (0, "0"), ("x", "x"),
+    (False, "False"),
+])
+def test_show(value: Any, shown: str) -> None:
+    assert show(value) == shown
+
+
+def test_amount_finds_either_spelling_and_says_whether_the_field_is_there() -> None:
+    assert amount({"psn_cash_pay": "1.00"}, "psn_cash_pay") == ("psn_cash_pay", D("1.00"), True)
+    assert amount({"pdn_cash_pay": "2.00"}, "psn_cash_pay") == ("pdn_cash_pay", D("2.00"), True)
+    assert amount({"psn_cash_pay": "1.00", "pdn_cash_pay": "2.00"}, "psn_cash_pay") == (
+        "psn_cash_pay", D("1.00"), True)
+    assert amount({"acct_pay": None}, "acct_pay") == ("acct_pay", None, True)
+    assert amount({}, "pdn_cash_pay") == ("pdn_cash_pay", None, False)
+    assert amount({}, "psn_cash_pay") == ("psn_cash_pay", None, False)
+
+
+def test_the_amount_lists() -> None:
+    assert len(SETTLEMENT_AMOUNTS) == 20 and SETTLEMENT_AMOUNTS[0] == "medfee_sumamt"
+    assert "hosp_part_amt" in SETTLEMENT_AMOUNTS and "hosp_part_amt" in REVERSED_AMOUNTS
+    assert set(SETTLEMENT_AMOUNTS) - set(REVERSED_AMOUNTS) == {"pool_prop_selfpay"}
+
+
+def test_an_unknown_check_is_a_suite_bug_naming_the_known_ones() -> None:
+    [bug] = run_check("money.summ", _ctx({}))
+    assert (bug.title, bug.clause, bug.severity, bug.step) == (
+        "suite bug: unknown check 'money.summ'", "R-INPUT-VALIDATED", Severity.MAJOR, 3)
+    assert bug.detail.startswith("known checks: ") and "money.psn_part, money.sum" in bug.detail
+    names = bug.detail.removeprefix("known checks: ").split(", ")
+    assert names == sorted(names) and len(names) >= 14
+
+
+def test_a_check_name_is_registered_once() -> None:
+    with pytest.raises(ValueError, match=r"check 'money.sum' registered twice"):
+        check("money.sum", "R-X")(lambda ctx, chk: [])
+    registered = check("test.only.once", "R-TEST")(lambda ctx, chk: [])
+    try:
+        assert (registered.name, registered.clause, registered.doc) == ("test.only.once", "R-TEST", "")
+        assert CHECKS["test.only.once"] is registered and registered(_ctx({})) == []
+    finally:
+        del CHECKS["test.only.once"]
+
+
+def test_a_context_reads_its_output_and_nodes() -> None:
+    ctx = _ctx({"setlinfo": {"a": 1}, "setldetail": [1], "text": "x"})
+    assert ctx.output == {"setlinfo": {"a": 1}, "setldetail": [1], "text": "x"}
+    assert (ctx.node("setlinfo"), ctx.node("setldetail"), ctx.node("text"), ctx.node("none")) == ({"a": 1}, None,
+                                                                                                  None, None)
+    assert _ctx([1]).node("setlinfo") is None and _ctx(None).output is None
