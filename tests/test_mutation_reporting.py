@@ -229,6 +229,9 @@ def test_the_gate_shows_fifty_findings_and_counts_the_rest() -> None:
     assert lines[51] == "  … and 2 more findings (see certification.json)"
     fifty = RunRecord(info(), tuple(_sc(f"s{i:02}", Outcome.FAILED) for i in range(50)))
     assert len(evaluate(fifty, GatePolicy()).render().splitlines()) == 51
+    fifty_one = RunRecord(info(), tuple(_sc(f"s{i:02}", Outcome.FAILED) for i in range(51)))
+    assert evaluate(fifty_one, GatePolicy()).render().splitlines()[-1] == (
+        "  … and 1 more findings (see certification.json)")
 
 
 def test_the_gate_shows_twenty_infrastructure_errors() -> None:
@@ -239,18 +242,24 @@ def test_the_gate_shows_twenty_infrastructure_errors() -> None:
 
 @pytest.mark.parametrize(("text", "value"), [
     ("0.95", 0.95), ("95", 0.95), ("95%", 0.95), (" 95 % ".strip(), 0.95), ("1", 1.0), (1, 1.0), ("0", 0.0),
-    ("100%", 1.0), ("100", 1.0), ("0.5%", 0.005), ("1%", 0.01), (0.0, 0.0),
+    ("100%", 1.0), ("100", 1.0), ("0.5%", 0.005), ("1%", 0.01), (0.0, 0.0), ("1.5", 0.015), ("2", 0.02),
 ])
 def test_parse_pass_rate_values(text: str | float, value: float) -> None:
     assert parse_pass_rate(text) == pytest.approx(value)
 
 
-@pytest.mark.parametrize("text", ["abc", "101", "-1", "-0.5", "", "%"])
+@pytest.mark.parametrize("text", ["abc", "101", "-1", "-0.5", "", "%", "95X", "X95"])
 def test_parse_pass_rate_refuses_what_is_not_a_rate(text: str) -> None:
     with pytest.raises(UsageError) as caught:
         parse_pass_rate(text, "--min-coverage")
     assert caught.value.title == f"--min-coverage {text!r} is not a rate"
     assert caught.value.hint == "give a fraction (0.95) or a percentage (95 or 95%) between 0 and 100 %"
+
+
+def test_parse_pass_rate_names_its_option_by_default() -> None:
+    with pytest.raises(UsageError) as caught:
+        parse_pass_rate("abc")
+    assert caught.value.title == "--min-pass-rate 'abc' is not a rate"
 
 
 def test_a_baseline_is_read_with_dates_and_reasons(tmp_path: Path) -> None:
@@ -303,7 +312,7 @@ def test_an_unreadable_or_broken_baseline_is_named(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         load_baseline(broken)
     assert (caught.value.title, caught.value.location) == ("The known-failures baseline is not valid TOML", str(broken))
-    assert caught.value.detail
+    assert "(at line 1, column" in caught.value.detail  # the parser's own words say where
 
 
 # --- the evidence digest: literal hashes of known files ------------------------------------------------------
@@ -410,3 +419,23 @@ def test_the_digest_is_read_from_a_certificate_with_bytes_that_are_not_utf8(tmp_
     (tmp_path / "certificate.html").write_bytes(
         b'<html>\xff\xfe<meta name="hsa-cert-evidence-digest" content="' + _DIGEST.encode() + b'">\xc3</html>')
     assert read_certificate_digest(tmp_path) == _DIGEST
+
+
+def test_the_gate_boundaries_of_expiry_inconclusive_list_and_clauses() -> None:
+    # A known failure expiring today still waives; the day after, it has expired.
+    record = RunRecord(info(), (_sc("h.waived", Outcome.FAILED),))
+    entry = Baseline("known.toml", (KnownFailure("h.waived", "due", date(2026, 1, 1)),))
+    today = evaluate(record, GatePolicy(baseline=entry, today=date(2026, 1, 1)))
+    assert (today.exit_code, today.waived, today.findings) == (0, ("h.waived",), ())
+    after = evaluate(record, GatePolicy(baseline=entry, today=date(2026, 1, 2)))
+    assert [f.rule for f in after.findings] == ["baseline-expired", "mandatory"]
+    # Ten inconclusive scenarios are all listed, without the ellipsis.
+    ten = RunRecord(info(), tuple(_sc(f"s{i:02}", Outcome.INCONCLUSIVE) for i in range(10)))
+    assert evaluate(ten, GatePolicy()).notes[0].endswith("s05, s06, s07, s08, s09")
+    # A mandatory finding names at most six clauses.
+    many = RunRecord(info(), (_sc("m", Outcome.FAILED, clauses=tuple(f"R-{i}" for i in range(7))),))
+    assert evaluate(many, GatePolicy()).findings[0].message == (
+        "mandatory scenario m failed [R-0, R-1, R-2, R-3, R-4, R-5]")
+    none_ran = RunRecord(info(), (_sc("k.na", Outcome.NOT_APPLICABLE),))
+    assert evaluate(none_ran, GatePolicy(min_pass_rate=0.5)).findings[0].message == (
+        "pass rate n/a (no scenario ran) is below the required 50.0%")
