@@ -297,3 +297,18 @@ def test_a_context_reads_its_output_and_nodes() -> None:
     assert (ctx.node("setlinfo"), ctx.node("setldetail"), ctx.node("text"), ctx.node("none")) == ({"a": 1}, None,
                                                                                                   None, None)
     assert _ctx([1]).node("setlinfo") is None and _ctx(None).output is None
+
+
+def test_a_skipped_value_does_not_end_the_precision_check() -> None:
+    # A number sent as text (not judged without a registry) or one that is not finite is skipped, and the
+    # fields after it are still judged.
+    assert [t for t, _e, _a in _precision({"setlinfo": {"a": "12.345", "b": D("NaN"), "c": D("1.234")}})] == [
+        "output.setlinfo.c exceeds its precision (16,2)"]
+
+
+def test_an_integer_field_takes_no_decimal_places() -> None:
+    registry = load_registry()
+    assert _precision({"setlinfo": {"ipt_days": 3, "fetus_cnt": D("2")}}, infno="5201", registry=registry) == []
+    assert _precision({"setlinfo": {"ipt_days": D("3.5")}}, infno="5201", registry=registry) == [
+        ("output.setlinfo.ipt_days exceeds its precision (4,0)", "at most 0 decimal places and 4 integer digits",
+         "3.5")]
