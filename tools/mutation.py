@@ -11,11 +11,12 @@ files that cover that module, and prints killed / survived / timeout / score per
     python tools/mutation.py --module gate --survivors   # the diff of each surviving mutant
     python tools/mutation.py --json ...         # the figures as JSON
 
-Each module runs in its own folder `.mutation/<module>/` (git ignores it): a copy of `harness`, links
-to `tests` and the data folders; mutmut copies them to `mutants/`, writes the mutants into the copy of
-the one source file, and runs, for each mutant, only the tests that executed the mutated function
-(mutmut records that in a first, traced run of the module's test files). The working tree is never
-changed. Every run starts afresh, so a test added since the last run counts.
+Each module runs in its own folder `<temp>/hsa-cert-mutation-<hash of the checkout path>/<module>/`
+(or `$HSA_MUTATION_WORK/<module>/`), outside the checkout: a copy of `harness`, links to `tests` and
+the data folders; mutmut copies them to `mutants/`, writes the mutants into the copy of the one source
+file, and runs, for each mutant, only the tests that executed the mutated function (mutmut records
+that in a first, traced run of the module's test files). The working tree is never changed. Every run
+starts afresh, so a test added since the last run counts.
 
 mutmut does not mutate a decorated function (it could not wrap it safely), and every check is one
 (`@check(...)`): in the copy, the module-level functions of the source under test are therefore
@@ -38,19 +39,23 @@ from __future__ import annotations
 
 import argparse
 import ast
+import hashlib
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from fnmatch import fnmatch
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-WORK = Path(os.environ.get("HSA_MUTATION_WORK", ROOT / ".mutation"))
+# Outside the checkout: its links to tests/ and the data would otherwise be packed into the sdist.
+WORK = Path(os.environ.get("HSA_MUTATION_WORK") or Path(tempfile.gettempdir()) / (
+    "hsa-cert-mutation-" + hashlib.sha256(str(ROOT).encode()).hexdigest()[:8]))
 SURVIVORS_FILE = ROOT / "tools" / "mutation-survivors.md"
 DATA_FOLDERS = ("specs", "scenarios", "fixtures")
 
@@ -218,7 +223,7 @@ def _mutmut() -> str:
 
 
 def run(module: Module, children: int) -> float:
-    """Runs mutmut on the module; returns the seconds it took. Its output goes to .mutation/<module>/log."""
+    """Runs mutmut on the module; returns the seconds it took. Its output goes to <work>/<module>/log."""
     work = prepare(module)
     started = time.monotonic()
     with open(work / "log", "w", encoding="utf-8") as log:
