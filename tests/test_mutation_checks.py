@@ -312,3 +312,24 @@ def test_an_integer_field_takes_no_decimal_places() -> None:
     assert _precision({"setlinfo": {"ipt_days": D("3.5")}}, infno="5201", registry=registry) == [
         ("output.setlinfo.ipt_days exceeds its precision (4,0)", "at most 0 decimal places and 4 integer digits",
          "3.5")]
+
+
+def test_a_reversal_skips_an_amount_missing_on_either_side() -> None:
+    settled = {"medfee_sumamt": D("10.00"), "fund_pay_sumamt": D("6.00"), "acct_pay": D("4.00"),
+               "acct_mulaid_pay": D("0.00")}
+    reversal = _info(medfee_sumamt="-10.00", fund_pay_sumamt="-6.00", acct_pay="-4.00", hosp_part_amt="-1.00")
+    assert run_check("reversal.negates", _sctx(reversal, saved={"settlement": settled})) == []
+
+
+def test_unreadable_balances_are_quoted() -> None:
+    [bug] = run_check("settle.account_debited", _sctx(_info(acct_pay="1.00", balc="1.00"), saved={"balc_before": "x"}))
+    assert (bug.title, bug.actual) == ("suite bug: settle.account_debited needs saved.balc_before", "x")
+    [bad] = run_check("settle.account_debited", _sctx(_info(acct_pay="1.00", balc="abc"),
+                                                      saved={"balc_before": D("5.00")}))
+    assert (bad.title, bad.actual) == ("setlinfo.balc is missing", "abc")
+
+
+def test_the_presettlement_check_needs_the_settlements_setlinfo() -> None:
+    [missing] = run_check("settle.matches_presettle", _sctx({"setldetail": []}, saved={"presettle": {"a": 1}}))
+    assert (missing.title, missing.clause) == ("the response has no output.setlinfo to check",
+                                               "R-PRESETTLE-EQUALS-SETTLE")
