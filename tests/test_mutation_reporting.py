@@ -366,8 +366,8 @@ def test_a_run_without_results_has_no_digest(tmp_path: Path) -> None:
     assert caught.value.hint == "the evidence digest covers results.json; run `hsa-cert certify` to produce it"
     with pytest.raises(UsageError) as caught:
         verify(tmp_path)
-    assert (caught.value.title, caught.value.hint) == (
-        "Not an evidence directory: no evidence.sha256",
+    assert (caught.value.title, caught.value.location, caught.value.hint) == (
+        "Not an evidence directory: no evidence.sha256", str(tmp_path),
         "pass the directory `hsa-cert certify` wrote, e.g. reports/<site>/<run-id>")
     assert read_certificate_digest(tmp_path) is None
 
@@ -439,3 +439,11 @@ def test_the_gate_boundaries_of_expiry_inconclusive_list_and_clauses() -> None:
     none_ran = RunRecord(info(), (_sc("k.na", Outcome.NOT_APPLICABLE),))
     assert evaluate(none_ran, GatePolicy(min_pass_rate=0.5)).findings[0].message == (
         "pass rate n/a (no scenario ran) is below the required 50.0%")
+
+
+def test_a_garbled_manifest_line_does_not_hide_the_lines_after_it(tmp_path: Path) -> None:
+    run = _run_dir(tmp_path)
+    write_manifest(run)
+    text = (run / "evidence.sha256").read_text(encoding="utf-8")
+    (run / "evidence.sha256").write_text("garbled\n" + text, encoding="utf-8")
+    assert verify(run).problems == (("evidence.sha256", "line 1 is not '<sha256>  <file>'"),)
