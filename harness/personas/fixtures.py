@@ -171,6 +171,7 @@ def _read_items(root: Path) -> tuple[Item, ...]:
             med_chrgitm_type=f.text(row, where, "med_chrgitm_type"), list_type=f.text(row, where, "list_type"),
             pric=f.decimal(row, where, "pric"), pric_uplmt_amt=f.decimal(row, where, "pric_uplmt_amt"),
             selfpay_prop=f.decimal(row, where, "selfpay_prop"), mapped=f.flag(row, where, "mapped"),
+            overlmt_hosp_part="overlmt_hosp_part" in row and f.flag(row, where, "overlmt_hosp_part"),
         ))
     _unique(f, "items", [i.alias for i in out], "alias")
     _unique(f, "items", [i.med_list_codg for i in out], "med_list_codg")

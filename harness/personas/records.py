@@ -53,6 +53,7 @@ class Item:
     pric_uplmt_amt: str
     selfpay_prop: str
     mapped: bool
+    overlmt_hosp_part: bool = False  # the hospital absorbs the part of pric above the cap
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,9 @@ it, never floats. Two stages:
    - otherwise the part of the unit price above `pric_uplmt_amt` is over-limit
      (`overlmt_amt` = (pric − cap) × cnt), 乙类 (02) pays `selfpay_prop` of the rest first
      (`preselfpay_amt`), and what remains is inside the policy scope (`inscp_scp_amt`);
+   - for an item whose over-limit part the hospital must absorb (`overlmt_hosp_part`: a service
+     charged above its capped price, which may not be passed on to the insured person), that part
+     is the hospital's (`hosp_part_amt` of the row) instead of the person's;
    - approval rule (spec 2204 note 3): a restricted item (`lmt_used_flag` 1) is self-paid unless
      `hosp_appr_flag` is 1; an unrestricted item is self-paid when `hosp_appr_flag` is 2;
    - an item the insured region has not mapped (`mapped` false) keeps the treating region's class
@@ -19,7 +22,9 @@ it, never floats. Two stages:
    - the deductible (起付线) comes off the in-scope amount first: act_pay_dedc = min(inscp, deductible);
    - the pool pays pool_ratio of the rest: hifp_pay = round((inscp − act_pay_dedc) × pool_ratio),
      limited to what is left of the annual cap;
-   - fund_pay_sumamt = hifp_pay (the other funds are zero on this platform); hosp_part_amt = 0;
+   - fund_pay_sumamt = hifp_pay (the other funds are zero on this platform);
+   - hosp_part_amt (医院负担) = the over-limit amounts the hospital absorbs; overlmt_selfpay (超限价自费)
+     is the rest of the over-limit amounts, the person's;
    - psn_part_amt = medfee_sumamt − fund_pay_sumamt − hosp_part_amt;
    - with the account used and available, acct_pay = min(balance, in-scope personal part), where
      the in-scope personal part is inscp_scp_amt − fund_pay_sumamt; psn_cash_pay is the rest.
@@ -86,6 +91,7 @@ class CatalogueItem:
     mapped: bool = True
     lmt_used_flag: str = "0"
     list_type: str = ""
+    overlmt_hosp_part: bool = False  # the hospital absorbs the part of pric above the cap (医院负担)
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +125,7 @@ class FeeClass:
     known: bool  # found in the treating region's catalogue
     mapped: bool  # mapped by the insured region (False: Guangxi rule applied)
     memo: str = ""
+    hosp_part_amt: Decimal = ZERO  # the over-limit part the hospital absorbs (not a 2204 result field)
 
     def to_result(self) -> dict[str, Any]:
         """The 2204/2301 `result` row (numbers as JSON numbers)."""
@@ -150,7 +157,9 @@ class FeeClass:
 
     @classmethod
     def from_store(cls, data: Mapping[str, Any]) -> FeeClass:
-        return cls(**{name: (Decimal(data[name]) if exact else data[name]) for name, exact in _FEE_FIELDS})
+        # A row stored before a field existed keeps that field's default.
+        return cls(**{name: (Decimal(data[name]) if exact else data[name]) for name, exact in _FEE_FIELDS
+                      if name in data})
 
 
 _FEE_FIELDS = tuple((f.name, f.type == "Decimal") for f in fields(FeeClass))
@@ -186,7 +195,7 @@ def classify(fee: FeeInput, item: CatalogueItem | None) -> FeeClass:
     return FeeClass(
         fee.feedetl_sn, amount, cnt, pric, item.pric_uplmt_amt, prop, ZERO, overlmt, preselfpay,
         allowed - preselfpay, item.chrgitm_lv, item.med_chrgitm_type, item.lmt_used_flag,
-        known=True, mapped=item.mapped, memo=memo,
+        known=True, mapped=item.mapped, memo=memo, hosp_part_amt=overlmt if item.overlmt_hosp_part else ZERO,
     )  # fmt: skip
 
 
@@ -247,13 +256,14 @@ def settle(
     balance: Decimal,
     use_account: bool,
 ) -> SettlementAmounts:
-    medfee = fulamt = overlmt = preselfpay = inscp = ZERO
-    for r in rows:  # one pass: the same additions, in the same order, as five separate sums
+    medfee = fulamt = overlmt = preselfpay = inscp = hosp_part = ZERO
+    for r in rows:  # one pass: the same additions, in the same order, as six separate sums
         medfee += r.amount
         fulamt += r.fulamt_ownpay_amt
         overlmt += r.overlmt_amt
         preselfpay += r.preselfpay_amt
         inscp += r.inscp_scp_amt
+        hosp_part += r.hosp_part_amt
 
     act_pay_dedc = min(inscp, money(rule.deductible)) if inscp > 0 else ZERO
     hifp = money((inscp - act_pay_dedc) * rule.pool_ratio) if inscp > 0 else ZERO
@@ -262,7 +272,6 @@ def settle(
         cap_left = max(money(rule.annual_cap) - money(pool_used_this_year), ZERO)
         hifp = min(hifp, cap_left)
     fund = hifp
-    hosp_part = ZERO
     psn_part = medfee - fund - hosp_part
     acct = ZERO
     if use_account and rule.has_account and balance > 0:
@@ -270,7 +279,7 @@ def settle(
     return SettlementAmounts(
         medfee_sumamt=medfee,
         fulamt_ownpay_amt=fulamt,
-        overlmt_selfpay=overlmt,
+        overlmt_selfpay=overlmt - hosp_part,
         preselfpay_amt=preselfpay,
         inscp_scp_amt=inscp,
         act_pay_dedc=act_pay_dedc,

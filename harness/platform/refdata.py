@@ -93,6 +93,7 @@ class RefData:
                 mapped=r.mapped,
                 lmt_used_flag=str(getattr(r, "lmt_used_flag", "0") or "0"),
                 list_type=r.list_type,
+                overlmt_hosp_part=r.overlmt_hosp_part,
             )
             self.items[item.med_list_codg] = item
             if item.medins_list_codg:
