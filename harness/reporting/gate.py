@@ -9,6 +9,8 @@ Rules, all applied to the run's record:
 - with `--fail-on-regression`, nothing that passed in the site's previous run fails now;
 - `--baseline known-failures.toml` waives listed failures until their expiry date. A listed scenario
   that passes is reported (remove it); an expired entry fails the gate whatever the scenario does.
+  A run whose mandatory failures were waived is never plainly "certified": its verdict is
+  "certified with waivers" (附豁免), listing each waiver with its reason and expiry.
 Infrastructure errors make the run incomplete (exit 3): an unreachable site proves nothing either way.
 
 Exit codes: 0 certified, 1 findings, 2 usage or config error (raised as errors elsewhere), 3 infra.
@@ -28,6 +30,7 @@ from harness.model import Outcome
 from harness.reporting.record import RunRecord
 
 __all__ = [
+    "CERTIFIED_WITH_WAIVERS",
     "EXIT_CERTIFIED",
     "EXIT_FINDINGS",
     "EXIT_INFRASTRUCTURE",
@@ -43,6 +46,7 @@ __all__ = [
 
 EXIT_CERTIFIED, EXIT_FINDINGS, EXIT_INFRASTRUCTURE = 0, 1, 3
 VERDICTS = {EXIT_CERTIFIED: "certified", EXIT_FINDINGS: "not certified", EXIT_INFRASTRUCTURE: "incomplete"}
+CERTIFIED_WITH_WAIVERS = "certified with waivers"
 
 
 def parse_pass_rate(text: str | float, option: str = "--min-pass-rate") -> float:
@@ -155,11 +159,14 @@ class GateResult:
     notes: tuple[str, ...] = ()
     waived: tuple[str, ...] = ()
     criteria: tuple[str, ...] = ()
+    waivers: tuple[KnownFailure, ...] = ()  # the baseline entries behind `waived`
     compared_with: str | None = None  # run id of the previous run used for regression
     infra: tuple[GateFinding, ...] = field(default_factory=tuple)
 
     @property
     def verdict(self) -> str:
+        if self.exit_code == EXIT_CERTIFIED and self.waived:
+            return CERTIFIED_WITH_WAIVERS  # a waived MUST failure is not a pass: the verdict says so
         return VERDICTS[self.exit_code]
 
     def to_json(self) -> dict[str, Any]:
@@ -170,6 +177,8 @@ class GateResult:
             "findings": [f.to_json() for f in self.findings],
             "infrastructure": [f.to_json() for f in self.infra],
             "waived": list(self.waived),
+            "waivers": [{"scenario": w.scenario, "reason": w.reason, "expires": w.expires.isoformat()}
+                        for w in self.waivers],
             "notes": list(self.notes),
             "compared_with": self.compared_with,
         }
@@ -180,7 +189,10 @@ class GateResult:
         lines.extend(f"  finding [{f.rule}]: {f.message}" for f in self.findings[:50])
         if len(self.findings) > 50:
             lines.append(f"  … and {len(self.findings) - 50} more findings (see certification.json)")
-        lines.extend(f"  waived (known failure): {sid}" for sid in self.waived)
+        expiry = {w.scenario: w for w in self.waivers}
+        lines.extend(f"  waived (known failure 已豁免): {sid}"
+                     + (f" until {expiry[sid].expires.isoformat()}: {expiry[sid].reason}" if sid in expiry else "")
+                     for sid in self.waived)
         lines.extend(f"  note: {n}" for n in self.notes)
         return "\n".join(lines)
 
@@ -268,6 +280,7 @@ def evaluate(record: RunRecord, policy: GatePolicy, previous: Mapping[str, Outco
         findings=tuple(findings),
         notes=tuple(notes),
         waived=tuple(waived),
+        waivers=tuple(entries[sid] for sid in waived),
         criteria=tuple(policy.criteria()),
         compared_with=previous_run_id if policy.fail_on_regression else None,
         infra=tuple(infra),
