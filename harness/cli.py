@@ -469,6 +469,11 @@ def certify_command(
         None, "--ledger", help="Ledger file; default <reports-dir>/ledger.sqlite or $HSA_CERT_LEDGER."),
     no_allure: bool = typer.Option(False, "--no-allure", help="Skip the Allure HTML report."),
     no_mask: bool = typer.Option(False, "--no-mask", help="Keep personal data unmasked in reports."),
+    signing_key: str | None = typer.Option(
+        None, "--signing-key", help="Ed25519 private key (PEM) to sign the evidence; default $HSA_CERT_SIGNING_KEY; "
+        "neither: unsigned."),
+    issuer: str | None = typer.Option(None, "--issuer", help="Issuing organisation printed on the certificate; "
+                                      "default: the certification profile's."),
 ) -> None:
     """Run a certification profile and write the evidence: results.json, junit.xml, allure-results/,
     certificate.html and the Allure report; append the run to the ledger; apply the gate.
@@ -481,6 +486,7 @@ def certify_command(
     from harness.reporting.certprofile import load_profile, profile_for_capabilities
     from harness.reporting.gate import GatePolicy, load_baseline, parse_pass_rate
     from harness.reporting.ledger import default_ledger_path
+    from harness.reporting.signing import load_signing_key
     from harness.scenarios.catalogue import load_suites
     from harness.session import preload_site, run_session
     from harness.specs import load_registry
@@ -493,6 +499,7 @@ def certify_command(
             baseline=load_baseline(Path(baseline)) if baseline else None,
             min_coverage=parse_pass_rate(min_coverage, "--min-coverage") if min_coverage is not None else None,
         )
+        key = load_signing_key(Path(signing_key) if signing_key else None)
         site_config = preload_site(site)
         declared = tuple(site_config.capabilities)  # type: ignore[attr-defined]
         chosen = load_profile(profile or profile_for_capabilities(declared))
@@ -509,36 +516,29 @@ def certify_command(
             Path(str(run_dir)), run_info(document, chosen),
             scenarios={s.id: s for s in selection.scenarios}, levels=selection.levels, policy=policy,
             ledger=Path(ledger) if ledger else default_ledger_path(reports), reports_dir=reports,
-            allure=not no_allure, progress=typer.echo,
+            allure=not no_allure, progress=typer.echo, signing_key=key, issuer=issuer or chosen.issuer,
+            validity_days=chosen.validity_days,
         )
     except HsaCertError as exc:
         _fail(exc)
         return
+    from harness.reporting.mutation_score import render_score
+
+    document = outcome.record.extra.get("certificate") or {}
     typer.echo("")
     typer.echo(f"certificate:     {outcome.certificate}")
+    typer.echo(f"  number {outcome.number}, issued {document.get('issued')} by {document.get('issuer')}, "
+               f"valid until {document.get('valid_until')}")
+    typer.echo(f"  verification code {outcome.code}  (check: hsa-cert verify --code {outcome.code} {outcome.run_dir})")
+    typer.echo(f"  signed by {outcome.key_fingerprint}" if outcome.key_fingerprint
+               else "  UNSIGNED 未签名 (no --signing-key or $HSA_CERT_SIGNING_KEY)")
+    score = render_score(document.get("mutation_score"), outcome.record.info.suite_fingerprint)
+    typer.echo(f"  mutation score: {score}")
     typer.echo(f"evidence digest: {outcome.digest}  (check: hsa-cert verify {outcome.run_dir})")
     if outcome.allure is not None:
         typer.echo(outcome.allure.message)
     typer.echo(outcome.gate.render())
     raise typer.Exit(outcome.exit_code)
-
-
-@app.command("verify")
-def verify_command(
-    run_dir: str = typer.Argument(..., help="An evidence directory written by certify."),
-) -> None:
-    """Recompute the evidence digest of a certify run: exit 0 intact, 1 tampered (naming each changed file)."""
-    from pathlib import Path
-
-    from harness.reporting.evidence import verify
-
-    try:
-        result = verify(Path(run_dir))
-    except HsaCertError as exc:
-        _fail(exc)
-        return
-    typer.echo(result.render())
-    raise typer.Exit(0 if result.intact else 1)
 
 
 @app.command("history")
@@ -597,6 +597,11 @@ from harness.cli_selftest import proxy_app, selftest_command  # noqa: E402 - the
 
 app.command("selftest")(selftest_command)
 app.add_typer(proxy_app, name="proxy")
+
+from harness.cli_cert import keys_app, verify_command  # noqa: E402 - signing keys and verify register here
+
+app.command("verify")(verify_command)
+app.add_typer(keys_app, name="keys")
 
 
 def main() -> None:

@@ -46,7 +46,7 @@ OWNERS: dict[str, str | tuple[str, ...]] = {
     "yaml": "scenarios/loader.py",
     "starlette": "platform/app.py",
     "uvicorn": "platform/server.py",
-    "typer": ("cli.py", "cli_selftest.py"),  # the command line: cli.py and its cli_<group>.py modules
+    "typer": ("cli.py", "cli_selftest.py", "cli_cert.py"),  # the command line: cli.py and its cli_<group>.py modules
     "jinja2": "reporting/certificate.py",
     "allure": "reporting/allure.py",
     "allure_commons": "reporting/allure.py",
@@ -54,6 +54,7 @@ OWNERS: dict[str, str | tuple[str, ...]] = {
     "_pytest": "pytest_plugin.py",
     "responses": "platform/inprocess.py",
     "orjson": "platform/codec.py",
+    "cryptography": "reporting/signing.py",
 }
 
 # The reference platform and the conformance checks share schemas but no logic.
