@@ -444,6 +444,17 @@ def run_command(
 # harness.reporting.certify.finish_certification(): verdict, evidence, certificate, ledger, Allure.
 
 
+def _print_pdf(certificate: object) -> object:
+    """certificate.pdf beside certificate.html; the page count is checked (a certificate is one A4 page)."""
+    from harness.reporting.pdf import page_count, print_pdf
+
+    printed = print_pdf(certificate)  # type: ignore[arg-type]
+    pages = page_count(printed.read_bytes())
+    if pages != 1:
+        typer.echo(f"warning: the certificate printed on {pages} pages, not one", err=True)
+    return printed
+
+
 @app.command("certify")
 def certify_command(
     site: str | None = typer.Option(None, "--site", help="Site config (TOML); default: the embedded platform."),
@@ -474,6 +485,7 @@ def certify_command(
         "neither: unsigned."),
     issuer: str | None = typer.Option(None, "--issuer", help="Issuing organisation printed on the certificate; "
                                       "default: the certification profile's."),
+    pdf: bool = typer.Option(False, "--pdf", help="Also print the certificate to certificate.pdf (Chromium)."),
 ) -> None:
     """Run a certification profile and write the evidence: results.json, junit.xml, allure-results/,
     certificate.html and the Allure report; append the run to the ledger; apply the gate.
@@ -519,6 +531,7 @@ def certify_command(
             allure=not no_allure, progress=typer.echo, signing_key=key, issuer=issuer or chosen.issuer,
             validity_days=chosen.validity_days,
         )
+        printed = _print_pdf(outcome.certificate) if pdf else None
     except HsaCertError as exc:
         _fail(exc)
         return
@@ -535,6 +548,8 @@ def certify_command(
     score = render_score(document.get("mutation_score"), outcome.record.info.suite_fingerprint)
     typer.echo(f"  mutation score: {score}")
     typer.echo(f"evidence digest: {outcome.digest}  (check: hsa-cert verify {outcome.run_dir})")
+    if printed is not None:
+        typer.echo(f"certificate PDF: {printed}")
     if outcome.allure is not None:
         typer.echo(outcome.allure.message)
     typer.echo(outcome.gate.render())
@@ -572,6 +587,7 @@ def report_command(
     run_dir: str = typer.Argument(..., help="An evidence directory written by certify."),
     reports_dir: str = typer.Option("reports", "--reports-dir", help="Root holding <site>/history.jsonl."),
     no_allure: bool = typer.Option(False, "--no-allure", help="Only the certificate."),
+    pdf: bool = typer.Option(False, "--pdf", help="Also print the certificate to certificate.pdf (Chromium)."),
 ) -> None:
     """Render the certificate and the Allure report again from the evidence on disk (after verifying it)."""
     from pathlib import Path
@@ -581,10 +597,13 @@ def report_command(
     try:
         outcome = rebuild_reports(Path(run_dir), reports_dir=Path(reports_dir), allure=not no_allure,
                                   progress=typer.echo)
+        printed = _print_pdf(outcome.certificate) if pdf else None
     except HsaCertError as exc:
         _fail(exc)
         return
     typer.echo(f"certificate: {outcome.certificate}")
+    if printed is not None:
+        typer.echo(f"certificate PDF: {printed}")
     if outcome.allure is not None:
         typer.echo(outcome.allure.message)
 

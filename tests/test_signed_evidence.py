@@ -297,3 +297,17 @@ def test_report_rebuild_keeps_the_seal(tmp_path: Path, key_file: Path) -> None:
     assert code == 0 and "signature: valid" in out, out
 
 
+
+
+def test_the_selftest_score_round_trips_and_renders(tmp_path: Path) -> None:
+    from harness.reporting.mutation_score import read_score, render_score, score_path
+
+    ledger = tmp_path / "reports" / "ledger.sqlite"
+    assert read_score(ledger) is None and render_score(None) == "not measured 未测"
+    write_score(ledger, caught=3, total=4, suite_fingerprint="a" * 64)
+    score = read_score(ledger)
+    assert score is not None and score["caught"] == 3 and score_path(ledger).parent == ledger.parent
+    assert render_score(score, "a" * 64).startswith("75.0% (3/4 platform mutants caught, measured ")
+    assert "measured for another suite" in render_score(score, "b" * 64)
+    score_path(ledger).write_text("{", encoding="utf-8")
+    assert read_score(ledger) is None
