@@ -529,7 +529,7 @@ def certify_command(
             scenarios={s.id: s for s in selection.scenarios}, levels=selection.levels, policy=policy,
             ledger=Path(ledger) if ledger else default_ledger_path(reports), reports_dir=reports,
             allure=not no_allure, progress=typer.echo, signing_key=key, issuer=issuer or chosen.issuer,
-            validity_days=chosen.validity_days,
+            validity_days=chosen.validity_days, pending_grace_days=chosen.pending_grace_days,
         )
         printed = _print_pdf(outcome.certificate) if pdf else None
     except HsaCertError as exc:

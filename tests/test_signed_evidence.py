@@ -311,3 +311,46 @@ def test_the_selftest_score_round_trips_and_renders(tmp_path: Path) -> None:
     assert "measured for another suite" in render_score(score, "b" * 64)
     score_path(ledger).write_text("{", encoding="utf-8")
     assert read_score(ledger) is None
+
+
+# --- pending scenarios --------------------------------------------------------------------------
+
+
+def _pending_run(tmp_path: Path, run_id: str, day: str, *, new_fails: bool, grace: int) -> CertifyOutcome:
+    from reporting_samples import info, scenario
+
+    from harness.model import Outcome
+    from harness.reporting.record import RunRecord
+
+    rows = [scenario("outpatient.a", Outcome.PASSED), scenario("outpatient.b", Outcome.PASSED)]
+    if run_id != "run-1":
+        rows.append(scenario("outpatient.new", Outcome.FAILED if new_fails else Outcome.PASSED))
+    record = RunRecord(info(run_id, started_at=f"{day}T10:00:00+08:00", finished_at=f"{day}T10:01:00+08:00"),
+                       tuple(rows))
+    run_dir = write_run_dir(tmp_path / "reports" / "test-site" / run_id, record)
+    return finish_certification(
+        run_dir, record.info, scenarios={}, levels={s.id: s.level for s in record.scenarios},
+        policy=GatePolicy(), ledger=tmp_path / "reports" / "ledger.sqlite", reports_dir=tmp_path / "reports",
+        allure=False, pending_grace_days=grace)
+
+
+def test_a_new_scenario_is_pending_for_its_grace_then_decides(tmp_path: Path) -> None:
+    assert _pending_run(tmp_path, "run-1", "2025-01-01", new_fails=False, grace=30).gate.verdict == "certified"
+    second = _pending_run(tmp_path, "run-2", "2025-01-10", new_fails=True, grace=30)
+    assert second.gate.verdict == "certified" and second.gate.pending == (("outpatient.new", "2025-02-09"),)
+    html = (second.run_dir / "certificate.html").read_text(encoding="utf-8")
+    assert "pending new scenario" in html and "outpatient.new" in html and "2025-02-09" in html
+    # The grace runs from the first run that had the scenario, not from each new run.
+    third = _pending_run(tmp_path, "run-3", "2025-02-20", new_fails=True, grace=30)
+    assert third.gate.verdict == "not certified" and not third.gate.pending
+    assert [f.scenario for f in third.gate.findings] == ["outpatient.new"]
+
+
+def test_without_a_grace_a_new_scenario_decides_at_once(tmp_path: Path) -> None:
+    _pending_run(tmp_path, "run-1", "2025-01-01", new_fails=False, grace=0)
+    assert _pending_run(tmp_path, "run-2", "2025-01-10", new_fails=True, grace=0).gate.verdict == "not certified"
+
+
+def test_a_site_never_certified_has_nothing_pending(tmp_path: Path) -> None:
+    second = _pending_run(tmp_path, "run-2", "2025-01-10", new_fails=True, grace=30)
+    assert second.gate.verdict == "not certified" and not second.gate.pending

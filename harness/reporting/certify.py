@@ -35,7 +35,14 @@ from harness.reporting.certificate import write_certificate
 from harness.reporting.certprofile import CertificationProfile
 from harness.reporting.evidence import canonical_files, sha256_file, verify, write_manifest
 from harness.reporting.gate import GatePolicy, GateResult, evaluate
-from harness.reporting.ledger import append_run, chain_head, load_outcomes, load_runs, previous_run
+from harness.reporting.ledger import (
+    append_run,
+    chain_head,
+    load_outcomes,
+    load_runs,
+    new_since_certified,
+    previous_run,
+)
 from harness.reporting.manifest import (
     MANIFEST_JSON,
     SIGNATURE,
@@ -219,6 +226,27 @@ def _seal_of(run_dir: Path) -> dict[str, str]:
     return {"manifest_digest": digest, "code": verification_code(digest), "key_fingerprint": fingerprint}
 
 
+def _pending(record: RunRecord, ledger: Path, grace_days: int) -> dict[str, date]:
+    """Scenario id -> last day of its grace, for the scenarios new since the site's last certified run."""
+    if grace_days <= 0:
+        return {}
+    found = new_since_certified(ledger, record.info.site_id)
+    if found is None:  # never certified: nothing is "new since", everything decides
+        return {}
+    known, first_seen = found
+    today = _issue_date(record.info)
+    pending: dict[str, date] = {}
+    for s in record.scenarios:
+        if s.id in known:
+            continue
+        try:
+            since = datetime.fromisoformat(first_seen[s.id]).date() if s.id in first_seen else today
+        except ValueError:
+            since = today
+        pending[s.id] = since + timedelta(days=grace_days)
+    return pending
+
+
 def finish_certification(
     run_dir: Path,
     info: RunInfo,
@@ -233,6 +261,7 @@ def finish_certification(
     signing_key: SigningKey | None = None,
     issuer: str = "",
     validity_days: int = 365,
+    pending_grace_days: int = 0,
 ) -> CertifyOutcome:
     results_path = run_dir / "results.json"
     try:
@@ -243,6 +272,9 @@ def finish_certification(
     record = record_from_results(results, info, scenarios=scenarios, levels=levels)
     before = previous_run(ledger, info.site_id)
     previous = load_outcomes(ledger, before.run_id) if before else None
+    pending = _pending(record, ledger, pending_grace_days)
+    if pending:
+        policy = replace(policy, pending=pending, today=policy.today or _issue_date(info))
     gate = evaluate(record, policy, previous, previous_run_id=before.run_id if before else None)
     document = _document(info, ledger, issuer=issuer, validity_days=validity_days)
     record = replace(record, extra={"gate": gate.to_json(), "certificate": document})

@@ -11,6 +11,9 @@ Rules, all applied to the run's record:
   that passes is reported (remove it); an expired entry fails the gate whatever the scenario does.
   A run whose mandatory failures were waived is never plainly "certified": its verdict is
   "certified with waivers" (附豁免), listing each waiver with its reason and expiry.
+- a scenario new since the site's last certified run is *pending* (待定) until its grace period ends,
+  when the certification profile sets `pending_grace_days`: its failure is reported, not deciding;
+  after the grace it decides like any other.
 Infrastructure errors make the run incomplete (exit 3): an unreachable site proves nothing either way.
 
 Exit codes: 0 certified, 1 findings, 2 usage or config error (raised as errors elsewhere), 3 infra.
@@ -127,6 +130,7 @@ class GatePolicy:
     baseline: Baseline | None = None
     today: date | None = None  # None: the local date when evaluated
     min_coverage: float | None = None  # what ran / what applies
+    pending: Mapping[str, date] = field(default_factory=dict)  # new scenario id -> last day of its grace
 
     def criteria(self) -> list[str]:
         items = ["all mandatory scenarios ran with no MUST finding 必选场景无“必须”级问题"]
@@ -136,6 +140,9 @@ class GatePolicy:
             items.append(f"coverage ≥ {self.min_coverage * 100:.1f}% 覆盖率")
         if self.fail_on_regression:
             items.append("no regression since the previous run 无回归")
+        if self.pending:
+            items.append(f"{len(self.pending)} scenario(s) new since the last certified run pending until their "
+                         "grace ends 新增场景宽限期内不影响结论")
         if self.baseline is not None:
             items.append(f"known failures waived until expiry 已知失败豁免: {Path(self.baseline.path).name}")
         return items
@@ -160,6 +167,7 @@ class GateResult:
     waived: tuple[str, ...] = ()
     criteria: tuple[str, ...] = ()
     waivers: tuple[KnownFailure, ...] = ()  # the baseline entries behind `waived`
+    pending: tuple[tuple[str, str], ...] = ()  # (scenario id, grace until): failed, within its grace
     compared_with: str | None = None  # run id of the previous run used for regression
     infra: tuple[GateFinding, ...] = field(default_factory=tuple)
 
@@ -180,6 +188,7 @@ class GateResult:
             "waivers": [{"scenario": w.scenario, "reason": w.reason, "expires": w.expires.isoformat()}
                         for w in self.waivers],
             "notes": list(self.notes),
+            "pending": [{"scenario": sid, "until": until} for sid, until in self.pending],
             "compared_with": self.compared_with,
         }
 
@@ -193,6 +202,8 @@ class GateResult:
         lines.extend(f"  waived (known failure 已豁免): {sid}"
                      + (f" until {expiry[sid].expires.isoformat()}: {expiry[sid].reason}" if sid in expiry else "")
                      for sid in self.waived)
+        lines.extend(f"  pending (new scenario 新增场景待定, not deciding until {until}): {sid}"
+                     for sid, until in self.pending)
         lines.extend(f"  note: {n}" for n in self.notes)
         return "\n".join(lines)
 
@@ -218,6 +229,7 @@ def evaluate(record: RunRecord, policy: GatePolicy, previous: Mapping[str, Outco
                                     f"({e.reason}): fix it, or renew the entry with a new date and reason", sid))
     waivable = {sid for sid in entries if sid not in expired}
     waived: list[str] = []
+    pending: list[tuple[str, str]] = []
     for sid in sorted(entries):
         if sid not in outcomes:
             notes.append(f"known failure {sid} is not in this run: remove it from {Path(policy.baseline.path).name}")
@@ -234,6 +246,10 @@ def evaluate(record: RunRecord, policy: GatePolicy, previous: Mapping[str, Outco
         elif s.outcome is not Outcome.PASSED:
             if s.id in waivable:
                 waived.append(s.id)
+                continue
+            grace = policy.pending.get(s.id)
+            if grace is not None and today <= grace:
+                pending.append((s.id, grace.isoformat()))
                 continue
             what = "not provisioned (not run)" if s.outcome is Outcome.NOT_PROVISIONED else "failed"
             musts = [f for f in s.failures if not f.advisory and not f.inconclusive] or list(s.failures)
@@ -281,6 +297,7 @@ def evaluate(record: RunRecord, policy: GatePolicy, previous: Mapping[str, Outco
         notes=tuple(notes),
         waived=tuple(waived),
         waivers=tuple(entries[sid] for sid in waived),
+        pending=tuple(pending),
         criteria=tuple(policy.criteria()),
         compared_with=previous_run_id if policy.fail_on_regression else None,
         infra=tuple(infra),

@@ -32,7 +32,7 @@ from harness.reporting.record import RunRecord, pass_rate
 
 __all__ = ["LEDGER_ENV", "ChainLink", "LedgerRun", "RunDiff", "append_run", "chain_digest", "chain_head",
            "default_ledger_path", "diff_outcomes", "interface_rates", "load_chain",
-           "load_outcomes", "load_runs", "previous_run"]
+           "load_outcomes", "load_runs", "new_since_certified", "previous_run"]
 
 LEDGER_ENV = "HSA_CERT_LEDGER"
 FAILING = frozenset({Outcome.FAILED, Outcome.ERROR})
@@ -239,6 +239,29 @@ def load_outcomes(path: Path, run_id: str) -> dict[str, Outcome]:
     with _connect(path, create=False) as conn:
         rows = conn.execute("SELECT scenario_id, outcome FROM outcomes WHERE run_id = ?", (run_id,)).fetchall()
     return {r["scenario_id"]: Outcome(r["outcome"]) for r in rows}
+
+
+CERTIFIED_VERDICTS = ("certified", "certified with waivers")
+
+
+def new_since_certified(path: Path, site: str) -> tuple[frozenset[str], dict[str, str]] | None:
+    """For pending scenarios: the scenario ids of the site's last certified run, and for each scenario
+    first run after it, the start of that run. None when the site was never certified."""
+    if not path.is_file():
+        return None
+    runs = load_runs(path, site)
+    certified = [r for r in runs if r.verdict in CERTIFIED_VERDICTS]
+    if not certified:
+        return None
+    last = certified[-1]
+    known = frozenset(load_outcomes(path, last.run_id))
+    first_seen: dict[str, str] = {}
+    for run in runs:
+        if run.seq > last.seq:
+            for sid in load_outcomes(path, run.run_id):
+                if sid not in known:
+                    first_seen.setdefault(sid, run.started_at)
+    return known, first_seen
 
 
 def interface_rates(path: Path, run_ids: list[str]) -> dict[str, dict[str, float | None]]:
