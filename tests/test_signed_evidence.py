@@ -208,6 +208,8 @@ def test_forgery_full_rewrite_with_a_new_manifest(tmp_path: Path, key_file: Path
     new_key_file(forger)
     digest = hashlib.sha256((outcome.run_dir / MANIFEST_JSON).read_bytes()).hexdigest()
     write_signature(outcome.run_dir, load_signing_key(forger), digest)  # type: ignore[arg-type]
+    code, out = verify(str(outcome.run_dir))
+    assert code == 1 and f"names signing key {genuine}, but the evidence is signed by" in out
     code, out = verify(str(outcome.run_dir), "--trust", genuine)
     assert code == 1 and "which is not a trusted key" in out
     code, out = verify(str(outcome.run_dir), "--ledger", str(tmp_path / "reports" / "ledger.sqlite"))
@@ -224,6 +226,20 @@ def _three_runs(tmp_path: Path, key_file: Path) -> tuple[Path, list[CertifyOutco
     second = json.loads((runs[1].run_dir / MANIFEST_JSON).read_text(encoding="utf-8"))
     assert second["previous"]["run_id"] == "run-1"
     return ledger, runs
+
+
+def test_a_reports_folder_copied_with_its_ledger_still_verifies(tmp_path: Path, key_file: Path) -> None:
+    import shutil
+
+    _three_runs(tmp_path, key_file)
+    copy = tmp_path / "elsewhere" / "archive"
+    shutil.copytree(tmp_path / "reports", copy)
+    shutil.rmtree(tmp_path / "reports")  # the recorded paths no longer exist: the copy is found by its tail
+    code, out = verify("--chain", "--ledger", str(copy / "ledger.sqlite"))
+    assert code == 0 and "chain intact: 3" in out, out
+    shutil.rmtree(copy / "test-site" / "run-2")
+    code, out = verify("--chain", "--ledger", str(copy / "ledger.sqlite"))
+    assert code == 1 and "run-2: evidence directory" in out and "(removed or moved)" in out
 
 
 def test_forgery_removed_run(tmp_path: Path, key_file: Path) -> None:

@@ -45,8 +45,20 @@ class ChainReport:
         return "\n".join(lines)
 
 
-def _check_dir(link: ChainLink, expected_previous: str) -> list[str]:
-    path = Path(link.out_dir) / MANIFEST_JSON
+def _locate(out_dir: str, ledger: Path) -> Path:
+    """The run directory: under the ledger's folder first (a reports folder copied or moved with its ledger
+    keeps its runs), matching the recorded path's tail; else as recorded (relative to where certify ran)."""
+    recorded = Path(out_dir)
+    parts = recorded.parts[1:] if recorded.is_absolute() else recorded.parts
+    for start in range(len(parts)):
+        candidate = ledger.parent.joinpath(*parts[start:])
+        if (candidate / MANIFEST_JSON).is_file():
+            return candidate
+    return recorded
+
+
+def _check_dir(link: ChainLink, expected_previous: str, ledger: Path) -> list[str]:
+    path = _locate(link.out_dir, ledger) / MANIFEST_JSON
     if not link.out_dir or not path.is_file():
         return [f"evidence directory {link.out_dir or '(none recorded)'} has no manifest.json (removed or moved)"]
     data = path.read_bytes()
@@ -80,7 +92,7 @@ def verify_chain(ledger: Path, site: str | None = None, *, check_dirs: bool = Tr
         if chain_digest(str(link.previous_digest), str(link.manifest_digest)) != link.chain_digest:
             problems.append((link.run_id, "its chain digest does not match its manifest: the ledger row was edited"))
         if check_dirs:
-            problems.extend((link.run_id, what) for what in _check_dir(link, expected))
+            problems.extend((link.run_id, what) for what in _check_dir(link, expected, ledger))
         last[link.site_id] = (link.run_id, str(link.chain_digest))
     return ChainReport(len(links), chained, tuple(problems))
 

@@ -50,6 +50,7 @@ MANIFEST_FORMAT = "hsa-cert run manifest 1"
 # Keys of the site config that could hold a credential: left out of the manifest whatever their value.
 _SECRET = re.compile(r"secret|password|passwd|token|private|credential|(^|_)key($|_)|sign_?key", re.I)
 _CERT_MANIFEST = re.compile(r'<meta name="hsa-cert-manifest-digest" content="([0-9a-f]{64})"')
+_CERT_KEY = re.compile(r'<meta name="hsa-cert-key-fingerprint" content="(SHA256:[0-9a-f]{64})"')
 _SPEC_CACHE: dict[str, str] = {}
 
 
@@ -175,10 +176,14 @@ def check_seal(run_dir: Path, *, evidence_digest: str, trusted: frozenset[str] =
     if manifest.get("evidence_digest") != evidence_digest:
         problems.append((MANIFEST_JSON, "its evidence digest is not that of evidence.sha256"))
     cert = run_dir / CERTIFICATE
+    printed_key = None
     if cert.is_file():
-        found = _CERT_MANIFEST.search(cert.read_text(encoding="utf-8", errors="replace"))
+        html = cert.read_text(encoding="utf-8", errors="replace")
+        found = _CERT_MANIFEST.search(html)
         if found is None or found.group(1) != digest:
             problems.append((CERTIFICATE, "does not name this run's manifest (a certificate of another run?)"))
+        key_found = _CERT_KEY.search(html)
+        printed_key = key_found.group(1) if key_found else None
     sig_path = run_dir / SIGNATURE
     if not sig_path.is_file():
         return SealCheck(digest, manifest, problems=tuple(problems))
@@ -196,6 +201,8 @@ def check_seal(run_dir: Path, *, evidence_digest: str, trusted: frozenset[str] =
     cert_sha = sha256_file(cert) if cert.is_file() else ""
     if not verify_signature(public, str(seal.get("certificate_signature", "")), _seal_payload(digest, cert_sha)):
         problems.append((CERTIFICATE, "the signature does not cover this certificate with this manifest"))
+    if printed_key is not None and printed_key != fingerprint:
+        problems.append((CERTIFICATE, f"names signing key {printed_key}, but the evidence is signed by {fingerprint}"))
     if trusted and fingerprint not in trusted:
         problems.append((SIGNATURE, f"signed by {fingerprint}, which is not a trusted key"))
     return SealCheck(digest, manifest, signed=True, key_fingerprint=fingerprint, problems=tuple(problems))
