@@ -617,9 +617,10 @@ from harness.cli_selftest import proxy_app, selftest_command  # noqa: E402 - the
 app.command("selftest")(selftest_command)
 app.add_typer(proxy_app, name="proxy")
 
-from harness.cli_cert import keys_app, verify_command  # noqa: E402 - signing keys and verify register here
+from harness.cli_cert import keys_app, replay_command, verify_command  # noqa: E402 - registered here
 
 app.command("verify")(verify_command)
+app.command("replay")(replay_command)
 app.add_typer(keys_app, name="keys")
 
 

@@ -89,3 +89,55 @@ def verify_command(
     except HsaCertError as exc:
         _fail(exc)
     raise typer.Exit(0 if ok else 1)
+
+
+def replay_command(
+    run_dir: str = typer.Argument(..., help="A run directory (certify or run) holding the recorded flow."),
+    scenario_id: str = typer.Argument(..., help="The scenario to run again."),
+    site: str | None = typer.Option(None, "--site", help="Site config (TOML) of a run against a site; default: "
+                                    "the embedded platform."),
+    fault: list[str] = typer.Option(  # noqa: B008 - typer's way of declaring a repeatable option
+        None, "--fault", help="Embedded platform faults; default: the recorded run's."),
+    clean: bool = typer.Option(False, "--clean", help="Embedded platform without the recorded faults."),
+    out: str | None = typer.Option(None, "--out", help="Keep the replay's evidence here; default: a temporary "
+                                   "folder, removed afterwards."),
+) -> None:
+    """Run one scenario's whole flow again (fresh message ids, times and signatures; the recorded seed) and
+    print how its exchanges differ from the recorded ones. Exit 0 same outcome, 1 the outcome changed."""
+    import tempfile
+
+    from harness.reporting.replay import diff_flows, load_flow
+    from harness.scenarios.catalogue import load_suites
+    from harness.session import run_session
+    from harness.specs import load_registry
+
+    try:
+        flow = load_flow(Path(run_dir), scenario_id)
+        recorded_site = flow.run.get("site") or {}
+        if site is None and not recorded_site.get("reference", True):
+            raise UsageError("The run was against a site: pass its config with --site",
+                             hint=f"hsa-cert replay {run_dir} {scenario_id} --site SITE.toml")
+        profile = str(flow.run.get("profile") or "baseline")
+        chosen = [s for s in load_suites(load_registry(), profile) if s.id == scenario_id]
+        if not chosen:
+            raise UsageError(f"Scenario {scenario_id!r} is no longer in the suite", hint="it was renamed or removed")
+        faults = list(fault) if fault else ([] if site or clean else list(flow.run.get("faults") or []))
+        seed = flow.run.get("seed")
+        with tempfile.TemporaryDirectory(prefix="hsa-cert-replay-") as scratch:
+            _code, new_dir, document = run_session(
+                site_file=site, seed=seed if isinstance(seed, int) else None, out=out or scratch, faults=faults,
+                scenarios=chosen, echo=lambda _m: None)
+            replayed = load_flow(Path(str(new_dir)), scenario_id)
+    except HsaCertError as exc:
+        _fail(exc)
+    differences = diff_flows(flow.exchanges, replayed.exchanges)
+    typer.echo(f"replay of {scenario_id} from {run_dir}" + (f" with faults {', '.join(faults)}" if faults else ""))
+    typer.echo(f"  outcome: recorded {flow.outcome}, now {replayed.outcome}"
+               f"{'' if flow.outcome == replayed.outcome else '  (CHANGED)'}")
+    typer.echo(f"  steps: recorded {len(flow.exchanges)}, now {len(replayed.exchanges)}")
+    for scenario in document.get("scenarios") or ():
+        for failure in scenario.get("failures") or ():
+            typer.echo(f"  finding: {failure.get('title', '')}")
+    typer.echo("\n".join(f"  {line}" for line in differences) if differences
+               else "  no difference in the exchanges (ids, times and signatures aside)")
+    raise typer.Exit(0 if flow.outcome == replayed.outcome else 1)
