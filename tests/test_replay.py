@@ -64,3 +64,21 @@ def test_replay_reproduces_a_failing_flow_with_the_mutant_on_and_shows_the_fix_w
     assert clean.exit_code == 1, clean.output[-2000:]
     assert "recorded failed, now passed  (CHANGED)" in clean.output
     assert "(2207): infcode 0 -> -1" in clean.output
+
+
+def test_the_powershell_line_quotes_for_powershell_and_keeps_secrets_out() -> None:
+    from harness.model import Exchange
+    from harness.reporting.curl import powershell_command
+
+    exchange = Exchange(
+        infno="2207", url="https://hsa.example/fsi/api/callService", method="POST",
+        request_headers={"Content-Type": "application/json;charset=utf-8", "x-tif-paasid": "***(12)",
+                         "x-tif-signature": "abc", "Accept": "application/json"},
+        request_body={"infno": "2207", "input": {"data": {"psn_name": "O'Brien 张三"}}}, status=200,
+        response_headers={}, response_text="", response_json=None, elapsed_ms=1.0, started_at="")
+    line = powershell_command(exchange, header_env={"x-tif-paasid": "HSA_TIF_PAASID"})
+    assert line.startswith("Invoke-RestMethod -Method POST -Uri 'https://hsa.example/fsi/api/callService' ")
+    assert "'x-tif-paasid'=$env:HSA_TIF_PAASID" in line and "***" not in line
+    assert "'x-tif-signature'='<re-sign: x-tif-signature is time-bound>'" in line
+    assert "-ContentType 'application/json;charset=utf-8'" in line and "'Content-Type'=" not in line
+    assert "O''Brien 张三" in line and line.endswith("))")  # a single quote doubles inside PowerShell quotes
