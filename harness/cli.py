@@ -570,16 +570,21 @@ def history_command(
     from harness.reporting.certify import interface_names
     from harness.reporting.history import load_history, render_history
     from harness.reporting.ledger import default_ledger_path
+    from harness.reporting.mutation_score import read_score, render_score
 
     try:
-        histories = load_history(Path(ledger) if ledger else default_ledger_path(), site)
+        ledger_path = Path(ledger) if ledger else default_ledger_path()
+        histories = load_history(ledger_path, site)
     except HsaCertError as exc:
         _fail(exc)
         return
+    score = read_score(ledger_path)  # the suite's, from the last full `hsa-cert selftest`
     if as_json:
-        typer.echo(json.dumps({"sites": [h.to_json() for h in histories]}, ensure_ascii=False, indent=2))
+        typer.echo(json.dumps({"sites": [h.to_json() for h in histories], "mutation_score": score},
+                              ensure_ascii=False, indent=2))
     else:
         typer.echo(render_history(histories, interface_names()), nl=False)
+        typer.echo(f"suite mutation score: {render_score(score)}")
 
 
 @app.command("report")

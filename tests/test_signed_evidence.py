@@ -370,3 +370,15 @@ def test_without_a_grace_a_new_scenario_decides_at_once(tmp_path: Path) -> None:
 def test_a_site_never_certified_has_nothing_pending(tmp_path: Path) -> None:
     second = _pending_run(tmp_path, "run-2", "2025-01-10", new_fails=True, grace=30)
     assert second.gate.verdict == "not certified" and not second.gate.pending
+
+
+def test_history_shows_the_suite_mutation_score(tmp_path: Path) -> None:
+    ledger = tmp_path / "reports" / "ledger.sqlite"
+    certify(tmp_path, "run-1", None)
+    result = RUNNER.invoke(app, ["history", "--ledger", str(ledger)])
+    assert result.exit_code == 0 and "suite mutation score: not measured" in result.output
+    write_score(ledger, caught=9, total=10, suite_fingerprint="e" * 64)
+    result = RUNNER.invoke(app, ["history", "--ledger", str(ledger)])
+    assert "suite mutation score: 90.0% (9/10 platform mutants caught" in result.output
+    data = json.loads(RUNNER.invoke(app, ["history", "--ledger", str(ledger), "--json"]).output)
+    assert data["mutation_score"]["caught"] == 9
