@@ -115,6 +115,8 @@ def test_an_unsigned_run_says_so_plainly(tmp_path: Path) -> None:
     assert "未签名 UNSIGNED" in (outcome.run_dir / "certificate.html").read_text(encoding="utf-8")
     code, out = verify(str(outcome.run_dir), "--require-signature")
     assert code == 1 and "--require-signature: FAILED" in out
+    code, out = verify(str(outcome.run_dir), "--trust", "SHA256:" + "0" * 64)
+    assert code == 1 and "the run is unsigned" in out
 
 
 def test_the_certificate_carries_number_issuer_validity_fingerprint_code_and_score(tmp_path: Path,

@@ -137,6 +137,8 @@ def verify_run(run_dir: Path, *, trusted: frozenset[str] = frozenset(), code: st
     evidence = verify_evidence(run_dir)
     seal = check_seal(run_dir, evidence_digest=evidence.recorded_digest, trusted=trusted)
     problems = [*evidence.problems, *seal.problems]
+    if trusted and not seal.signed:
+        problems.append((SIGNATURE, "missing: --trust asks for a signature by a trusted key, the run is unsigned"))
     if code is not None:
         if not seal.code:
             problems.append(("--code", "this run has no manifest, so no verification code"))
