@@ -524,6 +524,17 @@ def run_command(
 # harness.reporting.certify.finish_certification(): verdict, evidence, certificate, ledger, Allure.
 
 
+def _print_pdf(certificate: object) -> object:
+    """certificate.pdf beside certificate.html; the page count is checked (a certificate is one A4 page)."""
+    from harness.reporting.pdf import page_count, print_pdf
+
+    printed = print_pdf(certificate)  # type: ignore[arg-type]
+    pages = page_count(printed.read_bytes())
+    if pages != 1:
+        typer.echo(f"warning: the certificate printed on {pages} pages, not one", err=True)
+    return printed
+
+
 @app.command("certify")
 def certify_command(
     site: str | None = typer.Option(None, "--site", help="Site config (TOML); default: the embedded platform."),
@@ -550,6 +561,12 @@ def certify_command(
     no_allure: bool = typer.Option(False, "--no-allure", help="Skip the Allure HTML report."),
     no_mask: bool = typer.Option(False, "--no-mask", help="Keep personal data unmasked in reports."),
     province: str | None = _PROVINCE,
+    signing_key: str | None = typer.Option(
+        None, "--signing-key", help="Ed25519 private key (PEM) to sign the evidence; default $HSA_CERT_SIGNING_KEY; "
+        "neither: unsigned."),
+    issuer: str | None = typer.Option(None, "--issuer", help="Issuing organisation printed on the certificate; "
+                                      "default: the certification profile's."),
+    pdf: bool = typer.Option(False, "--pdf", help="Also print the certificate to certificate.pdf (Chromium)."),
 ) -> None:
     """Run a certification profile and write the evidence: results.json, junit.xml, allure-results/,
     certificate.html and the Allure report; append the run to the ledger; apply the gate.
@@ -562,6 +579,7 @@ def certify_command(
     from harness.reporting.certprofile import load_profile, profile_for_capabilities
     from harness.reporting.gate import GatePolicy, load_baseline, parse_pass_rate
     from harness.reporting.ledger import default_ledger_path
+    from harness.reporting.signing import load_signing_key
     from harness.scenarios.catalogue import load_suites
     from harness.session import preload_site, run_session
     from harness.specs import load_registry
@@ -574,6 +592,7 @@ def certify_command(
             baseline=load_baseline(Path(baseline)) if baseline else None,
             min_coverage=parse_pass_rate(min_coverage, "--min-coverage") if min_coverage is not None else None,
         )
+        key = load_signing_key(Path(signing_key) if signing_key else None)
         site_config = preload_site(site)
         declared = tuple(site_config.capabilities)  # type: ignore[attr-defined]
         chosen = load_profile(profile or profile_for_capabilities(declared))
@@ -590,37 +609,33 @@ def certify_command(
             Path(str(run_dir)), run_info(document, chosen),
             scenarios={s.id: s for s in selection.scenarios}, levels=selection.levels, policy=policy,
             ledger=Path(ledger) if ledger else default_ledger_path(reports), reports_dir=reports,
-            allure=not no_allure, progress=typer.echo,
+            allure=not no_allure, progress=typer.echo, signing_key=key, issuer=issuer or chosen.issuer,
+            validity_days=chosen.validity_days, pending_grace_days=chosen.pending_grace_days,
         )
+        printed = _print_pdf(outcome.certificate) if pdf else None
     except HsaCertError as exc:
         _fail(exc)
         return
+    from harness.reporting.mutation_score import render_score
+
+    document = outcome.record.extra.get("certificate") or {}
     typer.echo("")
     typer.echo(f"certificate:     {outcome.certificate}")
+    typer.echo(f"  number {outcome.number}, issued {document.get('issued')} by {document.get('issuer')}, "
+               f"valid until {document.get('valid_until')}")
+    typer.echo(f"  verification code {outcome.code}  (check: hsa-cert verify --code {outcome.code} {outcome.run_dir})")
+    typer.echo(f"  signed by {outcome.key_fingerprint}" if outcome.key_fingerprint
+               else "  UNSIGNED 未签名 (no --signing-key or $HSA_CERT_SIGNING_KEY)")
+    score = render_score(document.get("mutation_score"), outcome.record.info.suite_fingerprint)
+    typer.echo(f"  mutation score: {score}")
     typer.echo(f"evidence digest: {outcome.digest}  (check: hsa-cert verify {outcome.run_dir})")
+    if printed is not None:
+        typer.echo(f"certificate PDF: {printed}")
     if outcome.allure is not None:
         typer.echo(outcome.allure.message)
     typer.echo("")  # the gate's reasons and the verdict are the last lines, whatever came before
     typer.echo(outcome.gate.render(limit=10, full_list=str(Path(str(outcome.run_dir)) / "certification.json")))
     raise typer.Exit(outcome.exit_code)
-
-
-@app.command("verify")
-def verify_command(
-    run_dir: str = typer.Argument(..., help="An evidence directory written by certify."),
-) -> None:
-    """Recompute the evidence digest of a certify run: exit 0 intact, 1 tampered (naming each changed file)."""
-    from pathlib import Path
-
-    from harness.reporting.evidence import verify
-
-    try:
-        result = verify(Path(run_dir))
-    except HsaCertError as exc:
-        _fail(exc)
-        return
-    typer.echo(result.render())
-    raise typer.Exit(0 if result.intact else 1)
 
 
 @app.command("history")
@@ -637,16 +652,21 @@ def history_command(
     from harness.reporting.certify import interface_names
     from harness.reporting.history import load_history, render_history
     from harness.reporting.ledger import default_ledger_path
+    from harness.reporting.mutation_score import read_score, render_score
 
     try:
-        histories = load_history(Path(ledger) if ledger else default_ledger_path(), site)
+        ledger_path = Path(ledger) if ledger else default_ledger_path()
+        histories = load_history(ledger_path, site)
     except HsaCertError as exc:
         _fail(exc)
         return
+    score = read_score(ledger_path)  # the suite's, from the last full `hsa-cert selftest`
     if as_json:
-        typer.echo(json.dumps({"sites": [h.to_json() for h in histories]}, ensure_ascii=False, indent=2))
+        typer.echo(json.dumps({"sites": [h.to_json() for h in histories], "mutation_score": score},
+                              ensure_ascii=False, indent=2))
     else:
         typer.echo(render_history(histories, interface_names()), nl=False)
+        typer.echo(f"suite mutation score: {render_score(score)}")
 
 
 @app.command("report")
@@ -654,6 +674,7 @@ def report_command(
     run_dir: str = typer.Argument(..., help="An evidence directory written by certify."),
     reports_dir: str = typer.Option("reports", "--reports-dir", help="Root holding <site>/history.jsonl."),
     no_allure: bool = typer.Option(False, "--no-allure", help="Only the certificate."),
+    pdf: bool = typer.Option(False, "--pdf", help="Also print the certificate to certificate.pdf (Chromium)."),
 ) -> None:
     """Render the certificate and the Allure report again from the evidence on disk (after verifying it)."""
     from pathlib import Path
@@ -663,10 +684,13 @@ def report_command(
     try:
         outcome = rebuild_reports(Path(run_dir), reports_dir=Path(reports_dir), allure=not no_allure,
                                   progress=typer.echo)
+        printed = _print_pdf(outcome.certificate) if pdf else None
     except HsaCertError as exc:
         _fail(exc)
         return
     typer.echo(f"certificate: {outcome.certificate}")
+    if printed is not None:
+        typer.echo(f"certificate PDF: {printed}")
     if outcome.allure is not None:
         typer.echo(outcome.allure.message)
 
@@ -679,6 +703,12 @@ from harness.cli_selftest import proxy_app, selftest_command  # noqa: E402 - the
 
 app.command("selftest")(selftest_command)
 app.add_typer(proxy_app, name="proxy")
+
+from harness.cli_cert import keys_app, replay_command, verify_command  # noqa: E402 - registered here
+
+app.command("verify")(verify_command)
+app.command("replay")(replay_command)
+app.add_typer(keys_app, name="keys")
 
 
 def main() -> None:

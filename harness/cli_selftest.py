@@ -97,6 +97,17 @@ def _proxy_part(site: str | None, mutation: list[str], jobs: int) -> Any:
                               recheck=site is not None, progress=lambda text: typer.echo(text, err=True))
 
 
+def _record_score(caught: int, total: int) -> None:
+    """Keep the score beside the ledger, for the certificate and certify's summary."""
+    from harness.reporting.identity import tool_identity
+    from harness.reporting.ledger import default_ledger_path
+    from harness.reporting.mutation_score import write_score
+
+    path = write_score(default_ledger_path(), caught=caught, total=total,
+                       suite_fingerprint=tool_identity().suite_fingerprint)
+    typer.echo(f"mutation score recorded: {path}", err=True)
+
+
 def selftest_command(
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON (progress still goes to stderr)."),
     mutant: list[str] = typer.Option(None, "--mutant", help="Only this platform mutant (repeatable); default: all."),  # noqa: B008
@@ -163,6 +174,8 @@ def selftest_command(
             if write_baseline:
                 written = record_baseline(platform_report, Path(baseline) if baseline else None)
                 typer.echo(f"baseline written: {written}", err=True)
+            if not relevant_only and not mutant:  # the published score: a full run of every mutant
+                _record_score(len(platform_report.caught), len(platform_report.mutants))
         if run_proxy:
             proxy_report = _proxy_part(site, mutation, jobs)
     except HsaCertError as exc:

@@ -47,7 +47,7 @@ OWNERS: dict[str, str | tuple[str, ...]] = {
     "yaml": "scenarios/loader.py",
     "starlette": "platform/app.py",
     "uvicorn": "platform/server.py",
-    "typer": ("cli.py", "cli_selftest.py"),  # the command line: cli.py and its cli_<group>.py modules
+    "typer": ("cli.py", "cli_selftest.py", "cli_cert.py"),  # the command line: cli.py and its cli_<group>.py modules
     "jinja2": "reporting/certificate.py",
     "allure": "reporting/allure.py",
     "allure_commons": "reporting/allure.py",
@@ -57,6 +57,7 @@ OWNERS: dict[str, str | tuple[str, ...]] = {
     "orjson": "platform/codec.py",
     "rich": "reporting/progress.py",
     "gmssl": "sm_crypto.py",
+    "cryptography": "reporting/signing.py",
 }
 
 # The reference platform and the conformance checks share schemas but no logic.

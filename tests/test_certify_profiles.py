@@ -83,6 +83,9 @@ def test_overrides_apply_last_match_wins(tmp_path: Path) -> None:
     ({"title_zh": ""}, "title_zh"),
     ({"id": "other"}, "file name"),
     ({"overrides": [{"match": "x", "level": "maybe"}]}, "overrides[0].level"),
+    ({"validity_days": 0}, "validity_days"),
+    ({"pending_grace_days": "a month"}, "pending_grace_days"),
+    ({"issuer": 42}, "issuer"),
 ])
 def test_a_bad_profile_names_the_key_and_the_file(tmp_path: Path, patch: dict, message: str) -> None:
     folder = tmp_path / "certification-profiles"
@@ -92,6 +95,11 @@ def test_a_bad_profile_names_the_key_and_the_file(tmp_path: Path, patch: dict, m
     with pytest.raises(ConfigError) as err:
         load_profile("bad", root=tmp_path)
     assert message in err.value.render() and "bad.json" in err.value.render()
+
+
+def test_the_shipped_profiles_name_validity_and_grace() -> None:
+    profile = load_profile("hospital-outpatient")
+    assert profile.validity_days == 365 and profile.pending_grace_days == 0 and profile.issuer == ""
 
 
 def test_an_unknown_profile_lists_the_known_ones() -> None:

@@ -128,6 +128,29 @@ def test_the_example_baseline_loads() -> None:
     assert baseline.entries and all(e.reason and isinstance(e.expires, date) for e in baseline.entries)
 
 
+def test_the_example_baseline_names_scenarios_of_the_default_suite() -> None:
+    from harness.scenarios.catalogue import load_suites
+    from harness.specs import load_registry
+
+    path = Path(__file__).resolve().parents[1] / "fixtures" / "known-failures.example.toml"
+    ids = {s.id for s in load_suites(load_registry(), "baseline")}
+    unknown = [e.scenario for e in load_baseline(path).entries if e.scenario not in ids]
+    assert not unknown, f"the example baseline names scenarios that do not exist: {unknown}"
+
+
+def test_a_waived_mandatory_failure_is_never_plainly_certified() -> None:
+    record = run(("a.ok", Outcome.PASSED), ("a.broken", Outcome.FAILED))
+    entry = KnownFailure("a.broken", "vendor fix pending", date(2099, 12, 31))
+    result = evaluate(record, policy(baseline=_baseline(entry)))
+    assert result.exit_code == 0 and result.waived == ("a.broken",)
+    assert result.verdict == "certified with waivers" and result.verdict != "certified"
+    assert result.to_json()["waivers"] == [{"scenario": "a.broken", "reason": "vendor fix pending",
+                                            "expires": "2099-12-31"}]
+    assert "a.broken until 2099-12-31: vendor fix pending" in result.render()
+    clean = evaluate(record, policy())
+    assert clean.verdict == "not certified"
+
+
 @pytest.mark.parametrize(("text", "message"), [
     ('[[known_failure]]\nscenario = "a"\nexpires = 2025-01-01\n', "'reason'"),
     ('[[known_failure]]\nscenario = "a"\nreason = "r"\nexpires = "soon"\n', "'expires'"),

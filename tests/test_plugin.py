@@ -227,7 +227,8 @@ def test_steps_built_when_written_are_what_the_live_allure_api_writes(
     assert deferred == live
     [failing] = deferred["outpatient.sample.fail"]
     assert failing[1] == "failed" and failing[2]["message"].startswith("AssertionError: expected success")
-    assert [a[0] for a in failing[4]] == ["request", "response (HTTP 200)", "findings", "reproduce (curl)"]
+    assert [a[0] for a in failing[4]] == ["request", "response (HTTP 200)", "findings", "reproduce (curl)",
+                                      "reproduce (PowerShell)"]
 
 
 def test_run_pytest_defers_garbage_collection_yet_bounds_it_and_restores_the_collector(

@@ -45,7 +45,7 @@ from allure_commons.utils import format_exception, uuid4
 
 from harness.model import Exchange, Failure, Grade, Level, RunEvent, Scenario, Severity, StepResult
 from harness.reporting.console import AREA_NAMES_ZH
-from harness.reporting.curl import curl_command
+from harness.reporting.curl import curl_command, powershell_command
 from harness.reporting.masking import mask_json_text
 from harness.specs import GRADE_LABELS
 
@@ -265,6 +265,8 @@ def _step_contents(step: StepResult, fault: str | None, masked: bool, header_env
         attachments.append(("\n\n".join(failure_text(f) for f in graded), "findings", AttachmentType.TEXT))
     if findings and exchange is not None:
         attachments.append((lambda: curl_command(exchange, header_env=header_env), "reproduce (curl)",
+                            AttachmentType.TEXT))
+        attachments.append((lambda: powershell_command(exchange, header_env=header_env), "reproduce (PowerShell)",
                             AttachmentType.TEXT))
     problem: BaseException | None = None
     if exchange is not None and exchange.error and fault:

@@ -20,6 +20,7 @@ import jinja2
 
 from harness.model import Grade, Outcome
 from harness.reporting.console import AREA_NAMES_ZH
+from harness.reporting.mutation_score import render_score
 from harness.reporting.record import FailureRecord, RunRecord, ScenarioRecord, Tally
 from harness.specs import GRADE_LABELS
 
@@ -31,10 +32,12 @@ MAX_GAPS = 4
 MAX_CLAUSES = 14
 MAX_ADVISORIES = 4
 MAX_INCONCLUSIVE = 3
+MAX_WAIVERS = 4
 
 AREA_LABELS = AREA_NAMES_ZH  # one vocabulary for the console, Allure and the certificate
 VERDICT_LABELS = {
     "certified": ("通过认证", "CERTIFIED"),
+    "certified with waivers": ("附豁免通过认证", "CERTIFIED WITH WAIVERS 附豁免"),
     "not certified": ("未通过认证", "NOT CERTIFIED"),
     "incomplete": ("测试未完成（基础设施错误）", "INCOMPLETE: infrastructure error"),
 }
@@ -99,8 +102,11 @@ def _rows(tallies: list[Tally], labels: Mapping[str, str]) -> list[dict[str, Any
     ]
 
 
-def certificate_context(record: RunRecord, *, digest: str, interface_names: Mapping[str, str]) -> dict[str, Any]:
+def certificate_context(record: RunRecord, *, digest: str, interface_names: Mapping[str, str],
+                        seal: Mapping[str, str] | None = None) -> dict[str, Any]:
     gate = dict(record.extra.get("gate") or {})
+    document = {"number": "", "issuer": "", "issued": "", "valid_until": "", "mutation_score": None,
+                **dict(record.extra.get("certificate") or {})}
     verdict = gate.get("verdict") or "incomplete"
     summary = record.summary
     covered, missing = record.mandatory_clauses()
@@ -144,17 +150,24 @@ def certificate_context(record: RunRecord, *, digest: str, interface_names: Mapp
         "inconclusive_more": max(0, len(inconclusive) - MAX_INCONCLUSIVE),
         "grades": record.grades(),
         "spec_coverage": dict(record.extra.get("coverage") or {}),  # harness/reporting/coverage.py
+        "document": document,
+        "score_text": render_score(document.get("mutation_score"), info.suite_fingerprint),
+        "waivers": list(gate.get("waivers") or [])[:MAX_WAIVERS],
+        "waivers_more": max(0, len(gate.get("waivers") or []) - MAX_WAIVERS),
+        "seal": {"manifest_digest": "", "code": "", "key_fingerprint": "", **dict(seal or {})},
     }
 
 
-def render_certificate(record: RunRecord, *, digest: str, interface_names: Mapping[str, str] | None = None) -> str:
-    context = certificate_context(record, digest=digest, interface_names=interface_names or {})
+def render_certificate(record: RunRecord, *, digest: str, interface_names: Mapping[str, str] | None = None,
+                       seal: Mapping[str, str] | None = None) -> str:
+    """`seal`: manifest_digest, code (the verification code) and key_fingerprint ("" when unsigned)."""
+    context = certificate_context(record, digest=digest, interface_names=interface_names or {}, seal=seal)
     return _environment().get_template("certificate.html.j2").render(**context)
 
 
 def write_certificate(run_dir: Path, record: RunRecord, *, digest: str,
-                      interface_names: Mapping[str, str] | None = None) -> Path:
+                      interface_names: Mapping[str, str] | None = None, seal: Mapping[str, str] | None = None) -> Path:
     path = run_dir / "certificate.html"
-    path.write_text(render_certificate(record, digest=digest, interface_names=interface_names),
+    path.write_text(render_certificate(record, digest=digest, interface_names=interface_names, seal=seal),
                     encoding="utf-8", newline="\n")
     return path

@@ -6,19 +6,24 @@ writes, in this order:
 
 1. `certification.json`: the run record under the certification profile plus the gate result;
 2. `evidence.sha256` and the evidence digest (results.json, certification.json, exchanges);
-3. `certificate.html`, which prints the digest;
-4. one row per run (and per scenario) in the ledger;
-5. the Allure HTML report, with the site's history (skipped with a message if Node is missing).
+3. `manifest.json` (`manifest.py`): what the run certifies, linked to the site's previous run;
+4. `certificate.html`, which prints the digests, the certificate number and the verification code;
+5. `evidence.sig` when a signing key is given (`signing.py`): manifest and certificate signed;
+6. one row per run (and per scenario) and its chain link in the ledger;
+7. the Allure HTML report, with the site's history (skipped with a message if Node is missing).
 
-`rebuild_reports` (`hsa-cert report DIR`) renders 3 and 5 again from the files on disk.
+`rebuild_reports` (`hsa-cert report DIR`) renders 4 and 7 again from the files on disk.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,14 +33,33 @@ from harness.model import Level, Scenario
 from harness.reporting.allure_report import ReportOutcome, generate_report
 from harness.reporting.certificate import write_certificate
 from harness.reporting.certprofile import CertificationProfile
-from harness.reporting.evidence import verify, write_manifest
+from harness.reporting.evidence import canonical_files, sha256_file, verify, write_manifest
 from harness.reporting.gate import GatePolicy, GateResult, evaluate
-from harness.reporting.ledger import append_run, load_outcomes, previous_run
+from harness.reporting.ledger import (
+    append_run,
+    chain_head,
+    load_outcomes,
+    load_runs,
+    new_since_certified,
+    previous_run,
+)
+from harness.reporting.manifest import (
+    MANIFEST_JSON,
+    SIGNATURE,
+    build_manifest,
+    spec_files_fingerprint,
+    verification_code,
+    write_manifest_json,
+    write_signature,
+)
+from harness.reporting.mutation_score import read_score
 from harness.reporting.record import RunInfo, RunRecord, record_from_results
+from harness.reporting.signing import SigningKey
+from harness.resources import specs_dir
 from harness.specs import load_registry
 
-__all__ = ["CERTIFICATION_JSON", "CertifyOutcome", "finish_certification", "interface_names", "rebuild_reports",
-           "run_info", "site_history_path", "suite_fingerprint"]
+__all__ = ["CERTIFICATION_JSON", "DEFAULT_ISSUER", "CertifyOutcome", "certificate_number", "finish_certification",
+           "interface_names", "rebuild_reports", "run_info", "site_history_path", "suite_fingerprint"]
 
 CERTIFICATION_JSON = "certification.json"
 Progress = Callable[[str], None]
@@ -49,6 +73,16 @@ class CertifyOutcome:
     digest: str
     certificate: Path
     allure: ReportOutcome | None
+    manifest_digest: str = ""
+    key_fingerprint: str = ""  # "" when unsigned
+
+    @property
+    def code(self) -> str:
+        return verification_code(self.manifest_digest) if self.manifest_digest else ""
+
+    @property
+    def number(self) -> str:
+        return str((self.record.extra.get("certificate") or {}).get("number", ""))
 
     @property
     def exit_code(self) -> int:
@@ -137,6 +171,82 @@ def _allure(run_dir: Path, record: RunRecord, reports_dir: Path, progress: Progr
     )
 
 
+DEFAULT_ISSUER = "hsa-cert self-assessment 自评（未经第三方发证）"
+
+
+def certificate_number(site_id: str, issued: date, sequence: int) -> str:
+    """HSA-<SITE>-<YYYYMMDD>-<NNNN>: the site, the issue date and the site's run sequence in the ledger."""
+    site = re.sub(r"[^A-Z0-9]+", "-", site_id.upper()).strip("-") or "SITE"
+    return f"HSA-{site}-{issued:%Y%m%d}-{sequence:04d}"
+
+
+def _issue_date(info: RunInfo) -> date:
+    try:
+        return datetime.fromisoformat(info.finished_at).date()
+    except ValueError:
+        return datetime.now(UTC).date()
+
+
+def _document(info: RunInfo, ledger: Path, *, issuer: str, validity_days: int) -> dict[str, Any]:
+    """The certificate's own particulars: number, issuer, issue date, validity, the suite's mutation score."""
+    issued = _issue_date(info)
+    sequence = len(load_runs(ledger, info.site_id)) + 1 if ledger.is_file() else 1
+    return {
+        "number": certificate_number(info.site_id, issued, sequence),
+        "issuer": issuer or DEFAULT_ISSUER,
+        "issued": issued.isoformat(),
+        "validity_days": validity_days,
+        "valid_until": (issued + timedelta(days=validity_days)).isoformat(),
+        "mutation_score": read_score(ledger),
+    }
+
+
+def _identity(info: RunInfo) -> dict[str, Any]:
+    specs = specs_dir()
+    return {
+        "suite_fingerprint": info.suite_fingerprint,
+        "default_suite_fingerprint": info.default_suite_fingerprint,
+        "spec_version": info.spec_version,
+        "spec_files_fingerprint": spec_files_fingerprint(specs) if specs.is_dir() else "",
+        "cert_profile": info.cert_profile,
+        "province_profile": info.province_profile,
+        "tool": {"name": "hsa-cert", "version": info.harness_version},
+    }
+
+
+def _seal_of(run_dir: Path) -> dict[str, str]:
+    """What the certificate shows of manifest.json and evidence.sig, read back from disk."""
+    path = run_dir / MANIFEST_JSON
+    if not path.is_file():
+        return {}
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    fingerprint = ""
+    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+        fingerprint = str(json.loads((run_dir / SIGNATURE).read_text(encoding="utf-8"))["key_fingerprint"])
+    return {"manifest_digest": digest, "code": verification_code(digest), "key_fingerprint": fingerprint}
+
+
+def _pending(record: RunRecord, ledger: Path, grace_days: int) -> dict[str, date]:
+    """Scenario id -> last day of its grace, for the scenarios new since the site's last certified run."""
+    if grace_days <= 0:
+        return {}
+    found = new_since_certified(ledger, record.info.site_id)
+    if found is None:  # never certified: nothing is "new since", everything decides
+        return {}
+    known, first_seen = found
+    today = _issue_date(record.info)
+    pending: dict[str, date] = {}
+    for s in record.scenarios:
+        if s.id in known:
+            continue
+        try:
+            since = datetime.fromisoformat(first_seen[s.id]).date() if s.id in first_seen else today
+        except ValueError:
+            since = today
+        pending[s.id] = since + timedelta(days=grace_days)
+    return pending
+
+
 def finish_certification(
     run_dir: Path,
     info: RunInfo,
@@ -148,6 +258,10 @@ def finish_certification(
     reports_dir: Path,
     allure: bool = True,
     progress: Progress = lambda _m: None,
+    signing_key: SigningKey | None = None,
+    issuer: str = "",
+    validity_days: int = 365,
+    pending_grace_days: int = 0,
 ) -> CertifyOutcome:
     results_path = run_dir / "results.json"
     try:
@@ -158,18 +272,39 @@ def finish_certification(
     record = record_from_results(results, info, scenarios=scenarios, levels=levels)
     before = previous_run(ledger, info.site_id)
     previous = load_outcomes(ledger, before.run_id) if before else None
+    pending = _pending(record, ledger, pending_grace_days)
+    if pending:
+        policy = replace(policy, pending=pending, today=policy.today or _issue_date(info))
     gate = evaluate(record, policy, previous, previous_run_id=before.run_id if before else None)
     coverage = {k: v for k, v in (results.get("coverage") or {}).items() if k != "by_interface"}
-    record = replace(record, extra={"gate": gate.to_json(), **({"coverage": coverage} if coverage else {})})
+    document = _document(info, ledger, issuer=issuer, validity_days=validity_days)
+    record = replace(record, extra={"gate": gate.to_json(), "certificate": document,
+                                    **({"coverage": coverage} if coverage else {})})
     _write_json(run_dir / CERTIFICATION_JSON, record.to_json())
 
     digest = write_manifest(run_dir, include_certificate=False)
-    certificate = write_certificate(run_dir, record, digest=digest, interface_names=interface_names(info.spec_version))
+    head = chain_head(ledger, info.site_id)
+    manifest = build_manifest(
+        run_id=info.run_id, site_id=info.site_id, certificate_number=document["number"],
+        files={name: sha256_file(run_dir / name) for name in canonical_files(run_dir)}, evidence_digest=digest,
+        identity={**_identity(info), **{k: document[k] for k in ("issuer", "issued", "valid_until",
+                                                                 "mutation_score")}},
+        site=(results.get("run") or {}).get("site") or {}, verdict=gate.verdict,
+        previous={"run_id": head[0], "chain_digest": head[1]} if head else None,
+    )
+    manifest_digest = write_manifest_json(run_dir, manifest)
+    seal = {"manifest_digest": manifest_digest, "code": verification_code(manifest_digest),
+            "key_fingerprint": signing_key.fingerprint if signing_key else ""}
+    certificate = write_certificate(run_dir, record, digest=digest, interface_names=interface_names(info.spec_version),
+                                    seal=seal)
     write_manifest(run_dir, include_certificate=True)
+    if signing_key is not None:
+        write_signature(run_dir, signing_key, manifest_digest)
 
-    append_run(ledger, record, verdict=gate.verdict, exit_code=gate.exit_code, out_dir=str(run_dir))
+    append_run(ledger, record, verdict=gate.verdict, exit_code=gate.exit_code, out_dir=str(run_dir),
+               manifest_digest=manifest_digest)
     report = _allure(run_dir, record, reports_dir, progress) if allure else None
-    return CertifyOutcome(run_dir, record, gate, digest, certificate, report)
+    return CertifyOutcome(run_dir, record, gate, digest, certificate, report, manifest_digest, seal["key_fingerprint"])
 
 
 def rebuild_reports(run_dir: Path, *, reports_dir: Path, allure: bool = True,
@@ -183,9 +318,11 @@ def rebuild_reports(run_dir: Path, *, reports_dir: Path, allure: bool = True,
     data = json.loads((run_dir / CERTIFICATION_JSON).read_text(encoding="utf-8"))
     record = RunRecord.from_json(data)
     gate_json = dict(record.extra.get("gate") or {})
+    seal = _seal_of(run_dir)
     certificate = write_certificate(run_dir, record, digest=check.recorded_digest,
-                                    interface_names=interface_names(record.info.spec_version))
+                                    interface_names=interface_names(record.info.spec_version), seal=seal)
     write_manifest(run_dir, include_certificate=True)
     report = _allure(run_dir, record, reports_dir, progress, append_history=False) if allure else None
     gate = GateResult(exit_code=int(gate_json.get("exit_code", 0)), criteria=tuple(gate_json.get("criteria", ())))
-    return CertifyOutcome(run_dir, record, gate, check.recorded_digest, certificate, report)
+    return CertifyOutcome(run_dir, record, gate, check.recorded_digest, certificate, report,
+                          seal.get("manifest_digest", ""), seal.get("key_fingerprint", ""))

@@ -70,6 +70,9 @@ class CertificationProfile:
     capabilities: Mapping[str, str]  # capability -> mandatory | conditional | optional
     overrides: tuple[Override, ...] = ()
     source: str = ""
+    issuer: str = ""  # the organisation that issues the certificate (`--issuer` overrides)
+    validity_days: int = 365  # a certificate is valid this many days from its issue date
+    pending_grace_days: int = 0  # a scenario new since the site's last certified run is pending this long
 
     @property
     def required_capabilities(self) -> tuple[str, ...]:
@@ -170,6 +173,14 @@ def _parse(raw: object, path: Path) -> CertificationProfile:
         if item.get("level") not in OVERRIDE_LEVELS:
             raise bad(f"overrides[{i}].level", f"must be one of {', '.join(OVERRIDE_LEVELS)}")
         overrides.append(Override(item["match"], item["level"], str(item.get("reason", ""))))
+    validity = raw.get("validity_days", 365)
+    if not isinstance(validity, int) or isinstance(validity, bool) or not 1 <= validity <= 3660:
+        raise bad("validity_days", "must be a whole number of days between 1 and 3660")
+    grace = raw.get("pending_grace_days", 0)
+    if not isinstance(grace, int) or isinstance(grace, bool) or not 0 <= grace <= 366:
+        raise bad("pending_grace_days", "must be a whole number of days between 0 (off) and 366")
+    if not isinstance(raw.get("issuer", ""), str):
+        raise bad("issuer", "must be a string (the issuing organisation)")
     return CertificationProfile(
         id=raw["id"],
         title_zh=raw["title_zh"],
@@ -178,6 +189,9 @@ def _parse(raw: object, path: Path) -> CertificationProfile:
         capabilities=dict(caps),
         overrides=tuple(overrides),
         source=str(path),
+        issuer=str(raw.get("issuer", "")),
+        validity_days=validity,
+        pending_grace_days=grace,
     )
 
 

@@ -15,8 +15,9 @@ certificate names the evidence and the evidence cannot change without the digest
 (reproduce it with `grep -v certificate.html evidence.sha256 | sha256sum`). The certificate itself
 cannot be inside its own digest; its line in the manifest catches edits to it.
 
-This is tamper-evidence, not a signature: whoever can rewrite every file can rewrite the manifest
-too. The anchor is the digest as recorded when the certificate was handed over.
+On its own this is tamper-evidence, not a signature: whoever can rewrite every file can rewrite
+the manifest too. `manifest.py` adds what is signed (manifest.json, evidence.sig) and the ledger's
+chain across a site's runs; `chain.verify_run` checks all of it.
 """
 
 from __future__ import annotations

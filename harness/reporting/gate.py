@@ -9,6 +9,11 @@ Rules, all applied to the run's record:
 - with `--fail-on-regression`, nothing that passed in the site's previous run fails now;
 - `--baseline known-failures.toml` waives listed failures until their expiry date. A listed scenario
   that passes is reported (remove it); an expired entry fails the gate whatever the scenario does.
+  A run whose mandatory failures were waived is never plainly "certified": its verdict is
+  "certified with waivers" (附豁免), listing each waiver with its reason and expiry.
+- a scenario new since the site's last certified run is *pending* (待定) until its grace period ends,
+  when the certification profile sets `pending_grace_days`: its failure is reported, not deciding;
+  after the grace it decides like any other.
 Infrastructure errors make the run incomplete (exit 3): an unreachable site proves nothing either way.
 
 Exit codes: 0 certified, 1 findings, 2 usage or config error (raised as errors elsewhere), 3 infra.
@@ -29,6 +34,7 @@ from harness.model import Outcome
 from harness.reporting.record import RunRecord
 
 __all__ = [
+    "CERTIFIED_WITH_WAIVERS",
     "EXIT_CERTIFIED",
     "EXIT_FINDINGS",
     "EXIT_INFRASTRUCTURE",
@@ -44,6 +50,7 @@ __all__ = [
 
 EXIT_CERTIFIED, EXIT_FINDINGS, EXIT_INFRASTRUCTURE = 0, 1, 3
 VERDICTS = {EXIT_CERTIFIED: "certified", EXIT_FINDINGS: "not certified", EXIT_INFRASTRUCTURE: "incomplete"}
+CERTIFIED_WITH_WAIVERS = "certified with waivers"
 
 
 def parse_pass_rate(text: str | float, option: str = "--min-pass-rate") -> float:
@@ -127,6 +134,7 @@ class GatePolicy:
     baseline: Baseline | None = None
     today: date | None = None  # None: the local date when evaluated
     min_coverage: float | None = None  # what ran / what applies
+    pending: Mapping[str, date] = field(default_factory=dict)  # new scenario id -> last day of its grace
 
     def criteria(self) -> list[str]:
         items = ["all mandatory scenarios ran with no MUST finding 必选场景无“必须”级问题"]
@@ -136,6 +144,9 @@ class GatePolicy:
             items.append(f"coverage ≥ {self.min_coverage * 100:.1f}% 覆盖率")
         if self.fail_on_regression:
             items.append("no regression since the previous run 无回归")
+        if self.pending:
+            items.append(f"{len(self.pending)} scenario(s) new since the last certified run pending until their "
+                         "grace ends 新增场景宽限期内不影响结论")
         if self.baseline is not None:
             items.append(f"known failures waived until expiry 已知失败豁免: {Path(self.baseline.path).name}")
         return items
@@ -159,11 +170,15 @@ class GateResult:
     notes: tuple[str, ...] = ()
     waived: tuple[str, ...] = ()
     criteria: tuple[str, ...] = ()
+    waivers: tuple[KnownFailure, ...] = ()  # the baseline entries behind `waived`
+    pending: tuple[tuple[str, str], ...] = ()  # (scenario id, grace until): failed, within its grace
     compared_with: str | None = None  # run id of the previous run used for regression
     infra: tuple[GateFinding, ...] = field(default_factory=tuple)
 
     @property
     def verdict(self) -> str:
+        if self.exit_code == EXIT_CERTIFIED and self.waived:
+            return CERTIFIED_WITH_WAIVERS  # a waived MUST failure is not a pass: the verdict says so
         return VERDICTS[self.exit_code]
 
     def to_json(self) -> dict[str, Any]:
@@ -174,7 +189,10 @@ class GateResult:
             "findings": [f.to_json() for f in self.findings],
             "infrastructure": [f.to_json() for f in self.infra],
             "waived": list(self.waived),
+            "waivers": [{"scenario": w.scenario, "reason": w.reason, "expires": w.expires.isoformat()}
+                        for w in self.waivers],
             "notes": list(self.notes),
+            "pending": [{"scenario": sid, "until": until} for sid, until in self.pending],
             "compared_with": self.compared_with,
         }
 
@@ -187,7 +205,12 @@ class GateResult:
         lines.extend(f"  finding [{f.rule}]: {f.message}" for f in self.findings[:limit])
         if len(self.findings) > limit:
             lines.append(f"  … and {len(self.findings) - limit} more findings (all in {full_list})")
-        lines.extend(f"  waived (known failure): {sid}" for sid in self.waived)
+        expiry = {w.scenario: w for w in self.waivers}
+        lines.extend(f"  waived (known failure 已豁免): {sid}"
+                     + (f" until {expiry[sid].expires.isoformat()}: {expiry[sid].reason}" if sid in expiry else "")
+                     for sid in self.waived)
+        lines.extend(f"  pending (new scenario 新增场景待定, not deciding until {until}): {sid}"
+                     for sid, until in self.pending)
         lines.extend(f"  note: {n}" for n in self.notes)
         counts = Counter(f.rule for f in (*self.infra, *self.findings))
         why = ", ".join(f"{n} {rule}" for rule, n in counts.most_common())
@@ -216,6 +239,7 @@ def evaluate(record: RunRecord, policy: GatePolicy, previous: Mapping[str, Outco
                                     f"({e.reason}): fix it, or renew the entry with a new date and reason", sid))
     waivable = {sid for sid in entries if sid not in expired}
     waived: list[str] = []
+    pending: list[tuple[str, str]] = []
     for sid in sorted(entries):
         if sid not in outcomes:
             notes.append(f"known failure {sid} is not in this run: remove it from {Path(policy.baseline.path).name}")
@@ -232,6 +256,10 @@ def evaluate(record: RunRecord, policy: GatePolicy, previous: Mapping[str, Outco
         elif s.outcome is not Outcome.PASSED:
             if s.id in waivable:
                 waived.append(s.id)
+                continue
+            grace = policy.pending.get(s.id)
+            if grace is not None and today <= grace:
+                pending.append((s.id, grace.isoformat()))
                 continue
             what = "not provisioned (not run)" if s.outcome is Outcome.NOT_PROVISIONED else "failed"
             musts = [f for f in s.failures if not f.advisory and not f.inconclusive] or list(s.failures)
@@ -278,6 +306,8 @@ def evaluate(record: RunRecord, policy: GatePolicy, previous: Mapping[str, Outco
         findings=tuple(findings),
         notes=tuple(notes),
         waived=tuple(waived),
+        waivers=tuple(entries[sid] for sid in waived),
+        pending=tuple(pending),
         criteria=tuple(policy.criteria()),
         compared_with=previous_run_id if policy.fail_on_regression else None,
         infra=tuple(infra),

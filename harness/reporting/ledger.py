@@ -7,10 +7,16 @@ Schema version 2 added `inconclusive`, `advisories` and `coverage` to `runs`; a 
 the columns (NULL for its old runs) the first time it is opened. Its old `pass_rate` values keep the
 definition they were recorded with (passed / (total - not applicable)); runs recorded since use
 passed / (passed + failed), with coverage beside it.
+
+The `chain` table (added beside `runs`, so older ledgers gain it empty) links a site's runs: each
+row holds the run's manifest digest (`manifest.py`), the previous chained run's chain digest, and
+its own chain digest, SHA-256 of "<previous chain digest>\n<manifest digest>". Removing, reordering
+or rewriting a run breaks the links (`chain.verify_chain`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sqlite3
 from collections.abc import Iterator, Mapping
@@ -24,8 +30,9 @@ from harness.errors import ConfigError
 from harness.model import Outcome
 from harness.reporting.record import RunRecord, pass_rate
 
-__all__ = ["LEDGER_ENV", "LedgerRun", "RunDiff", "append_run", "default_ledger_path", "diff_outcomes",
-           "interface_rates", "load_outcomes", "load_runs", "previous_run"]
+__all__ = ["LEDGER_ENV", "ChainLink", "LedgerRun", "RunDiff", "append_run", "chain_digest", "chain_head",
+           "default_ledger_path", "diff_outcomes", "interface_rates", "load_chain",
+           "load_outcomes", "load_runs", "new_since_certified", "previous_run"]
 
 LEDGER_ENV = "HSA_CERT_LEDGER"
 FAILING = frozenset({Outcome.FAILED, Outcome.ERROR})
@@ -41,6 +48,13 @@ CREATE TABLE IF NOT EXISTS runs (
     inconclusive INTEGER, advisories INTEGER, coverage REAL
 );
 CREATE INDEX IF NOT EXISTS runs_by_site ON runs (site_id, seq);
+CREATE TABLE IF NOT EXISTS chain (
+    run_id TEXT PRIMARY KEY REFERENCES runs (run_id),
+    site_id TEXT NOT NULL,
+    manifest_digest TEXT NOT NULL,
+    previous_digest TEXT NOT NULL,
+    chain_digest TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS outcomes (
     run_id TEXT NOT NULL REFERENCES runs (run_id),
     scenario_id TEXT NOT NULL,
@@ -129,8 +143,47 @@ class LedgerRun:
         return {name: getattr(self, name) for name in self.__dataclass_fields__}
 
 
-def append_run(path: Path, record: RunRecord, *, verdict: str, exit_code: int, out_dir: str = "") -> None:
+def chain_digest(previous_digest: str, manifest_digest: str) -> str:
+    return hashlib.sha256(f"{previous_digest}\n{manifest_digest}".encode("ascii")).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class ChainLink:
+    seq: int
+    run_id: str
+    site_id: str
+    out_dir: str
+    manifest_digest: str | None  # None: the run was recorded before the chain
+    previous_digest: str | None
+    chain_digest: str | None
+
+
+def load_chain(path: Path, site: str | None = None) -> list[ChainLink]:
+    """Every run of a site (or of all sites) with its chain link, in ledger order."""
+    query = ("SELECT r.seq, r.run_id, r.site_id, r.out_dir, c.manifest_digest, c.previous_digest, c.chain_digest"
+             " FROM runs r LEFT JOIN chain c ON c.run_id = r.run_id")
+    with _connect(path, create=False) as conn:
+        rows = (conn.execute(query + " WHERE r.site_id = ? ORDER BY r.seq", (site,)) if site is not None
+                else conn.execute(query + " ORDER BY r.seq")).fetchall()
+    return [ChainLink(*tuple(r)) for r in rows]
+
+
+def chain_head(path: Path, site: str) -> tuple[str, str] | None:
+    """(run id, chain digest) of the site's latest chained run; None if none is chained."""
+    if not path.is_file():
+        return None
+    links = load_chain(path, site)
+    chained = [link for link in links if link.chain_digest]
+    if not chained:
+        return None
+    return chained[-1].run_id, str(chained[-1].chain_digest)
+
+
+def append_run(path: Path, record: RunRecord, *, verdict: str, exit_code: int, out_dir: str = "",
+               manifest_digest: str | None = None) -> None:
+    """Append a run; with its manifest digest, also its link in the site's chain (same transaction)."""
     info, summary = record.info, record.summary
+    head = chain_head(path, info.site_id) if manifest_digest else None
     with _connect(path, create=True) as conn:
         conn.execute(
             "INSERT INTO runs (run_id, site_id, site_name, environment, cert_profile, province_profile, spec_version,"
@@ -149,6 +202,11 @@ def append_run(path: Path, record: RunRecord, *, verdict: str, exit_code: int, o
             "INSERT INTO outcomes (run_id, scenario_id, outcome, level, area, interface) VALUES (?, ?, ?, ?, ?, ?)",
             [(info.run_id, s.id, s.outcome.value, s.level.value, s.area, s.interface) for s in record.scenarios],
         )
+        if manifest_digest:
+            previous = head[1] if head else ""
+            conn.execute("INSERT INTO chain (run_id, site_id, manifest_digest, previous_digest, chain_digest)"
+                         " VALUES (?, ?, ?, ?, ?)", (info.run_id, info.site_id, manifest_digest, previous,
+                                                     chain_digest(previous, manifest_digest)))
 
 
 def _run(row: sqlite3.Row) -> LedgerRun:
@@ -181,6 +239,29 @@ def load_outcomes(path: Path, run_id: str) -> dict[str, Outcome]:
     with _connect(path, create=False) as conn:
         rows = conn.execute("SELECT scenario_id, outcome FROM outcomes WHERE run_id = ?", (run_id,)).fetchall()
     return {r["scenario_id"]: Outcome(r["outcome"]) for r in rows}
+
+
+CERTIFIED_VERDICTS = ("certified", "certified with waivers")
+
+
+def new_since_certified(path: Path, site: str) -> tuple[frozenset[str], dict[str, str]] | None:
+    """For pending scenarios: the scenario ids of the site's last certified run, and for each scenario
+    first run after it, the start of that run. None when the site was never certified."""
+    if not path.is_file():
+        return None
+    runs = load_runs(path, site)
+    certified = [r for r in runs if r.verdict in CERTIFIED_VERDICTS]
+    if not certified:
+        return None
+    last = certified[-1]
+    known = frozenset(load_outcomes(path, last.run_id))
+    first_seen: dict[str, str] = {}
+    for run in runs:
+        if run.seq > last.seq:
+            for sid in load_outcomes(path, run.run_id):
+                if sid not in known:
+                    first_seen.setdefault(sid, run.started_at)
+    return known, first_seen
 
 
 def interface_rates(path: Path, run_ids: list[str]) -> dict[str, dict[str, float | None]]:
