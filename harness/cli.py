@@ -598,6 +598,11 @@ from harness.cli_selftest import proxy_app, selftest_command  # noqa: E402 - the
 app.command("selftest")(selftest_command)
 app.add_typer(proxy_app, name="proxy")
 
+from harness.cli_matrix import dashboard_command, matrix_command  # noqa: E402 - a province at once (issue 14)
+
+app.command("matrix")(matrix_command)
+app.command("dashboard")(dashboard_command)
+
 
 def main() -> None:
     try:

@@ -33,6 +33,7 @@ LAYERS: dict[str, int] = {
     "selftest": 4,
     "pytest_plugin": 5,
     "session": 6,
+    "matrix": 6,  # many sites' certifications at once (beside session, which runs one)
     "client": 6,
     "cli": 7,
 }
@@ -46,7 +47,7 @@ OWNERS: dict[str, str | tuple[str, ...]] = {
     "yaml": "scenarios/loader.py",
     "starlette": "platform/app.py",
     "uvicorn": "platform/server.py",
-    "typer": ("cli.py", "cli_selftest.py"),  # the command line: cli.py and its cli_<group>.py modules
+    "typer": ("cli.py", "cli_selftest.py", "cli_matrix.py"),  # the command line: cli.py and its cli_<group>.py modules
     "jinja2": "reporting/certificate.py",
     "allure": "reporting/allure.py",
     "allure_commons": "reporting/allure.py",
