@@ -82,12 +82,18 @@ def dashboard_command(
 ) -> None:
     """The provincial dashboard: one static HTML page (no network requests) from the ledger: pass-rate heat map per
     site and business area, trend charts, regressed sites with the scenarios that broke, sites not run recently."""
-    from harness.reporting.dashboard import write_dashboard
+    from harness.matrix import collect_site_files
+    from harness.reporting.dashboard import META_KEYS, write_dashboard
     from harness.reporting.ledger import default_ledger_path
+    from harness.session import preload_site
 
     try:
-        page = write_dashboard(Path(ledger) if ledger else default_ledger_path(), Path(out),
-                               site_files=list(sites or []), stale_days=stale_days)
+        metadata = {}
+        for path in collect_site_files(list(sites)) if sites else []:
+            described = preload_site(str(path)).describe()
+            metadata[str(described["id"])] = {k: str(v) for k, v in described.items() if k in META_KEYS}
+        page = write_dashboard(Path(ledger) if ledger else default_ledger_path(), Path(out), metadata=metadata,
+                               stale_days=stale_days)
     except HsaCertError as exc:
         _fail(exc)
     typer.echo(f"dashboard: {page.path} ({page.sites} sites, {page.runs} runs, {len(page.regressed)} regressed)")
