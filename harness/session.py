@@ -108,7 +108,7 @@ def run_session(*, site_file: object = None, suites: list[str] | None = None, se
             runner.ledger = Ledger(daybook=daybook)
         names = {spec.infno: spec.title_zh for spec in registry.interfaces()}
         # Exchanges go to disk as each scenario finishes, and once its reports are made the run keeps only what
-        # results.json needs of it: memory stays flat however many scenarios run (issue 14).
+        # results.json needs of it: a long run does not hold its traffic (issue 14; bench/scale.py measures it).
         exchange_log = ExchangeLog(run_dir / "exchanges.jsonl", masked=masked)
 
         def stream(_scenario: object, result: ScenarioResult) -> None:
