@@ -351,8 +351,8 @@ class DeferredWriter:
     their attachments written with it) and hands the logger back to allure.
     `start()` finds the logger among allure's plugins.
 
-    Memory stays bounded: once FLUSH_RESULTS results are held, they are written at once, in a batch
-    (a held result keeps its steps' whole exchanges alive: 10,000 scenarios held ~600 MB).
+    Once FLUSH_RESULTS results are held they are written at once, in a batch: a held result keeps its
+    steps' whole exchanges alive, so holding all of them made the writer grow with the run (issue 14).
     """
 
     FLUSH_RESULTS = 200
