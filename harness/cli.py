@@ -710,6 +710,11 @@ app.command("verify")(verify_command)
 app.command("replay")(replay_command)
 app.add_typer(keys_app, name="keys")
 
+from harness.cli_matrix import dashboard_command, matrix_command  # noqa: E402 - a province at once (issue 14)
+
+app.command("matrix")(matrix_command)
+app.command("dashboard")(dashboard_command)
+
 
 def main() -> None:
     """The console entry point: errors rendered with their exit code; anything unexpected goes through the

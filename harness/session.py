@@ -19,6 +19,7 @@ from pathlib import Path
 
 from harness.errors import InfrastructureError, UsageError
 from harness.gateway import SM_FAMILIES, make_signer
+from harness.model import ScenarioResult
 from harness.personas import load_catalogue
 from harness.platform.config import PlatformConfig, parse_fault
 from harness.platform.server import start_background
@@ -29,7 +30,7 @@ from harness.reporting.coverage import coverage_document
 from harness.reporting.curl import secret_header_env
 from harness.reporting.identity import tool_identity
 from harness.reporting.progress import ProgressDisplay
-from harness.reporting.results_json import results_document, write_exchanges, write_results
+from harness.reporting.results_json import ExchangeLog, results_document, write_results
 from harness.runner import Runner, probe
 from harness.runner.ledger import DayBook, Ledger
 from harness.scenarios.catalogue import load_suites
@@ -129,8 +130,17 @@ def run_session(*, site_file: object = None, suites: list[str] | None = None, se
         if daybook is not None:  # a persistent site: the end-of-run 3201 counts the harness's earlier runs too
             runner.ledger = Ledger(daybook=daybook)
         names = {spec.infno: spec.title_zh for spec in registry.interfaces()}
+        # Exchanges go to disk as each scenario finishes, and once its reports are made the run keeps only what
+        # results.json needs of it: a long run does not hold its traffic (issue 14; bench/scale.py measures it).
+        exchange_log = ExchangeLog(run_dir / "exchanges.jsonl", masked=masked)
+
+        def stream(_scenario: object, result: ScenarioResult) -> None:
+            exchange_log.run_exchange(runner.sign_in_exchange)
+            exchange_log.result(result)
+
         plugin = ScenarioPlugin(selected, runner, interface_names=names, masked=masked,
-                                header_env=secret_header_env(site.gateway.credential_env), letters=display is None)
+                                header_env=secret_header_env(site.gateway.credential_env), letters=display is None,
+                                on_result=stream)
         say(f"hsa-cert: {len(selected)} scenarios against {site.id} ({site.base_url}), profile {site.profile}, "
             f"seed {run_seed}")
         try:
@@ -141,6 +151,8 @@ def run_session(*, site_file: object = None, suites: list[str] | None = None, se
         finally:
             if display is not None:
                 display.stop()
+            exchange_log.run_exchange(runner.sign_in_exchange)
+            exchange_log.close()
         if status in (3, 4):  # pytest internal or usage error (e.g. a bad -k expression)
             raise UsageError("pytest could not run the scenarios", detail=f"pytest exit status {status}",
                              hint="check the -k expression")
@@ -161,8 +173,6 @@ def run_session(*, site_file: object = None, suites: list[str] | None = None, se
                                     tool=tool_identity(registry).to_json())
         document["coverage"] = coverage_document(results, registry)  # spec-wide clause coverage (issue 13)
         write_results(run_dir / "results.json", document)
-        write_exchanges(run_dir / "exchanges.jsonl", results, masked=masked,
-                        run_exchanges=[runner.sign_in_exchange] if runner.sign_in_exchange else [])
         say("")
         say(render_summary(summarize(results), group_summaries(results, by_id, "area"),
                            group_summaries(results, by_id, "interface"), interface_names=names,

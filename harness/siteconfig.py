@@ -137,6 +137,10 @@ class SiteConfig:
     setl_optins: str | None = None  # 3201's clearing agency; None: the treating region (mdtrtarea_admvs)
     recon_scope: str = "day"  # see RECON_SCOPES
     daybook: str | None = None  # the file of the harness's settlements at this site; None: beside the reports
+    # Rollout metadata for the provincial dashboard's filters (free text; never part of a check).
+    city: str | None = None
+    level: str | None = None  # e.g. 三级 / 二级 / 一级 / pharmacy
+    vendor: str | None = None  # the HIS vendor
     # archetype -> the archetype whose person stands in for it (the site gives no separate person for it)
     stand_ins: Mapping[str, str] = field(default_factory=dict)
 
@@ -204,6 +208,7 @@ class SiteConfig:
             "not_offered": list(self.not_offered),
             "recon_scope": self.recon_scope,
             "reference": self.reference,
+            **{key: value for key in ("city", "level", "vendor") if (value := getattr(self, key))},
         }
 
 
@@ -348,7 +353,7 @@ def parse_site(data: Mapping[str, Any], *, source: str = "<site config>", profil
                "fixmedins_code", "fixmedins_name", "mdtrtarea_admvs", "infver", "recer_sys_code", "opter",
                "opter_name", "opter_type", "capabilities", "reference", "catalogue_seed",
                "not_offered", "other_fixmedins_code", "other_fixmedins_name", "setl_optins", "recon_scope",
-               "daybook"))
+               "daybook", "city", "level", "vendor"))
     known_profiles = tuple(profiles) if profiles is not None else None
     profile = site.text("profile", required=False, default="baseline", choices=known_profiles,
                         what="the name of a province profile in specs/profiles/")
@@ -392,6 +397,8 @@ def parse_site(data: Mapping[str, Any], *, source: str = "<site config>", profil
                               what="a 6-digit clearing-agency code (结算经办机构)"),
         recon_scope=site.text("recon_scope", required=False, default="day", choices=RECON_SCOPES) or "day",
         daybook=site.text("daybook", required=False, what="the path of the harness's settlement day book"),
+        city=site.text("city", required=False), level=site.text("level", required=False),
+        vendor=site.text("vendor", required=False),
     )
     if config.other_fixmedins_code == config.fixmedins_code:
         raise site.fail("other_fixmedins_code", "an institution other than fixmedins_code",

@@ -291,3 +291,26 @@ def test_advisories_pass_visibly_and_inconclusive_is_skipped_with_its_reason(pyt
     assert any(a["name"] == "advisories 建议项 (1)" for a in should["attachments"])
     assert found["outpatient.sample.unsure"]["status"] == "skipped"
     assert "系统繁忙" in found["outpatient.sample.unsure"]["statusDetails"]["message"]
+
+
+def test_the_deferred_writer_writes_in_batches_so_a_long_run_does_not_hold_every_result(
+        pytester: pytest.Pytester, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Bounded memory: with a batch of 2, results are on disk while the session still runs, and the whole
+    run writes the same steps as one batch at the end."""
+    from harness.reporting.allure import DeferredWriter
+
+    seen: list[int] = []
+    flush = DeferredWriter.flush
+
+    def counting(self: DeferredWriter) -> None:
+        flush(self)
+        seen.append(len(list((tmp_path / "batched").glob("*-result.json"))))
+
+    for out, batch in (("whole", 10_000), ("batched", 2)):
+        monkeypatch.setattr(DeferredWriter, "FLUSH_RESULTS", batch)
+        monkeypatch.setattr(DeferredWriter, "flush", counting if out == "batched" else flush)
+        fake = FakeSite({"2207": refusal("参保人未办理异地就医备案，不能直接结算")})
+        plugin = plugin_for(fake, signer=make_signer("none", {}, {}))
+        pytester.runpytest_inprocess("--alluredir", str(tmp_path / out), plugins=[plugin])
+    assert seen[:2] == [2, 4] and seen[-1] == 5  # two batches during the session, the rest at its end
+    assert _allure_steps(tmp_path / "batched") == _allure_steps(tmp_path / "whole")

@@ -343,7 +343,7 @@ def failure_text(failure: Any) -> str:
 
 
 class DeferredWriter:
-    """Holds allure-pytest's file writes (results, containers, attachments) until the session ends.
+    """Holds allure-pytest's file writes (results, containers, attachments) and performs them in batches.
 
     allure-pytest writes every result and attachment at once (open, write, rename: more than the
     HTTP exchange it documents costs on a loopback run), and a writer thread would compete with the
@@ -352,11 +352,17 @@ class DeferredWriter:
     atomic renames (results through the C JSON encoder; a result's pending steps are built then and
     their attachments written with it) and hands the logger back to allure.
     `start()` finds the logger among allure's plugins.
+
+    Once FLUSH_RESULTS results are held they are written at once, in a batch: a held result keeps its
+    steps' whole exchanges alive, so holding all of them made the writer grow with the run (issue 14).
     """
+
+    FLUSH_RESULTS = 200
 
     def __init__(self) -> None:
         self._logger: Any = None
         self._jobs: list[tuple[str, dict[str, Any]]] = []
+        self._held_results = 0
         self.errors: list[BaseException] = []
 
     def start(self) -> bool:
@@ -372,7 +378,15 @@ class DeferredWriter:
         """Write everything held, then hand the file logger back to allure (its cleanup expects it)."""
         if self._logger is None:
             return
-        jobs, self._jobs = self._jobs, []
+        self.flush()
+        manager = allure_commons.plugin_manager
+        manager.unregister(self)
+        manager.register(self._logger)
+        self._logger = None
+
+    def flush(self) -> None:
+        """Write everything held so far, in order."""
+        jobs, self._jobs, self._held_results = self._jobs, [], 0
         for method, kwargs in jobs:
             try:
                 if method in ("report_result", "report_container"):
@@ -381,10 +395,6 @@ class DeferredWriter:
                     getattr(self._logger, method)(**kwargs)
             except Exception as exc:  # kept for the caller to report: a lost result must not go unnoticed
                 self.errors.append(exc)
-        manager = allure_commons.plugin_manager
-        manager.unregister(self)
-        manager.register(self._logger)
-        self._logger = None
 
     def _write_item(self, item: Any) -> None:
         """allure's own format (attrs asdict without empty values), through the C JSON encoder.
@@ -409,6 +419,9 @@ class DeferredWriter:
     @allure_commons.hookimpl
     def report_result(self, result: Any) -> None:
         self._jobs.append(("report_result", {"result": result}))
+        self._held_results += 1
+        if self._held_results >= self.FLUSH_RESULTS:
+            self.flush()
 
     @allure_commons.hookimpl
     def report_container(self, container: Any) -> None:

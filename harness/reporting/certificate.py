@@ -24,7 +24,7 @@ from harness.reporting.mutation_score import render_score
 from harness.reporting.record import FailureRecord, RunRecord, ScenarioRecord, Tally
 from harness.specs import GRADE_LABELS
 
-__all__ = ["AREA_LABELS", "VERDICT_LABELS", "render_certificate", "write_certificate"]
+__all__ = ["AREA_LABELS", "VERDICT_LABELS", "render_certificate", "render_page", "write_certificate"]
 
 TEMPLATES = Path(__file__).with_name("templates")
 MAX_FINDINGS = 6
@@ -163,6 +163,12 @@ def render_certificate(record: RunRecord, *, digest: str, interface_names: Mappi
     """`seal`: manifest_digest, code (the verification code) and key_fingerprint ("" when unsigned)."""
     context = certificate_context(record, digest=digest, interface_names=interface_names or {}, seal=seal)
     return _environment().get_template("certificate.html.j2").render(**context)
+
+
+def render_page(template: str, context: Mapping[str, Any]) -> str:
+    """Another self-contained page from reporting/templates/ with the certificate's environment (autoescape on):
+    the provincial dashboard uses it, so jinja2 keeps one owner."""
+    return _environment().get_template(template).render(**context)
 
 
 def write_certificate(run_dir: Path, record: RunRecord, *, digest: str,

@@ -32,7 +32,7 @@ from harness.reporting.record import RunRecord, pass_rate
 
 __all__ = ["LEDGER_ENV", "ChainLink", "LedgerRun", "RunDiff", "append_run", "chain_digest", "chain_head",
            "default_ledger_path", "diff_outcomes", "interface_rates", "load_chain",
-           "load_outcomes", "load_runs", "new_since_certified", "previous_run"]
+           "load_outcomes", "load_runs", "new_since_certified", "previous_run", "rates_by"]
 
 LEDGER_ENV = "HSA_CERT_LEDGER"
 FAILING = frozenset({Outcome.FAILED, Outcome.ERROR})
@@ -280,6 +280,23 @@ def interface_rates(path: Path, run_ids: list[str]) -> dict[str, dict[str, float
     for r in rows:
         rates.setdefault(r["interface"] or "-", {})[r["run_id"]] = pass_rate(r["passed"], r["failed"])
     return dict(sorted(rates.items()))
+
+
+def rates_by(path: Path, run_ids: list[str], column: str) -> dict[str, dict[str, float | None]]:
+    """run_id -> area (or interface, level) -> pass rate, for the given runs (the dashboard's heat map)."""
+    if column not in ("area", "interface", "level"):
+        raise ValueError(f"no outcome column {column!r}")
+    if not run_ids:
+        return {}
+    marks = ",".join("?" * len(run_ids))
+    with _connect(path, create=False) as conn:
+        rows = conn.execute(
+            f"SELECT run_id, {column} AS name, SUM(outcome = 'passed') AS passed, SUM(outcome = 'failed') AS failed"
+            f" FROM outcomes WHERE run_id IN ({marks}) GROUP BY run_id, {column}", run_ids).fetchall()
+    rates: dict[str, dict[str, float | None]] = {}
+    for r in rows:
+        rates.setdefault(r["run_id"], {})[r["name"] or "-"] = pass_rate(r["passed"], r["failed"])
+    return rates
 
 
 @dataclass(frozen=True, slots=True)

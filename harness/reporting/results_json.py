@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,8 @@ from harness.model import Exchange, Failure, Scenario, ScenarioResult, StepResul
 from harness.reporting.masking import mask, mask_json_text
 from harness.verdict import grade_counts, group_summaries, is_advisory, summarize
 
-__all__ = ["RESULTS_FORMAT", "failure_json", "results_document", "write_exchanges", "write_results"]
+__all__ = ["RESULTS_FORMAT", "ExchangeLog", "failure_json", "results_document", "slim_result", "write_exchanges",
+           "write_results"]
 
 RESULTS_FORMAT = "hsa-cert/results-1"
 
@@ -134,6 +136,48 @@ def write_exchanges(path: Path, results: Iterable[ScenarioResult], *, masked: bo
                     out.write(_exchange_line(result.scenario_id, step.index, step.teardown, step.exchange, masked)
                               + "\n")
     return path
+
+
+class ExchangeLog:
+    """exchanges.jsonl written as the run goes (the same lines as `write_exchanges`, in run order), so that a
+    long run need not hold its traffic until the end: the run's own exchanges (sign-in) first, then each
+    scenario's as it finishes."""
+
+    def __init__(self, path: Path, *, masked: bool = True) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.masked = masked
+        self._out = path.open("w", encoding="utf-8", newline="\n")
+        self._run_written = False
+
+    def run_exchange(self, exchange: Exchange | None) -> None:
+        """The run's own exchange (the sign-in), once, before any scenario's lines."""
+        if exchange is not None and not self._run_written:
+            self._out.write(_exchange_line("", -1, False, exchange, self.masked) + "\n")
+        self._run_written = self._run_written or exchange is not None
+
+    def result(self, result: ScenarioResult) -> None:
+        for step in result.steps:
+            if step.exchange is not None and step.index >= 0:
+                self._out.write(_exchange_line(result.scenario_id, step.index, step.teardown, step.exchange,
+                                               self.masked) + "\n")
+
+    def close(self) -> None:
+        self._out.close()
+
+
+def slim_result(result: ScenarioResult) -> ScenarioResult:
+    """The result with only what results.json and the summary read from its exchanges (status, timing,
+    error, msgid): what a run keeps of a scenario once its exchanges are written and its reports made."""
+    steps = []
+    for step in result.steps:
+        ex = step.exchange
+        if ex is not None:
+            msgid = ex.request_body.get("msgid") if isinstance(ex.request_body, Mapping) else None
+            ex = replace(ex, request_headers={}, request_body={"msgid": msgid} if msgid is not None else {},
+                         response_headers={}, response_text="", response_json=None)
+        steps.append(replace(step, exchange=ex))
+    return replace(result, steps=tuple(steps))
 
 
 def _exchange_line(scenario_id: str, index: int, teardown: bool, ex: Exchange, masked: bool) -> str:

@@ -1,0 +1,95 @@
+"""Benchmark: scenarios, wall time and peak memory of one run as the suite grows (1×, 5×, 10× the default suite).
+
+    python bench/scale.py [--sizes 1,5,10] [--repeat 1] [-k EXPR]
+
+Each measurement is a fresh process (`--child N`) that loads the default suite, repeats the scenario list N
+times with distinct ids (`<id>` then `<id>~2`, `<id>~3` …), and runs it through `harness.session.run_session`
+(the `hsa-cert run` code path, the embedded platform in the same process, evidence written to a temporary
+folder), then reports its wall time and its peak resident set size (getrusage ru_maxrss: the whole process,
+platform included). The table shows the sizes side by side; with --repeat R the headline is the median
+of the R runs of a size, with every run listed below it. Target (issue 14): ≤ 300 MB peak at 10,000
+scenarios, and 20,000 no higher than 10,000.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import io
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+# bench/ holds other scripts (bench/platform.py) that would shadow stdlib modules of the same name.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+SEED = 20240101
+
+
+def child(times: int, keyword: str | None) -> dict[str, float | int]:
+    from harness.personas import load_catalogue
+    from harness.scenarios.catalogue import load_suites
+    from harness.session import run_session
+    from harness.specs import load_registry
+
+    base = load_suites(load_registry(), "baseline", catalogue=load_catalogue())
+    scenarios = [s if copy == 1 else dataclasses.replace(s, id=f"{s.id}~{copy}")
+                 for copy in range(1, times + 1) for s in base]
+    with tempfile.TemporaryDirectory(prefix="hsa-cert-scale-") as tmp:
+        started = time.perf_counter()
+        with contextlib.redirect_stdout(io.StringIO()):  # pytest's progress dots
+            _code, _run_dir, document = run_session(scenarios=scenarios, out=tmp, seed=SEED, keyword=keyword,
+                                                   echo=lambda _text: None)
+        wall = time.perf_counter() - started
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kilobytes on Linux
+    return {"times": times, "scenarios": len(document.get("scenarios") or ()), "wall_s": round(wall, 2),
+            "peak_rss_mb": round(peak_kb / 1024, 1)}
+
+
+def measure(times: int, keyword: str | None) -> dict[str, float | int]:
+    command = [sys.executable, str(Path(__file__).resolve()), "--child", str(times)]
+    if keyword:
+        command += ["-k", keyword]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"the run of {times}× failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1,5,10", help="Multiples of the default suite, comma-separated.")
+    parser.add_argument("--repeat", type=int, default=1, help="Runs per size; the median is the headline.")
+    parser.add_argument("-k", dest="keyword", default=None, help="Only scenarios matching this -k expression.")
+    parser.add_argument("--child", type=int, default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child is not None:
+        print(json.dumps(child(args.child, args.keyword)))
+        return 0
+    sizes = [int(part) for part in args.sizes.split(",") if part.strip()]
+    rows = []
+    for times in sizes:
+        runs = [measure(times, args.keyword) for _ in range(max(1, args.repeat))]
+        rows.append((times, runs))
+        print(f"{times}×: " + ", ".join(f"{r['scenarios']} scenarios {r['wall_s']} s {r['peak_rss_mb']} MB"
+                                        for r in runs), file=sys.stderr, flush=True)
+    print(f"{'size':>5}  {'scenarios':>9}  {'wall s':>8}  {'peak RSS MB':>11}  {'s / 1000':>8}  {'MB / 1000':>9}")
+    for times, runs in rows:
+        wall = statistics.median(r["wall_s"] for r in runs)
+        rss = statistics.median(r["peak_rss_mb"] for r in runs)
+        count = runs[0]["scenarios"]
+        per = 1000 / count if count else 0.0
+        print(f"{times:>4}×  {count:>9}  {wall:>8.1f}  {rss:>11.1f}  {wall * per:>8.1f}  {rss * per:>9.1f}")
+        if len(runs) > 1:
+            print("       runs: " + "; ".join(f"{r['wall_s']} s {r['peak_rss_mb']} MB" for r in runs))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
