@@ -275,7 +275,7 @@ def test_an_unknown_check_is_a_suite_bug_naming_the_known_ones() -> None:
     [bug] = run_check("money.summ", _ctx({}))
     assert (bug.title, bug.clause, bug.severity, bug.step) == (
         "suite bug: unknown check 'money.summ'", "R-INPUT-VALIDATED", Severity.MAJOR, 3)
-    assert bug.detail.startswith("known checks: ") and "money.psn_part, money.sum" in bug.detail
+    assert bug.detail.startswith("known checks: ") and "money.psn_part, money.shares_signed, money.sum" in bug.detail
     names = bug.detail.removeprefix("known checks: ").split(", ")
     assert names == sorted(names) and len(names) >= 14
 
