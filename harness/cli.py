@@ -597,6 +597,9 @@ from harness.cli_selftest import proxy_app, selftest_command  # noqa: E402 - the
 
 app.command("selftest")(selftest_command)
 app.add_typer(proxy_app, name="proxy")
+from harness.cli_load import load_command  # noqa: E402 - `hsa-cert load` lives in harness/cli_load.py
+
+app.command("load")(load_command)
 
 
 def main() -> None:

@@ -28,6 +28,7 @@ LAYERS: dict[str, int] = {
     "verdict": 2,
     "siteconfig": 2,
     "runner": 3,
+    "load": 3,  # hsa-cert load: Locust users, shapes, SLOs (beside the runner)
     "hisdriver": 3,
     "reporting": 4,
     "selftest": 4,
@@ -46,7 +47,7 @@ OWNERS: dict[str, str | tuple[str, ...]] = {
     "yaml": "scenarios/loader.py",
     "starlette": "platform/app.py",
     "uvicorn": "platform/server.py",
-    "typer": ("cli.py", "cli_selftest.py"),  # the command line: cli.py and its cli_<group>.py modules
+    "typer": ("cli.py", "cli_selftest.py", "cli_load.py"),  # the command line: cli.py and its cli_<group>.py modules
     "jinja2": "reporting/certificate.py",
     "allure": "reporting/allure.py",
     "allure_commons": "reporting/allure.py",
@@ -54,6 +55,8 @@ OWNERS: dict[str, str | tuple[str, ...]] = {
     "_pytest": "pytest_plugin.py",
     "responses": "platform/inprocess.py",
     "orjson": "platform/codec.py",
+    "locust": "load/locust_run.py",  # imported late, in its own process: it patches the process for gevent
+    "gevent": "load/locust_run.py",
 }
 
 # The reference platform and the conformance checks share schemas but no logic.
