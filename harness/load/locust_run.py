@@ -169,17 +169,18 @@ def run_locust(factory: PlanFactory, host: str, shape: LoadShape, duration_s: fl
     sampler = gevent.spawn(_sampler, env, started, timeline, 1.0)
     peak = 0
     runner.start_shape()
-    while time.monotonic() - started < duration_s + 1.0 and runner.state != STATE_STOPPED:
-        gevent.sleep(0.25)
+    # The run ends at its duration (not at the shape's next one-second tick): rates divide by the time that ran.
+    while (left := duration_s - (time.monotonic() - started)) > 0 and runner.state != STATE_STOPPED:
+        gevent.sleep(min(0.1, left))
         peak = max(peak, runner.user_count)
     runner.stop()
+    elapsed = time.monotonic() - started
+    sampler.kill()
     if isinstance(runner, MasterRunner):  # the workers' last reports arrive after they stopped
         deadline = time.monotonic() + 15
         while runner.state != STATE_STOPPED and time.monotonic() < deadline:
             gevent.sleep(0.2)
         gevent.sleep(1.0)
-    elapsed = time.monotonic() - started
-    sampler.kill()
     workers = len(runner.clients) if isinstance(runner, MasterRunner) else 0
     runner.quit()
     errors = {f"{e.name}: {e.error}": e.occurrences for e in env.stats.errors.values()}
