@@ -284,3 +284,18 @@ def test_processes_of_a_distributed_run_number_msgids_in_their_own_thousand() ->
     assert all(1000 <= s < 2000 for s in seqs[1]) and all(2000 <= s < 3000 for s in seqs[2])
     lone = his_for_site(site)
     assert len(lone.msgid()) == len(site.fixmedins_code) + 18
+
+
+@pytest.mark.slow
+def test_a_run_against_a_site_config(tmp_path: Path, platform_url: str) -> None:
+    source = Path(__file__).resolve().parents[1] / "fixtures" / "sites" / "embedded.toml"
+    site = tmp_path / "site.toml"
+    site.write_text(source.read_text(encoding="utf-8").replace('base_url = "http://127.0.0.1:8080"',
+                                                               f'base_url = "{platform_url}"'), encoding="utf-8")
+    proc = _load(tmp_path, "--site", str(site), "--duration", "5", "--out", "out", "--cert-profile",
+                 "hospital-outpatient", "--shape", "ramp")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    load = json.loads((tmp_path / "out" / "results.json").read_text())["load"]
+    assert load["site"]["base_url"] == platform_url and load["shape"]["name"] == "ramp"
+    assert load["interfaces"]["2207"]["count"] > 0 and load["total"]["errors"] == 0
+    assert set(load["slo"]) == {"settlement-p99", "outpatient-settlement-p95", "error-rate"}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import json
+import unicodedata
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -37,12 +38,23 @@ def load_document(interfaces: Mapping[str, InterfaceStats], total: InterfaceStat
     }
 
 
+def _pad(text: str, width: int) -> str:
+    """`text` cut and padded to `width` terminal columns (a Chinese character takes two)."""
+    out, used = "", 0
+    for char in text:
+        size = 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
+        if used + size > width:
+            break
+        out, used = out + char, used + size
+    return out + " " * (width - used)
+
+
 def render_table(load: Mapping[str, Any], names: Mapping[str, str] | None = None) -> str:
     names = names or {}
     header = f"{'infno':<6} {'interface':<16} {'count':>7} {'errors':>6} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}"
     lines = [header, "-" * len(header)]
     for infno, row in load["interfaces"].items():
-        lines.append(f"{infno:<6} {names.get(infno, '')[:8]:<16} {row['count']:>7} {row['errors']:>6} "
+        lines.append(f"{infno:<6} {_pad(names.get(infno, ''), 16)} {row['count']:>7} {row['errors']:>6} "
                      f"{row['p50_ms']:>8.0f} {row['p95_ms']:>8.0f} {row['p99_ms']:>8.0f}")
     t = load["total"]
     lines.append(f"{'all':<6} {'':<16} {t['count']:>7} {t['errors']:>6} {t['p50_ms']:>8.0f} {t['p95_ms']:>8.0f} "
