@@ -299,3 +299,16 @@ def test_a_run_against_a_site_config(tmp_path: Path, platform_url: str) -> None:
     assert load["site"]["base_url"] == platform_url and load["shape"]["name"] == "ramp"
     assert load["interfaces"]["2207"]["count"] > 0 and load["total"]["errors"] == 0
     assert set(load["slo"]) == {"settlement-p99", "outpatient-settlement-p95", "error-rate"}
+
+
+def test_each_objective_becomes_an_allure_result_with_the_page_attached(tmp_path: Path) -> None:
+    from harness.load.report import write_evidence
+
+    load = _document()
+    load["slo"]["error-rate"]["holds"] = False
+    write_evidence(tmp_path, {"load": load}, start_ms=1, stop_ms=2)
+    results = [json.loads(p.read_text()) for p in (tmp_path / "allure-results").glob("*-result.json")]
+    assert {r["historyId"]: r["status"] for r in results} == {
+        "load:settlement-p99": "passed", "load:outpatient-settlement-p95": "passed", "load:error-rate": "failed"}
+    attached = {a["source"] for r in results for a in r["attachments"]}
+    assert len(attached) == 1 and (tmp_path / "allure-results" / attached.pop()).read_text().startswith("<!doctype")

@@ -1,18 +1,20 @@
-"""The load run's evidence: the `load` object of results.json, the console table and a small HTML
-page (a percentile table per interface and a latency-over-time chart as inline SVG, no scripts)."""
+"""The load run's evidence: the `load` object of results.json, the console table, a small HTML
+page (a percentile table per interface and a latency-over-time chart as inline SVG, no scripts) and
+Allure results (one per service-level objective, the page attached)."""
 
 from __future__ import annotations
 
 import html
 import json
 import unicodedata
+import uuid
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from harness.load.slo import InterfaceStats
 
-__all__ = ["load_document", "render_html", "render_table", "write_evidence"]
+__all__ = ["allure_results", "load_document", "render_html", "render_table", "write_evidence"]
 
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#7f7f7f",
            "#bcbd22", "#393b79", "#637939")
@@ -138,8 +140,33 @@ td,th{{border:1px solid #ccc;padding:3px 8px;text-align:right}}
 """
 
 
-def write_evidence(out: Path, document: Mapping[str, Any], names: Mapping[str, str] | None = None) -> None:
-    """DIR/results.json (with the `load` object) and DIR/load.html."""
+def allure_results(folder: Path, load: Mapping[str, Any], page: str, *, start_ms: int, stop_ms: int) -> None:
+    """One Allure result per objective (passed when it holds), each with the load page attached, in
+    the Allure 2 results format (plain JSON files; `allure generate` or `hsa-cert report` reads them)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    attachment = f"{uuid.uuid4()}-attachment.html"
+    (folder / attachment).write_text(page, encoding="utf-8")
+    for oid, verdict in load["slo"].items():
+        result = {
+            "uuid": str(uuid.uuid4()), "historyId": f"load:{oid}", "testCaseId": f"load:{oid}",
+            "name": f"SLO {oid}: {verdict['description']}" + (f" {verdict['title_zh']}" if verdict["title_zh"] else ""),
+            "fullName": f"load.slo.{oid}", "status": "passed" if verdict["holds"] else "failed", "stage": "finished",
+            "start": start_ms, "stop": stop_ms,
+            "statusDetails": {"message": f"observed: {_observed(verdict)}"},
+            "labels": [{"name": "parentSuite", "value": "load"}, {"name": "suite", "value": "service levels"},
+                       {"name": "feature", "value": "SLA 服务水平"}],
+            "parameters": [{"name": infno, "value": f"{seen['observed']:g}"}
+                           for infno, seen in verdict["per_interface"].items()],
+            "attachments": [{"name": "load report", "source": attachment, "type": "text/html"}],
+        }
+        (folder / f"{result['uuid']}-result.json").write_text(json.dumps(result, ensure_ascii=False), encoding="utf-8")
+
+
+def write_evidence(out: Path, document: Mapping[str, Any], names: Mapping[str, str] | None = None, *,
+                   start_ms: int = 0, stop_ms: int = 0) -> None:
+    """DIR/results.json (with the `load` object), DIR/load.html and DIR/allure-results/ (one result per SLO)."""
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(json.dumps(document, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    (out / "load.html").write_text(render_html(document["load"], names), encoding="utf-8")
+    page = render_html(document["load"], names)
+    (out / "load.html").write_text(page, encoding="utf-8")
+    allure_results(out / "allure-results", document["load"], page, start_ms=start_ms, stop_ms=stop_ms)

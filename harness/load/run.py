@@ -116,7 +116,8 @@ def run_load(*, site_file: str | None, shape_name: str | None, duration_s: float
                 "load": load}
     out_dir = out if out is not None else Path("reports") / plan.site.id / f"load-{run_id}"
     names = {spec.infno: spec.title_zh for spec in registry.interfaces()}
-    write_evidence(out_dir, document, names)
+    write_evidence(out_dir, document, names, start_ms=int(started.timestamp() * 1000),
+                   stop_ms=int(finished.timestamp() * 1000))
     say("")
     say(render_table(load, names))
     say("")
