@@ -13,7 +13,9 @@ that other load on the machine hits both alike:
   envelopes, gateway signing, every answer validated against the schemas, per-interface statistics.
 
 Prints both rates (answers per second) and their ratio per round; the median round's ratio is the
-headline (target >= 0.8). Loopback only; every run is bounded by --seconds.
+headline (target >= 0.8). The client process's CPU time per answer on each side is printed too: on a
+busy machine the rates swing with other load, the CPU per answer much less. Loopback only; every
+run is bounded by --seconds.
 """
 
 from __future__ import annotations
@@ -57,7 +59,9 @@ from harness.specs import load_registry  # noqa: E402
 ENDPOINT = "/fsi/api/rsfComIfsService/callService"
 HEADERS = {"Content-Type": "application/json;charset=utf-8"}
 CATALOGUE = load_catalogue()
-PERSONS = [CATALOGUE.persona(a) for a in ("filed-employee", "filed-resident", "filed-employee-2", "filed-resident-2")]
+from harness.load.flows import POOL_ARCHETYPES  # noqa: E402
+
+PERSONS = [CATALOGUE.persona(a) for a in POOL_ARCHETYPES]  # the persons hsa-cert load draws from
 ITEMS = {i.alias: i for i in CATALOGUE.items}
 
 
@@ -93,26 +97,29 @@ class BareUser(FastHttpUser):
         self.post("2207", settle_input(who, mdtrt_id, "B1", total(rows), acct_used_flag="0"), who)
 
 
-def bare_rate(url: str, users: int, seconds: float) -> tuple[float, int]:
+def bare_rate(url: str, users: int, seconds: float) -> tuple[float, int, float]:
     env = Environment(user_classes=[BareUser], host=url)
     runner = env.create_local_runner()
-    started = time.monotonic()
+    started, cpu = time.monotonic(), time.process_time()
     runner.start(users, spawn_rate=users)
     locust_run.gevent.sleep(seconds)
+    elapsed, cpu = time.monotonic() - started, time.process_time() - cpu
     runner.stop()
-    elapsed = time.monotonic() - started
     runner.quit()
-    return env.stats.total.num_requests / elapsed, env.stats.total.num_failures
+    count = env.stats.total.num_requests
+    return count / elapsed, env.stats.total.num_failures, cpu / max(count, 1) * 1e6
 
 
-def harness_rate(url: str, users: int, seconds: float) -> tuple[float, int]:
+def harness_rate(url: str, users: int, seconds: float) -> tuple[float, int, float]:
     shape = LoadShape("bench", "bench: no think time", (Stage(1.0, users, users),), (0.0, 0.0),
                       {"outpatient": 1.0}, 0.0, None)
     registry = load_registry()
+    cpu = time.process_time()
     figures = locust_run.run_locust(lambda host: make_plan(embedded_site(host, catalogue=CATALOGUE), registry, shape),
                                     url, shape, seconds, say=lambda _line: None)
+    cpu = time.process_time() - cpu
     assert figures is not None
-    return figures.total.count / figures.elapsed_s, figures.total.errors
+    return figures.total.count / figures.elapsed_s, figures.total.errors, cpu / max(figures.total.count, 1) * 1e6
 
 
 def main() -> None:
@@ -121,19 +128,24 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=8.0, help="length of each run (default 8)")
     parser.add_argument("--rounds", type=int, default=3, help="rounds; the median ratio is the headline")
     args = parser.parse_args()
-    rounds = []
+    rounds: list[float] = []
+    cpu_rounds: list[float] = []
     for n in range(max(1, args.rounds)):
         sides = {}
         for side in (("bare", "hsa-cert") if n % 2 == 0 else ("hsa-cert", "bare")):
             with EmbeddedPlatform() as url:
                 measure = bare_rate if side == "bare" else harness_rate
                 sides[side] = measure(url, args.users, args.seconds)
-        (bare, bare_err), (ours, our_err) = sides["bare"], sides["hsa-cert"]
+        (bare, bare_err, bare_cpu), (ours, our_err, our_cpu) = sides["bare"], sides["hsa-cert"]
         rounds.append(ours / bare)
-        print(f"round {n + 1}: bare FastHttpUser {bare:7.1f}/s ({bare_err} errors), hsa-cert load {ours:7.1f}/s "
-              f"({our_err} errors), ratio {ours / bare:.2f}", flush=True)
+        cpu_rounds.append(our_cpu / bare_cpu)
+        print(f"round {n + 1}: bare FastHttpUser {bare:7.1f}/s ({bare_err} errors, {bare_cpu:.0f} us client CPU per "
+              f"answer), hsa-cert load {ours:7.1f}/s ({our_err} errors, {our_cpu:.0f} us), ratio {ours / bare:.2f}",
+              flush=True)
     print(f"hsa-cert load / bare FastHttpUser: median {statistics.median(rounds):.2f} over {len(rounds)} rounds "
           f"(target >= 0.8); {args.users} users, {args.seconds:g} s per run, no think time")
+    print(f"client CPU per answer, hsa-cert / bare: median {statistics.median(cpu_rounds):.2f} (what the harness adds "
+          "on the client: envelopes, signing, schema validation, statistics)")
 
 
 if __name__ == "__main__":

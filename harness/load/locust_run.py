@@ -173,8 +173,8 @@ def run_locust(factory: PlanFactory, host: str, shape: LoadShape, duration_s: fl
     while (left := duration_s - (time.monotonic() - started)) > 0 and runner.state != STATE_STOPPED:
         gevent.sleep(min(0.1, left))
         peak = max(peak, runner.user_count)
+    elapsed = time.monotonic() - started  # before stop(): stopping takes its own time (Locust logs a stack)
     runner.stop()
-    elapsed = time.monotonic() - started
     sampler.kill()
     if isinstance(runner, MasterRunner):  # the workers' last reports arrive after they stopped
         deadline = time.monotonic() + 15
