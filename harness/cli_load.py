@@ -19,7 +19,8 @@ def load_command(
     site: str | None = typer.Option(None, "--site", help="Site config (TOML); default: the embedded platform."),
     shape: str | None = typer.Option(None, "--shape", help="Load shape from specs/load/shapes.json: steady (default), "
                                      "ramp, morning-peak."),
-    duration: float = typer.Option(..., "--duration", help="Run length in seconds (the shape stretches over it)."),
+    duration: float | None = typer.Option(None, "--duration", help="Run length in seconds (the shape stretches over "
+                                          "it); needed except on a worker, which runs until its master ends."),
     out: Path | None = typer.Option(None, "--out",  # noqa: B008
                                     help="Evidence folder: results.json (the `load` object) and load.html. "
                                          "Default reports/<site>/load-<run id>/."),
@@ -42,7 +43,7 @@ def load_command(
 
     Exit 0 when every service-level objective holds, 1 when one fails, 2 usage/config error, 3 the
     target could not be reached. Distributed: `hsa-cert load --master --expect-workers 2 --duration 60
-    --out DIR` on one machine, `hsa-cert load --worker --master-host HOST --duration 60` on each worker.
+    --out DIR` on one machine, `hsa-cert load --worker --master-host HOST` on each worker.
     """
     from harness.load.run import check_options, run_in_own_process
 
@@ -50,10 +51,12 @@ def load_command(
         if master and worker:
             raise UsageError("--master and --worker exclude each other")
         role = "master" if master else "worker" if worker else "local"
-        options = {"site_file": site, "shape_name": shape, "duration_s": duration, "out": str(out) if out else None,
-                   "cert_profile": cert_profile, "slo_overrides": slo or [], "faults": fault or [], "rate": rate,
-                   "role": role, "master_host": master_host, "master_port": master_port,
-                   "expect_workers": expect_workers}
+        if duration is None and role != "worker":
+            raise UsageError("--duration SECONDS is needed", hint="e.g. --duration 60")
+        options = {"site_file": site, "shape_name": shape, "duration_s": duration or 0.0,
+                   "out": str(out) if out else None, "cert_profile": cert_profile, "slo_overrides": slo or [],
+                   "faults": fault or [], "rate": rate, "role": role, "master_host": master_host,
+                   "master_port": master_port, "expect_workers": expect_workers}
         check_options(**options)  # usage and config errors before a process starts
         code = run_in_own_process(options)
     except HsaCertError as exc:

@@ -224,6 +224,8 @@ def test_a_bad_slo_option_is_a_usage_error_before_anything_starts(tmp_path: Path
     proc = _load(tmp_path, "--duration", "5", "--slo", "2207:fast")
     assert proc.returncode == 2, proc.stderr
     assert "--slo" in proc.stderr and "Traceback" not in proc.stderr
+    proc = _load(tmp_path)
+    assert proc.returncode == 2 and "--duration" in proc.stderr
 
 
 @pytest.mark.slow
@@ -257,7 +259,7 @@ def test_a_master_and_two_workers_produce_one_merged_result(tmp_path: Path) -> N
                                "--master-port", port, "--duration", "10", "--out", "out"], cwd=tmp_path,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     workers = [subprocess.Popen([sys.executable, "-m", "harness", "load", "--worker", "--master-host", "127.0.0.1",
-                                 "--master-port", port, "--duration", "10"], cwd=tmp_path,
+                                 "--master-port", port], cwd=tmp_path,
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for _ in range(2)]
     try:
         out, _ = master.communicate(timeout=150)

@@ -34,7 +34,7 @@ def check_options(*, site_file: str | None, shape_name: str | None, duration_s: 
     """Raise the usage and configuration errors a run would meet, without running it."""
     if role not in ROLES:
         raise UsageError(f"unknown role {role!r}")
-    if duration_s <= 0:
+    if duration_s <= 0 and role != "worker":
         raise UsageError("--duration must be more than 0 seconds")
     if faults and site_file:
         raise UsageError("--fault applies only to the embedded reference platform", hint="drop --site")
