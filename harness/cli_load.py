@@ -26,7 +26,7 @@ def load_command(
                                          "Default reports/<site>/load-<run id>/."),
     cert_profile: str = typer.Option("hospital-full", "--cert-profile", help="Certification profile whose `slo` "
                                      "objectives are judged (specs/certification-profiles)."),
-    slo: list[str] = typer.Option(None, "--slo", help="An extra objective: INFNO[/INFNO]:pNN<=MS or "  # noqa: B008
+    slo: list[str] = typer.Option(None, "--slo", help="An extra objective: INFNO:pNN<=MS (INFNO/INFNO for several) or "  # noqa: B008
                                   "INFNO|*:errors<=RATE, e.g. 2207:p95<=300 (repeatable)."),
     fault: list[str] = typer.Option(None, "--fault", help="Fault for the embedded platform, e.g. "  # noqa: B008
                                     "'2207:delay=1500' (repeatable)."),
@@ -41,9 +41,11 @@ def load_command(
 ) -> None:
     """Load and SLA certification: realistic HIS users against the site, per-interface percentiles, SLO verdict.
 
-    Exit 0 when every service-level objective holds, 1 when one fails, 2 usage/config error, 3 the
-    target could not be reached. Distributed: `hsa-cert load --master --expect-workers 2 --duration 60
-    --out DIR` on one machine, `hsa-cert load --worker --master-host HOST` on each worker.
+    Exit 0 when every service-level objective holds, 1 when one fails, 2 usage or config error, 3 the target could
+    not be reached.
+
+    Distributed: `hsa-cert load --master --expect-workers 2 --duration 60 --out DIR` on one machine and
+    `hsa-cert load --worker --master-host HOST` on each worker.
     """
     from harness.load.run import check_options, run_in_own_process
 

@@ -314,3 +314,10 @@ def test_each_objective_becomes_an_allure_result_with_the_page_attached(tmp_path
         "load:settlement-p99": "passed", "load:outpatient-settlement-p95": "passed", "load:error-rate": "failed"}
     attached = {a["source"] for r in results for a in r["attachments"]}
     assert len(attached) == 1 and (tmp_path / "allure-results" / attached.pop()).read_text().startswith("<!doctype")
+
+
+def test_the_help_lists_every_option(tmp_path: Path) -> None:
+    proc = _load(tmp_path, "--help")
+    assert proc.returncode == 0, proc.stderr
+    for option in ("--site", "--shape", "--duration", "--out", "--slo", "--fault", "--master", "--worker"):
+        assert option in proc.stdout
