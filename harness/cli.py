@@ -703,6 +703,9 @@ from harness.cli_selftest import proxy_app, selftest_command  # noqa: E402 - the
 
 app.command("selftest")(selftest_command)
 app.add_typer(proxy_app, name="proxy")
+from harness.cli_load import load_command  # noqa: E402 - `hsa-cert load` lives in harness/cli_load.py
+
+app.command("load")(load_command)
 
 from harness.cli_cert import keys_app, replay_command, verify_command  # noqa: E402 - registered here
 

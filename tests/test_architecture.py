@@ -29,6 +29,7 @@ LAYERS: dict[str, float] = {
     "verdict": 2,
     "siteconfig": 2,
     "runner": 3,
+    "load": 3,  # hsa-cert load: Locust users, shapes, SLOs (beside the runner)
     "hisdriver": 3,
     "reporting": 4,
     "selftest": 4,
@@ -48,7 +49,7 @@ OWNERS: dict[str, str | tuple[str, ...]] = {
     "yaml": "scenarios/loader.py",
     "starlette": "platform/app.py",
     "uvicorn": "platform/server.py",
-    "typer": ("cli.py", "cli_selftest.py", "cli_cert.py", "cli_matrix.py"),  # cli.py and its cli_<group>.py modules
+    "typer": ("cli.py", "cli_selftest.py", "cli_cert.py", "cli_matrix.py", "cli_load.py"),  # cli.py and its cli_<group>.py modules
     "jinja2": "reporting/certificate.py",
     "allure": "reporting/allure.py",
     "allure_commons": "reporting/allure.py",
@@ -59,6 +60,8 @@ OWNERS: dict[str, str | tuple[str, ...]] = {
     "rich": "reporting/progress.py",
     "gmssl": "sm_crypto.py",
     "cryptography": "reporting/signing.py",
+    "locust": "load/locust_run.py",  # imported late, in its own process: it patches the process for gevent
+    "gevent": "load/locust_run.py",
 }
 
 # The reference platform and the conformance checks share schemas but no logic.

@@ -1,0 +1,67 @@
+"""The `hsa-cert load` command (registered by harness/cli.py): SLA and load certification on Locust.
+
+Part of the command line (layer 7): it parses options and calls harness.load, which runs Locust,
+judges the service-level objectives and writes the evidence.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from harness.errors import HsaCertError, UsageError
+
+__all__ = ["load_command"]
+
+
+def load_command(
+    site: str | None = typer.Option(None, "--site", help="Site config (TOML); default: the embedded platform."),
+    shape: str | None = typer.Option(None, "--shape", help="Load shape from specs/load/shapes.json: steady (default), "
+                                     "ramp, morning-peak."),
+    duration: float | None = typer.Option(None, "--duration", help="Run length in seconds (the shape stretches over "
+                                          "it); needed except on a worker, which runs until its master ends."),
+    out: Path | None = typer.Option(None, "--out",  # noqa: B008
+                                    help="Evidence folder: results.json (the `load` object) and load.html. "
+                                         "Default reports/<site>/load-<run id>/."),
+    cert_profile: str = typer.Option("hospital-full", "--cert-profile", help="Certification profile whose `slo` "
+                                     "objectives are judged (specs/certification-profiles)."),
+    slo: list[str] = typer.Option(None, "--slo", help="An extra objective: INFNO:pNN<=MS (INFNO/INFNO for several) or "  # noqa: B008
+                                  "INFNO|*:errors<=RATE, e.g. 2207:p95<=300 (repeatable)."),
+    fault: list[str] = typer.Option(None, "--fault", help="Fault for the embedded platform, e.g. "  # noqa: B008
+                                    "'2207:delay=1500' (repeatable)."),
+    rate: float | None = typer.Option(None, "--rate", help="Cap on visits per second over all users."),
+    master: bool = typer.Option(False, "--master", help="Distributed: run the master (starts the embedded "
+                                "platform, drives the shape, merges the workers' figures, writes the evidence)."),
+    worker: bool = typer.Option(False, "--worker", help="Distributed: run a worker that takes its users from the "
+                                "master at --master-host."),
+    master_host: str = typer.Option("127.0.0.1", "--master-host", help="The master's address (workers)."),
+    master_port: int = typer.Option(5557, "--master-port", help="The master's port (both roles)."),
+    expect_workers: int = typer.Option(2, "--expect-workers", help="Workers the master waits for (master)."),
+) -> None:
+    """Load and SLA certification: realistic HIS users against the site, per-interface percentiles, SLO verdict.
+
+    Exit 0 when every service-level objective holds, 1 when one fails, 2 usage or config error, 3 the target could
+    not be reached.
+
+    Distributed: `hsa-cert load --master --expect-workers 2 --duration 60 --out DIR` on one machine and
+    `hsa-cert load --worker --master-host HOST` on each worker.
+    """
+    from harness.load.run import check_options, run_in_own_process
+
+    try:
+        if master and worker:
+            raise UsageError("--master and --worker exclude each other")
+        role = "master" if master else "worker" if worker else "local"
+        if duration is None and role != "worker":
+            raise UsageError("--duration SECONDS is needed", hint="e.g. --duration 60")
+        options = {"site_file": site, "shape_name": shape, "duration_s": duration or 0.0,
+                   "out": str(out) if out else None, "cert_profile": cert_profile, "slo_overrides": slo or [],
+                   "faults": fault or [], "rate": rate, "role": role, "master_host": master_host,
+                   "master_port": master_port, "expect_workers": expect_workers}
+        check_options(**options)  # usage and config errors before a process starts
+        code = run_in_own_process(options)
+    except HsaCertError as exc:
+        typer.echo(exc.render(), err=True)
+        raise typer.Exit(exc.exit_code) from exc
+    raise typer.Exit(code)
