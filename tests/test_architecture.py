@@ -49,7 +49,8 @@ OWNERS: dict[str, str | tuple[str, ...]] = {
     "yaml": "scenarios/loader.py",
     "starlette": "platform/app.py",
     "uvicorn": "platform/server.py",
-    "typer": ("cli.py", "cli_selftest.py", "cli_cert.py", "cli_matrix.py", "cli_load.py"),  # cli.py and its cli_<group>.py modules
+    # the command line: cli.py and its cli_<group>.py modules
+    "typer": ("cli.py", "cli_selftest.py", "cli_cert.py", "cli_matrix.py", "cli_load.py"),
     "jinja2": "reporting/certificate.py",
     "allure": "reporting/allure.py",
     "allure_commons": "reporting/allure.py",
