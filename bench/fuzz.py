@@ -97,10 +97,13 @@ def main(argv: list[str] | None = None) -> int:
 
     per: dict[str, Counter[str]] = defaultdict(Counter)
     hangs = []
+    missing_examples: list[str] = []
     for msgid, _infno, name in log:
         record = recorded.get(msgid)
         if record is None:
             per[name]["missing"] += 1
+            if len(missing_examples) < 10:
+                missing_examples.append(f"missing: {name} answered {_infno} msgid {msgid}")
             continue
         kind = "infrastructure error" if record.get("error") else "answered"
         per[name][kind] += 1
@@ -119,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     classified = sum(c["infrastructure error"] + c["answered"] for c in per.values())
     print(f"crashes {len(crashes)} · hangs {len(hangs)} · classified {classified}/{len(log)} · "
           f"catalogue {len(CATALOGUE)} malformations · evidence in {folder}")
-    for line in (crashes + hangs)[:30]:
+    for line in (crashes + hangs)[:30] + missing_examples:
         print(f"  {line}")
     return 0 if not crashes and not hangs else 1
 

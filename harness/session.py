@@ -26,6 +26,7 @@ from harness.pytest_plugin import ScenarioPlugin, run_pytest
 from harness.reporting.console import ConsoleReporter, render_summary
 from harness.reporting.curl import secret_header_env
 from harness.reporting.identity import tool_identity
+from harness.reporting.masking import Masker
 from harness.reporting.results_json import results_document, write_exchanges, write_results
 from harness.runner import Runner, probe
 from harness.scenarios.catalogue import load_suites
@@ -49,7 +50,12 @@ def run_session(*, site_file: object = None, suites: list[str] | None = None, se
     unreachable-site problems.
     """
 
-    say = echo or print
+    raw_say = echo or print
+    masker = Masker(enabled=masked)  # one per run: every artefact and the console pass through it
+
+    def say(text: str) -> None:
+        raw_say(masker.text(text))
+
     registry = load_registry()
     catalogue = load_catalogue()
     run_seed = seed if seed is not None else secrets.randbelow(1_000_000)
@@ -82,6 +88,11 @@ def run_session(*, site_file: object = None, suites: list[str] | None = None, se
             site = embedded_site(platform.url, catalogue=catalogue)
             say(f"hsa-cert: embedded reference platform at {platform.url}"
                 + (f" with faults {', '.join(faults or [])}" if faults else ""))
+        for identity in site.identities.values():  # the site's test identities: masked wherever they appear
+            masker.learn(identity)
+        if platform is not None:
+            for persona in catalogue.personas:
+                masker.learn(persona.to_json())
         profile = registry.profile(site.profile)
         run_dir = Path(str(out)) if out is not None else Path("reports") / site.id / run_id
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -96,7 +107,7 @@ def run_session(*, site_file: object = None, suites: list[str] | None = None, se
         runner = Runner(target, registry, profile, site, ConsoleReporter(say), seed=run_seed)
         names = {spec.infno: spec.title_zh for spec in registry.interfaces()}
         plugin = ScenarioPlugin(selected, runner, interface_names=names, masked=masked,
-                                       header_env=secret_header_env(site.gateway.credential_env))
+                                header_env=secret_header_env(site.gateway.credential_env), masker=masker)
         say(f"hsa-cert: {len(selected)} scenarios against {site.id} ({site.base_url}), profile {site.profile}, "
             f"seed {run_seed}")
         status = run_pytest(plugin, root=Path.cwd(), keyword=keyword,
@@ -118,11 +129,14 @@ def run_session(*, site_file: object = None, suites: list[str] | None = None, se
             "started_at": started.isoformat(timespec="seconds"), "finished_at": finished.isoformat(timespec="seconds"),
             "exit_code": code, "stop_reason": plugin.stop_reason or "",
         }
-        document = results_document(results, by_id, run=run_info, masked=masked,
-                                    tool=tool_identity(registry).to_json())
+        # Masked before anything is written: certify builds the certificate and the ledger from this document.
+        document = masker.value(results_document(results, by_id, run=run_info, masked=masked,
+                                                 tool=tool_identity(registry).to_json()))
         write_results(run_dir / "results.json", document)
-        write_exchanges(run_dir / "exchanges.jsonl", results, masked=masked,
+        write_exchanges(run_dir / "exchanges.jsonl", results, masked=masked, masker=masker,
                         run_exchanges=[runner.sign_in_exchange] if runner.sign_in_exchange else [])
+        for problem in runner.listener_errors[:20]:
+            say(f"hsa-cert: a reporter failed ({problem})")
         say("")
         say(render_summary(summarize(results), group_summaries(results, by_id, "area"),
                            group_summaries(results, by_id, "interface"), interface_names=names,

@@ -143,6 +143,15 @@ def _network_error(exc: BaseException) -> str:
     return f"connection error: {type(exc).__name__}: {_snippet(str(exc))}"
 
 
+def _json_bytes(envelope: Mapping[str, Any]) -> bytes:
+    """The envelope as UTF-8 JSON; a lone surrogate (sent back from a site's answer) goes as its \\u escape."""
+    text = json.dumps(envelope, ensure_ascii=False)
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(envelope).encode("ascii")
+
+
 class _AnswerRefused(Exception):
     """The answer broke a limit of the harness (total deadline, size): an infrastructure error, named."""
 
@@ -434,15 +443,14 @@ class HttpTarget:
 
     def send(self, infno: str, envelope: Mapping[str, Any]) -> Exchange:
         """POST the envelope; never raises for network trouble (see Exchange.error)."""
-        body = json.dumps(envelope, ensure_ascii=False).encode("utf-8")
+        body = _json_bytes(envelope)
         return self._post(infno, envelope, content_type=self.content_type, parse=True, data=body)[0]
 
     def upload(self, envelope: Mapping[str, Any], filename: str, data: bytes) -> Exchange:
         """9101 file upload as multipart/form-data: a `jsonStr` text part (the envelope) and a `file` part."""
         infno = str(envelope.get("infno") or "9101")
-        json_str = json.dumps(envelope, ensure_ascii=False)
         files = {
-            "jsonStr": (None, json_str.encode("utf-8"), "application/json;charset=utf-8"),
+            "jsonStr": (None, _json_bytes(envelope), "application/json;charset=utf-8"),
             "file": (filename, data, "application/octet-stream"),
         }
         return self._post(infno, envelope, content_type=None, parse=True, files=files)[0]
@@ -450,7 +458,7 @@ class HttpTarget:
     def download(self, envelope: Mapping[str, Any]) -> tuple[Exchange, bytes]:
         """9102 file download: the bytes of a binary answer; a JSON answer (e.g. a refusal) gives b""."""
         infno = str(envelope.get("infno") or "9102")
-        body = json.dumps(envelope, ensure_ascii=False).encode("utf-8")
+        body = _json_bytes(envelope)
         return self._post(infno, envelope, content_type=self.content_type, parse=False, data=body)
 
     def close(self) -> None:

@@ -97,6 +97,11 @@ class Masker:
             if key in PERSONAL_FIELDS and isinstance(value, str):
                 self._learn(value)
 
+    def see(self, value: Any) -> None:
+        """Learn the personal values of a structure (a request, an answer) without copying it."""
+        if self.enabled and value is not None:
+            self._harvest(value, 0)
+
     def _learn(self, value: str) -> None:
         value = value.strip()
         if len(value) < 2 or value in self._known:

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.model import Exchange, Failure, Scenario, ScenarioResult, StepResult
-from harness.reporting.masking import mask, mask_json_text
+from harness.reporting.masking import Masker, mask, mask_json_text
 from harness.verdict import grade_counts, group_summaries, is_advisory, summarize
 
 __all__ = ["RESULTS_FORMAT", "failure_json", "results_document", "write_exchanges", "write_results"]
@@ -96,6 +96,7 @@ def results_document(results: Sequence[ScenarioResult], scenarios: Mapping[str, 
             "fingerprint": scenario.fingerprint if scenario else "",
             "failures": [failure_json(f, masked=masked) for f in result.failures],
             "steps": [_step_json(s) for s in result.steps],
+            **({"internal_error": result.internal_error} if result.internal_error else {}),
         })
     summary_json = {k: v for k, v in summary.to_json().items() if k != "outcome"}
     summary_json["advisories"] = sum(1 for r in results for f in r.failures if is_advisory(f))
@@ -115,30 +116,37 @@ def _counts(data: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in data.items() if k != "outcome"}
 
 
-def write_results(path: Path, document: Mapping[str, Any]) -> Path:
+def write_results(path: Path, document: Mapping[str, Any], *, masker: Masker | None = None) -> Path:
+    """results.json; with `masker`, personal data masked and the text always writable (see Masker)."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    if masker is not None:
+        document = masker.value(document)
     path.write_text(json.dumps(document, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     return path
 
 
 def write_exchanges(path: Path, results: Iterable[ScenarioResult], *, masked: bool = True,
-                    run_exchanges: Sequence[Exchange] = ()) -> Path:
-    """One line per exchange in run order: the run's own (sign-in) first, then per scenario and step."""
+                    run_exchanges: Sequence[Exchange] = (), masker: Masker | None = None) -> Path:
+    """One line per exchange in run order: the run's own (sign-in) first, then per scenario and step.
+
+    With `masker`, each line is masked by it (by field and by value, inside strings too) and always
+    writable; without it, personal fields are masked when `masked` (lone surrogates still escaped)."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    masker = masker or Masker(enabled=masked)
     with path.open("w", encoding="utf-8", newline="\n") as out:
         for ex in run_exchanges:
-            out.write(_exchange_line("", -1, False, ex, masked) + "\n")
+            out.write(_exchange_line("", -1, False, ex, masker) + "\n")
         for result in results:
             for step in result.steps:
                 if step.exchange is not None and step.index >= 0:
-                    out.write(_exchange_line(result.scenario_id, step.index, step.teardown, step.exchange, masked)
+                    out.write(_exchange_line(result.scenario_id, step.index, step.teardown, step.exchange, masker)
                               + "\n")
     return path
 
 
-def _exchange_line(scenario_id: str, index: int, teardown: bool, ex: Exchange, masked: bool) -> str:
+def _exchange_line(scenario_id: str, index: int, teardown: bool, ex: Exchange, masker: Masker) -> str:
     request = _plain(ex.request_body)
-    return json.dumps({
+    return json.dumps(masker.value({
         "scenario_id": scenario_id,
         "step": index,
         "teardown": teardown,
@@ -149,6 +157,6 @@ def _exchange_line(scenario_id: str, index: int, teardown: bool, ex: Exchange, m
         "status": ex.status,
         "error": ex.error,
         "request_headers": dict(ex.request_headers),
-        "request": mask(request) if masked else request,
-        "response": mask_json_text(ex.response_text) if masked else ex.response_text,
-    }, ensure_ascii=False)
+        "request": request,
+        "response": ex.response_text,
+    }), ensure_ascii=False)

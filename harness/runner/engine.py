@@ -6,6 +6,7 @@ import hashlib
 import re
 import secrets
 import time
+import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -40,13 +41,20 @@ from harness.specs import Profile, SpecRegistry, effective_grade
 from harness.transport import Target, switch_fault
 from harness.verdict import graded_outcome
 
-__all__ = ["DEFAULT_BREAKER_THRESHOLD", "Runner"]
+__all__ = ["DEFAULT_BREAKER_THRESHOLD", "Runner", "internal_error_reason"]
 
 DEFAULT_BREAKER_THRESHOLD = 5
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 # What a site config must provide: {{ identity.<field> }}, {{ site.<key> }}, {{ item.<alias>.<field> }}.
 _PROVIDED = re.compile(r"\{\{\s*(identity|site|item)\.([A-Za-z0-9_-]+(?:\.[A-Za-z0-9_]+)?)\s*\}\}")
 _SAVED = re.compile(r"\{\{\s*saved\.([A-Za-z0-9_]+)\s*\}\}")
+
+
+def internal_error_reason(exc: BaseException) -> str:
+    """What a scenario that hit a bug of the harness says (the traceback goes to the evidence, not the console)."""
+    message = str(exc).encode("utf-8", "backslashreplace").decode("utf-8")[:300]
+    return (f"internal error: {type(exc).__name__}: {message} (this is a bug in hsa-cert, not a finding about the "
+            "site; report it with the evidence folder)")
 
 
 class _NotProvisioned(Exception):
@@ -79,6 +87,13 @@ def _template_strings(value: Any, found: list[str]) -> None:
         found.append(value)
 
 
+def _unanswered(infno: str, envelope: Mapping[str, Any], reason: str) -> Exchange:
+    """The exchange of a send that raised: no answer, an error naming the harness's bug."""
+    return Exchange(infno=infno, url="", method="POST", request_headers={}, request_body=envelope, status=None,
+                    response_headers={}, response_text="", response_json=None, elapsed_ms=0.0,
+                    started_at=datetime.now().astimezone().isoformat(timespec="milliseconds"), error=reason)
+
+
 class _LedgerInput(Exception):
     """Rendering met `{{ ledger.<field> }}`: the input is rendered again with the ledger's totals."""
 
@@ -101,6 +116,14 @@ class _Run:
         self.resolve: Callable[[Expression], Any] | None = None  # template values, made once per execution
         self.refused_at: tuple[int, str, str] | None = None  # (step, infno, cause) of the flow's expected refusal
         self.unsaved: dict[str, int] = {}  # saved names a step could not save -> that step's index
+        self.internal: str = ""  # the first internal error's reason ("" when none)
+        self.trace: str = ""  # its traceback, for the evidence
+
+    def crashed(self, exc: BaseException) -> None:
+        """A bug of the harness (an exception in rendering, evaluation, checks, listeners): the first one counts."""
+        if not self.internal:
+            self.internal = internal_error_reason(exc)
+            self.trace = "".join(traceback.format_exception(exc))
 
     def refused(self, index: int, infno: str, cause: str) -> None:
         """The flow's expected refusal happened (the first one counts)."""
@@ -131,6 +154,7 @@ class Runner(ResponseJudge):
         self.fault_switch = fault_switch or (lambda fault: switch_fault(site.base_url, fault,
                                                                         timeout_s=min(site.limits.timeout_s, 5.0)))
         self._listeners: list[Callable[[RunEvent], None]] = [events] if events else []
+        self.listener_errors: list[str] = []  # exceptions a listener raised (reported by the session)
         self._sequence = secrets.randbelow(10_000)  # msgids of parallel runs against one site rarely collide
         self._executions: dict[str, int] = {}
         self._provisioned: set[str] = set()
@@ -160,7 +184,10 @@ class Runner(ResponseJudge):
     def emit(self, kind: str, scenario_id: str = "", **payload: Any) -> None:
         event = RunEvent(kind=kind, scenario_id=scenario_id, payload=payload)
         for listener in self._listeners:
-            listener(event)
+            try:
+                listener(event)
+            except Exception as exc:  # a reporter's bug must not end the scenario, nor lose what it sent
+                self.listener_errors.append(f"{kind}: {internal_error_reason(exc)}")
 
     @property
     def breaker_open(self) -> bool:
@@ -185,7 +212,8 @@ class Runner(ResponseJudge):
             failures = sorted(graded, key=lambda f: (f.grade.rank, f.severity.rank))
             return ScenarioResult(scenario_id=scenario.id, outcome=outcome, clauses=scenario.clauses,
                                   duration_ms=round((time.perf_counter() - started) * 1000, 3),
-                                  steps=tuple(run.steps) if run else (), failures=tuple(failures), reason=reason)
+                                  steps=tuple(run.steps) if run else (), failures=tuple(failures), reason=reason,
+                                  internal_error=run.trace if run else "")
 
         if self.breaker_open:
             return finish(Outcome.ERROR, f"not run: {self.breaker_reason}")
@@ -204,13 +232,22 @@ class Runner(ResponseJudge):
             return finish(Outcome.NOT_PROVISIONED, str(exc))
         count = self._executions[scenario.id] = self._executions.get(scenario.id, 0) + 1
         run = _Run(scenario, self._uniq(scenario.id, count))
-        if not self._ensure_signed_in(run):
-            outcome = Outcome.ERROR if run.infra else Outcome.FAILED
-            return finish(outcome, f"sign-in (9001) failed: {run.infra}" if run.infra else "", run)
-        if self._run_steps(run, scenario.steps, teardown=False):
-            self._no_refusal_at_all(run)
+        try:
+            if not self._ensure_signed_in(run):
+                outcome = Outcome.ERROR if run.infra else Outcome.FAILED
+                return finish(outcome, f"sign-in (9001) failed: {run.infra}" if run.infra else "", run)
+            if self._run_steps(run, scenario.steps, teardown=False) and not run.internal:
+                self._no_refusal_at_all(run)
+        except Exception as exc:  # a bug of the harness: what was sent stays recorded, the teardown still runs
+            run.crashed(exc)
         if not self.breaker_open:
-            self._run_steps(run, scenario.teardown, teardown=True)
+            try:
+                self._run_steps(run, scenario.teardown, teardown=True)
+            except Exception as exc:
+                run.crashed(exc)
+        if run.internal:
+            infra = [run.infra] if run.infra and run.internal not in run.infra else []
+            return finish(Outcome.ERROR, "; ".join([run.internal, *infra, *run.notes]), run)
         if run.infra:
             return finish(Outcome.ERROR, "; ".join([run.infra, *run.notes]), run)
         return finish(None, "; ".join(run.notes), run)  # the outcome follows from the graded findings
@@ -456,7 +493,11 @@ class Runner(ResponseJudge):
             return self._record(run, StepResult(index, step.infno, None, (problem,), teardown), [problem])
         if step.fault:
             return self._run_fault_step(run, step, index, envelope, teardown=teardown)
-        exchange = self.target.send(step.infno, envelope)
+        try:
+            exchange = self.target.send(step.infno, envelope)
+        except Exception as exc:  # a bug of the transport: the outcome of the call is unknown
+            run.crashed(exc)
+            exchange = _unanswered(step.infno, envelope, run.internal)
         if self._infra(run, exchange):
             result = StepResult(index, step.infno, exchange, (), teardown)
             self._record(run, result, [])
@@ -467,9 +508,17 @@ class Runner(ResponseJudge):
                 run.notes.append(f"step {index + 1} ({step.infno}) sent again after the 冲正")
                 return self._run_step(run, step, index, teardown=teardown, again=True)
             return False
-        response = parse_response(exchange) or {}
-        self.ledger.record(step.infno, envelope, response)
-        carry_on = self._evaluate(run, step, index, envelope, exchange, response, failures)
+        response: Mapping[str, Any] = {}
+        try:
+            response = parse_response(exchange) or {}
+            self.ledger.record(step.infno, envelope, response)
+            carry_on = self._evaluate(run, step, index, envelope, exchange, response, failures)
+        except Exception as exc:  # a bug of the harness judging this answer: keep the exchange, end the flow
+            run.crashed(exc)
+            self._record(run, StepResult(index, step.infno, exchange, tuple(failures), teardown), failures)
+            if infcode_of(response) != -1:  # not a plain refusal: what the call did is not known to the run
+                self._resolve_unknown_outcome(run, step, index, envelope, exchange)
+            return False
         result = StepResult(index, step.infno, exchange, tuple(failures), teardown)
         return self._record(run, result, failures) and carry_on
 
