@@ -102,8 +102,11 @@ def run_session(*, site_file: object = None, suites: list[str] | None = None, se
                 transport[key] = getattr(site, key)
         gateway = deep_merge(profile.gateway, site.gateway.options)
         signer = make_signer(site.gateway.family, site.gateway.credentials(source=site.source), gateway)
+        limits = {k: v for k in ("deadline_s", "max_answer_bytes") if (v := getattr(site.limits, k)) is not None}
         target = HttpTarget.from_profile(site.base_url, transport, timeout_s=site.limits.timeout_s, signer=signer,
-                                         rate_limit_per_s=site.limits.rate_limit_per_s)
+                                         rate_limit_per_s=site.limits.rate_limit_per_s,
+                                         verify_tls=site.tls.verify_option(), client_cert=site.tls.cert_option(),
+                                         trust_env=site.trust_env, **limits)
         runner = Runner(target, registry, profile, site, ConsoleReporter(say), seed=run_seed)
         names = {spec.infno: spec.title_zh for spec in registry.interfaces()}
         plugin = ScenarioPlugin(selected, runner, interface_names=names, masked=masked,
