@@ -502,7 +502,7 @@ class Runner(ResponseJudge):
             result = StepResult(index, step.infno, exchange, (), teardown)
             self._record(run, result, [])
             undone = self._resolve_unknown_outcome(run, step, index, envelope, exchange)
-            if undone and not teardown and not again and not self.breaker_open:
+            if undone and not teardown and not again and not self.breaker_open and not run.internal:
                 # The 冲正 made the outcome known (nothing stands), so sending the step once more, with a
                 # new msgid, is no blind retry: it shows the visit can be settled again and lets the flow go on.
                 run.notes.append(f"step {index + 1} ({step.infno}) sent again after the 冲正")
