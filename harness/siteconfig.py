@@ -138,7 +138,7 @@ class SiteConfig:
     gateway: GatewayConfig = field(default_factory=GatewayConfig)
     limits: Limits = field(default_factory=Limits)
     tls: TlsConfig = field(default_factory=TlsConfig)
-    trust_env: bool = False  # [site] trust_env: proxies and CA bundle variables (REQUESTS_CA_BUNDLE) from the environment
+    trust_env: bool = False  # [site] trust_env: proxies and CA bundle variables (REQUESTS_CA_BUNDLE) from the env
     identities: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # archetype -> spec fields
     items: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # alias -> catalogue item fields
     values: Mapping[str, Any] = field(default_factory=dict)  # extra site.<key> template values

@@ -70,7 +70,7 @@ def test_a_failing_run_writes_failure_texts_and_curl_lines(runs: dict[str, Any])
 
 
 def test_no_persona_identifier_in_any_artefact_when_masked(runs: dict[str, Any]) -> None:
-    code, output, folders = runs["masked"]
+    _code, output, folders = runs["masked"]
     values = _identifiers()
     assert len(values) > 20
     hits = _scan(folders, values)

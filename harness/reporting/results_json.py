@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.model import Exchange, Failure, Scenario, ScenarioResult, StepResult
-from harness.reporting.masking import Masker, mask, mask_json_text
+from harness.reporting.masking import Masker, mask
 from harness.verdict import grade_counts, group_summaries, is_advisory, summarize
 
 __all__ = ["RESULTS_FORMAT", "failure_json", "results_document", "write_exchanges", "write_results"]

@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 
 from harness.checks import CheckContext, decimal_of, run_check
 from harness.model import Exchange, Failure, Grade, Severity, Step
-from harness.runner.wire import scrubbed, wire_findings
 from harness.runner.messages import (
     SETTLING,
     describe_answer,
@@ -31,6 +30,7 @@ from harness.runner.messages import (
     show,
     show_infcode,
 )
+from harness.runner.wire import scrubbed, wire_findings
 
 if TYPE_CHECKING:
     from harness.runner.engine import _Run

@@ -13,8 +13,8 @@ from typing import Any
 from harness.checks import decimal_of
 from harness.model import Exchange
 
-__all__ = ["SETTLING", "ParsedAnswer", "describe_answer", "field_clause", "find_psn_no", "infcode_of", "jsonable", "parse_response",
-           "probe", "resolve_path", "same_value", "show", "show_infcode"]
+__all__ = ["SETTLING", "ParsedAnswer", "describe_answer", "field_clause", "find_psn_no", "infcode_of", "jsonable",
+           "parse_response", "probe", "resolve_path", "same_value", "show", "show_infcode"]
 
 SETTLING = ("2102", "2103", "2207", "2208", "2304", "2305", "2401")  # 2601-reversible state changes (spec §6.3)
 _PATH_PART = re.compile(r"([^.\[\]]+)|\[([0-9]+)\]")
