@@ -57,6 +57,25 @@ def internal_error_reason(exc: BaseException) -> str:
             "site; report it with the evidence folder)")
 
 
+_MAX_FINDING_TEXT = 2000  # characters of a finding's title, expected, actual or detail (a 4 MB err_msg is quoted cut)
+
+
+def _cut(text: str) -> str:
+    if not isinstance(text, str) or len(text) <= _MAX_FINDING_TEXT:
+        return text
+    return f"{text[:_MAX_FINDING_TEXT]}… ({len(text) - _MAX_FINDING_TEXT} more characters; the whole answer is in " \
+           "exchanges.jsonl)"
+
+
+def _bounded(failure: Failure) -> Failure:
+    """The finding with its texts cut to a size a report can show (the exchange keeps the answer as sent)."""
+    texts = (failure.title, failure.expected, failure.actual, failure.detail)
+    if all(not isinstance(t, str) or len(t) <= _MAX_FINDING_TEXT for t in texts):
+        return failure
+    return replace(failure, title=_cut(failure.title), expected=_cut(failure.expected), actual=_cut(failure.actual),
+                   detail=_cut(failure.detail))
+
+
 class _NotProvisioned(Exception):
     """A template needs an identity, item or site value the site config does not give."""
 
@@ -205,7 +224,7 @@ class Runner(ResponseJudge):
     def _execute(self, scenario: Scenario, started: float) -> ScenarioResult:
         def finish(outcome: Outcome | None, reason: str = "", run: _Run | None = None) -> ScenarioResult:
             # Each finding with its effective grade (the profile's override, capped by the scenario's grade).
-            graded = [replace(f, grade=effective_grade(f, scenario.grade, self.profile))
+            graded = [_bounded(replace(f, grade=effective_grade(f, scenario.grade, self.profile)))
                       for f in (run.failures if run else ())]
             if outcome is None:  # the steps ran: FAILED only for a MUST finding (harness.verdict.graded_outcome)
                 outcome = graded_outcome(graded)
@@ -581,6 +600,8 @@ class Runner(ResponseJudge):
         return fill_ledger(rendered, jsonable(self.ledger.totals(code, first_node(rendered))))
 
     def _record(self, run: _Run, result: StepResult, failures: list[Failure]) -> bool:
+        if result.failures:
+            result = replace(result, failures=tuple(_bounded(f) for f in result.failures))
         run.steps.append(result)
         run.failures.extend(failures)
         self.emit("step-finished", run.scenario.id, step=result)
