@@ -133,7 +133,7 @@ def run_session(*, site_file: object = None, suites: list[str] | None = None, se
             "exit_code": code, "stop_reason": plugin.stop_reason or "",
         }
         # Masked before anything is written: certify builds the certificate and the ledger from this document.
-        document = masker.value(results_document(results, by_id, run=run_info, masked=masked,
+        document = masker.document(results_document(results, by_id, run=run_info, masked=masked,
                                                  tool=tool_identity(registry).to_json()))
         write_results(run_dir / "results.json", document)
         write_exchanges(run_dir / "exchanges.jsonl", results, masked=masked, masker=masker,

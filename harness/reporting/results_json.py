@@ -119,9 +119,9 @@ def _counts(data: Mapping[str, Any]) -> dict[str, Any]:
 def write_results(path: Path, document: Mapping[str, Any], *, masker: Masker | None = None) -> Path:
     """results.json; with `masker`, personal data masked and the text always writable (see Masker)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    if masker is not None:
-        document = masker.value(document)
-    path.write_text(json.dumps(document, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    text = masker.dumps(document, indent=2) if masker is not None else json.dumps(document, ensure_ascii=False,
+                                                                                   indent=2)
+    path.write_text(text + "\n", encoding="utf-8")
     return path
 
 
@@ -146,7 +146,7 @@ def write_exchanges(path: Path, results: Iterable[ScenarioResult], *, masked: bo
 
 def _exchange_line(scenario_id: str, index: int, teardown: bool, ex: Exchange, masker: Masker) -> str:
     request = _plain(ex.request_body)
-    return json.dumps(masker.value({
+    return masker.dumps({
         "scenario_id": scenario_id,
         "step": index,
         "teardown": teardown,
@@ -158,5 +158,5 @@ def _exchange_line(scenario_id: str, index: int, teardown: bool, ex: Exchange, m
         "error": ex.error,
         "request_headers": dict(ex.request_headers),
         "request": request,
-        "response": ex.response_text,
-    }), ensure_ascii=False)
+        "response": masker.text(ex.response_text),  # masked as text first: inside the line its quotes are escaped
+    })
