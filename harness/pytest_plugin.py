@@ -30,7 +30,7 @@ from harness.reporting.allure import DeferredWriter, StepRecorder, apply_stable_
 from harness.reporting.curl import curl_command
 from harness.reporting.masking import Masker
 from harness.runner import Runner
-from harness.runner.engine import internal_error_reason
+from harness.runner.safety import internal_error_reason
 from harness.scenarios.catalogue import run_order
 from harness.specs import GRADE_LABELS, effective_grade
 from harness.verdict import is_advisory, is_inconclusive, is_must_finding

@@ -35,45 +35,21 @@ from harness.runner.messages import (
     resolve_path,
     show_infcode,
 )
+from harness.runner.safety import bounded as _bounded
+from harness.runner.safety import internal_error_reason, unanswered
 from harness.scenarios.templates import OMIT, Expression, TemplateSyntaxError, render
 from harness.siteconfig import SiteConfig
 from harness.specs import Profile, SpecRegistry, effective_grade
 from harness.transport import Target, switch_fault
 from harness.verdict import graded_outcome
 
-__all__ = ["DEFAULT_BREAKER_THRESHOLD", "Runner", "internal_error_reason"]
+__all__ = ["DEFAULT_BREAKER_THRESHOLD", "Runner", "internal_error_reason"]  # (the last re-exported from .safety)
 
 DEFAULT_BREAKER_THRESHOLD = 5
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 # What a site config must provide: {{ identity.<field> }}, {{ site.<key> }}, {{ item.<alias>.<field> }}.
 _PROVIDED = re.compile(r"\{\{\s*(identity|site|item)\.([A-Za-z0-9_-]+(?:\.[A-Za-z0-9_]+)?)\s*\}\}")
 _SAVED = re.compile(r"\{\{\s*saved\.([A-Za-z0-9_]+)\s*\}\}")
-
-
-def internal_error_reason(exc: BaseException) -> str:
-    """What a scenario that hit a bug of the harness says (the traceback goes to the evidence, not the console)."""
-    message = str(exc).encode("utf-8", "backslashreplace").decode("utf-8")[:300]
-    return (f"internal error: {type(exc).__name__}: {message} (this is a bug in hsa-cert, not a finding about the "
-            "site; report it with the evidence folder)")
-
-
-_MAX_FINDING_TEXT = 2000  # characters of a finding's title, expected, actual or detail (a 4 MB err_msg is quoted cut)
-
-
-def _cut(text: str) -> str:
-    if not isinstance(text, str) or len(text) <= _MAX_FINDING_TEXT:
-        return text
-    return f"{text[:_MAX_FINDING_TEXT]}… ({len(text) - _MAX_FINDING_TEXT} more characters; the whole answer is in " \
-           "exchanges.jsonl)"
-
-
-def _bounded(failure: Failure) -> Failure:
-    """The finding with its texts cut to a size a report can show (the exchange keeps the answer as sent)."""
-    texts = (failure.title, failure.expected, failure.actual, failure.detail)
-    if all(not isinstance(t, str) or len(t) <= _MAX_FINDING_TEXT for t in texts):
-        return failure
-    return replace(failure, title=_cut(failure.title), expected=_cut(failure.expected), actual=_cut(failure.actual),
-                   detail=_cut(failure.detail))
 
 
 class _NotProvisioned(Exception):
@@ -104,13 +80,6 @@ def _template_strings(value: Any, found: list[str]) -> None:
             _template_strings(item, found)
     elif isinstance(value, str) and "{{" in value:
         found.append(value)
-
-
-def _unanswered(infno: str, envelope: Mapping[str, Any], reason: str) -> Exchange:
-    """The exchange of a send that raised: no answer, an error naming the harness's bug."""
-    return Exchange(infno=infno, url="", method="POST", request_headers={}, request_body=envelope, status=None,
-                    response_headers={}, response_text="", response_json=None, elapsed_ms=0.0,
-                    started_at=datetime.now().astimezone().isoformat(timespec="milliseconds"), error=reason)
 
 
 class _LedgerInput(Exception):
@@ -516,7 +485,7 @@ class Runner(ResponseJudge):
             exchange = self.target.send(step.infno, envelope)
         except Exception as exc:  # a bug of the transport: the outcome of the call is unknown
             run.crashed(exc)
-            exchange = _unanswered(step.infno, envelope, run.internal)
+            exchange = unanswered(step.infno, envelope, run.internal)
         if self._infra(run, exchange):
             result = StepResult(index, step.infno, exchange, (), teardown)
             self._record(run, result, [])
