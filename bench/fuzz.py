@@ -8,7 +8,8 @@ pointing at it, and runs the default suite through `harness.session.run_session`
 joins what the site answered (msgid by msgid) with what the evidence recorded, and prints:
 
 - crashes: a Python exception that escaped the harness (a run that raised, or a scenario that never got a
-  result: "not run: the run was interrupted"), and answers whose exchange is missing from exchanges.jsonl;
+  result: "not run: the run was interrupted"), a scenario ended by a bug of the harness ("internal error",
+  its exchanges kept), and answers whose exchange is missing from exchanges.jsonl;
 - hangs: exchanges that took longer than the deadline plus one second;
 - classified: every malformed answer recorded as an infrastructure error, a finding, or a pass (joined by
   msgid; a negative case sent without a msgid by its infno; an answer to a request without a JSON body is
@@ -87,6 +88,8 @@ def main(argv: list[str] | None = None) -> int:
                     outcomes[scenario.get("outcome", "?")] += 1
                     if str(scenario.get("reason", "")).startswith("not run: the run was interrupted"):
                         crashes.append(f"run {runs}: {scenario.get('id')} has no result (an exception escaped)")
+                    elif str(scenario.get("reason", "")).startswith("internal error"):
+                        crashes.append(f"run {runs}: {scenario.get('id')}: {scenario['reason'][:160]}")
             exchanges = out / "exchanges.jsonl"
             if exchanges.exists():
                 for line in exchanges.read_text(encoding="utf-8").splitlines():
