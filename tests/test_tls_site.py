@@ -139,7 +139,8 @@ def test_without_the_ca_every_exchange_is_an_infrastructure_error_naming_the_unk
     exchanges = [json.loads(line) for line in (tmp_path / "run" / "exchanges.jsonl").read_text("utf-8").splitlines()]
     assert exchanges
     for exchange in exchanges:
-        assert exchange["error"].startswith("TLS: ") and "ca_bundle" in exchange["error"], exchange["error"]
+        error = exchange["error"]
+        assert error.startswith("TLS: ") and "CA" in error and "ca_bundle" in error, error
     assert "Traceback" not in output
 
 
