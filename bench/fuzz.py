@@ -92,8 +92,14 @@ def main(argv: list[str] | None = None) -> int:
                         crashes.append(f"run {runs}: {scenario.get('id')}: {scenario['reason'][:160]}")
             exchanges = out / "exchanges.jsonl"
             if exchanges.exists():
-                for line in exchanges.read_text(encoding="utf-8").splitlines():
-                    record = json.loads(line)
+                for line in exchanges.read_text(encoding="utf-8").split("\n"):  # JSON Lines: \n only
+                    if not line:
+                        continue
+                    try:
+                        record = json.loads(line)
+                    except ValueError as exc:
+                        crashes.append(f"run {runs}: a line of exchanges.jsonl is not JSON ({exc})")
+                        continue
                     msgid = str((record.get("request") or {}).get("msgid") or "")
                     if msgid:
                         recorded[msgid] = record

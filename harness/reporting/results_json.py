@@ -144,9 +144,14 @@ def write_exchanges(path: Path, results: Iterable[ScenarioResult], *, masked: bo
     return path
 
 
+# Characters JSON leaves raw inside strings that line readers (str.splitlines, some editors) take for line
+# breaks: written as escapes, so that one exchange is always one line.
+_LINE_BREAKS = str.maketrans({"\u2028": "\\u2028", "\u2029": "\\u2029", "\x85": "\\u0085"})
+
+
 def _exchange_line(scenario_id: str, index: int, teardown: bool, ex: Exchange, masker: Masker) -> str:
     request = _plain(ex.request_body)
-    return masker.dumps({
+    return _one_line(masker.dumps({
         "scenario_id": scenario_id,
         "step": index,
         "teardown": teardown,
@@ -159,4 +164,8 @@ def _exchange_line(scenario_id: str, index: int, teardown: bool, ex: Exchange, m
         "request_headers": dict(ex.request_headers),
         "request": request,
         "response": masker.text(ex.response_text),  # masked as text first: inside the line its quotes are escaped
-    })
+    }))
+
+
+def _one_line(text: str) -> str:
+    return text.translate(_LINE_BREAKS) if any(c in text for c in "\u2028\u2029\x85") else text
