@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
+from harness.model import Exchange, Outcome, ScenarioResult, StepResult
 from harness.reporting.masking import Masker
+from harness.reporting.results_json import write_exchanges
 
 CERTNO = "430102199207221062"
 NAME = "邹婷婷"
@@ -45,3 +48,15 @@ def test_deep_nesting_is_cut_not_a_crash() -> None:
 def test_masking_off_keeps_the_values() -> None:
     masker = Masker([CERTNO], enabled=False)
     assert CERTNO in masker.dumps({"certno": CERTNO, "note": CERTNO})
+
+
+def test_an_answer_with_unicode_line_separators_stays_one_line_of_exchanges_jsonl(tmp_path: Path) -> None:
+    answer = '{"infcode": -1, "err_msg": "a\u2028b\u2029c\x85d"}'
+    exchange = Exchange(infno="1101", url="http://site", method="POST", request_headers={},
+                        request_body={"msgid": "M1"}, status=200, response_headers={}, response_text=answer,
+                        response_json=json.loads(answer), elapsed_ms=1.0, started_at="")
+    result = ScenarioResult(scenario_id="s", outcome=Outcome.PASSED, clauses=(), duration_ms=1.0,
+                            steps=(StepResult(0, "1101", exchange),))
+    path = write_exchanges(tmp_path / "exchanges.jsonl", [result])
+    [line] = path.read_text(encoding="utf-8").splitlines()
+    assert json.loads(line)["response"] == answer
