@@ -8,9 +8,12 @@ pointing at it, and runs the default suite through `harness.session.run_session`
 joins what the site answered (msgid by msgid) with what the evidence recorded, and prints:
 
 - crashes: a Python exception that escaped the harness (a run that raised, or a scenario that never got a
-  result: "not run: the run was interrupted"), and answers whose exchange is missing from exchanges.jsonl;
+  result: "not run: the run was interrupted"), a scenario ended by a bug of the harness ("internal error",
+  its exchanges kept), and answers whose exchange is missing from exchanges.jsonl;
 - hangs: exchanges that took longer than the deadline plus one second;
-- classified: every malformed answer recorded as an infrastructure error, a finding, or a pass;
+- classified: every malformed answer recorded as an infrastructure error, a finding, or a pass (joined by
+  msgid; a negative case sent without a msgid by its infno; an answer to a request without a JSON body is
+  the GET a redirect made of the POST: a follow-up, part of the exchange that was redirected);
 - per malformation: how many were drawn and how the harness took them.
 Exit status 0 when there are no crashes and no hangs, 1 otherwise.
 """
@@ -62,6 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     folder.mkdir(parents=True, exist_ok=True)
     crashes: list[str] = []
     recorded: dict[str, dict] = {}
+    unkeyed: dict[str, list[dict]] = defaultdict(list)
     outcomes: Counter[str] = Counter()
     started = time.perf_counter()
     runs = 0
@@ -84,23 +88,40 @@ def main(argv: list[str] | None = None) -> int:
                     outcomes[scenario.get("outcome", "?")] += 1
                     if str(scenario.get("reason", "")).startswith("not run: the run was interrupted"):
                         crashes.append(f"run {runs}: {scenario.get('id')} has no result (an exception escaped)")
+                    elif str(scenario.get("reason", "")).startswith("internal error"):
+                        crashes.append(f"run {runs}: {scenario.get('id')}: {scenario['reason'][:160]}")
             exchanges = out / "exchanges.jsonl"
             if exchanges.exists():
-                for line in exchanges.read_text(encoding="utf-8").splitlines():
-                    record = json.loads(line)
+                for line in exchanges.read_text(encoding="utf-8").split("\n"):  # JSON Lines: \n only
+                    if not line:
+                        continue
+                    try:
+                        record = json.loads(line)
+                    except ValueError as exc:
+                        crashes.append(f"run {runs}: a line of exchanges.jsonl is not JSON ({exc})")
+                        continue
                     msgid = str((record.get("request") or {}).get("msgid") or "")
                     if msgid:
                         recorded[msgid] = record
+                    else:  # a negative case without a msgid: joined by infno below
+                        unkeyed[str(record.get("infno") or "")].append(record)
             print(f"run {runs}: {len(site.log)} malformed answers so far", file=sys.stderr)
         log = list(site.log)
     elapsed = time.perf_counter() - started
 
     per: dict[str, Counter[str]] = defaultdict(Counter)
     hangs = []
+    missing_examples: list[str] = []
     for msgid, _infno, name in log:
-        record = recorded.get(msgid)
+        if not msgid and not _infno:
+            # no JSON body: the GET a redirect turned the POST into, part of the exchange that was redirected
+            per[name]["follow-up"] += 1
+            continue
+        record = recorded.get(msgid) if msgid else (unkeyed[_infno].pop() if unkeyed[_infno] else None)
         if record is None:
             per[name]["missing"] += 1
+            if len(missing_examples) < 10:
+                missing_examples.append(f"missing: {name} answered {_infno} msgid {msgid}")
             continue
         kind = "infrastructure error" if record.get("error") else "answered"
         per[name][kind] += 1
@@ -111,15 +132,17 @@ def main(argv: list[str] | None = None) -> int:
         crashes.append(f"{missing} answers have no exchange in exchanges.jsonl")
 
     print(f"\nfuzz: {len(log)} malformed answers in {runs} runs, {elapsed:.0f} s, seed {args.seed}")
-    print(f"{'malformation':24s} {'drawn':>6s} {'infra error':>12s} {'answered':>9s} {'missing':>8s}")
+    print(f"{'malformation':24s} {'drawn':>6s} {'infra error':>12s} {'answered':>9s} {'follow-up':>10s} "
+          f"{'missing':>8s}")
     for name in sorted(per):
         c = per[name]
-        print(f"{name:24s} {sum(c.values()):6d} {c['infrastructure error']:12d} {c['answered']:9d} {c['missing']:8d}")
+        print(f"{name:24s} {sum(c.values()):6d} {c['infrastructure error']:12d} {c['answered']:9d} "
+              f"{c['follow-up']:10d} {c['missing']:8d}")
     print(f"\nscenario outcomes: {dict(sorted(outcomes.items()))}")
-    classified = sum(c["infrastructure error"] + c["answered"] for c in per.values())
+    classified = sum(c["infrastructure error"] + c["answered"] + c["follow-up"] for c in per.values())
     print(f"crashes {len(crashes)} · hangs {len(hangs)} · classified {classified}/{len(log)} · "
           f"catalogue {len(CATALOGUE)} malformations · evidence in {folder}")
-    for line in (crashes + hangs)[:30]:
+    for line in (crashes + hangs)[:30] + missing_examples:
         print(f"  {line}")
     return 0 if not crashes and not hangs else 1
 

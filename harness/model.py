@@ -166,6 +166,7 @@ class ScenarioResult:
     steps: tuple[StepResult, ...] = ()
     failures: tuple[Failure, ...] = ()
     reason: str = ""  # why not provisioned / not applicable / error
+    internal_error: str = ""  # the traceback of a bug in hsa-cert that ended the scenario (evidence only)
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import gc
 import tempfile
+import traceback
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,9 @@ import pytest
 from harness.model import Failure, Grade, Outcome, Scenario, ScenarioResult
 from harness.reporting.allure import DeferredWriter, StepRecorder, apply_stable_ids, label_advisories, label_scenario
 from harness.reporting.curl import curl_command
+from harness.reporting.masking import Masker
 from harness.runner import Runner
+from harness.runner.safety import internal_error_reason
 from harness.scenarios.catalogue import run_order
 from harness.specs import GRADE_LABELS, effective_grade
 from harness.verdict import is_advisory, is_inconclusive, is_must_finding
@@ -38,17 +41,21 @@ __all__ = ["ScenarioItem", "ScenarioPlugin", "run_pytest"]
 class ScenarioFailed(AssertionError):
     """A conformance finding (Allure: failed)."""
 
-    def __init__(self, result: ScenarioResult) -> None:
-        super().__init__(result.failures[0].title if result.failures else "scenario failed")
+    def __init__(self, result: ScenarioResult, masker: Masker | None = None) -> None:
+        text = result.failures[0].title if result.failures else "scenario failed"
+        super().__init__((masker or _WRITABLE).text(text))
         self.result = result
 
 
 class ScenarioBroken(Exception):
     """An infrastructure error (pytest: ERROR, Allure: broken)."""
 
-    def __init__(self, result: ScenarioResult) -> None:
-        super().__init__(result.reason or "infrastructure error")
+    def __init__(self, result: ScenarioResult, masker: Masker | None = None) -> None:
+        super().__init__((masker or _WRITABLE).text(result.reason or "infrastructure error"))
         self.result = result
+
+
+_WRITABLE = Masker(enabled=False)  # masks nothing; escapes what a file cannot hold
 
 
 class ScenarioItem(pytest.Item):
@@ -64,22 +71,27 @@ class ScenarioItem(pytest.Item):
 
     def runtest(self) -> None:
         result = self.plugin.execute(self)
+        masker = self.plugin.masker
         if result.outcome is Outcome.PASSED:
             return
         if result.outcome is Outcome.INCONCLUSIVE:
             why = next((f.title for f in result.failures if is_inconclusive(f)), result.reason)
-            pytest.skip(f"inconclusive (never counted as passed): {why}")
+            pytest.skip(masker.text(f"inconclusive (never counted as passed): {why}"))
         if result.outcome in (Outcome.NOT_PROVISIONED, Outcome.NOT_APPLICABLE):
-            pytest.skip(f"{result.outcome.value.replace('_', ' ')}: {result.reason}")
+            pytest.skip(masker.text(f"{result.outcome.value.replace('_', ' ')}: {result.reason}"))
         if result.outcome is Outcome.ERROR:
-            raise ScenarioBroken(result)
-        raise ScenarioFailed(result)
+            raise ScenarioBroken(result, masker)
+        raise ScenarioFailed(result, masker)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         error = excinfo.value
         if isinstance(error, ScenarioFailed | ScenarioBroken):
-            return self.plugin.describe(self.scenario, error.result)
-        return str(super().repr_failure(excinfo, style=style))
+            try:
+                return self.plugin.masker.text(self.plugin.describe(self.scenario, error.result))
+            except Exception as exc:  # the failure text must never lose the scenario's result
+                return self.plugin.masker.text(f"{error}\n(the full failure text could not be made: "
+                                               f"{internal_error_reason(exc)})")
+        return self.plugin.masker.text(str(super().repr_failure(excinfo, style=style)))
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
         source = self.scenario.source or "scenarios"
@@ -105,12 +117,15 @@ class ScenarioPlugin:
                  interface_names: Mapping[str, str] | None = None, masked: bool = True,
                  header_env: Mapping[str, str] | None = None,
                  on_result: Callable[[Scenario, ScenarioResult], None] | None = None, letters: bool = True,
-                 on_reported: Callable[[ScenarioResult], ScenarioResult] | None = None) -> None:
+                 on_reported: Callable[[ScenarioResult], ScenarioResult] | None = None,
+                 masker: Masker | None = None) -> None:
         self.scenarios = list(scenarios)
         self.letters = letters  # False: no progress letter (dot) per scenario; the CLI draws its own progress
         self.runner = runner
         self.interface_names = dict(interface_names or {})
         self.masked = masked
+        # The run's masker: junit texts, Allure results and attachments pass through it before they are written.
+        self.masker = masker or Masker(enabled=masked)
         self.header_env = dict(header_env or {})
         self.on_result = on_result
         self.on_reported = on_reported  # once a scenario's reports are made: what the run keeps of its result
@@ -145,7 +160,7 @@ class ScenarioPlugin:
         self.selected = [item.scenario.id for item in self._items.values()]
         self._allure = session.config.pluginmanager.get_plugin("allure_listener")
         if self._allure is not None:
-            writer = DeferredWriter()
+            writer = DeferredWriter(self.masker)
             self._writer = writer if writer.start() else None
         self.runner.emit("run-started", total=len(self.selected))
 
@@ -160,15 +175,29 @@ class ScenarioPlugin:
             test = logger.get_test(None) if logger is not None else None
             label_scenario(scenario, self.interface_names.get(scenario.interface, ""), test)
             recorder = StepRecorder(self.interface_names, masked=self.masked, header_env=self.header_env,
-                                    test=test, writer=self._writer, grade_of=self._grade_of(scenario))
+                                    test=test, writer=self._writer, grade_of=self._grade_of(scenario),
+                                    masker=self.masker)
             self.runner.add_listener(recorder)
         try:
             result = self.runner.run_scenario(scenario)
+        except Exception as exc:  # the runner keeps what it sent; this is the last resort (no result of its own)
+            result = ScenarioResult(scenario_id=scenario.id, outcome=Outcome.ERROR, clauses=scenario.clauses,
+                                    duration_ms=0.0, reason=internal_error_reason(exc),
+                                    internal_error="".join(traceback.format_exception(exc)))
         finally:
             if recorder is not None:
                 self.runner.remove_listener(recorder)
+        if self.masker.enabled:  # the personal values this scenario sent or got are masked wherever they appear
+            for step in result.steps:
+                if step.exchange is not None:
+                    self.masker.see(step.exchange.request_body)
+                    self.masker.see(step.exchange.response_json)
         if self._allure is not None and result.outcome is Outcome.PASSED:
-            label_advisories([f for f in result.failures if is_advisory(f)], test)
+            try:
+                label_advisories([f for f in result.failures if is_advisory(f)], test, self.masker)
+            except Exception as exc:
+                self.runner.emit("report-error", reason=f"Allure advisories of {scenario.id}: "
+                                 f"{internal_error_reason(exc)}")
         item.result = result
         self.results[scenario.id] = result
         if self.on_result is not None:

@@ -19,7 +19,6 @@ from pathlib import Path
 
 from harness.errors import InfrastructureError, UsageError
 from harness.gateway import SM_FAMILIES, make_signer
-from harness.model import ScenarioResult
 from harness.personas import load_catalogue
 from harness.platform.config import PlatformConfig, parse_fault
 from harness.platform.server import start_background
@@ -29,8 +28,9 @@ from harness.reporting.console import ConsoleReporter, render_summary
 from harness.reporting.coverage import coverage_document
 from harness.reporting.curl import secret_header_env
 from harness.reporting.identity import tool_identity
+from harness.reporting.masking import Masker
 from harness.reporting.progress import ProgressDisplay
-from harness.reporting.results_json import ExchangeLog, results_document, write_results
+from harness.reporting.results_json import results_document, write_exchanges, write_results
 from harness.runner import Runner, probe
 from harness.runner.ledger import DayBook, Ledger
 from harness.scenarios.catalogue import load_suites
@@ -61,7 +61,12 @@ def run_session(*, site_file: object = None, suites: list[str] | None = None, se
     (and the suite) under that province profile instead of the baseline; a site config names its own profile.
     """
 
-    say = echo or print
+    raw_say = echo or print
+    masker = Masker(enabled=masked)  # one per run: every artefact and the console pass through it
+
+    def say(text: str) -> None:
+        raw_say(masker.text(text))
+
     registry = load_registry()
     catalogue = load_catalogue()
     run_seed = seed if seed is not None else secrets.randbelow(1_000_000)
@@ -105,6 +110,11 @@ def run_session(*, site_file: object = None, suites: list[str] | None = None, se
             site = embedded_site(platform.url, catalogue=catalogue, profile=profile_name)
             say(f"hsa-cert: embedded reference platform at {platform.url}"
                 + (f" with faults {', '.join(faults or [])}" if faults else ""))
+        for identity in site.identities.values():  # the site's test identities: masked wherever they appear
+            masker.learn(identity)
+        if platform is not None:
+            for persona in catalogue.personas:
+                masker.learn(persona.to_json())
         profile = registry.profile(site.profile)
         run_dir = Path(str(out)) if out is not None else Path("reports") / site.id / run_id
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -117,8 +127,11 @@ def run_session(*, site_file: object = None, suites: list[str] | None = None, se
             signer = make_signer(str(gateway.get("family")), test_keys[0], gateway)
         else:
             signer = make_signer(site.gateway.family, site.gateway.credentials(source=site.source), gateway)
+        limits = {k: v for k in ("deadline_s", "max_answer_bytes") if (v := getattr(site.limits, k)) is not None}
         target = HttpTarget.from_profile(site.base_url, transport, timeout_s=site.limits.timeout_s, signer=signer,
-                                         rate_limit_per_s=site.limits.rate_limit_per_s)
+                                         rate_limit_per_s=site.limits.rate_limit_per_s,
+                                         verify_tls=site.tls.verify_option(), client_cert=site.tls.cert_option(),
+                                         trust_env=site.trust_env, **limits)
         sender = wrap_target(target) if wrap_target else target
         display = ProgressDisplay(say) if progress else None
         runner = Runner(sender, registry, profile, site, ConsoleReporter(display.write if display else say),
@@ -130,17 +143,9 @@ def run_session(*, site_file: object = None, suites: list[str] | None = None, se
         if daybook is not None:  # a persistent site: the end-of-run 3201 counts the harness's earlier runs too
             runner.ledger = Ledger(daybook=daybook)
         names = {spec.infno: spec.title_zh for spec in registry.interfaces()}
-        # Exchanges go to disk as each scenario finishes, and once its reports are made the run keeps only what
-        # results.json needs of it: a long run does not hold its traffic (issue 14; bench/scale.py measures it).
-        exchange_log = ExchangeLog(run_dir / "exchanges.jsonl", masked=masked)
-
-        def stream(_scenario: object, result: ScenarioResult) -> None:
-            exchange_log.run_exchange(runner.sign_in_exchange)
-            exchange_log.result(result)
-
         plugin = ScenarioPlugin(selected, runner, interface_names=names, masked=masked,
                                 header_env=secret_header_env(site.gateway.credential_env), letters=display is None,
-                                on_result=stream)
+                                masker=masker)
         say(f"hsa-cert: {len(selected)} scenarios against {site.id} ({site.base_url}), profile {site.profile}, "
             f"seed {run_seed}")
         try:
@@ -151,8 +156,6 @@ def run_session(*, site_file: object = None, suites: list[str] | None = None, se
         finally:
             if display is not None:
                 display.stop()
-            exchange_log.run_exchange(runner.sign_in_exchange)
-            exchange_log.close()
         if status in (3, 4):  # pytest internal or usage error (e.g. a bad -k expression)
             raise UsageError("pytest could not run the scenarios", detail=f"pytest exit status {status}",
                              hint="check the -k expression")
@@ -169,10 +172,15 @@ def run_session(*, site_file: object = None, suites: list[str] | None = None, se
             "started_at": started.isoformat(timespec="seconds"), "finished_at": finished.isoformat(timespec="seconds"),
             "exit_code": code, "stop_reason": plugin.stop_reason or "",
         }
-        document = results_document(results, by_id, run=run_info, masked=masked,
-                                    tool=tool_identity(registry).to_json())
+        # Masked before anything is written: certify builds the certificate and the ledger from this document.
+        document = masker.document(results_document(results, by_id, run=run_info, masked=masked,
+                                                 tool=tool_identity(registry).to_json()))
         document["coverage"] = coverage_document(results, registry)  # spec-wide clause coverage (issue 13)
         write_results(run_dir / "results.json", document)
+        write_exchanges(run_dir / "exchanges.jsonl", results, masked=masked, masker=masker,
+                        run_exchanges=[runner.sign_in_exchange] if runner.sign_in_exchange else [])
+        for problem in runner.listener_errors[:20]:
+            say(f"hsa-cert: a reporter failed ({problem})")
         say("")
         say(render_summary(summarize(results), group_summaries(results, by_id, "area"),
                            group_summaries(results, by_id, "interface"), interface_names=names,

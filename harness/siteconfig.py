@@ -31,6 +31,7 @@ __all__ = [
     "GatewayConfig",
     "Limits",
     "SiteConfig",
+    "TlsConfig",
     "embedded_site",
     "load_site",
     "parse_site",
@@ -59,7 +60,7 @@ _INFNO = re.compile(r"^[0-9]{4}[A-Z]?$")
 # this site for the reconciled dates, across runs (a persistent site: the 2nd run of a day balances too);
 # "run" = only this run's (a site whose state is new for every run, like the embedded platform).
 RECON_SCOPES = ("day", "run")
-_TOP_LEVEL = ("site", "gateway", "limits", "identities", "items", "values", "err_msg_patterns")
+_TOP_LEVEL = ("site", "gateway", "limits", "tls", "identities", "items", "values", "err_msg_patterns")
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +101,29 @@ class Limits:
     timeout_s: float = 10.0
     rate_limit_per_s: float | None = None  # None: unlimited
     breaker_threshold: int = 5  # consecutive infrastructure errors before the run stops
+    deadline_s: float | None = None  # the total deadline of one exchange; None: the transport's (3 x timeout_s)
+    max_answer_bytes: int | None = None  # an answer's size cap after decompression; None: the transport's (16 MiB)
+
+
+@dataclass(frozen=True, slots=True)
+class TlsConfig:
+    """[tls]: how an https:// site is trusted and how the harness proves who it is (absolute paths)."""
+
+    ca_bundle: str | None = None  # PEM file of the CA(s) that sign the site's certificate (a private CA)
+    client_cert: str | None = None  # PEM certificate for mutual TLS
+    client_key: str | None = None  # its private key (PEM), when not inside client_cert
+    verify: bool = True  # false: no certificate check at all (a test environment only)
+
+    def verify_option(self) -> bool | str:
+        """What requests takes as `verify`: False, the CA bundle's path, or True (the system's CAs)."""
+        if not self.verify:
+            return False
+        return self.ca_bundle or True
+
+    def cert_option(self) -> str | tuple[str, str] | None:
+        if self.client_cert and self.client_key:
+            return (self.client_cert, self.client_key)
+        return self.client_cert
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +148,8 @@ class SiteConfig:
     opter_type: str = "1"
     gateway: GatewayConfig = field(default_factory=GatewayConfig)
     limits: Limits = field(default_factory=Limits)
+    tls: TlsConfig = field(default_factory=TlsConfig)
+    trust_env: bool = False  # [site] trust_env: proxies and CA bundle variables (REQUESTS_CA_BUNDLE) from the env
     identities: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # archetype -> spec fields
     items: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # alias -> catalogue item fields
     values: Mapping[str, Any] = field(default_factory=dict)  # extra site.<key> template values
@@ -353,7 +379,7 @@ def parse_site(data: Mapping[str, Any], *, source: str = "<site config>", profil
                "fixmedins_code", "fixmedins_name", "mdtrtarea_admvs", "infver", "recer_sys_code", "opter",
                "opter_name", "opter_type", "capabilities", "reference", "catalogue_seed",
                "not_offered", "other_fixmedins_code", "other_fixmedins_name", "setl_optins", "recon_scope",
-               "daybook", "city", "level", "vendor"))
+               "daybook", "city", "level", "vendor", "trust_env"))
     known_profiles = tuple(profiles) if profiles is not None else None
     profile = site.text("profile", required=False, default="baseline", choices=known_profiles,
                         what="the name of a province profile in specs/profiles/")
@@ -383,6 +409,8 @@ def parse_site(data: Mapping[str, Any], *, source: str = "<site config>", profil
         opter_type=site.text("opter_type", required=False, default="1", choices=("1", "2", "3")) or "1",
         gateway=_gateway(root.sub("gateway")),
         limits=_limits(root.sub("limits")),
+        tls=_tls(root.sub("tls")),
+        trust_env=site.flag("trust_env", False),
         identities=_with_card_sn(_records(root.sub("identities"), "archetype", names)),
         items=_items(root.sub("items"), item_aliases),
         values=_values(root.sub("values")),
@@ -479,7 +507,7 @@ def _gateway(gw: _Reader) -> GatewayConfig:
 
 
 def _limits(lim: _Reader) -> Limits:
-    lim.only(("timeout_s", "rate_limit_per_s", "breaker_threshold"))
+    lim.only(("timeout_s", "rate_limit_per_s", "breaker_threshold", "deadline_s", "max_answer_bytes"))
     rate = lim.number("rate_limit_per_s", None)
     timeout = lim.number("timeout_s", 10.0)
     if timeout <= 0:
@@ -488,7 +516,42 @@ def _limits(lim: _Reader) -> Limits:
         timeout_s=timeout,
         rate_limit_per_s=rate or None,
         breaker_threshold=lim.number("breaker_threshold", 5, minimum=1, integer=True),
+        deadline_s=_positive(lim, "deadline_s", integer=False),
+        max_answer_bytes=_positive(lim, "max_answer_bytes", integer=True),
     )
+
+
+def _positive(lim: _Reader, name: str, *, integer: bool) -> Any:
+    value = lim.number(name, None, integer=integer)
+    if value is not None and value <= 0:
+        raise lim.fail(name, "an integer > 0" if integer else "a number > 0", value)
+    return value
+
+
+def _tls(tls: _Reader) -> TlsConfig:
+    """[tls]: paths are relative to the site file; each must name a readable file."""
+    tls.only(("ca_bundle", "client_cert", "client_key", "verify"))
+    base = Path(tls.source).parent if tls.source and not tls.source.startswith("<") else Path.cwd()
+    paths: dict[str, str | None] = {}
+    for name in ("ca_bundle", "client_cert", "client_key"):
+        value = tls.text(name, required=False, what="the path of a PEM file (relative to the site file)")
+        if value is None:
+            paths[name] = None
+            continue
+        path = (base / Path(value).expanduser()).resolve()
+        if not path.is_file():
+            raise tls.fail(name, "the path of a readable PEM file (relative to the site file)", value,
+                           hint=f"no file at {path}")
+        paths[name] = str(path)
+    if paths["client_key"] and not paths["client_cert"]:
+        raise tls.fail("client_key", "to come with client_cert (the certificate it belongs to)",
+                       hint="add client_cert, or drop client_key")
+    verify = tls.flag("verify", True)
+    if not verify and paths["ca_bundle"]:
+        raise tls.fail("verify", "true when ca_bundle is set (a CA bundle is only used to verify)", verify,
+                       hint="drop verify = false, or drop ca_bundle")
+    return TlsConfig(ca_bundle=paths["ca_bundle"], client_cert=paths["client_cert"],
+                     client_key=paths["client_key"], verify=verify)
 
 
 def _scalar(value: Any) -> bool:

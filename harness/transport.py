@@ -143,6 +143,15 @@ def _network_error(exc: BaseException) -> str:
     return f"connection error: {type(exc).__name__}: {_snippet(str(exc))}"
 
 
+def _json_bytes(envelope: Mapping[str, Any]) -> bytes:
+    """The envelope as UTF-8 JSON; a lone surrogate (sent back from a site's answer) goes as its \\u escape."""
+    text = json.dumps(envelope, ensure_ascii=False)
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(envelope).encode("ascii")
+
+
 class _AnswerRefused(Exception):
     """The answer broke a limit of the harness (total deadline, size): an infrastructure error, named."""
 
@@ -439,14 +448,13 @@ class HttpTarget:
     def _body(self, envelope: Mapping[str, Any]) -> bytes:
         """The envelope as the request body; a national-crypto signer (gateway.SmWrapper) signs or wraps it."""
         wrap = getattr(self.signer, "body", None)
-        return wrap(envelope) if wrap is not None else json.dumps(envelope, ensure_ascii=False).encode("utf-8")
+        return wrap(envelope) if wrap is not None else _json_bytes(envelope)
 
     def upload(self, envelope: Mapping[str, Any], filename: str, data: bytes) -> Exchange:
         """9101 file upload as multipart/form-data: a `jsonStr` text part (the envelope) and a `file` part."""
         infno = str(envelope.get("infno") or "9101")
-        json_str = json.dumps(envelope, ensure_ascii=False)
         files = {
-            "jsonStr": (None, json_str.encode("utf-8"), "application/json;charset=utf-8"),
+            "jsonStr": (None, _json_bytes(envelope), "application/json;charset=utf-8"),
             "file": (filename, data, "application/octet-stream"),
         }
         return self._post(infno, envelope, content_type=None, parse=True, files=files)[0]

@@ -46,7 +46,7 @@ from allure_commons.utils import format_exception, uuid4
 from harness.model import Exchange, Failure, Grade, Level, RunEvent, Scenario, Severity, StepResult
 from harness.reporting.console import AREA_NAMES_ZH
 from harness.reporting.curl import curl_command, powershell_command
-from harness.reporting.masking import mask_json_text
+from harness.reporting.masking import Masker
 from harness.specs import GRADE_LABELS
 
 __all__ = ["DeferredWriter", "StepRecorder", "apply_stable_ids", "failure_text", "label_advisories", "label_scenario",
@@ -106,12 +106,13 @@ def label_scenario(scenario: Scenario, interface_title_zh: str = "", test: Any =
     allure.dynamic.description(description)
 
 
-def label_advisories(advisories: list[Failure], test: Any = None) -> None:
+def label_advisories(advisories: list[Failure], test: Any = None, masker: Masker | None = None) -> None:
     """A passed scenario's SHOULD / MAY findings, visible in Allure: a label, a parameter and an attachment."""
     if not advisories:
         return
-    summary = ", ".join(dict.fromkeys(f"{f.grade.value} {f.clause}" for f in advisories))
-    text = "\n\n".join(failure_text(f) for f in advisories)
+    masker = masker or Masker(enabled=False)
+    summary = masker.text(", ".join(dict.fromkeys(f"{f.grade.value} {f.clause}" for f in advisories)))
+    text = masker.text("\n\n".join(failure_text(f) for f in advisories))
     if test is not None:
         test.labels.append(Label("advisories", str(len(advisories))))
         test.parameters.append(Parameter(name="advisories 建议项", value=summary))
@@ -150,10 +151,12 @@ class StepRecorder:
 
     def __init__(self, interface_names: Mapping[str, str] | None = None, *, masked: bool = True,
                  header_env: Mapping[str, str] | None = None, test: Any = None,
-                 writer: DeferredWriter | None = None, grade_of: GradeOf | None = None) -> None:
+                 writer: DeferredWriter | None = None, grade_of: GradeOf | None = None,
+                 masker: Masker | None = None) -> None:
         self.interface_names = interface_names or {}
         self.grade_of: GradeOf = grade_of or (lambda f: f.grade)  # the finding's effective grade
         self.masked = masked
+        self.masker = masker or Masker(enabled=masked)  # the run's: masks, and keeps every text writable
         self.header_env = dict(header_env or {})
         self._test = test if writer is not None else None
         self._open: Any = None
@@ -187,14 +190,14 @@ class StepRecorder:
             pending.grade_of = self.grade_of
             self._open = None
             return
-        attachments, problem = _step_contents(step, self._fault, self.masked, self.header_env, self.grade_of)
+        attachments, problem = _step_contents(step, self._fault, self.masker, self.header_env, self.grade_of)
         for body, name, attachment_type in attachments:
             allure.attach(_resolve(body), name=name, attachment_type=attachment_type)
         self._close(problem)
 
     def _start(self, title: str) -> None:
         if self._test is not None:
-            self._open = _PendingStep(title, time.time(), self.masked, self.header_env)
+            self._open = _PendingStep(title, time.time(), self.masker, self.header_env)
             self._test.steps.append(self._open)
             return
         self._open = allure.step(title)
@@ -213,21 +216,22 @@ class StepRecorder:
 class _PendingStep:
     """A step as recorded during the run; `build` makes it the TestStepResult allure.step would have made."""
 
-    __slots__ = ("fault", "grade_of", "header_env", "masked", "result", "start", "stop", "title")
+    __slots__ = ("fault", "grade_of", "header_env", "masker", "result", "start", "stop", "title")
 
-    def __init__(self, title: str, start: float, masked: bool, header_env: Mapping[str, str]) -> None:
+    def __init__(self, title: str, start: float, masker: Masker, header_env: Mapping[str, str]) -> None:
         self.title, self.start, self.stop = title, start, start
-        self.masked, self.header_env = masked, header_env
+        self.masker, self.header_env = masker, header_env
         self.result: StepResult | None = None
         self.fault: str | None = None
         self.grade_of: GradeOf = lambda f: f.grade
 
     def build(self, store: Callable[[Body, str], None]) -> TestStepResult:
         """The step in allure's model; each attachment's body goes to `store` with its file name."""
-        step = TestStepResult(name=self.title, start=_millis(self.start), parameters=[])
+        step = TestStepResult(name=self.masker.text(self.title), start=_millis(self.start), parameters=[])
         problem = None
         if self.result is not None:
-            attachments, problem = _step_contents(self.result, self.fault, self.masked, self.header_env, self.grade_of)
+            attachments, problem = _step_contents(self.result, self.fault, self.masker, self.header_env,
+                                                  self.grade_of)
             for body, name, attachment_type in attachments:
                 file_name = ATTACHMENT_PATTERN.format(prefix=uuid4(), ext=attachment_type.extension)
                 step.attachments.append(Attachment(source=file_name, name=name, type=attachment_type.mime_type))
@@ -249,7 +253,7 @@ Body = str | bytes | Callable[[], str | bytes]
 Attachments = list[tuple[Body, str, AttachmentType]]
 
 
-def _step_contents(step: StepResult, fault: str | None, masked: bool, header_env: Mapping[str, str],
+def _step_contents(step: StepResult, fault: str | None, masker: Masker, header_env: Mapping[str, str],
                    grade_of: GradeOf = lambda f: f.grade) -> tuple[Attachments, BaseException | None]:
     """A step's attachments (request, response, findings, curl, expected loss) and what makes it not pass.
 
@@ -257,43 +261,42 @@ def _step_contents(step: StepResult, fault: str | None, masked: bool, header_env
     attachments: Attachments = []
     exchange = step.exchange
     if exchange is not None:
-        attachments += _exchange_attachments(exchange, masked)
+        attachments += _exchange_attachments(exchange, masker)
     graded = [f if f.grade is grade_of(f) else _regraded(f, grade_of(f)) for f in step.failures]
     findings = [f for f in graded if f.severity is not Severity.WARNING and f.grade is Grade.MUST
                 and not (isinstance(f.evidence, Mapping) and f.evidence.get("inconclusive") is True)]
     if step.failures:
-        attachments.append(("\n\n".join(failure_text(f) for f in graded), "findings", AttachmentType.TEXT))
+        attachments.append((masker.text("\n\n".join(failure_text(f) for f in graded)), "findings",
+                            AttachmentType.TEXT))
     if findings and exchange is not None:
-        attachments.append((lambda: curl_command(exchange, header_env=header_env), "reproduce (curl)",
+        attachments.append((lambda: masker.text(curl_command(exchange, header_env=header_env)), "reproduce (curl)",
                             AttachmentType.TEXT))
         attachments.append((lambda: powershell_command(exchange, header_env=header_env), "reproduce (PowerShell)",
                             AttachmentType.TEXT))
     problem: BaseException | None = None
     if exchange is not None and exchange.error and fault:
-        attachments.append((f"the platform lost this answer on purpose ({fault}): {exchange.error}",
+        attachments.append((masker.text(f"the platform lost this answer on purpose ({fault}): {exchange.error}"),
                             "expected loss", AttachmentType.TEXT))
     elif exchange is not None and exchange.error:
-        problem = ConnectionError(exchange.error)  # broken, not failed
+        problem = ConnectionError(masker.text(exchange.error))  # broken, not failed
     elif findings:
-        problem = AssertionError(findings[0].title)
+        problem = AssertionError(masker.text(findings[0].title))
     return attachments, problem
 
 
-def _exchange_attachments(exchange: Exchange, masked: bool) -> Attachments:
+def _exchange_attachments(exchange: Exchange, masker: Masker) -> Attachments:
     # No indent: only the one-line form uses the C JSON encoder, and Allure pretty-prints JSON itself.
     # Masking the serialised text (one regex pass) is cheaper than rebuilding the request.
     def request() -> str:
-        text = json.dumps(exchange.request_body, ensure_ascii=False, default=str)
-        return mask_json_text(text) if masked else text
+        return masker.text(json.dumps(exchange.request_body, ensure_ascii=False, default=str))
 
     name = f"response (HTTP {exchange.status})"
     if exchange.response_json is not None:
-        response: Body = (lambda: mask_json_text(exchange.response_text)) if masked else exchange.response_text
-        return [(request, "request", AttachmentType.JSON), (response, name, AttachmentType.JSON)]
+        return [(request, "request", AttachmentType.JSON), (lambda: masker.text(exchange.response_text), name,
+                                                            AttachmentType.JSON)]
 
     def text() -> str:
-        body = mask_json_text(exchange.response_text) if masked else exchange.response_text
-        return f"{exchange.error or ''}\n\n{body}"
+        return masker.text(f"{exchange.error or ''}\n\n{exchange.response_text}")
 
     return [(request, "request", AttachmentType.JSON), (text, name, AttachmentType.TEXT)]
 
@@ -359,7 +362,8 @@ class DeferredWriter:
 
     FLUSH_RESULTS = 200
 
-    def __init__(self) -> None:
+    def __init__(self, masker: Masker | None = None) -> None:
+        self.masker = masker or Masker(enabled=False)  # every result file passes through it (and stays writable)
         self._logger: Any = None
         self._jobs: list[tuple[str, dict[str, Any]]] = []
         self._held_results = 0
@@ -406,13 +410,15 @@ class DeferredWriter:
         folder = Path(self._logger._report_dir)
         name = item.file_pattern.format(prefix=uuid.uuid4())
         temporary = folder / f"{name}.tmp"
-        temporary.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+        temporary.write_text(self.masker.text(json.dumps(data, ensure_ascii=False)), encoding="utf-8")
         os.replace(temporary, folder / name)
 
     def _store(self, body: Body, file_name: str) -> None:
         """An attachment of a pending step, written as its result is (a lost attachment loses only itself)."""
         try:
-            self._logger.report_attached_data(body=_resolve(body), file_name=file_name)
+            data = _resolve(body)
+            self._logger.report_attached_data(body=self.masker.text(data) if isinstance(data, str) else data,
+                                              file_name=file_name)
         except Exception as exc:
             self.errors.append(exc)
 

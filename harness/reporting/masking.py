@@ -74,6 +74,33 @@ def mask_json_text(text: str) -> str:
     return _PERSONAL_VALUE.sub(one, text)
 
 
+def _trie_pattern(values: Iterable[str]) -> str:
+    """One regex matching any of the values, longest first, written as a trie (`43(?:01(?:02…)|…)`).
+
+    A plain alternation of a few hundred values tries every one at every position; the trie tries one
+    branch per character, which makes masking every string of a run cheap enough to do always."""
+    trie: dict[str, Any] = {}
+    for value in values:
+        node = trie
+        for ch in value:
+            node = node.setdefault(ch, {})
+        node[""] = True
+
+    def emit(node: dict[str, Any]) -> str:
+        branches = [re.escape(ch) + emit(child) for ch, child in sorted(node.items()) if ch]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        if "" in node:  # a value ends here: the longer ones are tried first, then the empty match
+            return f"(?:{body})?"
+        return body
+
+    return emit(trie)
+
+
+_LEAVES = frozenset({str, int, float, bool, type(None)})
+
+
 class Masker:
     """Masks personal data before anything is serialised: by field name and by value, everywhere.
 
@@ -97,6 +124,11 @@ class Masker:
             if key in PERSONAL_FIELDS and isinstance(value, str):
                 self._learn(value)
 
+    def see(self, value: Any) -> None:
+        """Learn the personal values of a structure (a request, an answer) without copying it."""
+        if self.enabled and value is not None:
+            self._harvest(value, 0)
+
     def _learn(self, value: str) -> None:
         value = value.strip()
         if len(value) < 2 or value in self._known:
@@ -109,10 +141,10 @@ class Masker:
         self._pattern = None
 
     def _replace_known(self, text: str) -> str:
-        if not self._known:
+        if not self._known or len(text) < 2:
             return text
         if self._pattern is None:
-            self._pattern = re.compile("|".join(re.escape(v) for v in sorted(self._known, key=len, reverse=True)))
+            self._pattern = re.compile(_trie_pattern(self._known))
         known = self._known
         return self._pattern.sub(lambda m: known[m.group(0)], text)
 
@@ -123,6 +155,26 @@ class Masker:
             return text
         return self._replace_known(mask_json_text(text))
 
+    def dumps(self, value: Any, **options: Any) -> str:
+        """The value as JSON text (json.dumps options), masked, always writable.
+
+        Serialised first (in C), then masked as text: personal fields by the field pattern, known values
+        (learnt from the value first) wherever they appear; many times faster than copying the value."""
+        self.see(value)
+        try:
+            text = json.dumps(value, ensure_ascii=False, **options)
+        except (RecursionError, ValueError, TypeError):  # nested too deep, or not JSON: the careful copy
+            text = json.dumps(self.value(value), ensure_ascii=False, default=str, **options)
+        return self.text(text)
+
+    def document(self, value: Any) -> Any:
+        """A masked copy of a JSON document (results.json): through `dumps`, or the careful copy when the
+        text holds an escaped lone surrogate (which parsing would bring back)."""
+        text = self.dumps(value)
+        if "\\ud" in text:
+            return self.value(value)
+        return json.loads(text)
+
     def value(self, value: Any) -> Any:
         """A masked copy of a JSON-like structure, safe to serialise (its personal values learnt first)."""
         if self.enabled:
@@ -132,15 +184,21 @@ class Masker:
     def _harvest(self, value: Any, depth: int) -> None:
         if depth > MAX_DEPTH:
             return
-        if isinstance(value, Mapping):
+        kind = type(value)
+        if kind is dict or (kind is not list and isinstance(value, Mapping)):
             for key, item in value.items():
-                if key in PERSONAL_FIELDS and isinstance(item, str):
-                    self._learn(printable(item))
-                elif isinstance(item, Mapping | list | tuple):
+                item_kind = type(item)
+                if item_kind is str:
+                    if key in PERSONAL_FIELDS and item not in self._known:
+                        self._learn(printable(item))
+                elif item_kind is dict or item_kind is list or (item_kind not in _LEAVES
+                                                                and isinstance(item, Mapping | list | tuple)):
                     self._harvest(item, depth + 1)
-        elif isinstance(value, list | tuple):
+        elif kind is list or isinstance(value, list | tuple):
             for item in value:
-                if isinstance(item, Mapping | list | tuple):
+                item_kind = type(item)
+                if item_kind is dict or item_kind is list or (item_kind not in _LEAVES
+                                                              and isinstance(item, Mapping | list | tuple)):
                     self._harvest(item, depth + 1)
 
     def _copy(self, value: Any, _depth: int, _field: str) -> Any:

@@ -20,16 +20,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from harness.model import Exchange, Failure, Scenario, ScenarioResult, StepResult
-from harness.reporting.masking import mask, mask_json_text
+from harness.reporting.masking import Masker, mask
 from harness.verdict import grade_counts, group_summaries, is_advisory, summarize
 
-__all__ = ["RESULTS_FORMAT", "ExchangeLog", "failure_json", "results_document", "slim_result", "write_exchanges",
+__all__ = ["RESULTS_FORMAT", "failure_json", "results_document", "write_exchanges",
            "write_results"]
 
 RESULTS_FORMAT = "hsa-cert/results-1"
@@ -98,6 +97,7 @@ def results_document(results: Sequence[ScenarioResult], scenarios: Mapping[str, 
             "fingerprint": scenario.fingerprint if scenario else "",
             "failures": [failure_json(f, masked=masked) for f in result.failures],
             "steps": [_step_json(s) for s in result.steps],
+            **({"internal_error": result.internal_error} if result.internal_error else {}),
         })
     summary_json = {k: v for k, v in summary.to_json().items() if k != "outcome"}
     summary_json["advisories"] = sum(1 for r in results for f in r.failures if is_advisory(f))
@@ -117,72 +117,42 @@ def _counts(data: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in data.items() if k != "outcome"}
 
 
-def write_results(path: Path, document: Mapping[str, Any]) -> Path:
+def write_results(path: Path, document: Mapping[str, Any], *, masker: Masker | None = None) -> Path:
+    """results.json; with `masker`, personal data masked and the text always writable (see Masker)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(document, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    text = masker.dumps(document, indent=2) if masker is not None else json.dumps(document, ensure_ascii=False,
+                                                                                   indent=2)
+    path.write_text(text + "\n", encoding="utf-8")
     return path
 
 
 def write_exchanges(path: Path, results: Iterable[ScenarioResult], *, masked: bool = True,
-                    run_exchanges: Sequence[Exchange] = ()) -> Path:
-    """One line per exchange in run order: the run's own (sign-in) first, then per scenario and step."""
+                    run_exchanges: Sequence[Exchange] = (), masker: Masker | None = None) -> Path:
+    """One line per exchange in run order: the run's own (sign-in) first, then per scenario and step.
+
+    With `masker`, each line is masked by it (by field and by value, inside strings too) and always
+    writable; without it, personal fields are masked when `masked` (lone surrogates still escaped)."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    masker = masker or Masker(enabled=masked)
     with path.open("w", encoding="utf-8", newline="\n") as out:
         for ex in run_exchanges:
-            out.write(_exchange_line("", -1, False, ex, masked) + "\n")
+            out.write(_exchange_line("", -1, False, ex, masker) + "\n")
         for result in results:
             for step in result.steps:
                 if step.exchange is not None and step.index >= 0:
-                    out.write(_exchange_line(result.scenario_id, step.index, step.teardown, step.exchange, masked)
+                    out.write(_exchange_line(result.scenario_id, step.index, step.teardown, step.exchange, masker)
                               + "\n")
     return path
 
 
-class ExchangeLog:
-    """exchanges.jsonl written as the run goes (the same lines as `write_exchanges`, in run order), so that a
-    long run need not hold its traffic until the end: the run's own exchanges (sign-in) first, then each
-    scenario's as it finishes."""
-
-    def __init__(self, path: Path, *, masked: bool = True) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
-        self.masked = masked
-        self._out = path.open("w", encoding="utf-8", newline="\n")
-        self._run_written = False
-
-    def run_exchange(self, exchange: Exchange | None) -> None:
-        """The run's own exchange (the sign-in), once, before any scenario's lines."""
-        if exchange is not None and not self._run_written:
-            self._out.write(_exchange_line("", -1, False, exchange, self.masked) + "\n")
-        self._run_written = self._run_written or exchange is not None
-
-    def result(self, result: ScenarioResult) -> None:
-        for step in result.steps:
-            if step.exchange is not None and step.index >= 0:
-                self._out.write(_exchange_line(result.scenario_id, step.index, step.teardown, step.exchange,
-                                               self.masked) + "\n")
-
-    def close(self) -> None:
-        self._out.close()
+# Characters JSON leaves raw inside strings that line readers (str.splitlines, some editors) take for line
+# breaks: written as escapes, so that one exchange is always one line.
+_LINE_BREAKS = str.maketrans({"\u2028": "\\u2028", "\u2029": "\\u2029", "\x85": "\\u0085"})
 
 
-def slim_result(result: ScenarioResult) -> ScenarioResult:
-    """The result with only what results.json and the summary read from its exchanges (status, timing,
-    error, msgid): what a run keeps of a scenario once its exchanges are written and its reports made."""
-    steps = []
-    for step in result.steps:
-        ex = step.exchange
-        if ex is not None:
-            msgid = ex.request_body.get("msgid") if isinstance(ex.request_body, Mapping) else None
-            ex = replace(ex, request_headers={}, request_body={"msgid": msgid} if msgid is not None else {},
-                         response_headers={}, response_text="", response_json=None)
-        steps.append(replace(step, exchange=ex))
-    return replace(result, steps=tuple(steps))
-
-
-def _exchange_line(scenario_id: str, index: int, teardown: bool, ex: Exchange, masked: bool) -> str:
+def _exchange_line(scenario_id: str, index: int, teardown: bool, ex: Exchange, masker: Masker) -> str:
     request = _plain(ex.request_body)
-    return json.dumps({
+    return _one_line(masker.dumps({
         "scenario_id": scenario_id,
         "step": index,
         "teardown": teardown,
@@ -193,6 +163,10 @@ def _exchange_line(scenario_id: str, index: int, teardown: bool, ex: Exchange, m
         "status": ex.status,
         "error": ex.error,
         "request_headers": dict(ex.request_headers),
-        "request": mask(request) if masked else request,
-        "response": mask_json_text(ex.response_text) if masked else ex.response_text,
-    }, ensure_ascii=False)
+        "request": request,
+        "response": masker.text(ex.response_text),  # masked as text first: inside the line its quotes are escaped
+    }))
+
+
+def _one_line(text: str) -> str:
+    return text.translate(_LINE_BREAKS) if any(c in text for c in "\u2028\u2029\x85") else text

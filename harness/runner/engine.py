@@ -6,6 +6,7 @@ import hashlib
 import re
 import secrets
 import time
+import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -34,13 +35,15 @@ from harness.runner.messages import (
     resolve_path,
     show_infcode,
 )
+from harness.runner.safety import bounded as _bounded
+from harness.runner.safety import internal_error_reason, unanswered
 from harness.scenarios.templates import OMIT, Expression, TemplateSyntaxError, render
 from harness.siteconfig import SiteConfig
 from harness.specs import Profile, SpecRegistry, effective_grade
 from harness.transport import Target, switch_fault
 from harness.verdict import graded_outcome
 
-__all__ = ["DEFAULT_BREAKER_THRESHOLD", "Runner"]
+__all__ = ["DEFAULT_BREAKER_THRESHOLD", "Runner", "internal_error_reason"]  # (the last re-exported from .safety)
 
 DEFAULT_BREAKER_THRESHOLD = 5
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
@@ -101,6 +104,14 @@ class _Run:
         self.resolve: Callable[[Expression], Any] | None = None  # template values, made once per execution
         self.refused_at: tuple[int, str, str] | None = None  # (step, infno, cause) of the flow's expected refusal
         self.unsaved: dict[str, int] = {}  # saved names a step could not save -> that step's index
+        self.internal: str = ""  # the first internal error's reason ("" when none)
+        self.trace: str = ""  # its traceback, for the evidence
+
+    def crashed(self, exc: BaseException) -> None:
+        """A bug of the harness (an exception in rendering, evaluation, checks, listeners): the first one counts."""
+        if not self.internal:
+            self.internal = internal_error_reason(exc)
+            self.trace = "".join(traceback.format_exception(exc))
 
     def refused(self, index: int, infno: str, cause: str) -> None:
         """The flow's expected refusal happened (the first one counts)."""
@@ -131,6 +142,7 @@ class Runner(ResponseJudge):
         self.fault_switch = fault_switch or (lambda fault: switch_fault(site.base_url, fault,
                                                                         timeout_s=min(site.limits.timeout_s, 5.0)))
         self._listeners: list[Callable[[RunEvent], None]] = [events] if events else []
+        self.listener_errors: list[str] = []  # exceptions a listener raised (reported by the session)
         self._sequence = secrets.randbelow(10_000)  # msgids of parallel runs against one site rarely collide
         self._executions: dict[str, int] = {}
         self._provisioned: set[str] = set()
@@ -160,7 +172,10 @@ class Runner(ResponseJudge):
     def emit(self, kind: str, scenario_id: str = "", **payload: Any) -> None:
         event = RunEvent(kind=kind, scenario_id=scenario_id, payload=payload)
         for listener in self._listeners:
-            listener(event)
+            try:
+                listener(event)
+            except Exception as exc:  # a reporter's bug must not end the scenario, nor lose what it sent
+                self.listener_errors.append(f"{kind}: {internal_error_reason(exc)}")
 
     @property
     def breaker_open(self) -> bool:
@@ -178,14 +193,15 @@ class Runner(ResponseJudge):
     def _execute(self, scenario: Scenario, started: float) -> ScenarioResult:
         def finish(outcome: Outcome | None, reason: str = "", run: _Run | None = None) -> ScenarioResult:
             # Each finding with its effective grade (the profile's override, capped by the scenario's grade).
-            graded = [replace(f, grade=effective_grade(f, scenario.grade, self.profile))
+            graded = [_bounded(replace(f, grade=effective_grade(f, scenario.grade, self.profile)))
                       for f in (run.failures if run else ())]
             if outcome is None:  # the steps ran: FAILED only for a MUST finding (harness.verdict.graded_outcome)
                 outcome = graded_outcome(graded)
             failures = sorted(graded, key=lambda f: (f.grade.rank, f.severity.rank))
             return ScenarioResult(scenario_id=scenario.id, outcome=outcome, clauses=scenario.clauses,
                                   duration_ms=round((time.perf_counter() - started) * 1000, 3),
-                                  steps=tuple(run.steps) if run else (), failures=tuple(failures), reason=reason)
+                                  steps=tuple(run.steps) if run else (), failures=tuple(failures), reason=reason,
+                                  internal_error=run.trace if run else "")
 
         if self.breaker_open:
             return finish(Outcome.ERROR, f"not run: {self.breaker_reason}")
@@ -211,13 +227,22 @@ class Runner(ResponseJudge):
         if stand_in:  # the site gives one person per behaviour: a variant runs with its fallback's person
             run.notes.append(f"run with the person of {stand_in} (no [identities.{scenario.archetype}]; "
                              f"{stand_in} stands in)")
-        if not self._ensure_signed_in(run):
-            outcome = Outcome.ERROR if run.infra else Outcome.FAILED
-            return finish(outcome, f"sign-in (9001) failed: {run.infra}" if run.infra else "", run)
-        if self._run_steps(run, scenario.steps, teardown=False):
-            self._no_refusal_at_all(run)
+        try:
+            if not self._ensure_signed_in(run):
+                outcome = Outcome.ERROR if run.infra else Outcome.FAILED
+                return finish(outcome, f"sign-in (9001) failed: {run.infra}" if run.infra else "", run)
+            if self._run_steps(run, scenario.steps, teardown=False) and not run.internal:
+                self._no_refusal_at_all(run)
+        except Exception as exc:  # a bug of the harness: what was sent stays recorded, the teardown still runs
+            run.crashed(exc)
         if not self.breaker_open:
-            self._run_steps(run, scenario.teardown, teardown=True)
+            try:
+                self._run_steps(run, scenario.teardown, teardown=True)
+            except Exception as exc:
+                run.crashed(exc)
+        if run.internal:
+            infra = [run.infra] if run.infra and run.internal not in run.infra else []
+            return finish(Outcome.ERROR, "; ".join([run.internal, *infra, *run.notes]), run)
         if run.infra:
             return finish(Outcome.ERROR, "; ".join([run.infra, *run.notes]), run)
         return finish(None, "; ".join(run.notes), run)  # the outcome follows from the graded findings
@@ -466,7 +491,11 @@ class Runner(ResponseJudge):
             return self._record(run, StepResult(index, step.infno, None, (problem,), teardown), [problem])
         if step.fault:
             return self._run_fault_step(run, step, index, envelope, teardown=teardown)
-        exchange, content = self._send(step.infno, envelope)
+        try:
+            exchange, content = self._send(step.infno, envelope)
+        except Exception as exc:  # a bug of the transport: the outcome of the call is unknown
+            run.crashed(exc)
+            exchange, content = unanswered(step.infno, envelope, run.internal), b""
         if content and step.expect.ok is not False:
             # 9102 answered with the file (IF §3.1: a zipped TXT stream): the success form, no output to validate
             failures.extend(() if content[:2] == b"PK" else (Failure(
@@ -477,15 +506,23 @@ class Runner(ResponseJudge):
             result = StepResult(index, step.infno, exchange, (), teardown)
             self._record(run, result, [])
             undone = self._resolve_unknown_outcome(run, step, index, envelope, exchange)
-            if undone and not teardown and not again and not self.breaker_open:
+            if undone and not teardown and not again and not self.breaker_open and not run.internal:
                 # The 冲正 made the outcome known (nothing stands), so sending the step once more, with a
                 # new msgid, is no blind retry: it shows the visit can be settled again and lets the flow go on.
                 run.notes.append(f"step {index + 1} ({step.infno}) sent again after the 冲正")
                 return self._run_step(run, step, index, teardown=teardown, again=True)
             return False
-        response = parse_response(exchange) or {}
-        self.ledger.record(step.infno, envelope, response)
-        carry_on = self._evaluate(run, step, index, envelope, exchange, response, failures)
+        response: Mapping[str, Any] = {}
+        try:
+            response = parse_response(exchange) or {}
+            self.ledger.record(step.infno, envelope, response)
+            carry_on = self._evaluate(run, step, index, envelope, exchange, response, failures)
+        except Exception as exc:  # a bug of the harness judging this answer: keep the exchange, end the flow
+            run.crashed(exc)
+            self._record(run, StepResult(index, step.infno, exchange, tuple(failures), teardown), failures)
+            if infcode_of(response) != -1:  # not a plain refusal: what the call did is not known to the run
+                self._resolve_unknown_outcome(run, step, index, envelope, exchange)
+            return False
         result = StepResult(index, step.infno, exchange, tuple(failures), teardown)
         return self._record(run, result, failures) and carry_on
 
@@ -555,6 +592,8 @@ class Runner(ResponseJudge):
         return fill_ledger(rendered, jsonable(self.ledger.totals(code, first_node(rendered))))
 
     def _record(self, run: _Run, result: StepResult, failures: list[Failure]) -> bool:
+        if result.failures:
+            result = replace(result, failures=tuple(_bounded(f) for f in result.failures))
         run.steps.append(result)
         run.failures.extend(failures)
         self.emit("step-finished", run.scenario.id, step=result)

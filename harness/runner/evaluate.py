@@ -30,6 +30,7 @@ from harness.runner.messages import (
     show,
     show_infcode,
 )
+from harness.runner.wire import scrubbed, wire_findings
 
 if TYPE_CHECKING:
     from harness.runner.engine import _Run
@@ -110,7 +111,13 @@ class ResponseJudge:
 
     def _schema(self, run: _Run, step: Step, index: int, exchange: Exchange, response: Mapping[str, Any],
                 failures: list[Failure]) -> None:
+        wire, structured = wire_findings(exchange, response, index)
+        failures.extend(self._once(run, index, step.infno, finding) for finding in wire)
+        if not structured:  # nested too deep to validate: that is the finding
+            return
         answer = exchange.response_json
+        if any(f.clause == "ENV.resp.unicode" for f in wire):
+            answer = scrubbed(answer)
         raw = response.get("infcode")
         if isinstance(raw, str) and infcode_of(response) is not None:
             # the flow reads "0" as success; validate as if it were 0 (so the output is checked too) and

@@ -13,13 +13,12 @@ from typing import Any
 from harness.checks import decimal_of
 from harness.model import Exchange
 
-__all__ = ["SETTLING", "describe_answer", "field_clause", "find_psn_no", "infcode_of", "jsonable", "parse_response",
-           "probe", "resolve_path", "same_value", "show", "show_infcode"]
+__all__ = ["SETTLING", "ParsedAnswer", "describe_answer", "field_clause", "find_psn_no", "infcode_of", "jsonable",
+           "parse_response", "probe", "resolve_path", "same_value", "show", "show_infcode"]
 
 # 2601-reversible state changes (spec §6.3); 2207A is the A version of 2207 (IF §3.2)
 SETTLING = ("2102", "2103", "2207", "2207A", "2208", "2304", "2305", "2401")
 _PATH_PART = re.compile(r"([^.\[\]]+)|\[([0-9]+)\]")
-_DECIMAL_JSON = json.JSONDecoder(parse_float=Decimal)  # json.loads(text, parse_float=Decimal), built once
 
 
 def probe(base_url: str, timeout_s: float = 5.0) -> str | None:
@@ -60,15 +59,37 @@ def resolve_path(root: Any, path: str) -> tuple[bool, Any]:
     return True, value
 
 
+class ParsedAnswer(dict):  # type: ignore[type-arg]
+    """A parsed answer that named a key twice in one object: `duplicate_keys` lists those names."""
+
+    duplicate_keys: tuple[str, ...] = ()
+
+
 def parse_response(exchange: Exchange) -> Mapping[str, Any] | None:
-    """The response envelope with money as Decimal (json.loads(parse_float=Decimal)), never floats."""
+    """The response envelope with money as Decimal (json.loads(parse_float=Decimal)), never floats.
+
+    Keys named twice in one object are noted on the way (a ParsedAnswer with `duplicate_keys`)."""
     if exchange.response_json is None:
         return None
+    duplicates: list[str] = []
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        built = dict(items)
+        if len(built) != len(items):
+            seen: set[str] = set()
+            duplicates.extend(k for k, _ in items if k in seen or seen.add(k))  # type: ignore[func-returns-value]
+        return built
+
     try:
-        parsed = _DECIMAL_JSON.decode(exchange.response_text)
-    except ValueError:  # the stored text was cut at its size limit: fall back to the float parse
+        parsed = json.JSONDecoder(parse_float=Decimal, object_pairs_hook=pairs).decode(exchange.response_text)
+    except (ValueError, RecursionError):  # the stored text was cut at its size limit: fall back to the float parse
         return exchange.response_json
-    return parsed if isinstance(parsed, Mapping) else exchange.response_json
+    if not isinstance(parsed, Mapping):
+        return exchange.response_json
+    if duplicates:
+        parsed = ParsedAnswer(parsed)
+        parsed.duplicate_keys = tuple(duplicates)
+    return parsed
 
 
 _SCALARS = frozenset({str, int, float, bool, type(None)})
