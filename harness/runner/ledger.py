@@ -95,7 +95,8 @@ class DayBook:
         self._conn.execute("DELETE FROM rows WHERE site = ? AND setl_date < ?", (site, cutoff.isoformat()))
 
     def add(self, row: LedgerRow) -> None:
-        values = [str(v) for v in astuple(row)[: len(_COLUMNS)]]
+        # A site's answer may carry lone surrogates (a hostile or broken site): stored as \udXXX escapes.
+        values = [str(v).encode("utf-8", "backslashreplace").decode("utf-8") for v in astuple(row)[: len(_COLUMNS)]]
         marks = ", ".join("?" * (len(_COLUMNS) + 2))
         self._conn.execute(f"INSERT OR IGNORE INTO rows (site, run_id, {', '.join(_COLUMNS)}) VALUES ({marks})",
                            (self.site, self.run_id, *values))
