@@ -117,7 +117,6 @@ class ScenarioPlugin:
                  interface_names: Mapping[str, str] | None = None, masked: bool = True,
                  header_env: Mapping[str, str] | None = None,
                  on_result: Callable[[Scenario, ScenarioResult], None] | None = None, letters: bool = True,
-                 on_reported: Callable[[ScenarioResult], ScenarioResult] | None = None,
                  masker: Masker | None = None) -> None:
         self.scenarios = list(scenarios)
         self.letters = letters  # False: no progress letter (dot) per scenario; the CLI draws its own progress
@@ -128,7 +127,6 @@ class ScenarioPlugin:
         self.masker = masker or Masker(enabled=masked)
         self.header_env = dict(header_env or {})
         self.on_result = on_result
-        self.on_reported = on_reported  # once a scenario's reports are made: what the run keeps of its result
         self.results: dict[str, ScenarioResult] = {}
         self.selected: list[str] = []
         self.stop_reason: str | None = None
@@ -218,10 +216,6 @@ class ScenarioPlugin:
             item = self._items.get(report.nodeid)
             if item is not None:
                 apply_stable_ids(self._allure, item.scenario)
-        if report.when == "teardown" and self.on_reported is not None:
-            item = self._items.get(report.nodeid)
-            if item is not None and item.result is not None:  # bounded memory: the rest of the result is on disk
-                item.result = self.results[item.scenario.id] = self.on_reported(item.result)
 
     def pytest_report_teststatus(self, report: pytest.TestReport, config: pytest.Config) -> Any:
         if report.when == "call" and report.failed:
