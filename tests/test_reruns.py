@@ -152,3 +152,14 @@ daybook = "{tmp_path / 'daybook.sqlite'}"
         assert codes == [0, 0] and (tmp_path / "daybook.sqlite").exists()
     finally:
         running.stop()
+
+
+def test_runs_in_one_process_never_reuse_a_msgid_within_a_second() -> None:
+    """Two runners in the same second against one persistent site: their serials come from one counter."""
+    from datetime import datetime
+
+    from harness.runner.msgid import SERIALS, make_msgid
+
+    moment = datetime(2026, 12, 7, 9, 30, 0)
+    ids = [make_msgid("H1", moment) for _ in range(SERIALS)]
+    assert len(set(ids)) == SERIALS and all(len(i) == len("H1") + 14 + 4 for i in ids)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import secrets
 import time
 import traceback
 from collections.abc import Callable, Mapping
@@ -35,6 +34,7 @@ from harness.runner.messages import (
     resolve_path,
     show_infcode,
 )
+from harness.runner.msgid import make_msgid
 from harness.runner.safety import bounded as _bounded
 from harness.runner.safety import internal_error_reason, unanswered
 from harness.scenarios.templates import OMIT, Expression, TemplateSyntaxError, render
@@ -143,7 +143,6 @@ class Runner(ResponseJudge):
                                                                         timeout_s=min(site.limits.timeout_s, 5.0)))
         self._listeners: list[Callable[[RunEvent], None]] = [events] if events else []
         self.listener_errors: list[str] = []  # exceptions a listener raised (reported by the session)
-        self._sequence = secrets.randbelow(10_000)  # msgids of parallel runs against one site rarely collide
         self._executions: dict[str, int] = {}
         self._provisioned: set[str] = set()
         self._sign_no: str | None = None
@@ -333,8 +332,7 @@ class Runner(ResponseJudge):
     # --- envelopes ----------------------------------------------------------------------------
 
     def _next_msgid(self, fixmedins_code: str, now: datetime, stamp: str | None = None) -> str:
-        self._sequence = (self._sequence + 1) % 10_000
-        return f"{fixmedins_code}{stamp or f'{now:%Y%m%d%H%M%S}'}{self._sequence:04d}"
+        return make_msgid(fixmedins_code, now, stamp)
 
     def _envelope(self, infno: str, input: Mapping[str, Any], *, identity: Mapping[str, Any] | None,
                   sign_no: str | None = None, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
