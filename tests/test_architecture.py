@@ -49,8 +49,8 @@ OWNERS: dict[str, str | tuple[str, ...]] = {
     "yaml": "scenarios/loader.py",
     "starlette": "platform/app.py",
     "uvicorn": "platform/server.py",
-    # the command line: cli.py and its cli_<group>.py modules
-    "typer": ("cli.py", "cli_selftest.py", "cli_cert.py", "cli_matrix.py", "cli_load.py"),
+    # the command line: one module per command group under cli/
+    "typer": tuple(f"cli/{p.name}" for p in (PKG / "cli").glob("*.py")),
     "jinja2": "reporting/certificate.py",
     "allure": "reporting/allure.py",
     "allure_commons": "reporting/allure.py",
@@ -82,7 +82,7 @@ def _modules() -> list[Path]:
 def _unit(path: Path) -> str:
     rel = path.relative_to(PKG)
     unit = rel.parts[0].removesuffix(".py")
-    return "cli" if unit.startswith("cli_") else unit  # cli_<group>.py modules are part of the command line
+    return unit
 
 
 def _imports(path: Path) -> list[tuple[str, int]]:

@@ -11,7 +11,7 @@ caught when some scenario that passed clean fails; the mutation score is caught 
     load_baseline(path), write_baseline(report, path)
     suite_result_from_document(results_document, seconds) -> SuiteResult   (for the SuiteRunner)
 
-`hsa-cert selftest` (harness/cli.py) supplies the SuiteRunner: the engine's `hsa-cert run` path.
+`hsa-cert selftest` (harness/cli/selftest.py) supplies the SuiteRunner: the engine's `hsa-cert run` path.
 """
 
 from harness.selftest.catalogue import CATALOGUE, CATEGORIES, MutantSpec, Relevance, select_mutants

@@ -1,24 +1,20 @@
 """`hsa-cert keys` and `hsa-cert verify`: the signing key of an issuer, and checking what it signed.
-
-Registered on the main app by harness/cli.py.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import NoReturn
 
 import typer
 
+from harness.cli.common import app
+from harness.cli.common import fail as _fail
 from harness.errors import HsaCertError, UsageError
 
 keys_app = typer.Typer(help="Signing keys (Ed25519) for certificates and their evidence.", no_args_is_help=True)
 
 
-def _fail(exc: HsaCertError) -> NoReturn:
-    typer.echo(exc.render(), err=True)
-    raise typer.Exit(exc.exit_code) from exc
 
 
 @keys_app.command("new")
@@ -141,3 +137,8 @@ def replay_command(
     typer.echo("\n".join(f"  {line}" for line in differences) if differences
                else "  no difference in the exchanges (ids, times and signatures aside)")
     raise typer.Exit(0 if flow.outcome == replayed.outcome else 1)
+
+
+app.command("verify")(verify_command)
+app.command("replay")(replay_command)
+app.add_typer(keys_app, name="keys")

@@ -1,6 +1,6 @@
-"""The `hsa-cert selftest` command (registered by harness/cli.py): platform mutants, proxy mutations, rules.
+"""The `hsa-cert selftest` command: platform mutants, proxy mutations, rules.
 
-Part of the command line (layer 7, with cli.py): it parses options and calls lower layers.
+Part of the command line (layer 7): it parses options and calls lower layers.
 harness.selftest decides what to run and what it means; the suite runs go through
 harness.session (the `hsa-cert run` code path).
 """
@@ -10,10 +10,12 @@ from __future__ import annotations
 import functools
 import json
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import typer
 
+from harness.cli.common import app
+from harness.cli.common import fail as _fail
 from harness.errors import HsaCertError, UsageError
 from harness.reporting.console import render_rows
 
@@ -22,9 +24,6 @@ __all__ = ["proxy_app", "selftest_command"]
 ONLY = ("platform", "proxy")
 
 
-def _fail(exc: HsaCertError) -> NoReturn:
-    typer.echo(exc.render(), err=True)
-    raise typer.Exit(exc.exit_code) from exc
 
 
 def _parts(site: str | None, only: str | None, mutant: list[str], mutation: list[str]) -> tuple[bool, bool]:
@@ -235,3 +234,7 @@ def proxy_serve(
     finally:
         server.shutdown()
         server.server_close()
+
+
+app.command("selftest")(selftest_command)
+app.add_typer(proxy_app, name="proxy")

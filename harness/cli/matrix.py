@@ -1,6 +1,6 @@
-"""The `hsa-cert matrix` and `hsa-cert dashboard` commands (registered by harness/cli.py): a province at once.
+"""The `hsa-cert matrix` and `hsa-cert dashboard` commands: a province at once.
 
-Part of the command line (layer 7, with cli.py): it parses options and calls harness.matrix (the sites'
+Part of the command line (layer 7): it parses options and calls harness.matrix (the sites'
 certifications) and harness.reporting.dashboard (the page built from the ledger).
 """
 
@@ -8,18 +8,16 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import NoReturn
 
 import typer
 
+from harness.cli.common import app
+from harness.cli.common import fail as _fail
 from harness.errors import HsaCertError
 
 __all__ = ["dashboard_command", "matrix_command"]
 
 
-def _fail(exc: HsaCertError) -> NoReturn:
-    typer.echo(exc.render(), err=True)
-    raise typer.Exit(exc.exit_code) from exc
 
 
 def matrix_command(
@@ -97,3 +95,7 @@ def dashboard_command(
     except HsaCertError as exc:
         _fail(exc)
     typer.echo(f"dashboard: {page.path} ({page.sites} sites, {page.runs} runs, {len(page.regressed)} regressed)")
+
+
+app.command("matrix")(matrix_command)
+app.command("dashboard")(dashboard_command)

@@ -1,4 +1,4 @@
-"""The `hsa-cert load` command (registered by harness/cli.py): SLA and load certification on Locust.
+"""The `hsa-cert load` command: SLA and load certification on Locust.
 
 Part of the command line (layer 7): it parses options and calls harness.load, which runs Locust,
 judges the service-level objectives and writes the evidence.
@@ -10,6 +10,7 @@ from pathlib import Path
 
 import typer
 
+from harness.cli.common import app
 from harness.errors import HsaCertError, UsageError
 
 __all__ = ["load_command"]
@@ -65,3 +66,6 @@ def load_command(
         typer.echo(exc.render(), err=True)
         raise typer.Exit(exc.exit_code) from exc
     raise typer.Exit(code)
+
+
+app.command("load")(load_command)
