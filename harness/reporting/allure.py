@@ -190,6 +190,9 @@ class StepRecorder:
             pending.grade_of = self.grade_of
             self._open = None
             return
+        if step.exchange is not None:  # as the deferred writer would by then: the step's own values are masked
+            self.masker.see(step.exchange.request_body)
+            self.masker.see(step.exchange.response_json)
         attachments, problem = _step_contents(step, self._fault, self.masker, self.header_env, self.grade_of)
         for body, name, attachment_type in attachments:
             allure.attach(_resolve(body), name=name, attachment_type=attachment_type)
@@ -271,8 +274,8 @@ def _step_contents(step: StepResult, fault: str | None, masker: Masker, header_e
     if findings and exchange is not None:
         attachments.append((lambda: masker.text(curl_command(exchange, header_env=header_env)), "reproduce (curl)",
                             AttachmentType.TEXT))
-        attachments.append((lambda: powershell_command(exchange, header_env=header_env), "reproduce (PowerShell)",
-                            AttachmentType.TEXT))
+        attachments.append((lambda: masker.text(powershell_command(exchange, header_env=header_env)),
+                            "reproduce (PowerShell)", AttachmentType.TEXT))
     problem: BaseException | None = None
     if exchange is not None and exchange.error and fault:
         attachments.append((masker.text(f"the platform lost this answer on purpose ({fault}): {exchange.error}"),
