@@ -74,6 +74,9 @@ def test_keys_new_writes_an_owner_only_key_and_prints_the_public_key(tmp_path: P
         assert stat.S_IMODE(out.stat().st_mode) == 0o600
     again = RUNNER.invoke(app, ["keys", "new", "--out", str(out)])
     assert again.exit_code == 2 and "not overwriting" in again.output
+    through_a_file = RUNNER.invoke(app, ["keys", "new", "--out", str(out / "inner.pem")])  # k.pem is a file
+    assert through_a_file.exit_code == 2 and "cannot write the key to" in through_a_file.output
+    assert through_a_file.exception is None or isinstance(through_a_file.exception, SystemExit)
 
 
 def test_the_key_comes_from_the_environment_as_pem_or_path(key_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:

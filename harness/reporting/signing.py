@@ -100,11 +100,15 @@ def new_key_file(out: Path) -> SigningKey:
     key = Ed25519PrivateKey.generate()
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                             serialization.NoEncryption())
-    out.parent.mkdir(parents=True, exist_ok=True)
-    # Created with owner-only permissions from the start (no window where the key is world-readable).
-    fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(pem)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        # Created with owner-only permissions from the start (no window where the key is world-readable).
+        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(pem)
+    except OSError as exc:  # a folder that cannot be made, a read-only place, a path through a file
+        raise UsageError(f"cannot write the key to {out}: {exc.strerror or exc}", location=str(out),
+                         hint="choose an --out path in a folder you can write to") from exc
     return SigningKey(key, str(out))
 
 
