@@ -13,7 +13,6 @@ import http.client
 import json
 import shutil
 import ssl
-import subprocess
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -21,6 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from tls_samples import make_private_ca, needs_openssl
 from typer.testing import CliRunner
 
 from harness.cli import app
@@ -30,24 +30,9 @@ from harness.platform.server import start_background
 from harness.siteconfig import load_site
 
 ROOT = Path(__file__).resolve().parents[1]
-needs_openssl = pytest.mark.skipif(shutil.which("openssl") is None, reason="the openssl command makes the test CA")
-
-
-def _openssl(*args: str, cwd: Path) -> None:
-    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True, timeout=60)
-
-
 @pytest.fixture(scope="module")
 def private_ca(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("ca")
-    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
-             "-subj", "/CN=hsa-cert test CA", cwd=folder)
-    _openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "front.key", "-out", "front.csr",
-             "-subj", "/CN=front", cwd=folder)
-    (folder / "front.ext").write_text("subjectAltName=IP:127.0.0.1\n", encoding="utf-8")
-    _openssl("x509", "-req", "-in", "front.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
-             "-out", "front.pem", "-days", "2", "-extfile", "front.ext", cwd=folder)
-    return folder
+    return make_private_ca(tmp_path_factory.mktemp("ca"), {"front": "IP:127.0.0.1"})
 
 
 def _proxy_handler(upstream: tuple[str, int]) -> type[BaseHTTPRequestHandler]:

@@ -7,9 +7,7 @@ certificate from a private CA made for the test with the openssl command line.
 from __future__ import annotations
 
 import gzip
-import shutil
 import ssl
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -17,6 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from tls_samples import make_private_ca, needs_openssl
 
 from harness.hostile import CATALOGUE, HostileSite
 from harness.transport import HttpTarget
@@ -123,26 +122,10 @@ def test_an_ordinary_answer_still_reads_and_the_connection_is_reused(hostile: st
 
 # --- HTTPS with a private CA ---------------------------------------------------------------------------------
 
-needs_openssl = pytest.mark.skipif(shutil.which("openssl") is None, reason="the openssl command makes the test CA")
-
-
-def _openssl(*args: str, cwd: Path) -> None:
-    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True, timeout=60)
-
-
 @pytest.fixture(scope="module")
 def private_ca(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A private CA, and a certificate it signed for 127.0.0.1 (and one for another name)."""
-    folder = tmp_path_factory.mktemp("ca")
-    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
-             "-subj", "/CN=hsa-cert test CA", cwd=folder)
-    for name, san in (("site", "IP:127.0.0.1"), ("other", "DNS:other.example")):
-        _openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{name}.key", "-out", f"{name}.csr",
-                 "-subj", f"/CN={name}", cwd=folder)
-        (folder / f"{name}.ext").write_text(f"subjectAltName={san}\n", encoding="utf-8")
-        _openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
-                 "-out", f"{name}.pem", "-days", "2", "-extfile", f"{name}.ext", cwd=folder)
-    return folder
+    return make_private_ca(tmp_path_factory.mktemp("ca"), {"site": "IP:127.0.0.1", "other": "DNS:other.example"})
 
 
 def _https_server(ca: Path, name: str) -> tuple[ThreadingHTTPServer, str]:
