@@ -30,8 +30,10 @@ the outcome as unknown to the operator.
              shipped DDL has no region_code column, so mdtrtarea_admvs is always "")
   sign-no    MedicalInsuranceSDK.call forwards the caller's sign_no (from 9001's answer) into the envelope
   insuplc    MedicalInsuranceSDK.call forwards the caller's insuplc_admdvs (the insured region 1101 returned)
-Further patches for experiments (`--patch NAME`, repeatable): api-name (_api_name = the infno),
-content-type (application/json), null (empty optional envelope fields "" instead of "null").
+Further patches (`--patch NAME`, repeatable): recover (the SDK keeps the msgid of the request it built, which it
+never tells its caller, so that the HIS can send 2601 冲正 with omsgid/oinfno when a settlement's answer is lost:
+as shipped a HIS on this SDK cannot name the call to undo, and 5203 needs the setl_id it never got),
+api-name (_api_name = the infno), content-type (application/json), null ("" instead of "null").
 
     /tmp/sdkvenv/bin/python docs/sdk_driver.py --sdk /tmp/sdk --hsa-cert .venv/bin/hsa-cert \
         --port 18611 --out reports/sdk/as-shipped --as-shipped
@@ -55,7 +57,7 @@ from typing import Any
 
 PROJECT = Path(__file__).resolve().parent.parent
 FOUR = ("msgid", "mdtrtarea", "sign-no", "insuplc")
-EXTRA = ("api-name", "content-type", "null")
+EXTRA = ("recover", "api-name", "content-type", "null")
 
 
 # --- the judge ------------------------------------------------------------------------------------------
@@ -131,8 +133,8 @@ def apply_patches(patches: set[str], fixmedins_code: str) -> None:
         config_models.OrganizationConfig.from_db_record = classmethod(from_db_record)  # type: ignore[assignment]
     forwarded = {name for name, patch in (("sign_no", "sign-no"), ("insuplc_admdvs", "insuplc")) if patch in patches}
     if forwarded or "null" in patches:
-        build = protocol_processor.ProtocolProcessor.build_request
         original_call = MedicalInsuranceSDK.call
+        cls = protocol_processor.ProtocolProcessor
 
         def call(self: Any, api_code: str, data: dict, **kwargs: Any) -> Any:
             extra = {k: kwargs[k] for k in forwarded if kwargs.get(k)}
@@ -140,13 +142,22 @@ def apply_patches(patches: set[str], fixmedins_code: str) -> None:
                 extra.update(dev_no="", dev_safe_info="", cainfo="")
                 extra.setdefault("sign_no", "")
             processor = self.protocol_processor
-            processor.build_request = lambda a, d, o, **kw: build(processor, a, d, o, **{**extra, **kw})
+            processor.build_request = lambda a, d, o, **kw: cls.build_request(processor, a, d, o, **{**extra, **kw})
             try:
                 return original_call(self, api_code, data, **kwargs)
             finally:
                 del processor.build_request
 
         MedicalInsuranceSDK.call = call  # type: ignore[method-assign]
+    if "recover" in patches:
+        built = protocol_processor.ProtocolProcessor.build_request
+
+        def build_request(self: Any, *args: Any, **kwargs: Any) -> Any:
+            request = built(self, *args, **kwargs)
+            MedicalInsuranceSDK.last_msgid = request.msgid  # type: ignore[attr-defined]
+            return request
+
+        protocol_processor.ProtocolProcessor.build_request = build_request  # type: ignore[method-assign]
     if "api-name" in patches or "content-type" in patches:
         generate = gateway_auth.GatewayHeaders.generate_headers
 
@@ -264,6 +275,9 @@ class His:
             out = self.call("2207", {"data": data}, who)
         except NetworkException as exc:
             self.log.append(f"2207 lost: {exc} (the HIS shows: outcome unknown)")
+            lost = getattr(self.sdk, "last_msgid", "")
+            if "recover" in self.patches and lost:  # 冲正 the call whose outcome is unknown
+                self.call("2601", {"data": {"psn_no": who["psn_no"], "omsgid": lost, "oinfno": "2207"}}, who)
             return None
         if out is None:
             return None
