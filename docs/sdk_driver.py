@@ -317,6 +317,7 @@ class His:
         clr_type = next((str(r["clr_type"]) for r in rows if r.get("clr_type")), "11")
         self.call("3201", {"data": {"insutype": "310", "clr_type": clr_type, "setl_optins": optins,
                                     "stmt_begndate": today, "stmt_enddate": today, **sums,
+                                    "fixmedins_refd_setl_flag": "0",  # Hunan requires it (HN-only field)
                                     "fixmedins_setl_cnt": len([r for r in rows if r.get("setl_id")])}})
         self.call("9002", {"signOut": {"sign_no": self.sign_no, "opter_no": self.code}})
 
