@@ -6,7 +6,6 @@ automated HIS test driver, and a self-contained HTML page that prints on A4.
 from __future__ import annotations
 
 import html
-import textwrap
 from typing import Any
 
 from harness.judge import Case, Plan
