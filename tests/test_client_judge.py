@@ -65,7 +65,7 @@ def test_conforming_his_passes_every_case_of_every_plan() -> None:
 @pytest.mark.parametrize(("bug", "clause"), [
     ("uuid-msgid", "ENV.req.msgid"), ("no-sign-in", "CLI-SIGN-IN-FIRST"), ("stale-sign-no", "CLI-SIGN-NO-RENEWED"),
     ("wrong-insuplc", "CLI-INSUPLC"), ("empty-mdtrtarea", "ENV.req.mdtrtarea_admvs"),
-    ("null-strings", "CLI-NULL-STRING"), ("wrong-api-name", "CLI-API-NAME"), ("no-2601", "CLI-FAULT-RESOLVE"),
+    ("wrong-api-name", "CLI-API-NAME"), ("no-2601", "CLI-FAULT-RESOLVE"),
     ("new-msgid-resend", "CLI-FAULT-BLIND-RESEND"), ("settle-twice", "CLI-SETTLE-TWICE"),
     ("sumamt-off", "CLI-MONEY-SUM"), ("row-amount-off", "CLI-MONEY-ROW"), ("unknown-setl-id", "CLI-REF-IDS"),
     ("retry-refused", "CLI-REFUSED-RETRY"), ("eod-off", "CLI-EOD-TOTALS"), ("no-visit-info", "CLI-SEQ-ORDER"),
@@ -79,11 +79,13 @@ def test_no_discharge_is_caught_on_the_inpatient_plan() -> None:
     assert "CLI-DISCHARGE-FIRST" in _must(drive("hospital-inpatient", ["no-discharge"]))
 
 
-def test_text_plain_is_only_an_advisory() -> None:
-    verdicts = drive("hospital-outpatient", ["text-plain"])
+@pytest.mark.parametrize(("bug", "clause"), [("text-plain", "CLI-CONTENT-TYPE"), ("null-strings", "CLI-NULL-STRING")])
+def test_habits_of_the_spec_sample_are_only_advisories(bug: str, clause: str) -> None:
+    # the Hunan spec's own envelope sample sends text/plain and "null" in dev_no, dev_safe_info, cainfo
+    verdicts = drive("hospital-outpatient", [bug])
     assert all(v.outcome is Outcome.PASSED for v in verdicts)
     graded = {(f.clause, f.grade) for v in verdicts for f in v.failures}
-    assert graded == {("CLI-CONTENT-TYPE", Grade.SHOULD)}
+    assert graded == {(clause, Grade.SHOULD)}
 
 
 def test_selftest_report_shape_and_score() -> None:
@@ -119,7 +121,7 @@ def test_checklist_is_bilingual_in_every_form() -> None:
     plan = load_plan("hospital-outpatient")
     text = checklist_text(plan)
     assert "邹婷婷" in text and "filed-employee" in text and "2207 (lost)" in text and "冲正" in text
-    assert max(text_width(line) for line in text.splitlines()) <= 110  # a terminal, and A4 when printed as text
+    assert max(text_width(line) for line in text.splitlines()) <= 100  # a terminal
     page = checklist_html(plan)
     assert "@page { size: A4" in page and "break-inside: avoid" in page and "应显示 expect" in page
     data = checklist_data(plan)

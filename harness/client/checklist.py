@@ -6,7 +6,6 @@ automated HIS test driver, and a self-contained HTML page that prints on A4.
 from __future__ import annotations
 
 import html
-import textwrap
 from typing import Any
 
 from harness.judge import Case, Plan
@@ -71,27 +70,52 @@ def _who(persona: dict[str, Any] | None) -> list[str]:
     return lines
 
 
-def _wrap(label: str, text: str, width: int) -> list[str]:
-    """`label` then `text` wrapped to `width` characters (a Chinese character is two columns: half the width)."""
+COLUMNS = 100  # the terminal form fits 100 columns (a Chinese character takes two)
+
+
+def _columns_wrap(text: str, columns: int) -> list[str]:
+    """`text` in lines of at most `columns` display columns: broken at spaces, and inside a run of Chinese
+    characters (which has no spaces) wherever the line is full."""
+    lines: list[str] = []
+    line = ""
+    for word in text.split():
+        candidate = f"{line} {word}" if line else word
+        if text_width(candidate) <= columns:
+            line = candidate
+            continue
+        if line:
+            lines.append(line)
+        line = ""
+        for char in word:  # a word wider than the line (Chinese text): break it by character
+            if text_width(line + char) > columns:
+                lines.append(line)
+                line = ""
+            line += char
+    return [*lines, line] if line or not lines else lines
+
+
+def _wrap(label: str, text: str, columns: int = COLUMNS) -> list[str]:
+    """`label` then `text` wrapped so that no line is wider than `columns` display columns."""
     pad = " " * text_width(label)
-    lines = textwrap.wrap(text, width=width) or [""]
+    lines = _columns_wrap(text, columns - text_width(label)) or [""]
     return [f"{label if n == 0 else pad}{line}" for n, line in enumerate(lines)]
 
 
 def checklist_text(plan: Plan) -> str:
     data = checklist_data(plan)
-    out = [f"{plan.title_zh} · {plan.title}", f"plan {plan.name}: {len(plan.cases)} cases 个用例 · HIS timeout "
-           f"below {plan.client_timeout_ms // 1000} s (HIS超时应小于 {plan.client_timeout_ms // 1000} 秒)", ""]
+    out = [*_wrap("", f"{plan.title_zh} · {plan.title}"),
+           *_wrap("", f"plan {plan.name}: {len(plan.cases)} cases 个用例 · HIS timeout below "
+                      f"{plan.client_timeout_ms // 1000} s (HIS超时应小于 {plan.client_timeout_ms // 1000} 秒)"), ""]
     for c in data["cases"]:
-        out.append(f"[ ] {c['number']}. {c['title_zh']}  ({c['id']})")
-        out.append(f"      {c['title']}")
-        out += [f"      {line}" for line in _who(c["persona"])]
-        out.append(f"      flow 流程: {' → '.join(c['flow'])}")
-        out.append(f"      platform 平台: {c['platform']['text']} · {c['platform']['text_zh']}")
-        out += _wrap("      do 操作:     ", c["do_zh"], 40)
-        out += _wrap("                   ", c["do"], 78)
-        out += _wrap("      expect 应显示: ", c["expect_zh"], 40)
-        out += _wrap("                     ", c["expect"], 78)
+        out += _wrap("[ ] ", f"{c['number']}. {c['title_zh']}  ({c['id']})")
+        out += _wrap("      ", c["title"])
+        out += [line for who in _who(c["persona"]) for line in _wrap("      ", who)]
+        out += _wrap("      flow 流程: ", " → ".join(c["flow"]))
+        out += _wrap("      platform 平台: ", f"{c['platform']['text']} · {c['platform']['text_zh']}")
+        out += _wrap("      do 操作:     ", c["do_zh"])
+        out += _wrap("                   ", c["do"])
+        out += _wrap("      expect 应显示: ", c["expect_zh"])
+        out += _wrap("                     ", c["expect"])
         out.append(f"      start 开始: {c['start']}")
         out.append(f"      end   结束: {c['end']}")
         out.append("")
@@ -99,17 +123,17 @@ def checklist_text(plan: Plan) -> str:
 
 
 _CSS = """
-@page { size: A4; margin: 14mm 12mm; }
-body { font-family: "Noto Sans CJK SC", "Microsoft YaHei", "PingFang SC", sans-serif; font-size: 10.5pt;
-       color: #111; max-width: 186mm; margin: 0 auto; }
-h1 { font-size: 15pt; margin: 0 0 2mm; } .sub { color: #444; margin-bottom: 5mm; }
-.case { border: 0.3mm solid #888; border-radius: 1.5mm; padding: 3mm 4mm; margin-bottom: 4mm;
+@page { size: A4; margin: 12mm 12mm; }
+body { font-family: "Noto Sans CJK SC", "Microsoft YaHei", "PingFang SC", sans-serif; font-size: 9.5pt;
+       line-height: 1.3; color: #111; max-width: 186mm; margin: 0 auto; }
+h1 { font-size: 14pt; margin: 0 0 1mm; } .sub { color: #444; margin-bottom: 3mm; }
+.case { border: 0.3mm solid #888; border-radius: 1.5mm; padding: 1.8mm 3mm; margin-bottom: 2.5mm;
         break-inside: avoid; page-break-inside: avoid; }
-.case h2 { font-size: 11.5pt; margin: 0 0 2mm; } .box { display: inline-block; width: 4mm; height: 4mm;
-        border: 0.3mm solid #111; margin-right: 2mm; vertical-align: -0.6mm; }
-table { border-collapse: collapse; width: 100%; } td { vertical-align: top; padding: 0.6mm 1mm; }
-td.k { width: 26mm; color: #333; white-space: nowrap; } .en { color: #555; font-size: 9pt; }
-code { font-size: 9pt; } .sign { margin-top: 2mm; color: #333; }
+.case h2 { font-size: 10.5pt; margin: 0 0 1mm; } .box { display: inline-block; width: 3.6mm; height: 3.6mm;
+        border: 0.3mm solid #111; margin-right: 2mm; vertical-align: -0.5mm; }
+table { border-collapse: collapse; width: 100%; } td { vertical-align: top; padding: 0.2mm 1mm; }
+td.k { width: 24mm; color: #333; white-space: nowrap; } .en { color: #555; font-size: 8.5pt; }
+code { font-size: 8pt; } .sign { margin-top: 1mm; color: #333; }
 @media screen { body { margin: 8mm auto; } }
 """
 
@@ -122,13 +146,14 @@ def checklist_html(plan: Plan) -> str:
              f"<h1>{e(plan.title_zh)}</h1><div class='sub'>{e(plan.title)} · plan <code>{e(plan.name)}</code> · "
              f"{len(plan.cases)} cases · HIS timeout &lt; {plan.client_timeout_ms // 1000} s</div>"]
     for c in data["cases"]:
-        rows = [("参保人 persona", "<br>".join(e(x) for x in _who(c["persona"]))),
+        who = _who(c["persona"])  # printed: the card and the insured region on one line
+        rows = [("参保人 persona", "<br>".join([e(who[0]), *([e(" · ".join(who[1:]))] if who[1:] else [])])),
                 ("流程 flow", e(" → ".join(c["flow"]))),
                 ("平台 platform",
-                 f"{e(c['platform']['text_zh'])}<br><span class='en'>{e(c['platform']['text'])}</span>"),
+                 f"{e(c['platform']['text_zh'])} · <span class='en'>{e(c['platform']['text'])}</span>"),
                 ("操作 do", f"{e(c['do_zh'])}<br><span class='en'>{e(c['do'])}</span>"),
                 ("应显示 expect", f"{e(c['expect_zh'])}<br><span class='en'>{e(c['expect'])}</span>"),
-                ("标记 mark", f"<code>{e(c['start'])}</code><br><code>{e(c['end'])}</code>")]
+                ("标记 mark", f"<code>{e(c['start'].replace(' start ', ' start|end '))}</code>")]
         table = "".join(f"<tr><td class='k'>{k}</td><td>{v}</td></tr>" for k, v in rows)
         parts.append(f"<div class='case'><h2><span class='box'></span>{c['number']}. {e(c['title_zh'])} · "
                      f"<span class='en'>{e(c['title'])}</span></h2><table>{table}</table>"

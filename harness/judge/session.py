@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any
 
 from harness.judge.flow_rules import FlowState
@@ -48,7 +49,9 @@ class CaseVerdict:
 
 
 def flow_missing(case: Case, observed: list[Observed]) -> str:
-    """The first flow step the observed exchanges do not perform, in order ("" when all are)."""
+    """The first flow step the observed exchanges do not perform, in the order the client sent them ("" when all
+    are): a delayed call is observed after it is processed, so after a resend the client sent later."""
+    observed = sorted(observed, key=lambda o: (o.received_at, o.seq))
     position = 0
     for step in case.flow:
         while position < len(observed):
@@ -75,6 +78,7 @@ class Judge:
         self.verdicts: dict[str, CaseVerdict] = {c.id: CaseVerdict(c.id, c) for c in plan.cases}
         self.current: str | None = None
         self.closed: set[str] = set()
+        self._opened: list[tuple[str, datetime, datetime | None]] = []  # case, start, end: where a late call belongs
         self._lock = threading.RLock()
         self._seq = 0
         self.finished = threading.Event()
@@ -89,21 +93,27 @@ class Judge:
             if self.current is not None:
                 self.end_case(self.current)
             self.current = case_id
+            self._opened.append((case_id, datetime.now(), None))
             return case
 
     def end_case(self, case_id: str) -> None:
         with self._lock:
             if self.current == case_id:
                 self.current = None
+            self._opened = [(c, start, datetime.now() if c == case_id and end is None else end)
+                            for c, start, end in self._opened]
             self._close(case_id)
 
     def _close(self, case_id: str) -> None:
         if case_id in self.closed:
             return
         self.closed.add(case_id)
+        self._report_unresolved(case_id, self.flow.close_case(case_id))
+
+    def _report_unresolved(self, case_id: str, left: list[Any]) -> None:
         verdict = self.verdicts.setdefault(case_id, CaseVerdict(case_id, None))
         index = {o.msgid: i for i, o in enumerate(verdict.observed)}
-        for p in self.flow.close_case(case_id):
+        for p in left:
             verdict.add(self.book.finding(
                 "CLI-FAULT-RESOLVE", msgid=p.obs.msgid, infno=p.obs.infno, step=index.get(p.obs.msgid),
                 detail=f"the answer to {p.obs.infno} was lost ({p.obs.fault or 'timeout'}); the case ended without "
@@ -116,7 +126,9 @@ class Judge:
         with self._lock:
             self._seq += 1
             obs = observed_from_record(self._seq, record, self.plan.client_timeout_ms)
-            case_id = self.current or self._correlate(obs)
+            # only a call the platform delayed is observed out of order (every other one is observed as it is answered)
+            late = self._case_at(obs.received_at) if obs.delay_ms > 0 else None
+            case_id = late or self.current or self._correlate(obs)
             verdict = self.verdicts.setdefault(case_id, CaseVerdict(case_id, self.plan.case(case_id)))
             found = request_findings(obs, self.book, self.profile, self.validator)
             found += self.flow.judge(obs, case_id)
@@ -126,6 +138,18 @@ class Judge:
             verdict.failures.extend(found)
             verdict.steps.append(StepResult(index=step, infno=obs.infno, exchange=obs.to_exchange(),
                                             failures=tuple(found)))
+
+    def _case_at(self, received_at: str) -> str | None:
+        """The marked case that was open when the request arrived: a call the platform delays is observed only
+        after it is processed, when its case may have ended (the client gave up, resolved it and went on)."""
+        try:
+            at = datetime.fromisoformat(received_at)
+        except ValueError:
+            return None
+        for case_id, start, end in reversed(self._opened):  # received_at has milliseconds: compare at that grain
+            if start.replace(microsecond=start.microsecond // 1000 * 1000) <= at and (end is None or at <= end):
+                return case_id
+        return None
 
     def _correlate(self, obs: Observed) -> str:
         who = {obs.psn_no(), str(obs.data().get("certno") or ""), str(obs.data().get("mdtrt_cert_no") or "")} - {""}
@@ -168,6 +192,8 @@ class Judge:
             for case in self.plan.cases:
                 self._close(case.id)
             self._close(OUTSIDE)
+            for p in self.flow.unresolved():  # lost calls observed after their case had ended (a delay)
+                self._report_unresolved(p.case, self.flow.close_case(p.case))
             for mine, omsgid in self.flow.unknown_corrections():
                 verdict = next((v for v in self.verdicts.values() if any(o.msgid == mine for o in v.observed)), None)
                 if verdict is not None:

@@ -74,6 +74,7 @@ class SessionState:
     require_sign_in: bool
     state_changing: frozenset[str]
     sign_nos: dict[str, bool] = field(default_factory=dict)  # sign_no -> still valid
+    signed_out_at: dict[str, str] = field(default_factory=dict)  # sign_no -> received_at of the 9002 that ended it
     insured: dict[str, set[str]] = field(default_factory=dict)  # psn_no -> insured regions from 1101
     msgids: dict[str, str] = field(default_factory=dict)  # msgid -> content key
     visits: dict[str, Visit] = field(default_factory=dict)
@@ -83,6 +84,7 @@ class SessionState:
     pending: dict[str, Pending] = field(default_factory=dict)  # msgid -> unknown outcome
     refused: dict[str, str] = field(default_factory=dict)  # content key -> msgid of the definite refusal
     sent_msgids: dict[str, str] = field(default_factory=dict)  # msgid -> infno
+    answered: set[str] = field(default_factory=set)  # msgids whose answer the client got (at least once)
     # 2601s seen (omsgid -> (its msgid, oinfno)): a delayed call is observed after it is processed, so the 冲正 the
     # client sent on its timeout may be observed before the call it corrects
     corrections: dict[str, tuple[str, str]] = field(default_factory=dict)
@@ -96,8 +98,11 @@ class SessionState:
         if obs.msgid:
             self.msgids.setdefault(obs.msgid, key)
             self.sent_msgids.setdefault(obs.msgid, obs.infno)
+        if obs.msgid and not obs.lost:
+            self.answered.add(obs.msgid)
+        # a delayed call is observed after it is processed: its same-msgid resend may have been answered before
         if obs.lost and obs.infno in self.state_changing and obs.msgid not in self.pending \
-                and obs.msgid not in self.corrections:
+                and obs.msgid not in self.corrections and obs.msgid not in self.answered:
             self.pending[obs.msgid] = Pending(obs, key, self._visit_key(obs), case)
         if not obs.lost and obs.outcome == "refused" and (obs.infno in SETTLE or obs.infno in PRESETTLE) \
                 and obs.cause not in ("invalid-request", "not-signed-in", "msgid-conflict", "screened"):
@@ -114,6 +119,7 @@ class SessionState:
             sign_no = str(env.get("sign_no") or (obs.node("signOut") or {}).get("sign_no") or "")
             if sign_no in self.sign_nos:
                 self.sign_nos[sign_no] = False
+                self.signed_out_at.setdefault(sign_no, obs.received_at)
         elif infno == "1101":
             psn_no = str((out.get("baseinfo") or {}).get("psn_no") or "")
             regions = {str(r.get("insuplc_admdvs") or r.get("insu_admdvs") or "") for r in out.get("insuinfo") or []
