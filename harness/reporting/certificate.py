@@ -69,10 +69,15 @@ def _duration(start: str, end: str) -> str:
     return f"{minutes} min {secs} s" if minutes else f"{seconds:.1f} s"
 
 
+def _both(f: FailureRecord) -> str:
+    """A finding in English and Chinese (`title_zh` of results.json), for the findings table."""
+    return f"{f.title} · {f.title_zh}" if f.title_zh and f.title_zh not in f.title else f.title
+
+
 def _finding(s: ScenarioRecord) -> dict[str, Any]:
     musts = [f for f in s.failures if not f.advisory and not f.inconclusive] or list(s.failures)
     clauses = list(dict.fromkeys(f.clause for f in musts if f.clause)) or list(s.clauses)
-    what = musts[0].title if musts else s.reason
+    what = _both(musts[0]) if musts else s.reason
     grade = GRADE_LABELS.get(Grade(musts[0].grade), musts[0].grade) if musts and s.outcome is Outcome.FAILED else ""
     return {"id": s.id, "title_zh": s.title_zh, "outcome": s.outcome.value, "what": what, "clauses": clauses[:4],
             "grade": grade}
@@ -80,11 +85,11 @@ def _finding(s: ScenarioRecord) -> dict[str, Any]:
 
 def _advisory(s: ScenarioRecord, f: FailureRecord) -> dict[str, Any]:
     label = GRADE_LABELS.get(Grade(f.grade), f.grade) if f.grade in Grade.__members__ else f.grade
-    return {"id": s.id, "grade": label, "clause": f.clause, "what": f.title}
+    return {"id": s.id, "grade": label, "clause": f.clause, "what": _both(f)}
 
 
 def _inconclusive(s: ScenarioRecord) -> dict[str, Any]:
-    why = next((f.title for f in s.failures if f.inconclusive), s.reason)
+    why = next((_both(f) for f in s.failures if f.inconclusive), s.reason)
     return {"id": s.id, "title_zh": s.title_zh, "what": why}
 
 
