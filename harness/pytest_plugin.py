@@ -33,7 +33,7 @@ from harness.runner import Runner
 from harness.runner.safety import internal_error_reason
 from harness.scenarios.catalogue import run_order
 from harness.specs import GRADE_LABELS, effective_grade
-from harness.specs.findings_zh import title_en, title_zh
+from harness.specs.findings_zh import reason_both, title_en, title_zh
 from harness.verdict import is_advisory, is_inconclusive, is_must_finding
 
 __all__ = ["ScenarioItem", "ScenarioPlugin", "run_pytest"]
@@ -53,7 +53,7 @@ class ScenarioBroken(Exception):
     """An infrastructure error (pytest: ERROR, Allure: broken)."""
 
     def __init__(self, result: ScenarioResult, masker: Masker | None = None) -> None:
-        super().__init__((masker or _WRITABLE).text(result.reason or "infrastructure error"))
+        super().__init__((masker or _WRITABLE).text(reason_both(result.reason) or "infrastructure error"))
         self.result = result
 
 

@@ -140,3 +140,18 @@ def test_a_run_against_a_mutant_platform_yields_bilingual_labelled_findings() ->
     shown = render_findings(results, {s.id: s for s in scenarios})
     assert "未备案 / Not filed for cross-province care" in shown and "清算方式（clr_way）" in shown
     json.dumps(document, ensure_ascii=False)  # the texts are plain strings
+
+
+@pytest.mark.parametrize(("reason", "zh"), [
+    ("2207 at http://site.test/fsi: timeout", "超时"),
+    ("1101 at http://site.test/fsi: connection refused", "连接被拒绝"),
+    ("2201 at http://site.test/fsi: HTTP 502", "HTTP 状态码 502"),
+    ("2201 at http://site.test/fsi: not JSON: <html>", "应答不是 JSON"),
+    ("circuit breaker open after 5 consecutive infrastructure errors (last: 2207 timeout at u)", "熔断"),
+])
+def test_an_infrastructure_reason_gets_its_chinese_beside_it(reason: str, zh: str) -> None:
+    from harness.specs.findings_zh import reason_both
+
+    shown = reason_both(reason)
+    assert shown.startswith(reason + " · ") and zh in shown
+    assert reason_both("a reason nobody catalogued") == "a reason nobody catalogued"

@@ -23,6 +23,7 @@ from harness.reporting.console import AREA_NAMES_ZH
 from harness.reporting.mutation_score import render_score
 from harness.reporting.record import FailureRecord, RunRecord, ScenarioRecord, Tally
 from harness.specs import GRADE_LABELS
+from harness.specs.findings_zh import reason_both
 
 __all__ = ["AREA_LABELS", "VERDICT_LABELS", "render_certificate", "render_page", "write_certificate"]
 
@@ -77,7 +78,7 @@ def _both(f: FailureRecord) -> str:
 def _finding(s: ScenarioRecord) -> dict[str, Any]:
     musts = [f for f in s.failures if not f.advisory and not f.inconclusive] or list(s.failures)
     clauses = list(dict.fromkeys(f.clause for f in musts if f.clause)) or list(s.clauses)
-    what = _both(musts[0]) if musts else s.reason
+    what = _both(musts[0]) if musts else reason_both(s.reason)
     grade = GRADE_LABELS.get(Grade(musts[0].grade), musts[0].grade) if musts and s.outcome is Outcome.FAILED else ""
     return {"id": s.id, "title_zh": s.title_zh, "outcome": s.outcome.value, "what": what, "clauses": clauses[:4],
             "grade": grade}
@@ -89,12 +90,12 @@ def _advisory(s: ScenarioRecord, f: FailureRecord) -> dict[str, Any]:
 
 
 def _inconclusive(s: ScenarioRecord) -> dict[str, Any]:
-    why = next((_both(f) for f in s.failures if f.inconclusive), s.reason)
+    why = next((_both(f) for f in s.failures if f.inconclusive), reason_both(s.reason))
     return {"id": s.id, "title_zh": s.title_zh, "what": why}
 
 
 def _gaps(record: RunRecord, outcome: Outcome) -> tuple[list[tuple[str, int]], int]:
-    reasons = Counter((s.reason or "(no reason given)") for s in record.scenarios if s.outcome is outcome)
+    reasons = Counter(reason_both(s.reason or "(no reason given)") for s in record.scenarios if s.outcome is outcome)
     ranked = reasons.most_common()
     return ranked[:MAX_GAPS], sum(n for _r, n in ranked[MAX_GAPS:])
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 from harness.model import Failure, Grade, Outcome, RunEvent, Scenario, ScenarioResult
 from harness.specs import GRADE_LABELS
-from harness.specs.findings_zh import title_en, title_zh
+from harness.specs.findings_zh import reason_both, title_en, title_zh
 from harness.verdict import Summary, is_advisory, is_inconclusive, is_must_finding
 
 __all__ = ["AREA_NAMES_ZH", "ConsoleReporter", "render_findings", "render_rows", "render_summary", "render_table",
@@ -33,7 +33,8 @@ class ConsoleReporter:
 
     def __call__(self, event: RunEvent) -> None:
         if event.kind == "breaker-open":
-            self.write(f"\nhsa-cert: {event.payload.get('reason')}; the remaining scenarios are not sent.\n")
+            self.write(f"\nhsa-cert: {reason_both(str(event.payload.get('reason')))}; the remaining scenarios are not "
+                       "sent.\n")
         elif event.kind == "report-error":
             self.write(f"hsa-cert: {event.payload.get('reason')}")
         elif event.kind == "unknown-outcome" and not event.payload.get("designed"):  # not a drop the scenario made
@@ -121,7 +122,8 @@ def render_findings(results: Sequence[ScenarioResult], scenarios: Mapping[str, S
     if inconclusive:
         lines.append(f"inconclusive 无法判定: {len(inconclusive)} scenario(s), never counted as passed")
         for r in inconclusive[:_LISTED]:
-            why = next((f"{f.title} {title_zh(f)}".rstrip() for f in r.failures if is_inconclusive(f)), r.reason)
+            why = next((f"{f.title} {title_zh(f)}".rstrip() for f in r.failures if is_inconclusive(f)),
+                       reason_both(r.reason))
             lines.append(f"  {r.scenario_id}  {why}")
         if len(inconclusive) > _LISTED:
             lines.append(f"  … and {len(inconclusive) - _LISTED} more (results.json)")

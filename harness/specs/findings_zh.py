@@ -27,7 +27,8 @@ from harness.model import Failure
 from harness.specs.labels import Labeller, labeller
 from harness.specs.loader import SpecRegistry, load_registry, read_json
 
-__all__ = ["CATALOGUE_FILE", "CLIENT_RULES_FILE", "FindingTexts", "bilingual", "finding_texts", "title_en", "title_zh"]
+__all__ = ["CATALOGUE_FILE", "CLIENT_RULES_FILE", "FindingTexts", "bilingual", "finding_texts", "reason_both",
+           "title_en", "title_zh"]
 
 CATALOGUE_FILE = "findings-zh.json"
 CLIENT_RULES_FILE = "client-rules.json"
@@ -51,6 +52,8 @@ class FindingTexts:
         self.kinds: list[tuple[re.Pattern[str], str]] = [(re.compile(k["match"]), str(k["zh"]))
                                                          for k in doc.get("kinds", ())]
         self.checks: dict[str, str] = dict(doc.get("checks", {}))
+        self.reasons: list[tuple[re.Pattern[str], str]] = [(re.compile(k["match"], re.IGNORECASE), str(k["zh"]))
+                                                           for k in doc.get("reasons", ())]
         client = read_json(registry.root / CLIENT_RULES_FILE) if (registry.root / CLIENT_RULES_FILE).is_file() else {}
         self.client_rules: dict[str, str] = {rid: str(raw.get("title_zh", ""))
                                              for rid, raw in (client.get("rules") or {}).items()}
@@ -115,6 +118,14 @@ class FindingTexts:
                 template += "：应为 {expected}，实际为 {actual}" if failure.expected else "：实际为 {actual}"
         return _fill(template, values)
 
+    def reason(self, text: str) -> str:
+        """Why a scenario did not run to a verdict, in Chinese ("" when no entry matches)."""
+        for pattern, template in self.reasons:
+            match = pattern.search(text)
+            if match:
+                return _fill(template, match.groupdict())
+        return ""
+
     def english(self, failure: Failure) -> str:
         """The English title with the code values it names labelled."""
         return self.labels.text(failure.title)
@@ -173,6 +184,15 @@ def title_en(failure: Any) -> str:
         return finding_texts().labels.text(title)
     except Exception:
         return title
+
+
+def reason_both(text: str) -> str:
+    """A scenario's reason (infrastructure error, not provisioned …) with its Chinese beside it."""
+    try:
+        zh = finding_texts().reason(text) if text else ""
+    except Exception:
+        zh = ""
+    return f"{text} · {zh}" if zh and zh not in text else text
 
 
 def bilingual(failure: Failure) -> Failure:
