@@ -143,7 +143,7 @@ class FindingTexts:
         return _ONE_OF.sub(r"代码表 \1 之一：", text)
 
     def _group(self, name: str, value: str) -> str:
-        if name == "cause":
+        if name in ("cause", "other"):  # refusal causes (the expected one and the one the err_msg reads like)
             return self.labels.label("cause", value)
         return self.labels.text(value)
 

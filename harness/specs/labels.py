@@ -23,7 +23,8 @@ LABELS_FILE = "code-labels-en.json"
 # A code value after a field name in free text: `insutype 310`, `clr_way: "01"`, `med_type=14`, `infcode -1`.
 _AFTER_NAME = r"(?P<sep>\s*(?:[:=]|\bis\b)?\s*)(?P<q>\"?)(?P<value>-?[0-9A-Za-z]+)(?P=q)(?!\s*\()"
 # A quoted or bare code value inside an expected/actual text (`"01"`, `one of code list clr_way: 1, 2, 3`).
-_TOKEN = re.compile(r"(?P<q>\"?)(?<![\w.])(?P<value>-?[0-9A-Za-z]+)(?P=q)(?![\w.])(?!\s*\()")
+_TOKEN = re.compile(r"(?P<q>\")(?P<value>-?[0-9A-Za-z]+)\"(?!\s*\()"
+                    r"|(?<![\w.\"])(?P<bare>-?[0-9A-Za-z]+)(?![\w.\"])(?!\s*\()")
 
 
 class Labeller:
@@ -88,10 +89,10 @@ class Labeller:
             return text
 
         def one(match: re.Match[str]) -> str:
-            code = match["value"]
+            code = match["value"] or match["bare"]
             if code not in known:
                 return match[0]
-            return f"{match['q']}{code}{match['q']}{self.label(dictionary, code)[len(code):]}"
+            return f"{match[0]}{self.label(dictionary, code)[len(code):]}"
 
         head, sep, tail = text.partition(": ") if text.startswith("one of") else ("", "", text)
         return head + sep + _TOKEN.sub(one, tail)
