@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 import responses
@@ -155,3 +156,27 @@ def test_an_infrastructure_reason_gets_its_chinese_beside_it(reason: str, zh: st
     shown = reason_both(reason)
     assert shown.startswith(reason + " · ") and zh in shown
     assert reason_both("a reason nobody catalogued") == "a reason nobody catalogued"
+
+
+def test_junit_and_allure_carry_the_chinese_text(pytester: pytest.Pytester, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from engine_samples import FakeSite, scenario, settle_step, site
+
+    from harness.model import Expectation
+    from harness.pytest_plugin import ScenarioPlugin
+    from harness.transport import CallableTarget
+
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+    monkeypatch.setenv("PYTEST_PLUGINS", "allure_pytest.plugin")
+    refused = scenario((settle_step(Expectation(ok=False, cause="not-filed")),), id="outpatient.sample.refused",
+                       interface="2207")
+    runner = Runner(CallableTarget(FakeSite()), load_registry(), "baseline", site(), seed=3)
+    plugin = ScenarioPlugin([refused], runner, interface_names={"2207": "门诊结算"})
+    junit, allure_dir = tmp_path / "junit.xml", tmp_path / "allure"
+    result = pytester.runpytest_inprocess(f"--junitxml={junit}", "--alluredir", str(allure_dir), plugins=[plugin])
+    result.assert_outcomes(failed=1)
+    text = junit.read_text(encoding="utf-8")
+    assert "应当拒绝却被受理" in text and "未备案 / Not filed for cross-province care" in text
+    [data] = [json.loads(p.read_text(encoding="utf-8")) for p in allure_dir.glob("*-result.json")]
+    shown = json.dumps(data, ensure_ascii=False)
+    assert "应当拒绝却被受理" in data["statusDetails"]["message"], shown[:2000]
