@@ -8,16 +8,22 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import asdict, replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 import responses
+from reporting_samples import mixed_record
 
 from harness.checks import CHECKS
 from harness.model import Failure, Outcome
 from harness.platform.config import PlatformConfig
 from harness.platform.inprocess import mount
+from harness.reporting.certificate import render_certificate
 from harness.reporting.console import render_findings
+from harness.reporting.gate import GatePolicy, evaluate
+from harness.reporting.record import RunRecord
 from harness.reporting.results_json import results_document
 from harness.runner import Runner
 from harness.scenarios.catalogue import load_suites
@@ -180,3 +186,21 @@ def test_junit_and_allure_carry_the_chinese_text(pytester: pytest.Pytester, tmp_
     [data] = [json.loads(p.read_text(encoding="utf-8")) for p in allure_dir.glob("*-result.json")]
     shown = json.dumps(data, ensure_ascii=False)
     assert "应当拒绝却被受理" in data["statusDetails"]["message"], shown[:2000]
+
+
+def test_the_certificate_findings_table_shows_the_chinese_text_read_back_from_results_json() -> None:
+    record = mixed_record()
+    document: dict[str, Any] = {"run": asdict(record.info), "scenarios": []}
+    for sc in record.scenarios:
+        failures = [{"title": f.title, "clause": f.clause, "severity": f.severity, "grade": f.grade,
+                     "title_zh": title_zh(Failure(title=f.title, clause=f.clause))} for f in sc.failures]
+        document["scenarios"].append({"id": sc.id, "outcome": sc.outcome.value, "level": sc.level.value,
+                                      "area": sc.area, "interface": sc.interface, "title": sc.title,
+                                      "title_zh": sc.title_zh, "clauses": list(sc.clauses), "reason": sc.reason,
+                                      "failures": failures})
+    read = RunRecord.from_json(document)
+    shown = [f.title_zh for sc in read.scenarios for f in sc.failures if f.title_zh]
+    assert shown and all(CJK.search(text) for text in shown)
+    gate = evaluate(read, GatePolicy(min_pass_rate=0.5))
+    html = render_certificate(replace(read, extra={"gate": gate.to_json()}), digest="ab" * 32)
+    assert any(f"· {text}" in html for text in shown), shown
