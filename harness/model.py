@@ -124,6 +124,9 @@ class Failure:
     step: int | None = None  # index of the step that produced it
     evidence: Mapping[str, Any] = field(default_factory=dict)
     grade: Grade = Grade.MUST  # normative strength of the clause; only MUST findings decide a certificate
+    # The finding in Chinese (specs/findings-zh.json via harness.specs.findings_zh); "" until rendered.
+    # Presentation only: never part of an identity or a comparison of findings.
+    title_zh: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,6 +33,7 @@ from harness.runner import Runner
 from harness.runner.safety import internal_error_reason
 from harness.scenarios.catalogue import run_order
 from harness.specs import GRADE_LABELS, effective_grade
+from harness.specs.findings_zh import reason_both, title_en, title_zh
 from harness.verdict import is_advisory, is_inconclusive, is_must_finding
 
 __all__ = ["ScenarioItem", "ScenarioPlugin", "run_pytest"]
@@ -42,7 +43,8 @@ class ScenarioFailed(AssertionError):
     """A conformance finding (Allure: failed)."""
 
     def __init__(self, result: ScenarioResult, masker: Masker | None = None) -> None:
-        text = result.failures[0].title if result.failures else "scenario failed"
+        first = result.failures[0] if result.failures else None
+        text = f"{title_en(first)} {title_zh(first)}".rstrip() if first is not None else "scenario failed"
         super().__init__((masker or _WRITABLE).text(text))
         self.result = result
 
@@ -51,7 +53,7 @@ class ScenarioBroken(Exception):
     """An infrastructure error (pytest: ERROR, Allure: broken)."""
 
     def __init__(self, result: ScenarioResult, masker: Masker | None = None) -> None:
-        super().__init__((masker or _WRITABLE).text(result.reason or "infrastructure error"))
+        super().__init__((masker or _WRITABLE).text(reason_both(result.reason) or "infrastructure error"))
         self.result = result
 
 
@@ -271,8 +273,10 @@ class ScenarioPlugin:
                       "inconclusive finding(s) are listed after them"]
         for failure in result.failures:
             step = f"step {failure.step + 1}" if failure.step is not None and failure.step >= 0 else "sign-in"
+            zh = title_zh(failure)
             lines += ["", f"[{failure.severity.value} · {GRADE_LABELS.get(failure.grade, failure.grade)}] "
-                      f"{failure.title}", f"  clause:   {failure.clause}", f"  where:    {step}"]
+                      f"{title_en(failure)}", *([f"  中文:     {zh}"] if zh else []), f"  clause:   {failure.clause}",
+                      f"  where:    {step}"]
             if failure.expected or failure.actual:
                 lines += [f"  expected: {failure.expected}", f"  actual:   {failure.actual}"]
             if failure.detail:

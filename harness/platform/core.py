@@ -41,6 +41,7 @@ from harness.platform.pipeline import CallResult, process_call, record_exchange,
 from harness.platform.refdata import RefData
 from harness.platform.refusals import CAUSE_MESSAGES
 from harness.platform.seed import seed_state
+from harness.platform.tolerance import advisory_text, read_as_tolerated, split_tolerated
 from harness.platform.wire import JSON_TYPE, HttpRequest, HttpResponse, json_response
 from harness.specs import load_registry
 
@@ -219,6 +220,7 @@ class Platform:
             violations = [v for v in violations if v.actual != "missing"]
         if violations and self.config.tolerate is not None:
             violations = [v for v in violations if not self.config.tolerate(v)]
+        violations, advising = split_tolerated(violations)  # deviations the profile tolerates: served, advised
         if violations:
             prepared.notes["cause"] = "invalid-request"
             return self._refuse_invalid(prepared, violations_text(violations), violations)
@@ -226,10 +228,12 @@ class Platform:
         if content_type and self._content_type_policy() == "refuse":
             prepared.notes["cause"] = "invalid-request"
             return self._refuse_invalid(prepared, content_type, [])
-        result = process_call(self.ctx, envelope, infno=prepared.infno, received=prepared.received,
+        warnings = tuple(w for w in (content_type, advisory_text(advising) if advising else "") if w)
+        result = process_call(self.ctx, read_as_tolerated(envelope, advising) if advising else envelope,
+                              infno=prepared.infno, received=prepared.received,
                               path=prepared.request.path, request_text=prepared.request_text,
                               upload=prepared.upload, headers=prepared.request.headers,
-                              warnings=(content_type,) if content_type else ())  # fmt: skip
+                              warnings=warnings, advisories=advising)  # fmt: skip
         prepared.notes.update(cause=result.cause, replayed=result.replayed, answer=result.envelope)
         response = self._to_http(result)
         fault = self.ctx.faults.take(prepared.infno, POST_COMMIT_KINDS)

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -120,7 +120,8 @@ def record_exchange(
     """Write one exchange; returns its id."""
     env = envelope or {}
     rows = [{"path": v.path, "clause": v.clause, "message": v.message, "expected": v.expected, "actual": v.actual,
-             "field_zh": v.field_zh} for v in violations]  # fmt: skip
+             "field_zh": v.field_zh, **({"hint": v.hint} if getattr(v, "hint", "") else {})}
+            for v in violations]  # fmt: skip
     return conn.execute(
         "INSERT INTO exchanges(received_at, path, infno, msgid, fixmedins_code, valid, violations, http_status,"
         " infcode, err_msg, fault, replayed, elapsed_ms, request, response, request_headers)"
@@ -150,9 +151,11 @@ def _signed_in(call: Call) -> bool:
 def process_call(
     ctx: PlatformContext, envelope: dict[str, Any], *, infno: str, received: datetime, path: str, request_text: str,
     upload: bytes | None = None, headers: Any = None, warnings: tuple[str, ...] = (),
+    advisories: Sequence[Any] = (),
 ) -> CallResult:  # fmt: skip
     """Process a schema-valid envelope: sign-in, replay, handler, recording — one transaction.
-    `warnings` are added to a success's warn_msg (e.g. a Content-Type the profile tolerates).
+    `warnings` are added to a success's warn_msg (e.g. a Content-Type the profile tolerates); `advisories`
+    (deviations the profile tolerates, clause DEV.<id>) are recorded with the exchange as its violations.
 
     A handler's refusal aborts that transaction (so it changes nothing); the refusal is then recorded
     in a second one. The database lock is held across both, so no other call comes in between.
@@ -165,8 +168,8 @@ def process_call(
     def answer(conn: Any, env: dict[str, Any], *, cause: str = "", remember: bool, ok: bool = False,
                effect: dict[str, Any] | None = None) -> CallResult:  # fmt: skip
         text = envelope_text(env)
-        exchange_id = record_exchange(conn, received=received, path=path, envelope=envelope, valid=True, violations=[],
-                                      http_status=200, response=env, response_text=text,
+        exchange_id = record_exchange(conn, received=received, path=path, envelope=envelope, valid=True,
+                                      violations=list(advisories), http_status=200, response=env, response_text=text,
                                       request_text=request_text, headers=headers)  # fmt: skip
         if remember and state_changing and msgid:
             conn.execute(

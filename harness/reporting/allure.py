@@ -48,6 +48,7 @@ from harness.reporting.console import AREA_NAMES_ZH
 from harness.reporting.curl import curl_command, powershell_command
 from harness.reporting.masking import Masker
 from harness.specs import GRADE_LABELS
+from harness.specs.findings_zh import title_en, title_zh
 
 __all__ = ["DeferredWriter", "StepRecorder", "apply_stable_ids", "failure_text", "label_advisories", "label_scenario",
            "stable_ids"]
@@ -283,7 +284,7 @@ def _step_contents(step: StepResult, fault: str | None, masker: Masker, header_e
     elif exchange is not None and exchange.error:
         problem = ConnectionError(masker.text(exchange.error))  # broken, not failed
     elif findings:
-        problem = AssertionError(masker.text(findings[0].title))
+        problem = AssertionError(masker.text(_bilingual_title(findings[0])))
     return attachments, problem
 
 
@@ -336,10 +337,16 @@ def _regraded(failure: Failure, grade: Grade) -> Failure:
     return replace(failure, grade=grade)
 
 
+def _bilingual_title(failure: Any) -> str:
+    """`English title (code values labelled)` and, on a line of its own, the Chinese text."""
+    zh = title_zh(failure)
+    return f"{title_en(failure)}\n{zh}" if zh else title_en(failure)
+
+
 def failure_text(failure: Any) -> str:
     grade = getattr(failure, "grade", None)
     label = f" · {GRADE_LABELS.get(grade, grade)}" if grade is not None else ""
-    lines = [f"[{failure.severity.value}{label}] {failure.title}", f"clause: {failure.clause}"]
+    lines = [f"[{failure.severity.value}{label}] {_bilingual_title(failure)}", f"clause: {failure.clause}"]
     if failure.expected or failure.actual:
         lines.append(f"expected: {failure.expected}")
         lines.append(f"actual:   {failure.actual}")

@@ -23,6 +23,7 @@ from harness.reporting.console import AREA_NAMES_ZH
 from harness.reporting.mutation_score import render_score
 from harness.reporting.record import FailureRecord, RunRecord, ScenarioRecord, Tally
 from harness.specs import GRADE_LABELS
+from harness.specs.findings_zh import reason_both
 
 __all__ = ["AREA_LABELS", "VERDICT_LABELS", "render_certificate", "render_page", "write_certificate"]
 
@@ -69,10 +70,15 @@ def _duration(start: str, end: str) -> str:
     return f"{minutes} min {secs} s" if minutes else f"{seconds:.1f} s"
 
 
+def _both(f: FailureRecord) -> str:
+    """A finding in English and Chinese (`title_zh` of results.json), for the findings table."""
+    return f"{f.title} · {f.title_zh}" if f.title_zh and f.title_zh not in f.title else f.title
+
+
 def _finding(s: ScenarioRecord) -> dict[str, Any]:
     musts = [f for f in s.failures if not f.advisory and not f.inconclusive] or list(s.failures)
     clauses = list(dict.fromkeys(f.clause for f in musts if f.clause)) or list(s.clauses)
-    what = musts[0].title if musts else s.reason
+    what = _both(musts[0]) if musts else reason_both(s.reason)
     grade = GRADE_LABELS.get(Grade(musts[0].grade), musts[0].grade) if musts and s.outcome is Outcome.FAILED else ""
     return {"id": s.id, "title_zh": s.title_zh, "outcome": s.outcome.value, "what": what, "clauses": clauses[:4],
             "grade": grade}
@@ -80,16 +86,16 @@ def _finding(s: ScenarioRecord) -> dict[str, Any]:
 
 def _advisory(s: ScenarioRecord, f: FailureRecord) -> dict[str, Any]:
     label = GRADE_LABELS.get(Grade(f.grade), f.grade) if f.grade in Grade.__members__ else f.grade
-    return {"id": s.id, "grade": label, "clause": f.clause, "what": f.title}
+    return {"id": s.id, "grade": label, "clause": f.clause, "what": _both(f)}
 
 
 def _inconclusive(s: ScenarioRecord) -> dict[str, Any]:
-    why = next((f.title for f in s.failures if f.inconclusive), s.reason)
+    why = next((_both(f) for f in s.failures if f.inconclusive), reason_both(s.reason))
     return {"id": s.id, "title_zh": s.title_zh, "what": why}
 
 
 def _gaps(record: RunRecord, outcome: Outcome) -> tuple[list[tuple[str, int]], int]:
-    reasons = Counter((s.reason or "(no reason given)") for s in record.scenarios if s.outcome is outcome)
+    reasons = Counter(reason_both(s.reason or "(no reason given)") for s in record.scenarios if s.outcome is outcome)
     ranked = reasons.most_common()
     return ranked[:MAX_GAPS], sum(n for _r, n in ranked[MAX_GAPS:])
 

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 from harness.model import Failure, Grade, Outcome, RunEvent, Scenario, ScenarioResult
 from harness.specs import GRADE_LABELS
+from harness.specs.findings_zh import reason_both, title_en, title_zh
 from harness.verdict import Summary, is_advisory, is_inconclusive, is_must_finding
 
 __all__ = ["AREA_NAMES_ZH", "ConsoleReporter", "render_findings", "render_rows", "render_summary", "render_table",
@@ -32,7 +33,8 @@ class ConsoleReporter:
 
     def __call__(self, event: RunEvent) -> None:
         if event.kind == "breaker-open":
-            self.write(f"\nhsa-cert: {event.payload.get('reason')}; the remaining scenarios are not sent.\n")
+            self.write(f"\nhsa-cert: {reason_both(str(event.payload.get('reason')))}; the remaining scenarios are not "
+                       "sent.\n")
         elif event.kind == "report-error":
             self.write(f"hsa-cert: {event.payload.get('reason')}")
         elif event.kind == "unknown-outcome" and not event.payload.get("designed"):  # not a drop the scenario made
@@ -88,7 +90,8 @@ _LISTED = 20  # findings listed per section on the console; results.json and the
 
 
 def _finding_line(scenario_id: str, failure: Failure) -> str:
-    return f"  {scenario_id}  [{failure.clause}] {failure.title}"
+    zh = title_zh(failure)
+    return f"  {scenario_id}  [{failure.clause}] {title_en(failure)}" + (f"\n      {zh}" if zh else "")
 
 
 def render_findings(results: Sequence[ScenarioResult], scenarios: Mapping[str, Scenario] | None = None) -> str:
@@ -119,7 +122,8 @@ def render_findings(results: Sequence[ScenarioResult], scenarios: Mapping[str, S
     if inconclusive:
         lines.append(f"inconclusive 无法判定: {len(inconclusive)} scenario(s), never counted as passed")
         for r in inconclusive[:_LISTED]:
-            why = next((f.title for f in r.failures if is_inconclusive(f)), r.reason)
+            why = next((f"{f.title} {title_zh(f)}".rstrip() for f in r.failures if is_inconclusive(f)),
+                       reason_both(r.reason))
             lines.append(f"  {r.scenario_id}  {why}")
         if len(inconclusive) > _LISTED:
             lines.append(f"  … and {len(inconclusive) - _LISTED} more (results.json)")

@@ -41,6 +41,7 @@ class FailureRecord:
     actual: str = ""
     grade: str = "MUST"  # effective grade: MUST fails; SHOULD / MAY are advisories
     inconclusive: bool = False  # refused for a reason the harness cannot recognise
+    title_zh: str = ""  # the finding in Chinese (results.json `title_zh`)
 
     @property
     def advisory(self) -> bool:
@@ -247,6 +248,7 @@ def _failure(raw: Any) -> FailureRecord:
         expected=str(_first(raw, "expected", default="")),
         actual=str(_first(raw, "actual", default="")),
         grade=str(_first(raw, "grade", default="MUST")),
+        title_zh=str(_first(raw, "title_zh", default="")),
         inconclusive=raw.get("inconclusive") is True or (isinstance(raw.get("evidence"), Mapping)
                                                          and raw["evidence"].get("inconclusive") is True),
     )

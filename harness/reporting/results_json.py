@@ -26,6 +26,7 @@ from typing import Any
 
 from harness.model import Exchange, Failure, Scenario, ScenarioResult, StepResult
 from harness.reporting.masking import Masker, mask
+from harness.specs.findings_zh import title_zh
 from harness.verdict import grade_counts, group_summaries, is_advisory, summarize
 
 __all__ = ["RESULTS_FORMAT", "failure_json", "results_document", "write_exchanges",
@@ -48,6 +49,7 @@ def failure_json(failure: Failure, *, masked: bool = True) -> dict[str, Any]:
     evidence = _plain(failure.evidence)
     return {
         "title": failure.title,
+        "title_zh": title_zh(failure),
         "clause": failure.clause,
         "grade": failure.grade.value,
         "severity": failure.severity.value,
