@@ -90,7 +90,11 @@ class Runner(StepRunner, Recovery, Envelopes, Connection, ResponseJudge):
             self._listeners.remove(listener)
 
     def emit(self, kind: str, scenario_id: str = "", **payload: Any) -> None:
-        event = RunEvent(kind=kind, scenario_id=scenario_id, payload=payload)
+        self.deliver(RunEvent(kind=kind, scenario_id=scenario_id, payload=payload))
+
+    def deliver(self, event: RunEvent) -> None:
+        """Hand an event to the listeners (`--jobs`: the events a worker Runner buffered, replayed in run order)."""
+        kind = event.kind
         for listener in self._listeners:
             try:
                 listener(event)
