@@ -30,6 +30,7 @@ from harness.reporting.allure import DeferredWriter, StepRecorder, apply_stable_
 from harness.reporting.curl import curl_command
 from harness.reporting.masking import Masker
 from harness.runner import Runner
+from harness.runner.pool import ScenarioPool
 from harness.runner.safety import internal_error_reason
 from harness.scenarios.catalogue import run_order
 from harness.specs import GRADE_LABELS, effective_grade
@@ -119,8 +120,9 @@ class ScenarioPlugin:
                  interface_names: Mapping[str, str] | None = None, masked: bool = True,
                  header_env: Mapping[str, str] | None = None,
                  on_result: Callable[[Scenario, ScenarioResult], None] | None = None, letters: bool = True,
-                 masker: Masker | None = None) -> None:
+                 masker: Masker | None = None, pool: ScenarioPool | None = None) -> None:
         self.scenarios = list(scenarios)
+        self.pool = pool  # `--jobs`: the scenarios run ahead on the pool's Runners; items take their results
         self.letters = letters  # False: no progress letter (dot) per scenario; the CLI draws its own progress
         self.runner = runner
         self.interface_names = dict(interface_names or {})
@@ -163,6 +165,8 @@ class ScenarioPlugin:
             writer = DeferredWriter(self.masker)
             self._writer = writer if writer.start() else None
         self.runner.emit("run-started", total=len(self.selected))
+        if self.pool is not None:  # in run order (run-last at the end, -k applied): what the items will take
+            self.pool.start([item.scenario for item in session.items if isinstance(item, ScenarioItem)])
 
     # --- running ------------------------------------------------------------------------------
 
@@ -179,7 +183,7 @@ class ScenarioPlugin:
                                     masker=self.masker)
             self.runner.add_listener(recorder)
         try:
-            result = self.runner.run_scenario(scenario)
+            result = self._run(scenario) if self.pool is None else self._take(scenario)
         except Exception as exc:  # the runner keeps what it sent; this is the last resort (no result of its own)
             result = ScenarioResult(scenario_id=scenario.id, outcome=Outcome.ERROR, clauses=scenario.clauses,
                                     duration_ms=0.0, reason=internal_error_reason(exc),
@@ -202,12 +206,33 @@ class ScenarioPlugin:
         self.results[scenario.id] = result
         if self.on_result is not None:
             self.on_result(scenario, result)
-        if self.runner.breaker_open and self.stop_reason is None:
-            self.stop_reason = self.runner.breaker_reason
-            item.session.shouldstop = f"hsa-cert: {self.runner.breaker_reason}"
+        breaker = self.runner.breaker_reason if self.pool is None else self.pool.breaker_reason
+        if breaker is not None and self.stop_reason is None and (self.pool is None or self._pool_stopped(result)):
+            self.stop_reason = breaker
+            item.session.shouldstop = f"hsa-cert: {breaker}"
         if gc.get_count()[0] > _GROWTH_BEFORE_COLLECTION:
             gc.collect()  # run_pytest turns automatic collection off; a very long run still gets its cycles reclaimed
         return result
+
+    def _run(self, scenario: Scenario) -> ScenarioResult:
+        return self.runner.run_scenario(scenario)
+
+    def _take(self, scenario: Scenario) -> ScenarioResult:
+        """`--jobs`: the pool's result, its events replayed to this item's listeners as if it ran now."""
+        assert self.pool is not None
+        result, events = self.pool.take(scenario.id)
+        for event in events:
+            self.runner.deliver(event)
+        if result is None:  # the pool stopped (a worker's breaker opened) before it ran this scenario
+            reason = self.pool.breaker_reason or "the run was interrupted"
+            result = ScenarioResult(scenario_id=scenario.id, outcome=Outcome.ERROR, clauses=scenario.clauses,
+                                    duration_ms=0.0, reason=f"not run: {reason}")
+        return result
+
+    def _pool_stopped(self, result: ScenarioResult) -> bool:
+        """The run stops at the scenario that opened the breaker, or at the first one the pool did not run."""
+        assert self.pool is not None
+        return self.pool.opened_by == result.scenario_id or result.reason.startswith("not run: ")
 
     # Plain hooks keyed by node id rather than wrappers around every phase: ~1000 items run three phases each.
 
@@ -229,6 +254,8 @@ class ScenarioPlugin:
         return None
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        if self.pool is not None:
+            self.pool.stop()
         self.runner.emit("run-finished", results=len(self.results), stop_reason=self.stop_reason or "")
 
     @pytest.hookimpl(tryfirst=True)

@@ -33,6 +33,7 @@ from harness.reporting.progress import ProgressDisplay
 from harness.reporting.results_json import results_document, write_exchanges, write_results
 from harness.runner import Runner, probe
 from harness.runner.ledger import DayBook, Ledger
+from harness.runner.pool import ScenarioPool
 from harness.scenarios.catalogue import load_suites
 from harness.selftest import SELFTEST_SEED, SuiteResult, suite_result_from_document
 from harness.selftest.proxy import ProxyRun
@@ -50,7 +51,7 @@ def run_session(*, site_file: object = None, suites: list[str] | None = None, se
                alluredir: object = None, masked: bool = True, scenarios: list | None = None,
                echo: Callable[[str], None] | None = None, progress: bool = False,
                wrap_target: Callable[[Target], Target] | None = None,
-               province: str | None = None) -> tuple[int, Path, dict]:
+               province: str | None = None, jobs: int = 1) -> tuple[int, Path, dict]:
     """Run scenarios against a site (or the embedded platform); returns (exit code, run dir, results doc).
 
     Writes <run dir>/results.json, exchanges.jsonl, junit.xml and allure-results/. `scenarios`
@@ -59,6 +60,7 @@ def run_session(*, site_file: object = None, suites: list[str] | None = None, se
     unreachable-site problems. `progress`: a count and an estimate (a live line on a terminal, a plain
     line per tenth elsewhere) instead of pytest's dot per scenario. `province` runs the embedded platform
     (and the suite) under that province profile instead of the baseline; a site config names its own profile.
+    `jobs` > 1 runs scenarios on that many Runners at once (harness.runner.pool), with the same results.
     """
 
     raw_say = echo or print
@@ -96,6 +98,7 @@ def run_session(*, site_file: object = None, suites: list[str] | None = None, se
     platform = None
     tmp = None
     target = None
+    worker_targets: list[HttpTarget] = []
     daybook = None
     test_keys: tuple[dict[str, str], dict[str, str]] | None = None
     try:
@@ -110,8 +113,9 @@ def run_session(*, site_file: object = None, suites: list[str] | None = None, se
             site = embedded_site(platform.url, catalogue=catalogue, profile=profile_name)
             say(f"hsa-cert: embedded reference platform at {platform.url}"
                 + (f" with faults {', '.join(faults or [])}" if faults else ""))
-        for identity in site.identities.values():  # the site's test identities: masked wherever they appear
-            masker.learn(identity)
+        for archetype in site.identities:  # the site's test identities: masked wherever they appear
+            for identity in site.persons(archetype):
+                masker.learn(identity)
         if platform is not None:
             for persona in catalogue.personas:
                 masker.learn(persona.to_json())
@@ -128,10 +132,13 @@ def run_session(*, site_file: object = None, suites: list[str] | None = None, se
         else:
             signer = make_signer(site.gateway.family, site.gateway.credentials(source=site.source), gateway)
         limits = {k: v for k in ("deadline_s", "max_answer_bytes") if (v := getattr(site.limits, k)) is not None}
-        target = HttpTarget.from_profile(site.base_url, transport, timeout_s=site.limits.timeout_s, signer=signer,
-                                         rate_limit_per_s=site.limits.rate_limit_per_s,
-                                         verify_tls=site.tls.verify_option(), client_cert=site.tls.cert_option(),
-                                         trust_env=site.trust_env, **limits)
+        def make_target() -> HttpTarget:
+            return HttpTarget.from_profile(site.base_url, transport, timeout_s=site.limits.timeout_s, signer=signer,
+                                           rate_limit_per_s=site.limits.rate_limit_per_s,
+                                           verify_tls=site.tls.verify_option(), client_cert=site.tls.cert_option(),
+                                           trust_env=site.trust_env, **limits)
+
+        target = make_target()
         sender = wrap_target(target) if wrap_target else target
         display = ProgressDisplay(say) if progress else None
         runner = Runner(sender, registry, profile, site, ConsoleReporter(display.write if display else say),
@@ -142,12 +149,17 @@ def run_session(*, site_file: object = None, suites: list[str] | None = None, se
         daybook = open_daybook(site, run_id) if wrap_target is None else None
         if daybook is not None:  # a persistent site: the end-of-run 3201 counts the harness's earlier runs too
             runner.ledger = Ledger(daybook=daybook)
+        pool = None
+        if jobs > 1:  # each worker its own Target (connection, sign-in); the run's Runner gets their events
+            worker_targets.extend(make_target() for _ in range(jobs))
+            pool = ScenarioPool(runner, [Runner(wrap_target(own) if wrap_target else own, registry, profile, site,
+                                                seed=run_seed) for own in worker_targets])
         names = {spec.infno: spec.title_zh for spec in registry.interfaces()}
         plugin = ScenarioPlugin(selected, runner, interface_names=names, masked=masked,
                                 header_env=secret_header_env(site.gateway.credential_env), letters=display is None,
-                                masker=masker)
+                                masker=masker, pool=pool)
         say(f"hsa-cert: {len(selected)} scenarios against {site.id} ({site.base_url}), profile {site.profile}, "
-            f"seed {run_seed}")
+            f"seed {run_seed}" + (f", {jobs} jobs" if jobs > 1 else ""))
         try:
             status = run_pytest(plugin, root=Path.cwd(), keyword=keyword,
                                 alluredir=Path(str(alluredir)) if alluredir else run_dir / "allure-results",
@@ -191,6 +203,8 @@ def run_session(*, site_file: object = None, suites: list[str] | None = None, se
             daybook.close()
         if target is not None:
             target.close()
+        for own in worker_targets:
+            own.close()
         if platform is not None:
             platform.stop()
         if tmp is not None:

@@ -21,6 +21,7 @@ from typing import Any
 
 from harness.errors import ConfigError
 from harness.personas import SYNTHETIC_SITE_VALUES, Archetype, Catalogue, load_catalogue
+from harness.sitepersons import archetype_needs, split_persons, stand_ins, with_card_sn
 
 __all__ = [
     "CAPABILITIES",
@@ -32,10 +33,12 @@ __all__ = [
     "Limits",
     "SiteConfig",
     "TlsConfig",
+    "archetype_needs",
     "embedded_site",
     "load_site",
     "parse_site",
     "read_site_text",
+    "stand_ins",
 ]
 
 # What a site may declare it offers. Scenarios tag themselves with these; a scenario needing a
@@ -169,6 +172,8 @@ class SiteConfig:
     vendor: str | None = None  # the HIS vendor
     # archetype -> the archetype whose person stands in for it (the site gives no separate person for it)
     stand_ins: Mapping[str, str] = field(default_factory=dict)
+    # archetype -> the site's further persons of that behaviour ([[identities.<archetype>]]), for `--jobs`
+    extra_persons: Mapping[str, tuple[Mapping[str, Any], ...]] = field(default_factory=dict)
 
     def supports(self, capabilities: Iterable[str]) -> bool:
         return all(cap in self.capabilities for cap in capabilities)
@@ -179,6 +184,15 @@ class SiteConfig:
         if found is None and archetype in self.stand_ins:
             return self.identities.get(self.stand_ins[archetype])
         return found
+
+    def persons(self, archetype: str) -> tuple[Mapping[str, Any], ...]:
+        """Every test person the site gives for an archetype (the first is `identity`'s); `--jobs` spreads over them."""
+        first = self.identities.get(archetype)
+        return ((first,) if first is not None else ()) + tuple(self.extra_persons.get(archetype, ()))
+
+    def with_person(self, archetype: str, index: int) -> SiteConfig:
+        """This site with the archetype's `index`-th person as its person (a scenario of a `--jobs` lane)."""
+        return replace(self, identities={**self.identities, archetype: self.persons(archetype)[index]})
 
     def stand_in(self, archetype: str | None) -> str | None:
         """The archetype whose person runs scenarios of `archetype` here, when it is not its own."""
@@ -372,6 +386,7 @@ def parse_site(data: Mapping[str, Any], *, source: str = "<site config>", profil
     fallbacks = {a.id: a.fallback for a in known or () if not isinstance(a, str) and a.fallback}
     root = _Reader(source, data, "")
     root.only(_TOP_LEVEL)
+    primary, extra = split_persons(root.sub("identities").table)  # [[identities.<archetype>]]: several persons
     site = root.sub("site")
     if "site" not in data:
         raise root.fail("site", "a [site] table", hint="see fixtures/sites/example-province.toml")
@@ -411,7 +426,10 @@ def parse_site(data: Mapping[str, Any], *, source: str = "<site config>", profil
         limits=_limits(root.sub("limits")),
         tls=_tls(root.sub("tls")),
         trust_env=site.flag("trust_env", False),
-        identities=_with_card_sn(_records(root.sub("identities"), "archetype", names)),
+        identities=with_card_sn(_records(_Reader(source, primary, "identities"), "archetype", names)),
+        extra_persons={arch: tuple(with_card_sn(_records(_Reader(source, {arch: person}, "identities"),
+                                                          "archetype", names))[arch] for person in persons)
+                       for arch, persons in extra.items()},
         items=_items(root.sub("items"), item_aliases),
         values=_values(root.sub("values")),
         reference=site.flag("reference", False),
@@ -436,21 +454,6 @@ def parse_site(data: Mapping[str, Any], *, source: str = "<site config>", profil
     if "catalogue_seed" in site.table:
         config = _with_catalogue(config, site)
     return replace(config, stand_ins=stand_ins(config.identities, fallbacks))
-
-
-def stand_ins(identities: Mapping[str, Any], fallbacks: Mapping[str, str]) -> dict[str, str]:
-    """Archetype -> the archetype standing in for it: its fallback, when the site gives only that one."""
-    return {name: fallback for name, fallback in sorted(fallbacks.items())
-            if name not in identities and fallback in identities}
-
-
-def _with_card_sn(identities: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """`card_sn` (卡识别码) is required with a social-security card (mdtrt_cert_type 03) [C] and sent empty
-    otherwise: a person who does not present a card needs none in the site config."""
-    for record in identities.values():
-        if "card_sn" not in record and str(record.get("mdtrt_cert_type", "")) != "03":
-            record["card_sn"] = ""
-    return identities
 
 
 def _not_offered(site: _Reader) -> tuple[str, ...]:
@@ -682,55 +685,3 @@ def embedded_site(base_url: str, *, catalogue: Catalogue | None = None, profile:
 
 def _plain(value: Any) -> bool:
     return value is None or isinstance(value, (str, int, bool, Decimal))
-
-
-# --- what the suites need of a site's test persons -----------------------------------------------
-
-_IDENTITY_FIELD = re.compile(r"\{\{\s*identity\.([A-Za-z0-9_]+)\s*\}\}")
-
-
-def _identity_fields(value: Any, found: set[str]) -> None:
-    if isinstance(value, str):
-        found.update(_IDENTITY_FIELD.findall(value))
-    elif isinstance(value, Mapping):
-        for item in value.values():
-            _identity_fields(item, found)
-    elif isinstance(value, (list, tuple)):
-        for item in value:
-            _identity_fields(item, found)
-
-
-def archetype_needs(scenarios: Iterable[Any], archetypes: Iterable[Archetype],
-                    site: SiteConfig | None = None) -> list[dict[str, Any]]:
-    """Per archetype: its behaviour, whether it needs a person of its own, the scenarios using it and the
-    identity fields they read; with a site, who runs them there (its own person, a stand-in, nobody).
-
-    `scenarios` are `harness.model.Scenario`s (only archetype, steps and teardown are read).
-    """
-    used: dict[str, int] = {}
-    fields_of: dict[str, set[str]] = {}
-    for scenario in scenarios:
-        if not scenario.archetype:
-            continue
-        used[scenario.archetype] = used.get(scenario.archetype, 0) + 1
-        found = fields_of.setdefault(scenario.archetype, set())
-        for step in (*scenario.steps, *scenario.teardown):
-            _identity_fields(step.input, found)
-            _identity_fields(step.envelope, found)
-    rows = []
-    for arch in archetypes:
-        row: dict[str, Any] = {
-            "archetype": arch.id, "cause": arch.cause, "independent": arch.fallback is None,
-            "fallback": arch.fallback, "scenarios": used.get(arch.id, 0),
-            "identity_fields": sorted(fields_of.get(arch.id, ())), "behaviour": arch.behaviour,
-            "why_separate": arch.why_separate,
-        }
-        if site is not None:
-            if arch.id in site.identities:
-                row["at_site"] = "own person"
-            elif site.stand_in(arch.id):
-                row["at_site"] = f"run with the person of {site.stand_in(arch.id)}"
-            else:
-                row["at_site"] = "not provisioned"
-        rows.append(row)
-    return rows

@@ -28,6 +28,7 @@ LAYERS: dict[str, float] = {
     "proxy": 2,
     "verdict": 2,
     "siteconfig": 2,
+    "sitepersons": 1,  # a site's test persons (several per archetype for --jobs), stand-ins
     "runner": 3,
     "load": 3,  # hsa-cert load: Locust users, shapes, SLOs (beside the runner)
     "hisdriver": 3,

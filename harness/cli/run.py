@@ -12,6 +12,8 @@ from harness.errors import HsaCertError
 
 _RUN_SUITE = typer.Option(None, "--suite", help="Suite to run (repeatable); default: every suite.")
 _RUN_FAULT = typer.Option(None, "--fault", help="Embedded platform fault, e.g. 2207:delay=500 (repeatable).")
+_JOBS = typer.Option(1, "--jobs", "-j", min=1, max=64, help="Run scenarios of different test persons on N "
+                     "Runners at once (same ids, outcomes and evidence as serial); 1: serial.")
 _PROVINCE = typer.Option(None, "--province", help="Embedded platform only: run it and the suite under this province "
                          "profile (specs/profiles), e.g. jiangxi; default baseline.")
 
@@ -27,6 +29,7 @@ def run_command(
     alluredir: str = typer.Option(None, "--alluredir", help="Allure results; default <run dir>/allure-results."),
     no_mask: bool = typer.Option(False, "--no-mask", help="Keep personal data unmasked in reports."),
     province: str | None = _PROVINCE,
+    jobs: int = _JOBS,
 ) -> None:
     """Run the scenario suites against a site, or against the embedded reference platform.
 
@@ -37,7 +40,7 @@ def run_command(
     try:
         code, _run_dir, _doc = run_session(site_file=site, suites=list(suite or []), seed=seed, out=out,
                                           keyword=keyword, faults=list(fault or []), alluredir=alluredir,
-                                          masked=not no_mask, progress=True, province=province)
+                                          masked=not no_mask, progress=True, province=province, jobs=jobs)
     except HsaCertError as exc:
         _fail(exc)
     raise typer.Exit(code)
@@ -91,6 +94,7 @@ def certify_command(
     issuer: str | None = typer.Option(None, "--issuer", help="Issuing organisation printed on the certificate; "
                                       "default: the certification profile's."),
     pdf: bool = typer.Option(False, "--pdf", help="Also print the certificate to certificate.pdf (Chromium)."),
+    jobs: int = _JOBS,
 ) -> None:
     """Run a certification profile and write the evidence: results.json, junit.xml, allure-results/,
     certificate.html and the Allure report; append the run to the ledger; apply the gate.
@@ -127,7 +131,7 @@ def certify_command(
                    f"{len(scenarios)} scenarios")
         _code, run_dir, document = run_session(site_file=site, seed=seed, out=out, keyword=keyword,
                                               faults=list(fault or []), scenarios=list(selection.scenarios),
-                                              masked=not no_mask, progress=True, province=province)
+                                              masked=not no_mask, progress=True, province=province, jobs=jobs)
         reports = Path(reports_dir)
         outcome = finish_certification(
             Path(str(run_dir)), run_info(document, chosen),

@@ -33,8 +33,8 @@ from harness.runner.messages import (
 from harness.runner.wire import scrubbed, wire_findings
 
 if TYPE_CHECKING:
-    from harness.runner.engine import _Run
     from harness.runner.ledger import Ledger
+    from harness.runner.state import _Run
     from harness.siteconfig import SiteConfig
     from harness.specs import MessageValidator, Profile, SpecRegistry
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import threading
 from collections.abc import Mapping
 from dataclasses import astuple, dataclass, fields
 from datetime import date, timedelta
@@ -87,7 +88,9 @@ class DayBook:
                  today: date | None = None) -> None:
         self.path, self.site, self.run_id = Path(path), site, run_id
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        # One connection, used by the run's Runners one at a time (`--jobs`: from several threads, under the lock).
+        self._conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+        self._lock = threading.Lock()
         columns = ", ".join(f"{name} TEXT NOT NULL" for name in _COLUMNS)
         self._conn.execute(f"CREATE TABLE IF NOT EXISTS rows (site TEXT NOT NULL, run_id TEXT NOT NULL, {columns}, "
                            "voided INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (site, fixmedins_code, msgid, kind))")
@@ -98,29 +101,40 @@ class DayBook:
         # A site's answer may carry lone surrogates (a hostile or broken site): stored as \udXXX escapes.
         values = [str(v).encode("utf-8", "backslashreplace").decode("utf-8") for v in astuple(row)[: len(_COLUMNS)]]
         marks = ", ".join("?" * (len(_COLUMNS) + 2))
-        self._conn.execute(f"INSERT OR IGNORE INTO rows (site, run_id, {', '.join(_COLUMNS)}) VALUES ({marks})",
-                           (self.site, self.run_id, *values))
+        with self._lock:
+            self._conn.execute(f"INSERT OR IGNORE INTO rows (site, run_id, {', '.join(_COLUMNS)}) VALUES ({marks})",
+                               (self.site, self.run_id, *values))
 
     def void(self, fixmedins_code: str, msgid: str) -> None:
-        self._conn.execute("UPDATE rows SET voided = 1 WHERE site = ? AND fixmedins_code = ? AND msgid = ?",
-                           (self.site, fixmedins_code, msgid))
+        with self._lock:
+            self._conn.execute("UPDATE rows SET voided = 1 WHERE site = ? AND fixmedins_code = ? AND msgid = ?",
+                               (self.site, fixmedins_code, msgid))
 
     def earlier_runs(self) -> list[LedgerRow]:
         """Standing rows that other runs recorded at this site."""
-        cursor = self._conn.execute(f"SELECT {', '.join(_COLUMNS)} FROM rows WHERE site = ? AND run_id != ? "
-                                    "AND voided = 0 ORDER BY rowid", (self.site, self.run_id))
+        with self._lock:
+            records = self._conn.execute(f"SELECT {', '.join(_COLUMNS)} FROM rows WHERE site = ? AND run_id != ? "
+                                         "AND voided = 0 ORDER BY rowid", (self.site, self.run_id)).fetchall()
         return [LedgerRow(**{name: Decimal(value) if name in _MONEY else value
-                             for name, value in zip(_COLUMNS, record, strict=True)}) for record in cursor]
+                             for name, value in zip(_COLUMNS, record, strict=True)}) for record in records]
 
     def close(self) -> None:
         self._conn.close()
 
 
 class Ledger:
-    def __init__(self, daybook: DayBook | None = None) -> None:
+    def __init__(self, daybook: DayBook | None = None, *, parent: Ledger | None = None) -> None:
         self.rows: list[LedgerRow] = []
         self._msgids: set[tuple[str, str]] = set()
         self.daybook = daybook  # None: only this run's rows are reconciled (recon_scope "run")
+        # `--jobs`: one scenario's own ledger, merged into the run's (`absorb`) in run order; the run's rows
+        # are still found (a reversal's original, a 冲正'd msgid) while the scenario runs.
+        self.parent = parent
+
+    def absorb(self, other: Ledger) -> None:
+        """Take the rows another ledger recorded (a scenario of a `--jobs` run), after this one's."""
+        self.rows.extend(other.rows)
+        self._msgids |= other._msgids
 
     def record(self, infno: str, request: Mapping[str, Any], response: Mapping[str, Any]) -> None:
         """Note a successful exchange if it settled, reversed or 冲正'd something."""
@@ -129,7 +143,7 @@ class Ledger:
         data = first_node(request.get("input"))
         if infno == "2601":
             omsgid = _text(data.get("omsgid"))
-            for row in self.rows:
+            for row in (*self.rows, *(self.parent.rows if self.parent is not None else ())):
                 if row.msgid == omsgid:
                     row.voided = True
             if self.daybook is not None and omsgid:
@@ -138,7 +152,7 @@ class Ledger:
         if infno not in SETTLEMENT and infno not in REVERSAL:
             return
         key = (_text(request.get("fixmedins_code")), _text(request.get("msgid")))
-        if key[1] and key in self._msgids:
+        if key[1] and (key in self._msgids or (self.parent is not None and key in self.parent._msgids)):
             return  # a replayed msgid is the same message, answered from the record: one settlement, not two
         self._msgids.add(key)
         output = response.get("output") if isinstance(response.get("output"), Mapping) else {}
@@ -163,7 +177,8 @@ class Ledger:
             self.daybook.add(self.rows[-1])
 
     def _find(self, setl_id: str) -> LedgerRow | None:
-        return next((row for row in self.rows if setl_id and row.setl_id == setl_id and row.kind == "settle"), None)
+        rows = (*self.rows, *(self.parent.rows if self.parent is not None else ()))
+        return next((row for row in rows if setl_id and row.setl_id == setl_id and row.kind == "settle"), None)
 
     def totals(self, fixmedins_code: str, query: Mapping[str, Any]) -> dict[str, Any]:
         """The ledger's totals for a 3201 input (`query` is its data node); the rows it covers count as reconciled."""

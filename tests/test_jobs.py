@@ -1,0 +1,186 @@
+"""`--jobs N`: scenarios of different persons at once, the same ids, outcomes and evidence as a serial run."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+import xml.etree.ElementTree as ET
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from engine_samples import scenario, settle_step
+
+from harness.model import Outcome, ScenarioResult, Step
+from harness.runner import Ledger
+from harness.runner.pool import ScenarioPool, lanes_of, must_run_alone
+from harness.scenarios.catalogue import load_suites
+from harness.session import run_session
+from harness.siteconfig import embedded_site, parse_site
+from harness.specs import load_registry
+
+_VARYING = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9:.+]+|[0-9]{12,}")  # times and msgids vary per run
+
+
+def _results(run_dir: Path) -> str:
+    document = json.loads((run_dir / "results.json").read_text(encoding="utf-8"))
+    document.pop("run")
+    for entry in document["scenarios"]:
+        entry.pop("duration_ms")
+        for step in entry.get("steps", []):
+            step.pop("elapsed_ms", None)
+            step.pop("msgid", None)
+    return _VARYING.sub("#", json.dumps(document, ensure_ascii=False, sort_keys=True, indent=1))
+
+
+def _junit(run_dir: Path) -> list[tuple]:
+    root = ET.parse(run_dir / "junit.xml").getroot()
+    return [(case.get("classname"), case.get("name"),
+             [(child.tag, _VARYING.sub("#", child.get("message") or "")) for child in case])
+            for case in root.iter("testcase")]
+
+
+def _allure(run_dir: Path) -> dict[str, tuple]:
+    def shape(steps: list[dict]) -> list:
+        return [(s["name"], s["status"], [a["name"] for a in s.get("attachments", [])], shape(s.get("steps", [])))
+                for s in steps]
+
+    found = {}
+    for path in (run_dir / "allure-results").glob("*-result.json"):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        found[data["name"]] = (data["status"], shape(data.get("steps", [])))
+    return found
+
+
+def _selection() -> list:
+    """Every flow, fault, reconciliation, sign-out and isolation scenario, and a slice of the negatives."""
+    suite = load_suites(load_registry(), "baseline")
+    protocol = [s for s in suite if s.area == "protocol"]
+    reconciling = [s for s in protocol if s.interface == "3201"][:4]
+    return [s for s in suite if s.area != "protocol"] + protocol[:40] + reconciling
+
+
+def test_a_run_with_four_jobs_equals_the_serial_run(tmp_path: Path) -> None:
+    chosen = _selection()
+    assert any(must_run_alone(s) for s in chosen) and any(step.fault for s in chosen for step in s.steps)
+    runs = {}
+    for jobs in (1, 4):
+        code, run_dir, document = run_session(scenarios=chosen, seed=11, out=tmp_path / f"jobs-{jobs}", jobs=jobs,
+                                              echo=lambda _text: None)
+        runs[jobs] = (code, run_dir, document)
+    (code1, dir1, doc1), (code4, dir4, doc4) = runs[1], runs[4]
+    assert code1 == code4
+    assert [(s["id"], s["outcome"]) for s in doc1["scenarios"]] == [(s["id"], s["outcome"]) for s in doc4["scenarios"]]
+    assert len(doc1["scenarios"]) == len(chosen)
+    assert _results(dir1) == _results(dir4)
+    assert _junit(dir1) == _junit(dir4)
+    allure1, allure4 = _allure(dir1), _allure(dir4)
+    assert allure1 == allure4 and len(allure1) == len(chosen)
+
+
+def test_scenarios_that_must_run_alone_cut_the_run_and_a_person_keeps_its_order() -> None:
+    site = embedded_site("http://127.0.0.1")
+    a1, a2 = scenario((settle_step(),), id="a1"), scenario((settle_step(),), id="a2")
+    other = scenario((settle_step(),), id="b1", archetype="filed-resident")
+    nobody = scenario((settle_step(),), id="n1", archetype=None)
+    recon = scenario((Step("3201", {}),), id="recon", archetype=None)
+    faulty = scenario((replace(settle_step(), fault="drop-after-commit"),), id="fault")
+    last = replace(scenario((settle_step(),), id="last"), tags=("run-last",))
+    assert [must_run_alone(s) for s in (a1, nobody, recon, faulty, last)] == [False, False, True, True, True]
+    segments = lanes_of(site, [a1, other, recon, a2, nobody, faulty, last])
+    assert [[s.id for s, _ in segment] for segment in segments] == [["a1", "b1"], ["recon"], ["a2", "n1"],
+                                                                     ["fault"], ["last"]]
+    assert [person for _s, person in segments[0]] == [("filed-employee", 0), ("filed-resident", 0)]
+
+
+def test_several_persons_of_one_archetype_take_turns_whatever_the_jobs(tmp_path: Path) -> None:
+    site = _site_with_three_employees()
+    assert [p["psn_no"] for p in site.persons("filed-employee")] == ["P-1", "P-2", "P-3"]
+    assert site.identity("filed-employee")["psn_no"] == "P-1"
+    assert site.with_person("filed-employee", 2).identity("filed-employee")["psn_no"] == "P-3"
+    flows = [scenario((settle_step(),), id=f"s{i}") for i in range(5)]
+    [segment] = lanes_of(site, flows)
+    assert [person for _s, person in segment] == [("filed-employee", i % 3) for i in range(5)]
+
+
+def test_two_concurrent_scenarios_never_use_the_same_person() -> None:
+    site = _site_with_three_employees()
+    busy: set[str] = set()
+    clashes: list[str] = []
+    lock = threading.Lock()
+    order: list[tuple[str, str]] = []
+
+    class Worker:  # stands in for a Runner: notes who it ran with, and whether that person was busy
+        def __init__(self) -> None:
+            self.site, self.ledger, self.breaker_open, self.breaker_reason = site, Ledger(), False, None
+            self.sign_in_exchange = None
+
+        def add_listener(self, _listener: object) -> None:
+            pass
+
+        def run_scenario(self, case):
+            person = self.site.identity(case.archetype)["psn_no"]
+            with lock:
+                if person in busy:
+                    clashes.append(f"{case.id} with {person}")
+                busy.add(person)
+                order.append((person, case.id))
+            time.sleep(0.002)  # long enough for the other workers to pick up their next scenario
+            with lock:
+                busy.discard(person)
+            return ScenarioResult(scenario_id=case.id, outcome=Outcome.PASSED, clauses=(), duration_ms=0.0)
+
+    main = Worker()
+    flows = [scenario((settle_step(),), id=f"s{i}") for i in range(30)]
+    pool = ScenarioPool(main, [Worker() for _ in range(4)])  # type: ignore[arg-type]
+    pool.start(flows)
+    taken = [pool.take(flow.id)[0] for flow in flows]
+    pool.stop()
+    assert not clashes
+    assert [r.scenario_id for r in taken if r is not None] == [f.id for f in flows]
+    for person in ("P-1", "P-2", "P-3"):  # each person ran its scenarios in run order
+        mine = [int(sid[1:]) for who, sid in order if who == person]
+        assert mine == sorted(mine) and len(mine) == 10
+
+
+def test_the_jobs_option_is_offered_and_checked() -> None:
+    from typer.testing import CliRunner
+
+    from harness.cli import app
+
+    result = CliRunner().invoke(app, ["run", "--jobs", "0"])
+    assert result.exit_code == 2 and "--jobs" in result.output
+
+
+def _site_with_three_employees():
+    persons = "\n".join(f'[[identities.filed-employee]]\npsn_no = "P-{i}"\nmdtrt_cert_type = "02"\n' for i in (1, 2, 3))
+    text = f"""
+[site]
+id = "many"
+name = "many persons"
+base_url = "http://127.0.0.1:9"
+profile = "baseline"
+fixmedins_code = "H00000000001"
+fixmedins_name = "test"
+mdtrtarea_admvs = "110000"
+capabilities = ["outpatient"]
+
+[identities.filed-resident]
+psn_no = "R-1"
+
+{persons}
+"""
+    import tomllib
+
+    return parse_site(tomllib.loads(text), source="many.toml")
+
+
+@pytest.fixture(autouse=True)
+def _no_stray_threads():
+    before = {t.name for t in threading.enumerate()}
+    yield
+    mine = ("hsa-cert-pool", "hsa-cert-job")  # the pool's threads (the transport has its own)
+    left = [t.name for t in threading.enumerate() if t.name not in before and t.name.startswith(mine)]
+    assert not left, left
