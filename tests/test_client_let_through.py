@@ -61,6 +61,8 @@ def test_strict_refuses_the_first_call_that_carries_it(bug: str, clause: str, gr
 
 def test_a_wrong_insuplc_is_served_as_routed_to_the_persons_region_and_recorded_as_sent() -> None:
     verdicts = {v.case_id: v for v in drive("hospital-outpatient", ["wrong-insuplc"])}
+    # one finding, nothing made up after it: settled, cancelled, refused and totalled as a right HIS would be
+    assert {f.clause for v in verdicts.values() for f in v.failures} == {"CLI-INSUPLC"}
     settle = verdicts["settle"]
     register = next(o for o in settle.observed if o.infno == "2201")
     assert register.envelope is not None and register.envelope["insuplc_admdvs"] == "520102"  # the evidence
