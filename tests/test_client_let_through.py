@@ -13,11 +13,13 @@ from typing import Any
 import pytest
 from platform_samples import Flow, memory_platform, persona
 
-from harness.client.selftest import drive
+from harness.client.selftest import drive, in_process_post
 from harness.client.session import ClientSession, load_plan
+from harness.hisdriver import HisDriver
 from harness.judge import tolerated
 from harness.model import Grade
-from harness.platform.samples import register_input
+from harness.personas import load_catalogue
+from harness.platform.samples import register_input, sign_in_input
 
 # (HIS bug, the judge's clause, its grade, the first call that carries it)
 DEVIATIONS = [
@@ -100,3 +102,23 @@ def test_only_the_default_client_session_tolerates() -> None:
             assert session.platform.config.tolerate is hook
         finally:
             session.close()
+
+
+@pytest.mark.parametrize("strict", [False, True])
+def test_a_his_that_sends_no_1101_is_judged_against_the_test_persons_region(strict: bool) -> None:
+    session = ClientSession(load_plan("hospital-outpatient"), strict=strict)
+    try:
+        catalogue = load_catalogue()
+        driver = HisDriver(in_process_post(session), catalogue, session.judge.profile, bugs={"wrong-insuplc"})
+        who = catalogue.persona("filed-employee")
+        session.start_case("settle")
+        driver.his.sign_no = driver.call("9001", sign_in_input())["signinoutb"]["sign_no"]
+        served = driver.call("2201", register_input(who, "MZ1"), who)  # no 1101: the psn_no from an earlier visit
+        session.end_case("settle")
+        verdicts = {v.case_id: v for v in session.finish()}
+    finally:
+        session.close()
+    assert (served is None) is strict
+    (finding,) = [f for f in verdicts["settle"].failures if f.clause == "CLI-INSUPLC"]
+    assert (finding.expected, finding.actual, finding.grade) == (who.insuplc_admdvs, "'520102'", Grade.MUST)
+    assert "no 1101 was observed" in finding.detail
