@@ -7,7 +7,7 @@ Python environment that has the SDK's requirements (requests, PyMySQL, DBUtils, 
 pydantic, python-dotenv), never the project's. See docs/client-sdk-driver.md for the setup and the results.
 
 What it does, as an automated HIS test would:
-  1. starts `hsa-cert client serve --port P --out DIR --plan PLAN --profile PROFILE` (or uses a running one
+  1. starts `hsa-cert client serve --port P --out DIR --plan PLAN --profile PROFILE [--strict]` (or uses a running one
      with --no-serve) and reads the checklist (`hsa-cert client checklist --plan PLAN --json`);
   2. configures the SDK the way a deployer does: one `medical_organization_config` row for the catalogue's
      default hospital with base_url = the judge, one `medical_interface_config` row per interface the HIS
@@ -343,6 +343,7 @@ def main() -> int:
     ap.add_argument("--plan", default="hospital-outpatient")
     ap.add_argument("--profile", default="baseline")
     ap.add_argument("--no-serve", action="store_true", help="a judge already listens on --port")
+    ap.add_argument("--strict", action="store_true", help="refuse what a platform may let through")
     mode = ap.add_mutually_exclusive_group(required=True)
     mode.add_argument("--as-shipped", action="store_true")
     mode.add_argument("--patched", action="store_true", help="the four patches: " + ", ".join(FOUR))
@@ -371,8 +372,9 @@ def main() -> int:
     if not args.no_serve:
         Path(args.out).mkdir(parents=True, exist_ok=True)
         log = open(Path(args.out).parent / f"{Path(args.out).name}.serve.log", "wb")  # noqa: SIM115
+        strict = ["--strict"] if args.strict else []
         serve = subprocess.Popen([args.hsa_cert, "client", "serve", "--port", str(args.port), "--out", args.out,
-                                  "--plan", args.plan, "--profile", args.profile], stdout=log, stderr=log)
+                                  "--plan", args.plan, "--profile", args.profile, *strict], stdout=log, stderr=log)
     wait_for_judge(args.port, serve)
     configure(db, hospital, f"http://127.0.0.1:{args.port}/fsi/api/rsfComIfsService/callService", infnos)
 

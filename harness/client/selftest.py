@@ -51,10 +51,11 @@ def in_process_post(session: ClientSession) -> Any:
     return post
 
 
-def drive(plan_name: str, bugs: Sequence[str] = (), profile: str = SELFTEST_PROFILE) -> list[CaseVerdict]:
+def drive(plan_name: str, bugs: Sequence[str] = (), profile: str = SELFTEST_PROFILE, *,
+          strict: bool = False) -> list[CaseVerdict]:
     """One session of the built-in HIS through a plan; the judged cases."""
     plan = load_plan(plan_name)
-    session = ClientSession(plan, profile_name=profile)
+    session = ClientSession(plan, profile_name=profile, strict=strict)
     try:
         catalogue = load_catalogue()
         home = next((i.fixmedins_code for i in catalogue.institutions if i.kind == "pharmacy"), "") \

@@ -73,6 +73,11 @@ def _personas(plan: Plan, catalogue: Any) -> dict[str, dict[str, str]]:
     return out
 
 
+def _insured(plan: Plan, catalogue: Any) -> dict[str, str]:
+    """psn_no -> insured region of the plan's test persons."""
+    return {p.psn_no: p.insuplc_admdvs for p in (catalogue.persona(c.persona) for c in plan.cases if c.persona)}
+
+
 @dataclass
 class ClientSession:
     """One judging session: a platform whose every exchange the judge sees, for one plan."""
@@ -98,7 +103,8 @@ class ClientSession:
         self.judge = Judge(self.plan, book=load_rulebook(grade_overrides=profile.raw.get("grades") or {}),
                            profile=profile, validator=registry.validator(profile.id),
                            state_changing=frozenset(i.infno for i in registry.interfaces() if i.state_changing),
-                           personas=_personas(self.plan, catalogue), strict=self.strict)
+                           personas=_personas(self.plan, catalogue), strict=self.strict,
+                           insured=_insured(self.plan, catalogue))
         self.platform = Platform(PlatformConfig(
             db_path=self.db_path, profile=profile.id, seed=catalogue.seed, observer=self.judge.observe,
             screen=self.judge.screen, tolerate=None if self.strict else tolerated, admin_extension=self.admin,

@@ -67,7 +67,8 @@ def flow_missing(case: Case, observed: list[Observed]) -> str:
 
 class Judge:
     def __init__(self, plan: Plan, *, book: Rulebook, profile: Any, validator: Any, state_changing: frozenset[str],
-                 personas: Mapping[str, Mapping[str, str]] | None = None, strict: bool = False) -> None:
+                 personas: Mapping[str, Mapping[str, str]] | None = None, strict: bool = False,
+                 insured: Mapping[str, str] | None = None) -> None:
         self.plan = plan
         self.book = book
         self.profile = profile
@@ -75,6 +76,7 @@ class Judge:
         self.strict = strict
         self.personas = dict(personas or {})  # archetype -> {psn_no, certno, card_no}
         self.flow = FlowState(book, profile.require_sign_in, state_changing)
+        self.flow.test_persons.update(insured or {})  # psn_no -> insured region of the plan's test persons
         self.verdicts: dict[str, CaseVerdict] = {c.id: CaseVerdict(c.id, c) for c in plan.cases}
         self.current: str | None = None
         self.closed: set[str] = set()

@@ -76,6 +76,8 @@ class SessionState:
     sign_nos: dict[str, bool] = field(default_factory=dict)  # sign_no -> still valid
     signed_out_at: dict[str, str] = field(default_factory=dict)  # sign_no -> received_at of the 9002 that ended it
     insured: dict[str, set[str]] = field(default_factory=dict)  # psn_no -> insured regions from 1101
+    # psn_no -> insured region of the plan's test person: judges insuplc_admdvs when the HIS sent no 1101 for them
+    test_persons: dict[str, str] = field(default_factory=dict)
     msgids: dict[str, str] = field(default_factory=dict)  # msgid -> content key
     visits: dict[str, Visit] = field(default_factory=dict)
     settlements: dict[str, Settlement] = field(default_factory=dict)

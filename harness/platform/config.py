@@ -217,7 +217,8 @@ class PlatformConfig:
     screen: Callable[[Mapping[str, str], Mapping[str, Any]], str | None] | None = None
     admin_extension: Callable[[Any], Any] | None = None
     # `tolerate(violation)`: True serves a request despite that schema violation (the judge lets a deviation a
-    # real platform might let through pass, so that what the client does next is judged too)
+    # real platform might let through pass, so that what the client does next is judged too); also asked, with clause
+    # ENV.req.insuplc_admdvs, about an insuplc_admdvs that is not the person's (then served as the person's routes)
     tolerate: Callable[[Any], bool] | None = None
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES  # a multipart request, or a JSON 9101

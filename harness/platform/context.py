@@ -57,6 +57,7 @@ class PlatformContext:
     input_node_aliases: Mapping[str, Mapping[str, str]]
     state_changing: frozenset[str]
     receiver_override: str | None = None
+    tolerate: Callable[[Any], bool] | None = None  # PlatformConfig.tolerate (a client judge's default mode)
 
 
 @dataclass

@@ -100,6 +100,7 @@ class Platform:
             input_node_aliases=dict(profile.raw.get("input_node_aliases") or {}),
             state_changing=frozenset(i.infno for i in registry.interfaces() if i.state_changing),
             receiver_override=self.config.receiver_admdvs,
+            tolerate=self.config.tolerate,
         )
         self.infno_aliases: dict[str, str] = dict(profile.raw.get("infno_aliases") or {})
         for fault in self.config.parsed_faults():
