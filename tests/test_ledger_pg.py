@@ -250,3 +250,58 @@ def test_concurrent_certify_runs_share_one_server_ledger(pg_server, tmp_path: Pa
     texts = [*outputs, checked.output, history.output, shown.output, page.read_text(encoding="utf-8")]
     texts += [p.read_text(encoding="utf-8", errors="replace") for p in tmp_path.rglob("*") if p.is_file()]
     assert not [t for t in texts if pg_server.password in t]
+
+
+def test_two_matrices_write_one_server_ledger_and_the_dashboard_shows_the_trend(pg_server, tmp_path: Path,
+                                                                               monkeypatch) -> None:
+    """`matrix --jobs 2 --ledger URL` twice over two served sites: four runs in the server's ledger, each site's
+    chain intact, the dashboard reads the trend back."""
+    from test_matrix import SUBSET as MATRIX_SUBSET
+    from test_matrix import free_port, site_toml
+
+    monkeypatch.chdir(tmp_path)
+    url = pg_server.new_database("matrix")
+    sites = tmp_path / "sites"
+    sites.mkdir()
+    servers: list[subprocess.Popen[bytes]] = []
+    try:
+        for name in ("pg-a", "pg-b"):
+            port = free_port()
+            servers.append(subprocess.Popen([sys.executable, "-m", "harness", "platform", "serve", "--port", str(port),
+                                             "--db", ":memory:"], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT))
+            (sites / f"{name}.toml").write_text(site_toml(name, port), encoding="utf-8")
+        for port_file in sites.glob("*.toml"):  # wait for each platform (setup, not a measurement)
+            port = int(port_file.read_text(encoding="utf-8").split("127.0.0.1:")[1].split('"')[0])
+            _wait_for_health(port)
+        runner = CliRunner()
+        for out in ("m1", "m2"):
+            result = runner.invoke(app, ["matrix", str(sites), "--out", out, "--jobs", "2", "-k", MATRIX_SUBSET,
+                                         "--ledger", url])
+            assert result.exit_code == 0, result.output
+            assert pg_server.password not in result.output
+    finally:
+        for server in servers:
+            server.terminate()
+        for server in servers:
+            server.wait(timeout=30)
+    assert sorted(r.site_id for r in load_runs(url)) == ["pg-a", "pg-a", "pg-b", "pg-b"]
+    report = verify_chain(url)
+    assert report.intact and (report.runs, report.chained) == (4, 4), report.render()
+    context = build_context(url)
+    assert context["totals"]["sites"] == 2 and context["totals"]["runs"] == 4
+    assert all(site["runs"] == 2 for site in context["sites"])
+
+
+def _wait_for_health(port: int) -> None:
+    import time
+    import urllib.request
+
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/__admin/health", timeout=2):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the platform on port {port} did not start") from None
+            time.sleep(0.2)
