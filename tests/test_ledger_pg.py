@@ -204,6 +204,17 @@ def test_the_password_is_masked_in_what_is_shown() -> None:
     assert ledger_location(url) == url and ledger_location("reports/x.sqlite") == Path("reports/x.sqlite")
 
 
+def test_without_server_binaries_the_tests_skip_here_and_fail_in_ci(monkeypatch) -> None:
+    from conftest import _unavailable
+
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="apt-get install postgresql"):
+        _unavailable("initdb not found")
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="needed in CI"):
+        _unavailable("initdb not found")
+
+
 def test_an_unreachable_server_is_an_infrastructure_error_without_the_password(pg_server) -> None:
     url = f"postgresql://{pg_server.user}:wrong-{pg_server.password}@127.0.0.1:{pg_server.port}/postgres"
     with pytest.raises(InfrastructureError) as caught:
