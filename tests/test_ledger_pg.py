@@ -202,6 +202,36 @@ def test_the_password_is_masked_in_what_is_shown() -> None:
     assert mask_url(url) == "postgresql://prov:***@db.example:5432/ledger?sslmode=require&password=***"
     assert mask_secrets("auth failed for s3cret-pw and other-pw", url) == "auth failed for *** and ***"
     assert ledger_location(url) == url and ledger_location("reports/x.sqlite") == Path("reports/x.sqlite")
+    short = "postgresql://u:p@h/db"  # a one-letter password is masked where it stands alone, not in every word
+    assert mask_secrets("port p of parameter p", short) == "port *** of parameter ***"
+
+
+def test_a_url_libpq_cannot_read_is_a_config_error() -> None:
+    result = CliRunner().invoke(app, ["history", "--ledger", "postgresql://u:s3cret-pw@127.0.0.1:1/db?bogus=1"])
+    assert result.exit_code == 2 and "not usable" in result.output and "s3cret-pw" not in result.output
+
+
+def test_a_writer_waiting_too_long_for_the_sites_lock_gets_an_infrastructure_error(pg_server, monkeypatch) -> None:
+    from harness.reporting import ledger_pg
+
+    url = pg_server.new_database("lock_timeout")
+    monkeypatch.setattr(ledger_pg, "LOCK_TIMEOUT", "200ms")
+    caught: list[BaseException] = []
+
+    def late() -> None:
+        try:
+            append_run(url, RunRecord(info("late", site="s1"), FIRST.scenarios), verdict="x", exit_code=1)
+        except BaseException as exc:
+            caught.append(exc)
+
+    with hold_site(url, "s1"):
+        waiter = threading.Thread(target=late)
+        waiter.start()
+        waiter.join(120)  # the holder keeps the lock until the waiter has given up
+    assert not waiter.is_alive()
+    assert len(caught) == 1 and isinstance(caught[0], InfrastructureError), caught
+    assert "lock too long" in caught[0].render()
+    assert [r.run_id for r in load_runs(url)] == []
 
 
 def test_without_server_binaries_the_tests_skip_here_and_fail_in_ci(monkeypatch) -> None:

@@ -29,6 +29,7 @@ __all__ = ["LEDGER_ENV", "LedgerBackend", "LedgerLocation", "LedgerSession", "de
 LEDGER_ENV = "HSA_CERT_LEDGER"
 SCHEMES = ("postgresql://", "postgres://")
 MASK = "***"
+MIN_MASKED_ANYWHERE = 4
 
 # A SQLite file, or a PostgreSQL URL (a str: Path would fold its "//").
 LedgerLocation = Path | str
@@ -82,7 +83,9 @@ def mask_secrets(text: str, url: str) -> str:
     parts = urlsplit(url.strip())
     secrets = {_password(parts), *re.findall(r"(?i)(?:^|&)password=([^&]*)", parts.query)} - {""}
     for secret in sorted(secrets, key=len, reverse=True):
-        text = text.replace(secret, MASK)
+        # A short password is masked where it stands alone (every "p" of a message is not a secret).
+        pattern = re.escape(secret) if len(secret) >= MIN_MASKED_ANYWHERE else rf"(?<!\w){re.escape(secret)}(?!\w)"
+        text = re.sub(pattern, MASK, text)
     return text
 
 

@@ -30,6 +30,8 @@ from harness.reporting.ledger_backend import mask_secrets, mask_url
 __all__ = ["PostgresLedger"]
 
 CONNECT_TIMEOUT_S = 15
+# A run of a site waits at most this long for another runner sealing a run of the same site (seconds, normally).
+LOCK_TIMEOUT = "600s"
 _SCHEMA_LOCK = "hsa-cert ledger schema"
 _SITE_LOCK = "hsa-cert ledger site "
 _SCHEMA = (
@@ -131,6 +133,9 @@ class PostgresLedger:
     def session(self, *, create: bool, site: str | None = None) -> Iterator[_Session]:
         try:
             conn = psycopg.connect(self.url, connect_timeout=CONNECT_TIMEOUT_S, row_factory=dict_row)
+        except psycopg.ProgrammingError as exc:  # libpq could not read the URL
+            raise ConfigError("The ledger URL is not usable", **self._error(exc, hint=(
+                "postgresql://user:password@host:port/database[?sslmode=…]"))) from None
         except psycopg.Error as exc:
             raise InfrastructureError(
                 "Cannot reach the ledger's database", **self._error(exc, hint=(
@@ -138,6 +143,7 @@ class PostgresLedger:
                     "this runner"))) from None
         with closing(conn):
             try:
+                conn.execute(f"SET lock_timeout = '{LOCK_TIMEOUT}'")
                 _ensure_schema(conn, self.url)
                 session = _Session(conn)
                 if site is not None:
@@ -149,6 +155,10 @@ class PostgresLedger:
                 if isinstance(exc, pg_errors.UniqueViolation):
                     raise ConfigError("This run is already in the ledger", **self._error(exc, hint=(
                         "each run id is recorded once; certify again for a new run"))) from None
+                if isinstance(exc, pg_errors.LockNotAvailable):
+                    raise InfrastructureError("Another runner held this site's ledger lock too long", **self._error(
+                        exc, hint=f"a run of the same site was still being sealed after {LOCK_TIMEOUT}; try again"
+                    )) from None
                 if isinstance(exc, psycopg.OperationalError):
                     raise InfrastructureError("The ledger's database failed", **self._error(exc)) from None
                 raise ConfigError("The ledger's database refused the ledger's queries", **self._error(exc, hint=(
