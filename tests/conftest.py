@@ -11,7 +11,6 @@ the reason, except in CI (`CI` set), where that is a failure: no hidden skip in 
 from __future__ import annotations
 
 import os
-import pwd
 import re
 import secrets
 import shutil
@@ -21,6 +20,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -67,8 +67,10 @@ def pg_server() -> Iterator[PgServer]:
         _unavailable("initdb not found under /usr/lib/postgresql/*/bin nor on PATH")
         return
     as_user: list[str] = []
-    owner: pwd.struct_passwd | None = None
-    if os.geteuid() == 0:  # PostgreSQL will not run as root
+    owner: Any = None  # pwd.struct_passwd of the user the server runs as, when not the current one
+    if getattr(os, "geteuid", lambda: -1)() == 0:  # PostgreSQL will not run as root
+        import pwd  # POSIX only: this module is also loaded on Windows
+
         try:
             owner = pwd.getpwnam("postgres")
         except KeyError:
