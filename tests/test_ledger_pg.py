@@ -104,6 +104,21 @@ def test_a_rewritten_chain_row_on_the_server_breaks_the_chain(pg_server) -> None
     assert any(run == "run-1" and "edited" in what for run, what in report.problems), report.render()
 
 
+def test_a_server_ledger_missing_a_later_column_or_table_gains_it(pg_server, monkeypatch) -> None:
+    from harness.reporting import ledger_pg
+
+    url = pg_server.new_database("older")
+    append_run(url, FIRST, verdict="certified", exit_code=0)
+    with psycopg.connect(url) as conn:
+        conn.execute("ALTER TABLE runs DROP COLUMN coverage")
+        conn.execute("DROP TABLE chain")
+    monkeypatch.setattr(ledger_pg, "_ready", set())  # another process, meeting the older ledger
+    append_run(url, SECOND, verdict="not certified", exit_code=1, manifest_digest="b" * 64)
+    old, new = load_runs(url)
+    assert (old.coverage, new.coverage) == (None, SECOND.summary.coverage)
+    assert [c.chain_digest is not None for c in load_chain(url)] == [False, True]
+
+
 def _waiting_for_a_lock(url: str) -> int:
     with psycopg.connect(url) as conn:
         row = conn.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted").fetchone()

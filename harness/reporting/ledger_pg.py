@@ -26,6 +26,7 @@ from psycopg.rows import dict_row
 
 from harness.errors import ConfigError, InfrastructureError
 from harness.reporting.ledger_backend import mask_secrets, mask_url
+from harness.reporting.ledger_schema import ADDED_COLUMNS, STATEMENTS, TABLES, fill
 
 __all__ = ["PostgresLedger"]
 
@@ -34,35 +35,8 @@ CONNECT_TIMEOUT_S = 15
 LOCK_TIMEOUT = "600s"
 _SCHEMA_LOCK = "hsa-cert ledger schema"
 _SITE_LOCK = "hsa-cert ledger site "
-_SCHEMA = (
-    """CREATE TABLE IF NOT EXISTS runs (
-    seq BIGSERIAL PRIMARY KEY,
-    run_id TEXT NOT NULL UNIQUE,
-    site_id TEXT NOT NULL,
-    site_name TEXT, environment TEXT, cert_profile TEXT, province_profile TEXT, spec_version TEXT,
-    suite_fingerprint TEXT, harness_version TEXT, seed BIGINT, started_at TEXT, finished_at TEXT,
-    total INTEGER, passed INTEGER, failed INTEGER, error INTEGER, not_provisioned INTEGER,
-    not_applicable INTEGER, pass_rate DOUBLE PRECISION, verdict TEXT, exit_code INTEGER, out_dir TEXT,
-    recorded_at TEXT, inconclusive INTEGER, advisories INTEGER, coverage DOUBLE PRECISION
-)""",
-    "CREATE INDEX IF NOT EXISTS runs_by_site ON runs (site_id, seq)",
-    """CREATE TABLE IF NOT EXISTS chain (
-    run_id TEXT PRIMARY KEY REFERENCES runs (run_id),
-    site_id TEXT NOT NULL,
-    manifest_digest TEXT NOT NULL,
-    previous_digest TEXT NOT NULL,
-    chain_digest TEXT NOT NULL
-)""",
-    """CREATE TABLE IF NOT EXISTS outcomes (
-    run_id TEXT NOT NULL REFERENCES runs (run_id),
-    scenario_id TEXT NOT NULL,
-    outcome TEXT NOT NULL,
-    level TEXT, area TEXT, interface TEXT,
-    PRIMARY KEY (run_id, scenario_id)
-)""",
-)
-_TABLES = frozenset({"runs", "chain", "outcomes"})
-_LATEST_COLUMNS = frozenset({"inconclusive", "advisories", "coverage"})  # the last ones added to runs
+_TYPES = {"serial": "BIGSERIAL PRIMARY KEY", "real": "DOUBLE PRECISION", "bigint": "BIGINT"}
+_LATEST_COLUMNS = frozenset(name for name, _kind in ADDED_COLUMNS)
 _ready: set[str] = set()  # URLs whose schema this process has seen complete
 
 
@@ -93,10 +67,10 @@ class _Session:
 def _missing(conn: psycopg.Connection[dict[str, Any]]) -> tuple[frozenset[str], frozenset[str]]:
     """(tables missing, latest columns of runs missing) in the URL's current schema."""
     found = conn.execute("SELECT table_name, column_name FROM information_schema.columns"
-                         " WHERE table_schema = current_schema() AND table_name IN ('runs', 'chain', 'outcomes')"
+                         " WHERE table_schema = current_schema() AND table_name = ANY(%s)", (sorted(TABLES),)
                          ).fetchall()
     columns = {row["column_name"] for row in found if row["table_name"] == "runs"}
-    return _TABLES - {row["table_name"] for row in found}, _LATEST_COLUMNS - columns
+    return TABLES - {row["table_name"] for row in found}, _LATEST_COLUMNS - columns
 
 
 def _ensure_schema(conn: psycopg.Connection[dict[str, Any]], url: str) -> None:
@@ -108,11 +82,11 @@ def _ensure_schema(conn: psycopg.Connection[dict[str, Any]], url: str) -> None:
         conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (_SCHEMA_LOCK,))
         tables, columns = _missing(conn)
         if tables:
-            for statement in _SCHEMA:
-                conn.execute(statement)
-        for name in sorted(set() if "runs" in tables else columns):  # a new runs table has them all
-            kind = "DOUBLE PRECISION" if name == "coverage" else "INTEGER"
-            conn.execute(f"ALTER TABLE runs ADD COLUMN IF NOT EXISTS {name} {kind}")
+            for statement in STATEMENTS:
+                conn.execute(fill(statement, _TYPES))
+        for name, kind in ADDED_COLUMNS:
+            if name in columns and "runs" not in tables:  # a new runs table has them all
+                conn.execute(f"ALTER TABLE runs ADD COLUMN IF NOT EXISTS {name} {fill(kind, _TYPES)}")
     conn.commit()
     _ready.add(url)
 

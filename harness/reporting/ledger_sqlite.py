@@ -19,41 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import ConfigError, InfrastructureError
+from harness.reporting.ledger_schema import ADDED_COLUMNS, SCHEMA_VERSION, STATEMENTS, TABLES, fill
 
-__all__ = ["SCHEMA_VERSION", "SqliteLedger"]
+__all__ = ["SqliteLedger"]
 
-SCHEMA_VERSION = 2
 BUSY_TIMEOUT_S = 120  # another writer holds the file (a certify sealing its run): wait this long
-_SCHEMA = (
-    """CREATE TABLE IF NOT EXISTS runs (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    run_id TEXT NOT NULL UNIQUE,
-    site_id TEXT NOT NULL,
-    site_name TEXT, environment TEXT, cert_profile TEXT, province_profile TEXT, spec_version TEXT,
-    suite_fingerprint TEXT, harness_version TEXT, seed INTEGER, started_at TEXT, finished_at TEXT,
-    total INTEGER, passed INTEGER, failed INTEGER, error INTEGER, not_provisioned INTEGER,
-    not_applicable INTEGER, pass_rate REAL, verdict TEXT, exit_code INTEGER, out_dir TEXT, recorded_at TEXT,
-    inconclusive INTEGER, advisories INTEGER, coverage REAL
-)""",
-    "CREATE INDEX IF NOT EXISTS runs_by_site ON runs (site_id, seq)",
-    """CREATE TABLE IF NOT EXISTS chain (
-    run_id TEXT PRIMARY KEY REFERENCES runs (run_id),
-    site_id TEXT NOT NULL,
-    manifest_digest TEXT NOT NULL,
-    previous_digest TEXT NOT NULL,
-    chain_digest TEXT NOT NULL
-)""",
-    """CREATE TABLE IF NOT EXISTS outcomes (
-    run_id TEXT NOT NULL REFERENCES runs (run_id),
-    scenario_id TEXT NOT NULL,
-    outcome TEXT NOT NULL,
-    level TEXT, area TEXT, interface TEXT,
-    PRIMARY KEY (run_id, scenario_id)
-)""",
-)
-_TABLES = frozenset({"runs", "chain", "outcomes"})
-# Columns added after version 1 of the ledger, added to an older file when it is opened (additive only).
-_ADDED_COLUMNS = (("inconclusive", "INTEGER"), ("advisories", "INTEGER"), ("coverage", "REAL"))
+_TYPES = {"serial": "INTEGER PRIMARY KEY AUTOINCREMENT", "real": "REAL", "bigint": "INTEGER"}
 
 
 class _Session:
@@ -78,16 +49,16 @@ class _Session:
 def _ensure_schema(conn: sqlite3.Connection) -> None:
     # The chain table came without a version of its own: a version-2 file may lack it.
     tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    if conn.execute("PRAGMA user_version").fetchone()[0] >= SCHEMA_VERSION and tables >= _TABLES:
+    if conn.execute("PRAGMA user_version").fetchone()[0] >= SCHEMA_VERSION and tables >= TABLES:
         return
     conn.execute("BEGIN IMMEDIATE")
     try:
-        for statement in _SCHEMA:
-            conn.execute(statement)
+        for statement in STATEMENTS:
+            conn.execute(fill(statement, _TYPES))
         have = {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
-        for name, kind in _ADDED_COLUMNS:
+        for name, kind in ADDED_COLUMNS:
             if name not in have:
-                conn.execute(f"ALTER TABLE runs ADD COLUMN {name} {kind}")
+                conn.execute(f"ALTER TABLE runs ADD COLUMN {name} {fill(kind, _TYPES)}")
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         conn.execute("COMMIT")
     except BaseException:
