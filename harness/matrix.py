@@ -45,7 +45,7 @@ class SiteJob:
     site_id: str
     source: str  # the site TOML
     out_dir: str  # the site's evidence folder
-    ledger: str
+    ledger: str  # a SQLite file or a postgresql:// URL (every worker appends to it)
     reports_dir: str
     keyword: str | None = None
     profile: str | None = None  # certification profile; None: from the site's capabilities
@@ -149,7 +149,7 @@ def _site_id(path: Path) -> tuple[str, str]:
         return path.stem, exc.render()
 
 
-def plan_jobs(files: Sequence[Path], *, out: Path, shard: tuple[int, int] | None, ledger: Path,
+def plan_jobs(files: Sequence[Path], *, out: Path, shard: tuple[int, int] | None, ledger: Path | str,
               reports_dir: Path, keyword: str | None = None, profile: str | None = None,
               seed: int | None = None, allure: bool = False, masked: bool = True) -> list[SiteJob]:
     """One job per site of this shard. Two files naming one site id, or an evidence folder that is already
@@ -208,6 +208,7 @@ def _certify(job: SiteJob, say: Callable[[str], Any]) -> SiteResult:
     from harness.reporting.certify import finish_certification, run_info
     from harness.reporting.certprofile import load_profile, profile_for_capabilities
     from harness.reporting.gate import GatePolicy
+    from harness.reporting.ledger import ledger_location
     from harness.scenarios.catalogue import load_suites
     from harness.session import preload_site, run_session
     from harness.specs import load_registry
@@ -222,7 +223,8 @@ def _certify(job: SiteJob, say: Callable[[str], Any]) -> SiteResult:
                                           masked=job.masked, echo=lambda text: say(text + "\n"))
     outcome = finish_certification(
         Path(str(run_dir)), run_info(document, chosen), scenarios={s.id: s for s in selection.scenarios},
-        levels=selection.levels, policy=GatePolicy(), ledger=Path(job.ledger), reports_dir=Path(job.reports_dir),
+        levels=selection.levels, policy=GatePolicy(), ledger=ledger_location(job.ledger),
+        reports_dir=Path(job.reports_dir),
         allure=job.allure, progress=lambda text: say(text + "\n"))
     summary = outcome.record.summary
     return SiteResult(job.site_id, job.source, outcome.gate.verdict, summary.pass_rate, outcome.exit_code,

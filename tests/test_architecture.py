@@ -64,6 +64,7 @@ OWNERS: dict[str, str | tuple[str, ...]] = {
     "cryptography": "reporting/signing.py",
     "locust": "load/locust_run.py",  # imported late, in its own process: it patches the process for gevent
     "gevent": "load/locust_run.py",
+    "psycopg": "reporting/ledger_pg.py",  # a province's shared ledger on PostgreSQL
 }
 
 # The reference platform and the conformance checks share schemas but no logic.

@@ -71,7 +71,7 @@ if [ "$1 $2" = "-m venv" ]; then
   exit 0
 fi
 echo "python3 $*" >> {log}""")
-    for name in ("node", "npm", "chromium", "pdftotext"):
+    for name in ("node", "npm", "chromium", "pdftotext", "initdb"):
         _stub(bin_dir, name, "echo v20")
     for name in ("pip", "pytest", "apt-get"):  # anything outside the fresh venv must not be used
         _stub(bin_dir, name, f'echo "outside-{name} $*" >> {log}; exit 0')

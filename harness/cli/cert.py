@@ -60,19 +60,20 @@ def verify_command(
         None, "--trust", help="A trusted signing key: its fingerprint (SHA256:…) or public key file (repeatable)."),
     require_signature: bool = typer.Option(False, "--require-signature", help="An unsigned run fails (exit 1)."),
     ledger: str | None = typer.Option(
-        None, "--ledger", help="Ledger file: check the run against its chain link; --chain default "
-        "reports/ledger.sqlite or $HSA_CERT_LEDGER."),
+        None, "--ledger", help="Ledger file or postgresql://user:password@host/db URL: check the run against its "
+        "chain link; --chain default reports/ledger.sqlite or $HSA_CERT_LEDGER."),
 ) -> None:
     """Check a certify run's evidence, manifest, signature (naming the key) and verification code, and with
     --chain the hash chain of every run in the ledger. Exit 0 intact, 1 tampered or broken."""
     from harness.reporting.chain import verify_chain, verify_run
-    from harness.reporting.ledger import LEDGER_ENV, default_ledger_path
+    from harness.reporting.ledger import LEDGER_ENV, default_ledger_path, ledger_location
 
     if run_dir is None and not chain:
         _fail(UsageError("Nothing to verify", hint="pass an evidence directory, or --chain"))
     ok = True
     try:
-        explicit = Path(ledger) if ledger else (default_ledger_path() if os.environ.get(LEDGER_ENV) else None)
+        explicit = ledger_location(ledger) if ledger else (default_ledger_path() if os.environ.get(LEDGER_ENV)
+                                                           else None)
         if run_dir is not None:
             result = verify_run(Path(run_dir), trusted=_trusted(list(trust or [])), code=code, ledger=explicit,
                                 require_signature=require_signature)

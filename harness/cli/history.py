@@ -15,19 +15,19 @@ def history_command(
     site: str | None = typer.Option(None, "--site", help="Only this site id; default: every site."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of text."),
     ledger: str | None = typer.Option(
-        None, "--ledger", help="Ledger file; default reports/ledger.sqlite or $HSA_CERT_LEDGER."),
+        None, "--ledger", help="Ledger file, or a postgresql://user:password@host/db URL (a province's shared "
+        "ledger); default reports/ledger.sqlite or $HSA_CERT_LEDGER."),
 ) -> None:
     """The pass-rate trend per site (overall and per interface) and what changed since the previous run."""
     import json
-    from pathlib import Path
 
     from harness.reporting.certify import interface_names
     from harness.reporting.history import load_history, render_history
-    from harness.reporting.ledger import default_ledger_path
+    from harness.reporting.ledger import ledger_location
     from harness.reporting.mutation_score import read_score, render_score
 
     try:
-        ledger_path = Path(ledger) if ledger else default_ledger_path()
+        ledger_path = ledger_location(ledger)
         histories = load_history(ledger_path, site)
     except HsaCertError as exc:
         _fail(exc)

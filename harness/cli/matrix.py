@@ -33,7 +33,8 @@ def matrix_command(
     seed: int | None = typer.Option(None, "--seed", help="Seed for run.uniq at every site."),
     reports_dir: str = typer.Option("reports", "--reports-dir", help="Root of the Allure history and the ledger."),
     ledger: str | None = typer.Option(
-        None, "--ledger", help="Ledger file; default <reports-dir>/ledger.sqlite or $HSA_CERT_LEDGER."),
+        None, "--ledger", help="Ledger file, or a postgresql://user:password@host/db URL that every site's worker "
+        "writes to (a province's shared ledger); default <reports-dir>/ledger.sqlite or $HSA_CERT_LEDGER."),
     allure: bool = typer.Option(False, "--allure", help="Also build each site's Allure HTML report (needs Node)."),
     no_mask: bool = typer.Option(False, "--no-mask", help="Keep personal data unmasked in reports."),
 ) -> None:
@@ -45,13 +46,13 @@ def matrix_command(
     """
     from harness.matrix import collect_site_files, parse_shard, plan_jobs, run_matrix
     from harness.reporting.console import render_rows
-    from harness.reporting.ledger import default_ledger_path
+    from harness.reporting.ledger import ledger_location
 
     try:
         part = parse_shard(shard) if shard else None
         reports = Path(reports_dir)
         planned = plan_jobs(collect_site_files(sites), out=Path(out), shard=part,
-                            ledger=Path(ledger) if ledger else default_ledger_path(reports), reports_dir=reports,
+                            ledger=ledger_location(ledger, reports), reports_dir=reports,
                             keyword=keyword, profile=profile, seed=seed, allure=allure, masked=not no_mask)
     except HsaCertError as exc:
         _fail(exc)
@@ -71,7 +72,8 @@ def matrix_command(
 def dashboard_command(
     out: str = typer.Option(..., "--out", help="The HTML page to write."),
     ledger: str | None = typer.Option(
-        None, "--ledger", help="Ledger file; default reports/ledger.sqlite or $HSA_CERT_LEDGER."),
+        None, "--ledger", help="Ledger file, or a postgresql://user:password@host/db URL (a province's shared "
+        "ledger); default reports/ledger.sqlite or $HSA_CERT_LEDGER."),
     sites: list[str] = typer.Option(  # noqa: B008
         None, "--sites", help="Site configs (TOML files or directories) for city/level/vendor filters; default: "
         "the configs recorded with each site's latest run."),
@@ -82,7 +84,7 @@ def dashboard_command(
     site and business area, trend charts, regressed sites with the scenarios that broke, sites not run recently."""
     from harness.matrix import collect_site_files
     from harness.reporting.dashboard import META_KEYS, write_dashboard
-    from harness.reporting.ledger import default_ledger_path
+    from harness.reporting.ledger import ledger_location
     from harness.session import preload_site
 
     try:
@@ -90,7 +92,7 @@ def dashboard_command(
         for path in collect_site_files(list(sites)) if sites else []:
             described = preload_site(str(path)).describe()
             metadata[str(described["id"])] = {k: str(v) for k, v in described.items() if k in META_KEYS}
-        page = write_dashboard(Path(ledger) if ledger else default_ledger_path(), Path(out), metadata=metadata,
+        page = write_dashboard(ledger_location(ledger), Path(out), metadata=metadata,
                                stale_days=stale_days)
     except HsaCertError as exc:
         _fail(exc)

@@ -84,7 +84,8 @@ def certify_command(
         None, "--baseline", help="Gate: known failures (TOML), each with a reason and an expiry date."),
     reports_dir: str = typer.Option("reports", "--reports-dir", help="Root of the reports, Allure history, ledger."),
     ledger: str | None = typer.Option(
-        None, "--ledger", help="Ledger file; default <reports-dir>/ledger.sqlite or $HSA_CERT_LEDGER."),
+        None, "--ledger", help="Ledger file, or a postgresql://user:password@host/db URL (a province's shared "
+        "ledger); default <reports-dir>/ledger.sqlite or $HSA_CERT_LEDGER."),
     no_allure: bool = typer.Option(False, "--no-allure", help="Skip the Allure HTML report."),
     no_mask: bool = typer.Option(False, "--no-mask", help="Keep personal data unmasked in reports."),
     province: str | None = _PROVINCE,
@@ -106,7 +107,7 @@ def certify_command(
     from harness.reporting.certify import finish_certification, run_info
     from harness.reporting.certprofile import load_profile, profile_for_capabilities
     from harness.reporting.gate import GatePolicy, load_baseline, parse_pass_rate
-    from harness.reporting.ledger import default_ledger_path
+    from harness.reporting.ledger import ledger_location
     from harness.reporting.signing import load_signing_key
     from harness.scenarios.catalogue import load_suites
     from harness.session import preload_site, run_session
@@ -136,7 +137,7 @@ def certify_command(
         outcome = finish_certification(
             Path(str(run_dir)), run_info(document, chosen),
             scenarios={s.id: s for s in selection.scenarios}, levels=selection.levels, policy=policy,
-            ledger=Path(ledger) if ledger else default_ledger_path(reports), reports_dir=reports,
+            ledger=ledger_location(ledger, reports), reports_dir=reports,
             allure=not no_allure, progress=typer.echo, signing_key=key, issuer=issuer or chosen.issuer,
             validity_days=chosen.validity_days, pending_grace_days=chosen.pending_grace_days,
         )

@@ -36,8 +36,11 @@ from harness.reporting.certprofile import CertificationProfile
 from harness.reporting.evidence import canonical_files, sha256_file, verify, write_manifest
 from harness.reporting.gate import GatePolicy, GateResult, evaluate
 from harness.reporting.ledger import (
+    LedgerLocation,
     append_run,
     chain_head,
+    hold_site,
+    ledger_exists,
     load_outcomes,
     load_runs,
     new_since_certified,
@@ -187,10 +190,10 @@ def _issue_date(info: RunInfo) -> date:
         return datetime.now(UTC).date()
 
 
-def _document(info: RunInfo, ledger: Path, *, issuer: str, validity_days: int) -> dict[str, Any]:
+def _document(info: RunInfo, ledger: LedgerLocation, *, issuer: str, validity_days: int) -> dict[str, Any]:
     """The certificate's own particulars: number, issuer, issue date, validity, the suite's mutation score."""
     issued = _issue_date(info)
-    sequence = len(load_runs(ledger, info.site_id)) + 1 if ledger.is_file() else 1
+    sequence = len(load_runs(ledger, info.site_id)) + 1 if ledger_exists(ledger) else 1
     return {
         "number": certificate_number(info.site_id, issued, sequence),
         "issuer": issuer or DEFAULT_ISSUER,
@@ -226,7 +229,7 @@ def _seal_of(run_dir: Path) -> dict[str, str]:
     return {"manifest_digest": digest, "code": verification_code(digest), "key_fingerprint": fingerprint}
 
 
-def _pending(record: RunRecord, ledger: Path, grace_days: int) -> dict[str, date]:
+def _pending(record: RunRecord, ledger: LedgerLocation, grace_days: int) -> dict[str, date]:
     """Scenario id -> last day of its grace, for the scenarios new since the site's last certified run."""
     if grace_days <= 0:
         return {}
@@ -254,7 +257,7 @@ def finish_certification(
     scenarios: Mapping[str, Scenario],
     levels: Mapping[str, Level],
     policy: GatePolicy,
-    ledger: Path,
+    ledger: LedgerLocation,
     reports_dir: Path,
     allure: bool = True,
     progress: Progress = lambda _m: None,
@@ -270,39 +273,42 @@ def finish_certification(
         raise UsageError("The run left no readable results.json", location=str(results_path),
                          detail=str(exc)) from exc
     record = record_from_results(results, info, scenarios=scenarios, levels=levels)
-    before = previous_run(ledger, info.site_id)
-    previous = load_outcomes(ledger, before.run_id) if before else None
-    pending = _pending(record, ledger, pending_grace_days)
-    if pending:
-        policy = replace(policy, pending=pending, today=policy.today or _issue_date(info))
-    gate = evaluate(record, policy, previous, previous_run_id=before.run_id if before else None)
-    coverage = {k: v for k, v in (results.get("coverage") or {}).items() if k != "by_interface"}
-    document = _document(info, ledger, issuer=issuer, validity_days=validity_days)
-    record = replace(record, extra={"gate": gate.to_json(), "certificate": document,
-                                    **({"coverage": coverage} if coverage else {})})
-    _write_json(run_dir / CERTIFICATION_JSON, record.to_json())
+    # From the previous run it is compared with to its ledger row, the site's appends wait for this run: the
+    # certificate number, the manifest's link to the previous run and the chain link agree (concurrent runners).
+    with hold_site(ledger, info.site_id):
+        before = previous_run(ledger, info.site_id)
+        previous = load_outcomes(ledger, before.run_id) if before else None
+        pending = _pending(record, ledger, pending_grace_days)
+        if pending:
+            policy = replace(policy, pending=pending, today=policy.today or _issue_date(info))
+        gate = evaluate(record, policy, previous, previous_run_id=before.run_id if before else None)
+        coverage = {k: v for k, v in (results.get("coverage") or {}).items() if k != "by_interface"}
+        document = _document(info, ledger, issuer=issuer, validity_days=validity_days)
+        record = replace(record, extra={"gate": gate.to_json(), "certificate": document,
+                                        **({"coverage": coverage} if coverage else {})})
+        _write_json(run_dir / CERTIFICATION_JSON, record.to_json())
 
-    digest = write_manifest(run_dir, include_certificate=False)
-    head = chain_head(ledger, info.site_id)
-    manifest = build_manifest(
-        run_id=info.run_id, site_id=info.site_id, certificate_number=document["number"],
-        files={name: sha256_file(run_dir / name) for name in canonical_files(run_dir)}, evidence_digest=digest,
-        identity={**_identity(info), **{k: document[k] for k in ("issuer", "issued", "valid_until",
-                                                                 "mutation_score")}},
-        site=(results.get("run") or {}).get("site") or {}, verdict=gate.verdict,
-        previous={"run_id": head[0], "chain_digest": head[1]} if head else None,
-    )
-    manifest_digest = write_manifest_json(run_dir, manifest)
-    seal = {"manifest_digest": manifest_digest, "code": verification_code(manifest_digest),
-            "key_fingerprint": signing_key.fingerprint if signing_key else ""}
-    certificate = write_certificate(run_dir, record, digest=digest, interface_names=interface_names(info.spec_version),
-                                    seal=seal)
-    write_manifest(run_dir, include_certificate=True)
-    if signing_key is not None:
-        write_signature(run_dir, signing_key, manifest_digest)
+        digest = write_manifest(run_dir, include_certificate=False)
+        head = chain_head(ledger, info.site_id)
+        manifest = build_manifest(
+            run_id=info.run_id, site_id=info.site_id, certificate_number=document["number"],
+            files={name: sha256_file(run_dir / name) for name in canonical_files(run_dir)}, evidence_digest=digest,
+            identity={**_identity(info), **{k: document[k] for k in ("issuer", "issued", "valid_until",
+                                                                     "mutation_score")}},
+            site=(results.get("run") or {}).get("site") or {}, verdict=gate.verdict,
+            previous={"run_id": head[0], "chain_digest": head[1]} if head else None,
+        )
+        manifest_digest = write_manifest_json(run_dir, manifest)
+        seal = {"manifest_digest": manifest_digest, "code": verification_code(manifest_digest),
+                "key_fingerprint": signing_key.fingerprint if signing_key else ""}
+        certificate = write_certificate(run_dir, record, digest=digest,
+                                        interface_names=interface_names(info.spec_version), seal=seal)
+        write_manifest(run_dir, include_certificate=True)
+        if signing_key is not None:
+            write_signature(run_dir, signing_key, manifest_digest)
 
-    append_run(ledger, record, verdict=gate.verdict, exit_code=gate.exit_code, out_dir=str(run_dir),
-               manifest_digest=manifest_digest)
+        append_run(ledger, record, verdict=gate.verdict, exit_code=gate.exit_code, out_dir=str(run_dir),
+                   manifest_digest=manifest_digest)
     report = _allure(run_dir, record, reports_dir, progress) if allure else None
     return CertifyOutcome(run_dir, record, gate, digest, certificate, report, manifest_digest, seal["key_fingerprint"])
 

@@ -1,6 +1,8 @@
 """`hsa-cert verify`: one run's evidence, manifest, signature and code; and `verify --chain`.
 
 `verify --chain` walks each site's runs in the ledger and checks every link of the hash chain.
+With a province's shared ledger (PostgreSQL), the evidence of runs made on other runners is not on this
+machine: their links are checked, their directories where they are (the report counts them).
 
 For each run, in ledger order: its link names the chain digest of the run before it (a removed or
 reordered run breaks this), its chain digest is recomputed from the previous digest and its manifest
@@ -19,6 +21,7 @@ from pathlib import Path
 from harness.reporting.evidence import CERTIFICATE, Verification
 from harness.reporting.evidence import verify as verify_evidence
 from harness.reporting.ledger import ChainLink, chain_digest, load_chain
+from harness.reporting.ledger_backend import LedgerLocation, ledger_folder
 from harness.reporting.manifest import MANIFEST_JSON, SIGNATURE, SealCheck, check_seal, normalise_code
 from harness.reporting.signing import ALGORITHM
 
@@ -30,6 +33,7 @@ class ChainReport:
     runs: int
     chained: int
     problems: tuple[tuple[str, str], ...]  # (run id, what is wrong)
+    elsewhere: int = 0  # server ledger: chained runs whose evidence is on another runner (links checked only)
 
     @property
     def intact(self) -> bool:
@@ -42,22 +46,28 @@ class ChainReport:
         lines.extend(f"  {run}: {what}" for run, what in self.problems)
         if self.runs > self.chained and self.intact:
             lines.append(f"  {self.runs - self.chained} run(s) recorded before the chain existed: not checked")
+        if self.elsewhere:
+            lines.append(f"  {self.elsewhere} run(s) with their evidence on another runner: links checked, evidence "
+                         "not (run verify --chain where it is)")
         return "\n".join(lines)
 
 
-def _locate(out_dir: str, ledger: Path) -> Path:
-    """The run directory: under the ledger's folder first (a reports folder copied or moved with its ledger
+def _locate(out_dir: str, ledger: LedgerLocation) -> Path:
+    """The run directory: under a SQLite ledger's folder first (a reports folder copied or moved with its ledger
     keeps its runs), matching the recorded path's tail; else as recorded (relative to where certify ran)."""
     recorded = Path(out_dir)
+    folder = ledger_folder(ledger)
+    if folder is None:  # a server's ledger: runs stay where their runner wrote them
+        return recorded
     parts = recorded.parts[1:] if recorded.is_absolute() else recorded.parts
     for start in range(len(parts)):
-        candidate = ledger.parent.joinpath(*parts[start:])
+        candidate = folder.joinpath(*parts[start:])
         if (candidate / MANIFEST_JSON).is_file():
             return candidate
     return recorded
 
 
-def _check_dir(link: ChainLink, expected_previous: str, ledger: Path) -> list[str]:
+def _check_dir(link: ChainLink, expected_previous: str, ledger: LedgerLocation) -> list[str]:
     path = _locate(link.out_dir, ledger) / MANIFEST_JSON
     if not link.out_dir or not path.is_file():
         return [f"evidence directory {link.out_dir or '(none recorded)'} has no manifest.json (removed or moved)"]
@@ -74,11 +84,12 @@ def _check_dir(link: ChainLink, expected_previous: str, ledger: Path) -> list[st
     return found
 
 
-def verify_chain(ledger: Path, site: str | None = None, *, check_dirs: bool = True) -> ChainReport:
+def verify_chain(ledger: LedgerLocation, site: str | None = None, *, check_dirs: bool = True) -> ChainReport:
     links = load_chain(ledger, site)
     problems: list[tuple[str, str]] = []
     last: dict[str, tuple[str, str]] = {}  # site -> (run id, chain digest) of the last chained run
-    chained = 0
+    chained = elsewhere = 0
+    shared = ledger_folder(ledger) is None
     for link in links:
         if link.chain_digest is None:
             if link.site_id in last:
@@ -91,10 +102,12 @@ def verify_chain(ledger: Path, site: str | None = None, *, check_dirs: bool = Tr
             problems.append((link.run_id, f"does not link to the run it {what}: a run was removed or reordered"))
         if chain_digest(str(link.previous_digest), str(link.manifest_digest)) != link.chain_digest:
             problems.append((link.run_id, "its chain digest does not match its manifest: the ledger row was edited"))
-        if check_dirs:
+        if check_dirs and shared and not (link.out_dir and (Path(link.out_dir) / MANIFEST_JSON).is_file()):
+            elsewhere += 1  # a province's ledger: this run's evidence stayed with the runner that made it
+        elif check_dirs:
             problems.extend((link.run_id, what) for what in _check_dir(link, expected, ledger))
         last[link.site_id] = (link.run_id, str(link.chain_digest))
-    return ChainReport(len(links), chained, tuple(problems))
+    return ChainReport(len(links), chained, tuple(problems), elsewhere)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +146,7 @@ class RunCheck:
 
 
 def verify_run(run_dir: Path, *, trusted: frozenset[str] = frozenset(), code: str | None = None,
-               ledger: Path | None = None, require_signature: bool = False) -> RunCheck:
+               ledger: LedgerLocation | None = None, require_signature: bool = False) -> RunCheck:
     evidence = verify_evidence(run_dir)
     seal = check_seal(run_dir, evidence_digest=evidence.recorded_digest, trusted=trusted)
     problems = [*evidence.problems, *seal.problems]

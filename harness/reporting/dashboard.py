@@ -24,7 +24,16 @@ from pathlib import Path
 from typing import Any
 
 from harness.reporting.certificate import AREA_LABELS, render_page
-from harness.reporting.ledger import LedgerRun, diff_outcomes, load_outcomes, load_runs, rates_by
+from harness.reporting.ledger import (
+    LedgerLocation,
+    LedgerRun,
+    describe,
+    diff_outcomes,
+    load_outcomes,
+    load_runs,
+    rates_by,
+    reading,
+)
 
 __all__ = ["META_KEYS", "DashboardPage", "build_context", "site_metadata_from_runs", "write_dashboard"]
 
@@ -105,7 +114,8 @@ def _province_series(runs: Sequence[LedgerRun]) -> list[tuple[str, float | None]
     return series
 
 
-def build_context(ledger: Path, *, metadata: Mapping[str, Mapping[str, str]] | None = None, stale_days: int = 7,
+def build_context(ledger: LedgerLocation, *, metadata: Mapping[str, Mapping[str, str]] | None = None,
+                  stale_days: int = 7,
                   now: datetime | None = None) -> dict[str, Any]:
     """Everything the page shows, as plain values (tests read it; the template only lays it out)."""
     runs = load_runs(ledger)
@@ -157,7 +167,7 @@ def build_context(ledger: Path, *, metadata: Mapping[str, Mapping[str, str]] | N
     certified = sum(1 for r in latest_runs if r.verdict == "certified")
     return {
         "generated_at": now.astimezone().isoformat(timespec="seconds"),
-        "ledger": str(ledger),
+        "ledger": describe(ledger),  # a server's URL without its password
         "stale_days": stale_days,
         "areas": [{"id": a, "zh": AREA_LABELS.get(a, "")} for a in areas],
         "sites": sites,
@@ -180,9 +190,10 @@ def build_context(ledger: Path, *, metadata: Mapping[str, Mapping[str, str]] | N
     }
 
 
-def write_dashboard(ledger: Path, out: Path, *, metadata: Mapping[str, Mapping[str, str]] | None = None,
+def write_dashboard(ledger: LedgerLocation, out: Path, *, metadata: Mapping[str, Mapping[str, str]] | None = None,
                     stale_days: int = 7, now: datetime | None = None) -> DashboardPage:
-    context = build_context(ledger, metadata=metadata, stale_days=stale_days, now=now)
+    with reading(ledger):  # one session for all the page's reads (one connection to a server's ledger)
+        context = build_context(ledger, metadata=metadata, stale_days=stale_days, now=now)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(render_page("dashboard.html.j2", context), encoding="utf-8", newline="\n")
     return DashboardPage(out, context["totals"]["sites"], context["totals"]["runs"],

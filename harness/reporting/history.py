@@ -4,11 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from harness.reporting.console import text_width
-from harness.reporting.ledger import LedgerRun, RunDiff, diff_outcomes, interface_rates, load_outcomes, load_runs
+from harness.reporting.ledger import (
+    LedgerLocation,
+    LedgerRun,
+    RunDiff,
+    diff_outcomes,
+    interface_rates,
+    load_outcomes,
+    load_runs,
+    reading,
+)
 
 __all__ = ["SiteHistory", "load_history", "render_history"]
 
@@ -39,7 +47,12 @@ class SiteHistory:
         }
 
 
-def load_history(ledger: Path, site: str | None = None) -> list[SiteHistory]:
+def load_history(ledger: LedgerLocation, site: str | None = None) -> list[SiteHistory]:
+    with reading(ledger):  # one session for all the reads (one connection to a server's ledger)
+        return _load_history(ledger, site)
+
+
+def _load_history(ledger: LedgerLocation, site: str | None) -> list[SiteHistory]:
     runs = load_runs(ledger, site)
     sites: dict[str, list[LedgerRun]] = {}
     for run in runs:

@@ -1,118 +1,122 @@
-"""The ledger: every certify run appended to SQLite, for the pass-rate trend and run-to-run diffs.
+"""The ledger: every certify run appended, for the pass-rate trend, run-to-run diffs and the hash chain.
 
-`reports/ledger.sqlite` by default (`--ledger PATH` or $HSA_CERT_LEDGER overrides). Runs are ordered
+Where it lives (`ledger_backend.py`): `reports/ledger.sqlite` by default, a SQLite file
+(`ledger_sqlite.py`); or a province's shared ledger on PostgreSQL (`ledger_pg.py`), from
+`--ledger postgresql://…` or $HSA_CERT_LEDGER. The queries here are the same for both. Runs are ordered
 by insertion (`seq`), not by clock, so a skewed clock on one machine cannot reorder a site's history.
 
-Schema version 2 added `inconclusive`, `advisories` and `coverage` to `runs`; a version-1 ledger gets
-the columns (NULL for its old runs) the first time it is opened. Its old `pass_rate` values keep the
-definition they were recorded with (passed / (total - not applicable)); runs recorded since use
-passed / (passed + failed), with coverage beside it.
+Schema version 2 added `inconclusive`, `advisories` and `coverage` to `runs` (NULL for older runs).
+Their old `pass_rate` values keep the definition they were recorded with (passed / (total - not
+applicable)); runs recorded since use passed / (passed + failed), with coverage beside it.
 
 The `chain` table (added beside `runs`, so older ledgers gain it empty) links a site's runs: each
 row holds the run's manifest digest (`manifest.py`), the previous chained run's chain digest, and
 its own chain digest, SHA-256 of "<previous chain digest>\n<manifest digest>". Removing, reordering
 or rewriting a run breaks the links (`chain.verify_chain`).
+
+Concurrent writers (several certify processes, the workers of `matrix`): `append_run` reads the site's
+chain head and inserts in one transaction that holds the site's append lock. A certify run builds its
+manifest from the head before it appends, so it holds the lock from reading the head to appending
+(`hold_site`): every ledger call inside the block uses the held transaction.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
-import sqlite3
 from collections.abc import Iterator, Mapping
-from contextlib import closing, contextmanager
+from contextlib import AbstractContextManager, contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-from harness.errors import ConfigError
 from harness.model import Outcome
+from harness.reporting.ledger_backend import (
+    LEDGER_ENV,
+    LedgerLocation,
+    LedgerSession,
+    default_ledger_path,
+    ledger_location,
+    open_backend,
+)
 from harness.reporting.record import RunRecord, pass_rate
 
-__all__ = ["LEDGER_ENV", "ChainLink", "LedgerRun", "RunDiff", "append_run", "chain_digest", "chain_head",
-           "default_ledger_path", "diff_outcomes", "interface_rates", "load_chain",
-           "load_outcomes", "load_runs", "new_since_certified", "previous_run", "rates_by"]
+__all__ = ["LEDGER_ENV", "ChainLink", "LedgerLocation", "LedgerRun", "RunDiff", "append_run", "chain_digest",
+           "chain_head", "default_ledger_path", "describe", "diff_outcomes", "hold_site", "interface_rates",
+           "ledger_exists", "ledger_location", "load_chain", "load_outcomes", "load_runs", "new_since_certified",
+           "previous_run", "rates_by", "reading"]
 
-LEDGER_ENV = "HSA_CERT_LEDGER"
 FAILING = frozenset({Outcome.FAILED, Outcome.ERROR})
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS runs (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    run_id TEXT NOT NULL UNIQUE,
-    site_id TEXT NOT NULL,
-    site_name TEXT, environment TEXT, cert_profile TEXT, province_profile TEXT, spec_version TEXT,
-    suite_fingerprint TEXT, harness_version TEXT, seed INTEGER, started_at TEXT, finished_at TEXT,
-    total INTEGER, passed INTEGER, failed INTEGER, error INTEGER, not_provisioned INTEGER,
-    not_applicable INTEGER, pass_rate REAL, verdict TEXT, exit_code INTEGER, out_dir TEXT, recorded_at TEXT,
-    inconclusive INTEGER, advisories INTEGER, coverage REAL
-);
-CREATE INDEX IF NOT EXISTS runs_by_site ON runs (site_id, seq);
-CREATE TABLE IF NOT EXISTS chain (
-    run_id TEXT PRIMARY KEY REFERENCES runs (run_id),
-    site_id TEXT NOT NULL,
-    manifest_digest TEXT NOT NULL,
-    previous_digest TEXT NOT NULL,
-    chain_digest TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS outcomes (
-    run_id TEXT NOT NULL REFERENCES runs (run_id),
-    scenario_id TEXT NOT NULL,
-    outcome TEXT NOT NULL,
-    level TEXT, area TEXT, interface TEXT,
-    PRIMARY KEY (run_id, scenario_id)
-);
-"""
-# Columns added after version 1 of the ledger, added to an older file when it is opened (additive only).
-_ADDED_COLUMNS = (("inconclusive", "INTEGER"), ("advisories", "INTEGER"), ("coverage", "REAL"))
-SCHEMA_VERSION = 2
 
 
-def _migrate(conn: sqlite3.Connection) -> None:
-    have = {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
-    for name, kind in _ADDED_COLUMNS:
-        if name not in have:
-            conn.execute(f"ALTER TABLE runs ADD COLUMN {name} {kind}")
-    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+@dataclass(frozen=True, slots=True)
+class _Held:
+    key: str
+    session: LedgerSession
+    writing: bool
 
 
-def default_ledger_path(reports_dir: Path | None = None) -> Path:
-    override = os.environ.get(LEDGER_ENV, "").strip()
-    if override:
-        return Path(override)
-    return (reports_dir or Path("reports")) / "ledger.sqlite"
+# The session of the enclosing `hold_site` / `reading` block in this thread (or task), if any.
+_HELD: ContextVar[_Held | None] = ContextVar("hsa_cert_ledger_held", default=None)
+
+
+def describe(where: LedgerLocation) -> str:
+    """The ledger as messages and pages name it: the file, or the server's URL with its password masked."""
+    return open_backend(where).location
+
+
+def ledger_exists(where: LedgerLocation) -> bool:
+    """A ledger to read: the SQLite file is there (a server's ledger always is)."""
+    return open_backend(where).exists()
 
 
 @contextmanager
-def _connect(path: Path, *, create: bool) -> Iterator[sqlite3.Connection]:
-    if create:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    elif not path.is_file():
-        raise ConfigError(
-            "No ledger yet",
-            location=str(path),
-            hint="run `hsa-cert certify` first, or pass the ledger's path with --ledger",
-        )
-    try:
-        conn = sqlite3.connect(path, timeout=30)
-    except sqlite3.Error as exc:
-        raise ConfigError("Cannot open the ledger", location=str(path), detail=str(exc)) from exc
-    # closing() matters on Windows: an open handle keeps the file locked.
-    with closing(conn):
-        conn.row_factory = sqlite3.Row
+def _connect(where: LedgerLocation, *, create: bool, site: str | None = None) -> Iterator[LedgerSession]:
+    backend = open_backend(where)
+    held = _HELD.get()
+    if held is not None and held.key == backend.key:
+        if (create or site is not None) and not held.writing:
+            raise RuntimeError("a ledger write inside a reading() block")
+        if site is not None:
+            held.session.lock_site(site)
+        yield held.session
+        return
+    with backend.session(create=create, site=site) as session:
+        yield session
+
+
+@contextmanager
+def _holding(where: LedgerLocation, *, site: str | None) -> Iterator[None]:
+    backend = open_backend(where)
+    held = _HELD.get()
+    if held is not None and held.key == backend.key:  # already inside a block on this ledger
+        with _connect(where, create=site is not None, site=site):
+            yield
+        return
+    with backend.session(create=site is not None, site=site) as session:
+        token = _HELD.set(_Held(backend.key, session, writing=site is not None))
         try:
-            conn.executescript(_SCHEMA)
-            _migrate(conn)
-            with conn:
-                yield conn
-        except sqlite3.IntegrityError as exc:
-            raise ConfigError("This run is already in the ledger", location=str(path), detail=str(exc),
-                              hint="each run id is recorded once; certify again for a new run") from exc
-        except sqlite3.DatabaseError as exc:
-            raise ConfigError(
-                "The ledger is not a readable hsa-cert ledger", location=str(path), detail=str(exc),
-                hint="move the file aside; a new ledger is started on the next certify run",
-            ) from exc
+            yield
+        finally:
+            _HELD.reset(token)
+
+
+def hold_site(where: LedgerLocation, site_id: str) -> AbstractContextManager[None]:
+    """`with hold_site(ledger, site):` the site's appends wait for this block; every ledger call inside it
+    runs in its one transaction (committed at the end, rolled back on an error). certify seals a run in it:
+    the previous run it links its manifest to is still the site's last run when it appends."""
+    return _holding(where, site=site_id)
+
+
+@contextmanager
+def reading(where: LedgerLocation) -> Iterator[None]:
+    """`with reading(ledger):` the reads inside share one session (one connection to a server, one
+    consistent view); nothing to hold when there is no ledger yet (the reads report that themselves)."""
+    if not ledger_exists(where):
+        yield
+        return
+    with _holding(where, site=None):
+        yield
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,34 +162,44 @@ class ChainLink:
     chain_digest: str | None
 
 
-def load_chain(path: Path, site: str | None = None) -> list[ChainLink]:
-    """Every run of a site (or of all sites) with its chain link, in ledger order."""
-    query = ("SELECT r.seq, r.run_id, r.site_id, r.out_dir, c.manifest_digest, c.previous_digest, c.chain_digest"
-             " FROM runs r LEFT JOIN chain c ON c.run_id = r.run_id")
-    with _connect(path, create=False) as conn:
-        rows = (conn.execute(query + " WHERE r.site_id = ? ORDER BY r.seq", (site,)) if site is not None
-                else conn.execute(query + " ORDER BY r.seq")).fetchall()
-    return [ChainLink(*tuple(r)) for r in rows]
+_CHAIN_QUERY = ("SELECT r.seq, r.run_id, r.site_id, r.out_dir, c.manifest_digest, c.previous_digest,"
+                " c.chain_digest FROM runs r LEFT JOIN chain c ON c.run_id = r.run_id")
 
 
-def chain_head(path: Path, site: str) -> tuple[str, str] | None:
-    """(run id, chain digest) of the site's latest chained run; None if none is chained."""
-    if not path.is_file():
-        return None
-    links = load_chain(path, site)
+def _chain_of(conn: LedgerSession, site: str | None) -> list[ChainLink]:
+    rows = (conn.rows(_CHAIN_QUERY + " WHERE r.site_id = ? ORDER BY r.seq", (site,)) if site is not None
+            else conn.rows(_CHAIN_QUERY + " ORDER BY r.seq"))
+    return [ChainLink(**r) for r in rows]
+
+
+def _head_of(links: list[ChainLink]) -> tuple[str, str] | None:
     chained = [link for link in links if link.chain_digest]
     if not chained:
         return None
     return chained[-1].run_id, str(chained[-1].chain_digest)
 
 
-def append_run(path: Path, record: RunRecord, *, verdict: str, exit_code: int, out_dir: str = "",
+def load_chain(where: LedgerLocation, site: str | None = None) -> list[ChainLink]:
+    """Every run of a site (or of all sites) with its chain link, in ledger order."""
+    with _connect(where, create=False) as conn:
+        return _chain_of(conn, site)
+
+
+def chain_head(where: LedgerLocation, site: str) -> tuple[str, str] | None:
+    """(run id, chain digest) of the site's latest chained run; None if none is chained."""
+    if not ledger_exists(where):
+        return None
+    return _head_of(load_chain(where, site))
+
+
+def append_run(where: LedgerLocation, record: RunRecord, *, verdict: str, exit_code: int, out_dir: str = "",
                manifest_digest: str | None = None) -> None:
-    """Append a run; with its manifest digest, also its link in the site's chain (same transaction)."""
+    """Append a run; with its manifest digest, also its link in the site's chain. One transaction, holding the
+    site's append lock from reading the chain head to inserting (concurrent writers of a site queue)."""
     info, summary = record.info, record.summary
-    head = chain_head(path, info.site_id) if manifest_digest else None
-    with _connect(path, create=True) as conn:
-        conn.execute(
+    with _connect(where, create=True, site=info.site_id) as conn:
+        head = _head_of(_chain_of(conn, info.site_id)) if manifest_digest else None
+        conn.run(
             "INSERT INTO runs (run_id, site_id, site_name, environment, cert_profile, province_profile, spec_version,"
             " suite_fingerprint, harness_version, seed, started_at, finished_at, total, passed, failed, error,"
             " not_provisioned, not_applicable, pass_rate, verdict, exit_code, out_dir, recorded_at, inconclusive,"
@@ -198,36 +212,36 @@ def append_run(path: Path, record: RunRecord, *, verdict: str, exit_code: int, o
              datetime.now(UTC).isoformat(timespec="seconds"), summary.inconclusive, len(record.advisories()),
              summary.coverage),
         )
-        conn.executemany(
+        conn.run_many(
             "INSERT INTO outcomes (run_id, scenario_id, outcome, level, area, interface) VALUES (?, ?, ?, ?, ?, ?)",
             [(info.run_id, s.id, s.outcome.value, s.level.value, s.area, s.interface) for s in record.scenarios],
         )
         if manifest_digest:
             previous = head[1] if head else ""
-            conn.execute("INSERT INTO chain (run_id, site_id, manifest_digest, previous_digest, chain_digest)"
+            conn.run("INSERT INTO chain (run_id, site_id, manifest_digest, previous_digest, chain_digest)"
                          " VALUES (?, ?, ?, ?, ?)", (info.run_id, info.site_id, manifest_digest, previous,
                                                      chain_digest(previous, manifest_digest)))
 
 
-def _run(row: sqlite3.Row) -> LedgerRun:
+def _run(row: Mapping[str, Any]) -> LedgerRun:
     return LedgerRun(**{name: row[name] for name in LedgerRun.__dataclass_fields__})
 
 
-def load_runs(path: Path, site: str | None = None) -> list[LedgerRun]:
+def load_runs(where: LedgerLocation, site: str | None = None) -> list[LedgerRun]:
     """Runs oldest first, of one site or of all."""
-    with _connect(path, create=False) as conn:
+    with _connect(where, create=False) as conn:
         if site is None:
-            rows = conn.execute("SELECT * FROM runs ORDER BY seq").fetchall()
+            rows = conn.rows("SELECT * FROM runs ORDER BY seq")
         else:
-            rows = conn.execute("SELECT * FROM runs WHERE site_id = ? ORDER BY seq", (site,)).fetchall()
+            rows = conn.rows("SELECT * FROM runs WHERE site_id = ? ORDER BY seq", (site,))
     return [_run(r) for r in rows]
 
 
-def previous_run(path: Path, site: str, *, before_run_id: str | None = None) -> LedgerRun | None:
+def previous_run(where: LedgerLocation, site: str, *, before_run_id: str | None = None) -> LedgerRun | None:
     """The site's latest run, or its latest before `before_run_id`; None if there is none."""
-    if not path.is_file():
+    if not ledger_exists(where):
         return None
-    runs = load_runs(path, site)
+    runs = load_runs(where, site)
     if before_run_id is not None:
         seqs = [r.seq for r in runs if r.run_id == before_run_id]
         if seqs:
@@ -235,64 +249,68 @@ def previous_run(path: Path, site: str, *, before_run_id: str | None = None) -> 
     return runs[-1] if runs else None
 
 
-def load_outcomes(path: Path, run_id: str) -> dict[str, Outcome]:
-    with _connect(path, create=False) as conn:
-        rows = conn.execute("SELECT scenario_id, outcome FROM outcomes WHERE run_id = ?", (run_id,)).fetchall()
+def load_outcomes(where: LedgerLocation, run_id: str) -> dict[str, Outcome]:
+    with _connect(where, create=False) as conn:
+        rows = conn.rows("SELECT scenario_id, outcome FROM outcomes WHERE run_id = ?", (run_id,))
     return {r["scenario_id"]: Outcome(r["outcome"]) for r in rows}
 
 
 CERTIFIED_VERDICTS = ("certified", "certified with waivers")
 
 
-def new_since_certified(path: Path, site: str) -> tuple[frozenset[str], dict[str, str]] | None:
+def new_since_certified(where: LedgerLocation, site: str) -> tuple[frozenset[str], dict[str, str]] | None:
     """For pending scenarios: the scenario ids of the site's last certified run, and for each scenario
     first run after it, the start of that run. None when the site was never certified."""
-    if not path.is_file():
+    if not ledger_exists(where):
         return None
-    runs = load_runs(path, site)
+    runs = load_runs(where, site)
     certified = [r for r in runs if r.verdict in CERTIFIED_VERDICTS]
     if not certified:
         return None
     last = certified[-1]
-    known = frozenset(load_outcomes(path, last.run_id))
+    known = frozenset(load_outcomes(where, last.run_id))
     first_seen: dict[str, str] = {}
     for run in runs:
         if run.seq > last.seq:
-            for sid in load_outcomes(path, run.run_id):
+            for sid in load_outcomes(where, run.run_id):
                 if sid not in known:
                     first_seen.setdefault(sid, run.started_at)
     return known, first_seen
 
 
-def interface_rates(path: Path, run_ids: list[str]) -> dict[str, dict[str, float | None]]:
+# Portable counts (PostgreSQL does not sum booleans).
+_COUNT_PASSED = "SUM(CASE WHEN outcome = 'passed' THEN 1 ELSE 0 END) AS passed"
+_COUNT_FAILED = "SUM(CASE WHEN outcome = 'failed' THEN 1 ELSE 0 END) AS failed"
+
+
+def interface_rates(where: LedgerLocation, run_ids: list[str]) -> dict[str, dict[str, float | None]]:
     """infno -> run_id -> pass rate, for the given runs."""
     if not run_ids:
         return {}
     marks = ",".join("?" * len(run_ids))
-    with _connect(path, create=False) as conn:
-        rows = conn.execute(
-            f"SELECT interface, run_id, SUM(outcome = 'passed') AS passed,"
-            f" SUM(outcome = 'failed') AS failed FROM outcomes WHERE run_id IN ({marks})"
+    with _connect(where, create=False) as conn:
+        rows = conn.rows(
+            f"SELECT interface, run_id, {_COUNT_PASSED}, {_COUNT_FAILED} FROM outcomes WHERE run_id IN ({marks})"
             f" GROUP BY interface, run_id",
             run_ids,
-        ).fetchall()
+        )
     rates: dict[str, dict[str, float | None]] = {}
     for r in rows:
         rates.setdefault(r["interface"] or "-", {})[r["run_id"]] = pass_rate(r["passed"], r["failed"])
     return dict(sorted(rates.items()))
 
 
-def rates_by(path: Path, run_ids: list[str], column: str) -> dict[str, dict[str, float | None]]:
+def rates_by(where: LedgerLocation, run_ids: list[str], column: str) -> dict[str, dict[str, float | None]]:
     """run_id -> area (or interface, level) -> pass rate, for the given runs (the dashboard's heat map)."""
     if column not in ("area", "interface", "level"):
         raise ValueError(f"no outcome column {column!r}")
     if not run_ids:
         return {}
     marks = ",".join("?" * len(run_ids))
-    with _connect(path, create=False) as conn:
-        rows = conn.execute(
-            f"SELECT run_id, {column} AS name, SUM(outcome = 'passed') AS passed, SUM(outcome = 'failed') AS failed"
-            f" FROM outcomes WHERE run_id IN ({marks}) GROUP BY run_id, {column}", run_ids).fetchall()
+    with _connect(where, create=False) as conn:
+        rows = conn.rows(
+            f"SELECT run_id, {column} AS name, {_COUNT_PASSED}, {_COUNT_FAILED}"
+            f" FROM outcomes WHERE run_id IN ({marks}) GROUP BY run_id, {column}", run_ids)
     rates: dict[str, dict[str, float | None]] = {}
     for r in rows:
         rates.setdefault(r["run_id"], {})[r["name"] or "-"] = pass_rate(r["passed"], r["failed"])

@@ -14,13 +14,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from harness.reporting.ledger_backend import ledger_folder
+
 __all__ = ["SCORE_FILE", "MutationScore", "read_score", "render_score", "score_path", "write_score"]
 
 SCORE_FILE = "selftest-score.json"
 
 
-def score_path(ledger: Path) -> Path:
-    return ledger.parent / SCORE_FILE
+def score_path(ledger: Path | str) -> Path:
+    """Beside a SQLite ledger; with a server's ledger (a URL), in ./reports of the machine that ran it."""
+    return (ledger_folder(ledger) or Path("reports")) / SCORE_FILE
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +57,7 @@ def render_score(score: dict[str, Any] | None, current_fingerprint: str = "") ->
     return MutationScore(**score).render(current_fingerprint)
 
 
-def write_score(ledger: Path, *, caught: int, total: int, suite_fingerprint: str) -> Path:
+def write_score(ledger: Path | str, *, caught: int, total: int, suite_fingerprint: str) -> Path:
     path = score_path(ledger)
     path.parent.mkdir(parents=True, exist_ok=True)
     score = MutationScore(caught, total, datetime.now(UTC).isoformat(timespec="seconds"), suite_fingerprint)
@@ -62,7 +65,7 @@ def write_score(ledger: Path, *, caught: int, total: int, suite_fingerprint: str
     return path
 
 
-def read_score(ledger: Path) -> dict[str, Any] | None:
+def read_score(ledger: Path | str) -> dict[str, Any] | None:
     """The last recorded score as JSON, or None when none was recorded (or the file is unreadable)."""
     try:
         data = json.loads(score_path(ledger).read_text(encoding="utf-8"))
