@@ -16,7 +16,7 @@ from harness.errors import HsaCertError
 
 __all__ = ["app", "main"]
 # Each group registers its commands when imported; this order is the order `hsa-cert --help` lists them in.
-_GROUPS = ("specs", "platform", "scenarios", "run", "history", "selftest", "load", "cert", "matrix", "client")
+_GROUPS = ("specs", "platform", "scenarios", "run", "history", "selftest", "load", "cert", "matrix", "client", "ledger")
 for _group in _GROUPS:
     importlib.import_module(f"harness.cli.{_group}")
 
