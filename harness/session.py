@@ -43,7 +43,18 @@ from harness.specs import deep_merge, load_registry
 from harness.transport import HttpTarget, Target
 from harness.verdict import exit_code, group_summaries, summarize
 
-__all__ = ["open_daybook", "preload_site", "proxy_suite_run", "run_session", "selftest_suite_run"]
+__all__ = ["RunInterrupted", "open_daybook", "preload_site", "proxy_suite_run", "run_session", "selftest_suite_run"]
+
+_PYTEST_INTERRUPTED = 2  # pytest.ExitCode.INTERRUPTED: Ctrl-C, or the plugin stopping the run (stop_reason)
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C while the scenarios ran (pytest caught it): the evidence of what ran is written, marked
+    interrupted, before this is raised; the CLI names the folder and exits 130."""
+
+    def __init__(self, run_dir: Path, ran: int, total: int) -> None:
+        super().__init__(f"interrupted after {ran} of {total} scenarios")
+        self.run_dir, self.ran, self.total = run_dir, ran, total
 
 
 def run_session(*, site_file: object = None, suites: list[str] | None = None, seed: int | None = None,
@@ -171,6 +182,7 @@ def run_session(*, site_file: object = None, suites: list[str] | None = None, se
         if status in (3, 4):  # pytest internal or usage error (e.g. a bad -k expression)
             raise UsageError("pytest could not run the scenarios", detail=f"pytest exit status {status}",
                              hint="check the -k expression")
+        interrupted = status == _PYTEST_INTERRUPTED and plugin.stop_reason is None
         results = plugin.ordered_results()
         if not results:
             raise UsageError("no scenario selected", detail=f"-k {keyword!r}" if keyword else "",
@@ -184,6 +196,8 @@ def run_session(*, site_file: object = None, suites: list[str] | None = None, se
             "started_at": started.isoformat(timespec="seconds"), "finished_at": finished.isoformat(timespec="seconds"),
             "exit_code": code, "stop_reason": plugin.stop_reason or "",
         }
+        if interrupted:  # what ran is kept as evidence; it is not a finished run (and certify seals nothing)
+            run_info.update(exit_code=130, interrupted=True, stop_reason="interrupted (Ctrl-C)")
         # Masked before anything is written: certify builds the certificate and the ledger from this document.
         document = masker.document(results_document(results, by_id, run=run_info, masked=masked,
                                                  tool=tool_identity(registry).to_json()))
@@ -197,6 +211,8 @@ def run_session(*, site_file: object = None, suites: list[str] | None = None, se
         say(render_summary(summarize(results), group_summaries(results, by_id, "area"),
                            group_summaries(results, by_id, "interface"), interface_names=names,
                            notes=[f"results: {run_dir / 'results.json'}"], results=results, scenarios=by_id))
+        if interrupted:
+            raise RunInterrupted(run_dir, len(plugin.results), len(results))
         return code, run_dir, document
     finally:
         if daybook is not None:

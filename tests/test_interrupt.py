@@ -1,0 +1,111 @@
+"""Ctrl-C: exit 130 with a line saying what was interrupted (never 1, which a CI gate reads as findings),
+no traceback; during a run, the evidence of what ran is written and marked interrupted, and certify
+seals nothing (no certificate, no ledger entry)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from harness.cli import _command_words, _interrupt_in
+from harness.session import RunInterrupted
+
+POSIX_ONLY = pytest.mark.skipif(os.name == "nt", reason="Ctrl-C is delivered as SIGINT only on POSIX; Windows sends "
+                                "CTRL_C_EVENT to a whole console group, which a test cannot aim at one child")
+
+
+def _interrupt_when(argv: list[str], ready: str, cwd: Path) -> tuple[int, str, str]:
+    """Start `hsa-cert ARGV`, send it SIGINT once its output shows `ready`; (exit code, stdout, stderr)."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "harness", *argv], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, encoding="utf-8", env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        # A shell without job control starts background jobs with SIGINT ignored; the child must get the default.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # POSIX only (skipped elsewhere)
+    errors: list[str] = []
+    drain = threading.Thread(target=lambda: errors.append(process.stderr.read()), daemon=True)  # type: ignore[union-attr]
+    drain.start()
+    out: list[str] = []
+    try:
+        for line in process.stdout:  # type: ignore[union-attr]
+            out.append(line)
+            if ready in line:
+                process.send_signal(signal.SIGINT)
+                break
+        out.append(process.stdout.read())  # type: ignore[union-attr]
+        code = process.wait(timeout=300)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    drain.join(timeout=60)
+    return code, "".join(out), "".join(errors)
+
+
+def _no_traceback(*texts: str) -> None:
+    for text in texts:
+        assert "Traceback" not in text and "Aborted!" not in text, text[-3000:]
+
+
+@pytest.mark.slow
+@POSIX_ONLY
+def test_ctrl_c_during_a_run_keeps_the_evidence_marked_interrupted_and_exits_130(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    code, stdout, stderr = _interrupt_when(["run", "--out", str(out), "--seed", "7"], "scenarios (", tmp_path)
+    assert code == 130, stdout[-2000:] + stderr
+    _no_traceback(stdout, stderr)
+    assert "interrupted (Ctrl-C) during `hsa-cert run` after" in stderr
+    assert str(out / "results.json") in stderr and "run the command again" in stderr
+    document = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    run = document["run"]
+    assert (run["interrupted"], run["exit_code"], run["stop_reason"]) == (True, 130, "interrupted (Ctrl-C)")
+    summary = document["summary"]
+    assert 0 < summary["total"] - summary["error"] < summary["total"]  # some ran, some did not
+    assert (out / "junit.xml").is_file() and (out / "exchanges.jsonl").is_file()
+
+
+@pytest.mark.slow
+@POSIX_ONLY
+def test_ctrl_c_during_certify_seals_nothing(tmp_path: Path) -> None:
+    reports = tmp_path / "reports"
+    code, stdout, stderr = _interrupt_when(["certify", "--no-allure", "--out", str(tmp_path / "run"), "--reports-dir",
+                                            str(reports)], "scenarios (", tmp_path)
+    assert code == 130, stdout[-2000:] + stderr
+    _no_traceback(stdout, stderr)
+    assert "interrupted (Ctrl-C) during `hsa-cert certify`" in stderr and "no ledger entry" in stderr
+    assert not (reports / "ledger.sqlite").exists()
+    assert not (tmp_path / "run" / "certificate.html").exists()
+
+
+@pytest.mark.slow
+@POSIX_ONLY
+def test_ctrl_c_during_a_simple_command_exits_130_with_a_line(tmp_path: Path) -> None:
+    code, stdout, stderr = _interrupt_when(["platform", "serve", "--port", "0", "--db", ":memory:"],
+                                           "hsa-cert reference platform on", tmp_path)
+    assert code == 130, stdout + stderr
+    _no_traceback(stdout, stderr)
+    assert "interrupted (Ctrl-C) during `hsa-cert platform serve`" in stderr
+
+
+def test_the_interrupt_is_found_behind_the_exit_typer_makes_of_it() -> None:
+    interrupt = RunInterrupted(Path("reports/x"), 3, 10)
+    try:
+        try:
+            raise interrupt
+        except KeyboardInterrupt as exc:
+            raise SystemExit(130) from exc
+    except SystemExit as exit_:
+        assert _interrupt_in(exit_) is interrupt
+    assert _interrupt_in(SystemExit(1)) is None
+
+
+def test_the_interrupted_command_is_named_without_its_options() -> None:
+    words = _command_words(["--specs", "specs", "ledger", "copy", "--to", "postgresql://u:pw@h/db", "--from", "x"])
+    assert words == "hsa-cert ledger copy"
+    assert _command_words(["run", "--out", "run"]) == "hsa-cert run"
