@@ -109,3 +109,20 @@ def test_the_interrupted_command_is_named_without_its_options() -> None:
     words = _command_words(["--specs", "specs", "ledger", "copy", "--to", "postgresql://u:pw@h/db", "--from", "x"])
     assert words == "hsa-cert ledger copy"
     assert _command_words(["run", "--out", "run"]) == "hsa-cert run"
+
+
+def test_the_evidence_folder_is_named_only_when_its_results_are_there(tmp_path: Path, capsys, monkeypatch) -> None:
+    from harness.cli import _interrupted
+
+    monkeypatch.setattr(sys, "argv", ["hsa-cert", "certify", "--ledger", "postgresql://u:secret@h/db"])
+    (tmp_path / "results.json").write_text("{}", encoding="utf-8")
+    with pytest.raises(SystemExit) as stopped:
+        _interrupted(RunInterrupted(tmp_path, 3, 10))
+    assert stopped.value.code == 130
+    said = capsys.readouterr().err
+    assert "during `hsa-cert certify` after 3 of 10 scenarios" in said and str(tmp_path / "results.json") in said
+    assert "secret" not in said
+    with pytest.raises(SystemExit):  # a self-test's run folder is temporary: gone by the time this is said
+        _interrupted(RunInterrupted(tmp_path / "gone", 3, 10))
+    said = capsys.readouterr().err
+    assert "gone" not in said and "Run the command again" in said

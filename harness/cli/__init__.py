@@ -90,7 +90,7 @@ def _interrupted(interrupt: KeyboardInterrupt) -> None:
     except Exception:  # naming the command is a courtesy: the exit code matters more
         command = "hsa-cert"
     run_dir = getattr(interrupt, "run_dir", None)
-    if run_dir is None:
+    if run_dir is None or not (run_dir / "results.json").is_file():  # the self-test's runs are in temporary folders
         typer.echo(f"\nhsa-cert: interrupted (Ctrl-C) during `{command}`: stopped before it finished (exit "
                    f"{INTERRUPTED_EXIT}, not a verdict); whatever it wrote so far is where its output said. Run the "
                    "command again to do it completely.", err=True)
