@@ -150,6 +150,9 @@ def test_a_sqlite_ledger_moves_onto_the_provinces_postgresql_ledger(pg_server, t
     second = runner.invoke(app, ["ledger", "copy", "--from", str(source), "--to", url])
     assert "copied:  0 runs, 0 chain, 0 outcomes" in second.output, second.output
     assert len(load_runs(url)) == 5
+    back = tmp_path / "back" / "ledger.sqlite"  # and back again, server to file
+    assert copy_ledger(url, back).copied["runs"] == 5
+    assert _rows(back) == _rows(source) and _chains(back) == _chains(source)
 
 
 @pytest.mark.slow
