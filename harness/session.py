@@ -11,9 +11,11 @@ from __future__ import annotations
 import contextlib
 import io
 import secrets
+import signal
 import tempfile
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -45,7 +47,7 @@ from harness.verdict import exit_code, group_summaries, summarize
 
 __all__ = ["RunInterrupted", "open_daybook", "preload_site", "proxy_suite_run", "run_session", "selftest_suite_run"]
 
-_PYTEST_INTERRUPTED = 2  # pytest.ExitCode.INTERRUPTED: Ctrl-C, or the plugin stopping the run (stop_reason)
+_PYTEST_INTERRUPTED = 2  # pytest.ExitCode.INTERRUPTED: Ctrl-C, the breaker's stop, or a collection error
 
 
 class RunInterrupted(KeyboardInterrupt):
@@ -55,6 +57,27 @@ class RunInterrupted(KeyboardInterrupt):
     def __init__(self, run_dir: Path, ran: int, total: int) -> None:
         super().__init__(f"interrupted after {ran} of {total} scenarios")
         self.run_dir, self.ran, self.total = run_dir, ran, total
+
+
+@contextlib.contextmanager
+def _noting_ctrl_c() -> Iterator[list[bool]]:
+    """[True] once SIGINT arrived in the block (pytest reports Ctrl-C and its own stops with one status);
+    [True] from the start where it cannot be watched (a thread, SIGINT ignored): the status decides alone."""
+    previous = signal.getsignal(signal.SIGINT)
+    if threading.current_thread() is not threading.main_thread() or not callable(previous):
+        yield [True]
+        return
+    noted: list[bool] = []
+
+    def note(signum: int, frame: object) -> None:
+        noted.append(True)
+        previous(signum, frame)  # Python's own: raises KeyboardInterrupt, which pytest catches
+
+    signal.signal(signal.SIGINT, note)
+    try:
+        yield noted
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def run_session(*, site_file: object = None, suites: list[str] | None = None, seed: int | None = None,
@@ -172,17 +195,18 @@ def run_session(*, site_file: object = None, suites: list[str] | None = None, se
         say(f"hsa-cert: {len(selected)} scenarios against {site.id} ({site.base_url}), profile {site.profile}, "
             f"seed {run_seed}" + (f", {jobs} jobs" if jobs > 1 else ""))
         try:
-            status = run_pytest(plugin, root=Path.cwd(), keyword=keyword,
-                                alluredir=Path(str(alluredir)) if alluredir else run_dir / "allure-results",
-                                junitxml=run_dir / "junit.xml",
-                                extra_args=("-o", "console_output_style=classic") if display else ())
+            with _noting_ctrl_c() as ctrl_c:
+                status = run_pytest(plugin, root=Path.cwd(), keyword=keyword,
+                                    alluredir=Path(str(alluredir)) if alluredir else run_dir / "allure-results",
+                                    junitxml=run_dir / "junit.xml",
+                                    extra_args=("-o", "console_output_style=classic") if display else ())
         finally:
             if display is not None:
                 display.stop()
         if status in (3, 4):  # pytest internal or usage error (e.g. a bad -k expression)
             raise UsageError("pytest could not run the scenarios", detail=f"pytest exit status {status}",
                              hint="check the -k expression")
-        interrupted = status == _PYTEST_INTERRUPTED and plugin.stop_reason is None
+        interrupted = status == _PYTEST_INTERRUPTED and plugin.stop_reason is None and bool(ctrl_c)
         results = plugin.ordered_results()
         if not results:
             raise UsageError("no scenario selected", detail=f"-k {keyword!r}" if keyword else "",

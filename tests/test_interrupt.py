@@ -17,6 +17,7 @@ import pytest
 from harness.cli import _command_words, _interrupt_in
 from harness.session import RunInterrupted
 
+WAIT_S = 300  # far more than a run needs to reach its first progress line and stop
 POSIX_ONLY = pytest.mark.skipif(os.name == "nt", reason="Ctrl-C is delivered as SIGINT only on POSIX; Windows sends "
                                 "CTRL_C_EVENT to a whole console group, which a test cannot aim at one child")
 
@@ -28,9 +29,8 @@ def _interrupt_when(argv: list[str], ready: str, cwd: Path) -> tuple[int, str, s
         text=True, encoding="utf-8", env={**os.environ, "PYTHONUNBUFFERED": "1"},
         # A shell without job control starts background jobs with SIGINT ignored; the child must get the default.
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # POSIX only (skipped elsewhere)
-    errors: list[str] = []
-    drain = threading.Thread(target=lambda: errors.append(process.stderr.read()), daemon=True)  # type: ignore[union-attr]
-    drain.start()
+    watchdog = threading.Timer(WAIT_S, process.kill)  # a child that never gets ready, or never ends, fails the test
+    watchdog.start()
     out: list[str] = []
     try:
         for line in process.stdout:  # type: ignore[union-attr]
@@ -38,14 +38,14 @@ def _interrupt_when(argv: list[str], ready: str, cwd: Path) -> tuple[int, str, s
             if ready in line:
                 process.send_signal(signal.SIGINT)
                 break
-        out.append(process.stdout.read())  # type: ignore[union-attr]
-        code = process.wait(timeout=300)
+        rest, errors = process.communicate()
     finally:
+        watchdog.cancel()
         if process.poll() is None:
             process.kill()
             process.wait()
-    drain.join(timeout=60)
-    return code, "".join(out), "".join(errors)
+    assert process.returncode != -signal.SIGKILL, f"killed after {WAIT_S} s: {''.join(out)[-2000:]}"
+    return process.returncode, "".join(out) + rest, errors
 
 
 def _no_traceback(*texts: str) -> None:
@@ -126,3 +126,17 @@ def test_the_evidence_folder_is_named_only_when_its_results_are_there(tmp_path: 
         _interrupted(RunInterrupted(tmp_path / "gone", 3, 10))
     said = capsys.readouterr().err
     assert "gone" not in said and "Run the command again" in said
+
+
+@POSIX_ONLY
+def test_a_run_tells_ctrl_c_from_pytests_own_stops() -> None:
+    from harness.session import _noting_ctrl_c
+
+    before = signal.getsignal(signal.SIGINT)
+    with _noting_ctrl_c() as quiet:
+        pass
+    assert quiet == []  # a stop of pytest's own (a collection error, the breaker) is not an interruption
+    with pytest.raises(KeyboardInterrupt), _noting_ctrl_c() as pressed:
+        signal.raise_signal(signal.SIGINT)
+    assert pressed == [True]
+    assert signal.getsignal(signal.SIGINT) is before
