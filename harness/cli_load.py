@@ -73,16 +73,16 @@ def load_command(
             options["out"] = str(out or default_out_dir(site, run_id))
         code = run_in_own_process(options)
         if role != "worker":
-            _finish(Path(options["out"]), ledger, no_ledger)
+            _finish(Path(options["out"]), options["run_id"], ledger, no_ledger)
     except HsaCertError as exc:
         typer.echo(exc.render(), err=True)
         raise typer.Exit(exc.exit_code) from exc
     raise typer.Exit(code)
 
 
-def _finish(out: Path, ledger: str | None, no_ledger: bool) -> None:
-    """The certificate page and the ledger entry, from the results.json the run wrote (none: nothing to do,
-    the run failed before its verdict and said why)."""
+def _finish(out: Path, run_id: str, ledger: str | None, no_ledger: bool) -> None:
+    """The certificate page and the ledger entry, from the results.json this run wrote (none, or one left in
+    the folder by an earlier run: nothing to do, the run failed before its verdict and said why)."""
     import json
 
     from harness.errors import ConfigError
@@ -97,6 +97,8 @@ def _finish(out: Path, ledger: str | None, no_ledger: bool) -> None:
         document = json.loads(results.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise ConfigError("cannot read the load run's results", location=str(results), detail=str(exc)) from exc
+    if not isinstance(document, dict) or (document.get("run") or {}).get("run_id") != run_id:
+        return
     ledger_path = None if no_ledger else Path(ledger) if ledger else default_ledger_path()
     certificate, verdict = finish_load_evidence(out, document, ledger=ledger_path, interface_names=interface_names())
     typer.echo(f"certificate: {certificate} ({verdict})")

@@ -146,3 +146,16 @@ def test_a_site_that_cannot_be_reached_is_an_incomplete_run(tmp_path: Path) -> N
     assert document["load"]["incomplete"] is True and document["run"]["exit_code"] == 3
     assert "INCOMPLETE" in (tmp_path / "out" / "certificate.html").read_text(encoding="utf-8")
     assert not (tmp_path / "reports" / "ledger.sqlite").exists()
+
+
+def test_a_run_that_ends_before_its_verdict_does_not_record_an_earlier_runs_results(tmp_path: Path) -> None:
+    from harness.cli_load import _finish
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "results.json").write_text(json.dumps(_document(run_id="earlier")), encoding="utf-8")
+    ledger = tmp_path / "ledger.sqlite"
+    _finish(out, "this-run", str(ledger), False)
+    assert not (out / "certificate.html").exists() and not ledger.exists()
+    _finish(out, "earlier", str(ledger), False)
+    assert (out / "certificate.html").exists() and [r.run_id for r in load_load_runs(ledger)] == ["earlier"]
