@@ -43,6 +43,8 @@ def load_command(
     ledger: str | None = typer.Option(None, "--ledger", help="Ledger file the run is appended to; default "
                                       "reports/ledger.sqlite or $HSA_CERT_LEDGER."),
     no_ledger: bool = typer.Option(False, "--no-ledger", help="Do not record the run in the ledger."),
+    no_mask: bool = typer.Option(False, "--no-mask", help="Keep personal data unmasked in the evidence (the "
+                                 "refusal messages quoted in results.json and on the certificate)."),
 ) -> None:
     """Load and SLA certification: realistic HIS users against the site, per-interface percentiles, SLO verdict.
 
@@ -73,22 +75,27 @@ def load_command(
             options["out"] = str(out or default_out_dir(site, run_id))
         code = run_in_own_process(options)
         if role != "worker":
-            _finish(Path(options["out"]), options["run_id"], ledger, no_ledger)
+            _finish(Path(options["out"]), options["run_id"], ledger, no_ledger, site=site, masked=not no_mask)
     except HsaCertError as exc:
         typer.echo(exc.render(), err=True)
         raise typer.Exit(exc.exit_code) from exc
     raise typer.Exit(code)
 
 
-def _finish(out: Path, run_id: str, ledger: str | None, no_ledger: bool) -> None:
+def _finish(out: Path, run_id: str, ledger: str | None, no_ledger: bool, *, site: str | None = None,
+            masked: bool = True) -> None:
     """The certificate page and the ledger entry, from the results.json this run wrote (none, or one left in
-    the folder by an earlier run: nothing to do, the run failed before its verdict and said why)."""
+    the folder by an earlier run: nothing to do, the run failed before its verdict and said why).
+
+    results.json is masked first, as every artefact of a conformance run is: a refusal message it quotes
+    (the most frequent errors) may name a test person; the site's persons are masked wherever they appear."""
     import json
 
     from harness.errors import ConfigError
     from harness.reporting.certify import interface_names
     from harness.reporting.ledger import default_ledger_path
     from harness.reporting.load_evidence import finish_load_evidence
+    from harness.reporting.masking import Masker
 
     results = out / "results.json"
     if not results.is_file():
@@ -99,9 +106,29 @@ def _finish(out: Path, run_id: str, ledger: str | None, no_ledger: bool) -> None
         raise ConfigError("cannot read the load run's results", location=str(results), detail=str(exc)) from exc
     if not isinstance(document, dict) or (document.get("run") or {}).get("run_id") != run_id:
         return
+    masker = Masker(enabled=masked)
+    for identity in _identities(site) if masked else []:
+        masker.learn(identity)
+    document = masker.document(document)
+    results.write_text(json.dumps(document, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     ledger_path = None if no_ledger else Path(ledger) if ledger else default_ledger_path()
     certificate, verdict = finish_load_evidence(out, document, ledger=ledger_path, interface_names=interface_names())
     typer.echo(f"certificate: {certificate} ({verdict})")
     if ledger_path is not None:
         typer.echo(f"ledger: run {document.get('run', {}).get('run_id', '')} recorded in {ledger_path} "
                    "(hsa-cert history shows it)")
+
+
+def _identities(site: str | None) -> list[dict[str, object]]:
+    """The test persons of the site config (or of the embedded platform): the values masked everywhere."""
+    from harness.personas import load_catalogue
+    from harness.siteconfig import embedded_site, load_site
+    from harness.specs import load_registry
+
+    catalogue = load_catalogue()
+    if site is None:
+        config = embedded_site("http://127.0.0.1", catalogue=catalogue)
+    else:
+        config = load_site(Path(site), profiles=load_registry().profiles(), archetypes=catalogue.archetypes,
+                           item_aliases=[i.alias for i in catalogue.items])
+    return [dict(identity) for identity in config.identities.values()]

@@ -159,3 +159,22 @@ def test_a_run_that_ends_before_its_verdict_does_not_record_an_earlier_runs_resu
     assert not (out / "certificate.html").exists() and not ledger.exists()
     _finish(out, "earlier", str(ledger), False)
     assert (out / "certificate.html").exists() and [r.run_id for r in load_load_runs(ledger)] == ["earlier"]
+
+
+def test_a_refusal_quoting_a_test_person_is_masked_in_the_evidence(tmp_path: Path) -> None:
+    from harness.cli_load import _finish, _identities
+
+    person = _identities(None)[0]
+    certno, name = str(person["certno"]), str(person["psn_name"])
+    document = _document(run_id="masked")
+    document["load"]["errors"] = {f"2207: refused: infcode -1 人员 {name}（{certno}）未备案": 3}
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "results.json").write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
+    _finish(out, "masked", None, True)
+    for artefact in ("results.json", "certificate.html"):
+        text = (out / artefact).read_text(encoding="utf-8")
+        assert certno not in text and name not in text and "未备案" in text, artefact
+    (out / "results.json").write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
+    _finish(out, "masked", None, True, masked=False)  # --no-mask
+    assert certno in (out / "results.json").read_text(encoding="utf-8")
