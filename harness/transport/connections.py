@@ -104,7 +104,6 @@ class _ReusingAdapter(requests.adapters.HTTPAdapter):
         super().close()
 
 
-
 def new_session(verify_tls: bool | str, client_cert: str | tuple[str, str] | None, trust_env: bool) -> requests.Session:
     """A keep-alive session whose connections are guarded (see above)."""
     session = requests.Session()

@@ -30,7 +30,6 @@ def _snippet(text: str) -> str:
     return flat[:_SNIPPET] if flat else "(empty body)"
 
 
-
 def _json_bytes(envelope: Mapping[str, Any]) -> bytes:
     """The envelope as UTF-8 JSON; a lone surrogate (sent back from a site's answer) goes as its \\u escape."""
     text = json.dumps(envelope, ensure_ascii=False)
@@ -38,7 +37,6 @@ def _json_bytes(envelope: Mapping[str, Any]) -> bytes:
         return text.encode("utf-8")
     except UnicodeEncodeError:
         return json.dumps(envelope).encode("ascii")
-
 
 
 def _decode(body: bytes, content_type: str) -> str:
