@@ -94,7 +94,8 @@ def _proxy_part(site: str | None, mutation: list[str], jobs: int) -> Any:
     scenarios = load_suites(load_registry(), site_config.profile, catalogue=load_catalogue())
     label = f"site {site_config.id} ({site})" if site else "the embedded reference platform"
     return run_proxy_selftest(functools.partial(proxy_suite_run, site), scenarios, chosen, site=label, jobs=jobs,
-                              recheck=site is not None, progress=lambda text: typer.echo(text, err=True))
+                              recheck=site is not None, progress=lambda text: typer.echo(text, err=True),
+                              tolerated=load_registry().profile(site_config.profile).tolerated_deviations)
 
 
 def _record_score(caught: int, total: int) -> None:

@@ -66,6 +66,23 @@ def test_must_mutations_need_a_new_must_failure_and_should_ones_any_new_finding(
     assert judge_mutation(MUST, clean, drift).status == "not exercised"  # altered nothing: not its doing
 
 
+def test_a_mutation_planting_a_deviation_the_profile_tolerates_is_judged_at_should_there() -> None:
+    infcode = load_mutations()["infcode-as-string"]
+    clean = SuiteResult({"settle": "passed"})
+    note = FailureNote("infcode is a string", "DEV.infcode-string", grade="SHOULD")
+    run = ProxyRun(SuiteResult({"settle": "passed"}, {"settle": (note,)}), applied=4)
+    assert judge_mutation(infcode, clean, run).status == "missed"  # baseline: a MUST [C] rule, no MUST finding
+    tolerated = judge_mutation(infcode, clean, run, ("infcode-string",))
+    assert tolerated.grade.value == "SHOULD" and tolerated.tolerated and tolerated.status == "caught"
+    silent = judge_mutation(infcode, clean, ProxyRun(SuiteResult({"settle": "passed"}), applied=4), ("infcode-string",))
+    assert silent.status == "tolerated by profile" and silent.to_json()["catalogue_grade"] == "MUST"
+
+
+def test_the_pool_share_rounding_is_no_must_bug() -> None:
+    """The spec fixes the rounding of fee detail amounts only; the pool share is the insured region's policy."""
+    assert load_mutations()["pool-share-rounded-down"].grade.value == "SHOULD"
+
+
 def fake_run(ids: tuple[str, ...] | None, names: tuple[str, ...]) -> ProxyRun:
     outcomes = dict.fromkeys(ids or (), "passed")
     failures: dict[str, tuple[FailureNote, ...]] = {}
