@@ -202,8 +202,8 @@ class ProxyReport:
             lines.append(f"  not exercised on this site (altered no answer, left out of the score): {', '.join(idle)}")
         tolerant = [v.mutation.name for v in self.verdicts if v.tolerated]
         if tolerant:
-            lines.append(f"  tolerated by the site's profile (a known deviation it grades SHOULD; not in the MUST score): "
-                         f"{', '.join(tolerant)}")
+            lines.append("  tolerated by the site's profile (a known deviation it grades SHOULD; not in the MUST "
+                         f"score): {', '.join(tolerant)}")
         lines.extend(self.notes)
         return "\n".join(lines)
 
