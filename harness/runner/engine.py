@@ -37,6 +37,7 @@ from harness.runner.messages import (
 from harness.runner.msgid import make_msgid
 from harness.runner.safety import bounded as _bounded
 from harness.runner.safety import internal_error_reason, unanswered
+from harness.runner.tamper import run_tampered_step, tamper_not_applicable
 from harness.scenarios.templates import OMIT, Expression, TemplateSyntaxError, render
 from harness.siteconfig import SiteConfig
 from harness.specs import Profile, SpecRegistry, effective_grade
@@ -214,6 +215,8 @@ class Runner(ResponseJudge):
         if faulty is not None and not self.site.reference:
             return finish(Outcome.NOT_APPLICABLE, f"the scenario makes the platform lose an answer ({faulty.fault} "
                           f"on {faulty.infno}), which only the embedded reference platform can do (reference = true)")
+        if (untampered := tamper_not_applicable(scenario, self.target)) is not None:
+            return finish(Outcome.NOT_APPLICABLE, untampered)
         try:
             if scenario.id not in self._provisioned:  # the site config does not change during a run
                 self._preflight(scenario)
@@ -489,6 +492,8 @@ class Runner(ResponseJudge):
             return self._record(run, StepResult(index, step.infno, None, (problem,), teardown), [problem])
         if step.fault:
             return self._run_fault_step(run, step, index, envelope, teardown=teardown)
+        if step.tamper:  # a gateway-signature step (harness/runner/tamper.py)
+            return run_tampered_step(self, run, step, index, envelope, teardown=teardown)
         try:
             exchange, content = self._send(step.infno, envelope)
         except Exception as exc:  # a bug of the transport: the outcome of the call is unknown
