@@ -119,7 +119,13 @@ def test_rules_report_lists_what_verifies_and_breaks_each_rule_and_picks_up_new_
     assert "R-MONEY-SUM" in report.without_check  # no registered check in this mapping
     assert rules["R-MONEY-SUM"].platform_mutants == ("shares-dont-add-up",)
     assert "psn-part-plus-cent" in rules["R-MONEY-SUM"].proxy_mutations
-    assert "R-GATEWAY-SIGNATURE" in report.without_mutant
+    assert report.without_mutant == ["R-REFUSAL-NO-STATE-CHANGE"]  # not on the wire; no platform mutant yet
+    assert rules["R-GATEWAY-SIGNATURE"].proxy_mutations == ("gateway-refusal-accepted",)
+    tampered = Step("1101", {}, expect=Expectation(ok=False), tamper="signature-wrong")
+    gateway = rules_report(registry, [Scenario(id="g", title="g", title_zh="g", clauses=(), capabilities=(),
+                                               level=Level.MANDATORY, area="protocol", interface="1101",
+                                               archetype=None, steps=(tampered,))], [], [])
+    assert {r.clause: r for r in gateway.rules}["R-GATEWAY-SIGNATURE"].checked  # a tamper step is its check
     assert {r.clause for r in report.rules} == {r.id for r in registry.rules()} | {c.clause for c in registry.causes()}
 
 

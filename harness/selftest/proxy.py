@@ -214,9 +214,22 @@ def _table(rows: list[list[str]], headers: list[str]) -> str:
                      for row in [headers, *rows])
 
 
+def _bounded(met: list[Scenario], per_interface: int) -> tuple[str, ...]:
+    """The ids of the scenarios met, at most `per_interface` per interface (MUST-graded first; 0: all)."""
+    if not per_interface:
+        return tuple(s.id for s in met)
+    kept: dict[str, list[Scenario]] = {}
+    for scenario in sorted(met, key=lambda s: s.grade.rank):
+        group = kept.setdefault(scenario.interface, [])
+        if len(group) < per_interface:
+            group.append(scenario)
+    wanted = {s.id for group in kept.values() for s in group}
+    return tuple(s.id for s in met if s.id in wanted)
+
+
 def plan_proxy(scenarios: Sequence[Scenario], mutations: Sequence[Mutation]) -> list[Task]:
     """The clean run over every scenario some mutation meets, then one run per mutation (none if it meets none)."""
-    chosen = {m.name: tuple(s.id for s in scenarios if m.selects(s)) for m in mutations}
+    chosen = {m.name: _bounded([s for s in scenarios if m.selects(s)], m.per_interface) for m in mutations}
     union = {sid for ids in chosen.values() for sid in ids}
     tasks = [Task(CLEAN, tuple(s.id for s in scenarios if s.id in union), ())]
     tasks.extend(Task(m.name, chosen[m.name], (m.name,)) for m in mutations if chosen[m.name])
