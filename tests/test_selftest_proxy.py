@@ -119,7 +119,7 @@ def test_rules_report_lists_what_verifies_and_breaks_each_rule_and_picks_up_new_
     assert "R-MONEY-SUM" in report.without_check  # no registered check in this mapping
     assert rules["R-MONEY-SUM"].platform_mutants == ("shares-dont-add-up",)
     assert "psn-part-plus-cent" in rules["R-MONEY-SUM"].proxy_mutations
-    assert report.without_mutant == ["R-REFUSAL-NO-STATE-CHANGE"]  # not on the wire; no platform mutant yet
+    assert report.without_mutant == []  # R-REFUSAL-NO-STATE-CHANGE: platform mutant refusal-keeps-changes
     assert rules["R-GATEWAY-SIGNATURE"].proxy_mutations == ("gateway-refusal-accepted",)
     tampered = Step("1101", {}, expect=Expectation(ok=False), tamper="signature-wrong")
     gateway = rules_report(registry, [Scenario(id="g", title="g", title_zh="g", clauses=(), capabilities=(),
@@ -142,7 +142,7 @@ def test_cli_rules_text_and_json() -> None:
     assert "money.sum (MUST)" in money["checks"] and money["scenarios"] > 0
     assert "shares-dont-add-up" in money["platform_mutants"] and "psn-part-plus-cent" in money["proxy_mutations"]
     assert "R-GATEWAY-SIGNATURE" not in data["without_check"]
-    assert data["without_mutant"] == ["R-REFUSAL-NO-STATE-CHANGE"]
+    assert data["without_mutant"] == []
     code, out, _ = invoke("--rules")
     assert code == 0 and "without a check" in out and "R-CAUSE-NOT-FILED" in out
 
