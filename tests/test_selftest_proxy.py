@@ -225,3 +225,15 @@ def test_against_a_persistent_site_a_scenario_that_drifted_by_the_end_is_no_catc
     assert report.verdicts[0].status == "missed" and "drifted" in report.render_text()
     runs.clear()
     assert run_proxy_selftest(drifting, SCENARIOS, [MUST]).verdicts[0].status == "caught"  # without the recheck
+
+
+def test_mutations_over_the_generated_negatives_are_bounded_per_interface() -> None:
+    scenarios = load_suites(load_registry(), "baseline")
+    accept = load_mutations()["accept-invalid-request"]
+    met = [s for s in scenarios if accept.selects(s)]
+    planned = dict((t.label, t.scenario_ids) for t in plan_proxy(scenarios, [accept]))[accept.name]
+    assert len(met) > 300 and 10 <= len(planned) <= len({s.interface for s in met})
+    chosen = [s for s in met if s.id in planned]
+    assert len({s.interface for s in chosen}) == len(chosen)  # one per interface
+    assert all(s.grade.value == "MUST" for s in chosen if any(o.interface == s.interface and o.grade.value == "MUST"
+                                                                for o in met))
