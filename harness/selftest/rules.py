@@ -81,8 +81,8 @@ class RulesReport:
         lines.append(f"{len(self.rules)} rules; {len(self.without_check)} without a check (no registered check and "
                      f"no refusal expectation cites them): {', '.join(self.without_check) or 'none'}")
         unseen = ", ".join(self.without_scenario) or "none"
-        lines.append(f"  (of these, cited by no scenario at all: {unseen}; the others are verified only through "
-                     "their flows' expectations)")
+        lines.append("  (those are verified through their flows' expectations; cited by no scenario at all, their "
+                     f"checks running on every answer of their interfaces: {unseen})")
         lines.append(f"{len(self.without_mutant)} without a mutant (no platform mutant or proxy mutation breaks "
                      f"them): {', '.join(self.without_mutant) or 'none'}")
         return "\n".join(lines)
