@@ -17,6 +17,7 @@ from harness.model import Exchange, Outcome
 from harness.personas import load_catalogue
 from harness.platform import PlatformConfig
 from harness.platform.server import start_background
+from harness.proxy import MutatingTarget, load_mutations
 from harness.runner import Runner
 from harness.runner.tamper import refused
 from harness.scenarios.catalogue import load_suites
@@ -28,7 +29,7 @@ from harness.transport import HttpTarget
 PROFILES = {"hunan": "csb", "guangdong": "tif", "jilin": "oauth2-sm", "national-sm2": "sm2-cainfo"}
 
 
-def run_gateway_scenarios(tmp: Path, profile_name: str, *, verify: bool) -> dict[str, Any]:
+def run_gateway_scenarios(tmp: Path, profile_name: str, *, verify: bool, mutation: str | None = None) -> dict[str, Any]:
     registry, catalogue = load_registry(), load_catalogue()
     profile = registry.profile(profile_name)
     family = str(profile.gateway.get("family"))
@@ -41,7 +42,8 @@ def run_gateway_scenarios(tmp: Path, profile_name: str, *, verify: bool) -> dict
         site = embedded_site(platform.url, catalogue=catalogue, profile=profile_name)
         target = HttpTarget.from_profile(platform.url, profile.transport,
                                          signer=make_signer(family, keys[0], profile.gateway))
-        runner = Runner(target, registry, profile, site)
+        sender = MutatingTarget(target, load_mutations()[mutation]) if mutation else target
+        runner = Runner(sender, registry, profile, site)
         scenarios = [s for s in load_suites(registry, profile_name, catalogue=catalogue) if s.id.startswith("gateway.")]
         return {s.id: (s, runner.run_scenario(s)) for s in scenarios}
     finally:
@@ -71,6 +73,12 @@ def test_the_platform_without_verification_is_caught(profile_name: str, tmp_path
         assert result.outcome is (Outcome.FAILED if scenario.grade.value == "MUST" else Outcome.PASSED)
     if profile_name != "national-sm2":  # csb and tif: the sources make these MUSTs
         assert any(r.outcome is Outcome.FAILED for _s, r in own)
+
+
+def test_the_proxy_mutation_accepting_gateway_refusals_is_caught(tmp_path: Path) -> None:
+    results = run_gateway_scenarios(tmp_path, "hunan", verify=True, mutation="gateway-refusal-accepted")
+    assert results and all(r.outcome is Outcome.FAILED for _s, r in results.values())
+    assert all(r.failures[0].clause == "R-GATEWAY-SIGNATURE" for _s, r in results.values())
 
 
 def test_a_profile_holds_its_own_family_and_a_site_that_signs_nothing_makes_them_not_applicable(
