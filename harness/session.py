@@ -106,7 +106,7 @@ def run_session(*, site_file: object = None, suites: list[str] | None = None, se
             parsed = [parse_fault(spec) for spec in faults or []]
             tmp = tempfile.TemporaryDirectory(prefix="hsa-cert-platform-", ignore_cleanup_errors=True)
             family = str(registry.profile(profile_name).gateway.get("family", "none"))
-            test_keys = _embedded_sm_credentials() if family in SM_FAMILIES else None
+            test_keys = _embedded_credentials(family)
             platform = start_background(PlatformConfig(db_path=str(Path(tmp.name) / "platform.sqlite"),
                                                        faults=parsed, seed=catalogue.seed, profile=profile_name,
                                                        gateway_credentials=test_keys and test_keys[1]))
@@ -127,7 +127,7 @@ def run_session(*, site_file: object = None, suites: list[str] | None = None, se
             if getattr(site, key):
                 transport[key] = getattr(site, key)
         gateway = deep_merge(profile.gateway, site.gateway.options)
-        if test_keys is not None:  # the embedded platform under a national-crypto profile: its test keys
+        if test_keys is not None:  # the embedded platform under a signing profile: its test keys (it verifies them)
             signer = make_signer(str(gateway.get("family")), test_keys[0], gateway)
         else:
             signer = make_signer(site.gateway.family, site.gateway.credentials(source=site.source), gateway)
@@ -222,6 +222,18 @@ def open_daybook(site: SiteConfig, run_id: str, reports: Path = Path("reports"))
         return None
     path = Path(site.daybook) if site.daybook else reports / site.id / "daybook.sqlite"
     return DayBook(path, f"{site.id} {site.base_url}", run_id)
+
+
+def _embedded_credentials(family: str) -> tuple[dict[str, str], dict[str, str]] | None:
+    """Fresh gateway credentials for one embedded run under a signing profile: (the harness's, the platform's)."""
+    if family in SM_FAMILIES:
+        return _embedded_sm_credentials()
+    first, second = secrets.token_hex(8), secrets.token_hex(16)
+    if family == "tif":
+        return {"paasid": first, "token": second}, {"tif_paasid": first, "tif_token": second}
+    if family == "csb":
+        return {"access_key": first, "secret_key": second}, {"csb_ak": first, "csb_sk": second}
+    return None
 
 
 def _embedded_sm_credentials() -> tuple[dict[str, str], dict[str, str]]:

@@ -105,6 +105,7 @@ class Platform:
         self.infno_aliases: dict[str, str] = dict(profile.raw.get("infno_aliases") or {})
         for fault in self.config.parsed_faults():
             self.ctx.faults.add(fault)
+        self._infnos = frozenset(i.infno for i in registry.interfaces())
         self.gateway = GatewayVerifier(profile.gateway, self.config.credentials())  # {} with verify_signatures off
         self.sm_gateway = SmGateway(str(profile.gateway.get("family", "none")), self.config.credentials())
         self._closed = threading.Event()
@@ -175,7 +176,8 @@ class Platform:
                 return prepared
         self._parse(prepared)
         infno = prepared.infno
-        refusal = self.gateway.check(request.headers, infno)
+        # the gateway routes by _api_name; a body naming no known interface is the platform's to refuse (envelope)
+        refusal = self.gateway.check(request.headers, infno if infno in self._infnos else "")
         if refusal is not None:
             prepared.response = json_response(refusal.body, refusal.status)
             prepared.notes["gateway"] = refusal.message

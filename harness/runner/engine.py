@@ -34,6 +34,7 @@ from harness.runner.safety import bounded as _bounded
 from harness.runner.safety import internal_error_reason
 from harness.runner.state import _NotProvisioned, _Run
 from harness.runner.steps import StepRunner
+from harness.runner.tamper import tamper_not_applicable
 from harness.siteconfig import SiteConfig
 from harness.specs import Profile, SpecRegistry, effective_grade
 from harness.transport import Target, switch_fault
@@ -135,6 +136,8 @@ class Runner(StepRunner, Recovery, Envelopes, Connection, ResponseJudge):
         if faulty is not None and not self.site.reference:
             return finish(Outcome.NOT_APPLICABLE, f"the scenario makes the platform lose an answer ({faulty.fault} "
                           f"on {faulty.infno}), which only the embedded reference platform can do (reference = true)")
+        if (untampered := tamper_not_applicable(scenario, self.target)) is not None:
+            return finish(Outcome.NOT_APPLICABLE, untampered)
         try:
             if scenario.id not in self._provisioned:  # the site config does not change during a run
                 self._preflight(scenario)
