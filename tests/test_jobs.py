@@ -63,12 +63,13 @@ def _selection() -> list:
 
 
 def test_a_run_with_four_jobs_equals_the_serial_run(tmp_path: Path) -> None:
+    """Results (minus times and msgids), junit and Allure (names, statuses, steps) are the same."""
     chosen = _selection()
     assert any(must_run_alone(s) for s in chosen) and any(step.fault for s in chosen for step in s.steps)
     runs = {}
     for jobs in (1, 4):
         code, run_dir, document = run_session(scenarios=chosen, seed=11, out=tmp_path / f"jobs-{jobs}", jobs=jobs,
-                                              echo=lambda _text: None)
+                                              persons=2, echo=lambda _text: None)
         runs[jobs] = (code, run_dir, document)
     (code1, dir1, doc1), (code4, dir4, doc4) = runs[1], runs[4]
     assert code1 == code4
@@ -184,3 +185,33 @@ def _no_stray_threads():
     mine = ("hsa-cert-pool", "hsa-cert-job")  # the pool's threads (the transport has its own)
     left = [t.name for t in threading.enumerate() if t.name not in before and t.name.startswith(mine)]
     assert not left, left
+
+
+def test_further_persons_of_the_embedded_platform_are_new_people_of_the_same_behaviour() -> None:
+    from harness.personas import is_valid_certno, load_catalogue
+    from harness.personcopies import more_personas
+
+    catalogue = load_catalogue()
+    extra = more_personas(catalogue, 3)
+    assert len(extra) == 2 * len(catalogue.personas)
+    everyone = (*catalogue.personas, *extra)
+    for key in ("psn_no", "certno", "card_no", "card_sn"):
+        assert len({getattr(p, key) for p in everyone}) == len(everyone), key
+    serials = [f["trt_dcla_detl_sn"] for p in everyone for f in (*p.filings, *p.chronic)]
+    assert len(set(serials)) == len(serials)
+    assert all(is_valid_certno(p.certno) for p in extra)
+    original = catalogue.persona(extra[0].archetype)
+    assert (extra[0].behaviour, extra[0].insu_stas, extra[0].brdy, extra[0].gend) == (
+        original.behaviour, original.insu_stas, original.brdy, original.gend)
+    site = embedded_site("http://127.0.0.1", catalogue=catalogue, more_persons=extra)
+    assert [p["psn_no"] for p in site.persons("filed-employee")] == [
+        p.psn_no for p in everyone if p.archetype == "filed-employee"]
+
+
+def test_persons_are_for_the_embedded_platform_only(tmp_path: Path) -> None:
+    from harness.errors import UsageError
+
+    site_file = tmp_path / "site.toml"
+    site_file.write_text("[site]\n", encoding="utf-8")
+    with pytest.raises(UsageError, match="--persons"):
+        run_session(site_file=site_file, persons=2, echo=lambda _t: None, scenarios=[], out=tmp_path / "x")
