@@ -116,7 +116,7 @@ def test_two_concurrent_scenarios_never_use_the_same_person() -> None:
     class Worker:  # stands in for a Runner: notes who it ran with, and whether that person was busy
         def __init__(self) -> None:
             self.site, self.ledger, self.breaker_open, self.breaker_reason = site, Ledger(), False, None
-            self.sign_in_exchange = None
+            self.sign_in_exchange, self.first_findings = None, {}
 
         def add_listener(self, _listener: object) -> None:
             pass

@@ -143,10 +143,9 @@ class ResponseJudge:
     def _once(self, run: _Run, index: int, infno: str, failure: Failure) -> Failure:
         """The first finding of its (interface, clause) in the run as it is; later ones as a note pointing at it."""
         key = ("ENV" if failure.clause.startswith("ENV.") else infno, failure.clause)
-        first = self.first_findings.get(key)
         here = f"{run.scenario.id} step {index + 1} ({infno})" if index >= 0 else f"{run.scenario.id} sign-in ({infno})"
-        if first is None or first == here:
-            self.first_findings[key] = here
+        first = self.first_findings.setdefault(key, here)  # one step (`--jobs`: Runners share the dict)
+        if first == here:
             return failure
         return Failure(title=f"again: {failure.title} (reported once per run, first at {first}) 同一问题已报告",
                        clause=failure.clause, severity=Severity.WARNING, grade=Grade.MAY, detail=failure.detail,

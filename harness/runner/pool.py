@@ -117,6 +117,8 @@ class ScenarioPool:
         self._thread: threading.Thread | None = None
         for worker in self.workers:
             worker.add_listener(self._buffer)
+            # "reported once per run": one table for the run (which scenario is first may differ from serial)
+            worker.first_findings = main.first_findings
 
     # --- the plugin's side ------------------------------------------------------------------------
 
