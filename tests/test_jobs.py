@@ -116,7 +116,7 @@ def test_two_concurrent_scenarios_never_use_the_same_person() -> None:
     class Worker:  # stands in for a Runner: notes who it ran with, and whether that person was busy
         def __init__(self) -> None:
             self.site, self.ledger, self.breaker_open, self.breaker_reason = site, Ledger(), False, None
-            self.sign_in_exchange, self.first_findings = None, {}
+            self.sign_in_exchange, self.first_findings, self.breaker = None, {}, None
 
         def add_listener(self, _listener: object) -> None:
             pass
@@ -144,6 +144,72 @@ def test_two_concurrent_scenarios_never_use_the_same_person() -> None:
     for person in ("P-1", "P-2", "P-3"):  # each person ran its scenarios in run order
         mine = [int(sid[1:]) for who, sid in order if who == person]
         assert mine == sorted(mine) and len(mine) == 10
+
+
+def test_a_breaker_that_opens_in_a_worker_stops_the_pool_like_a_serial_run() -> None:
+    site = embedded_site("http://127.0.0.1")
+
+    class Worker:
+        def __init__(self) -> None:
+            self.site, self.ledger, self.breaker_reason = site, Ledger(), None
+            self.sign_in_exchange, self.first_findings, self.breaker = None, {}, None
+
+        @property
+        def breaker_open(self) -> bool:
+            return self.breaker_reason is not None
+
+        def add_listener(self, _listener: object) -> None:
+            pass
+
+        def run_scenario(self, case):
+            if case.id == "s3":
+                self.breaker_reason = "circuit breaker open after 5 consecutive infrastructure errors"
+            return ScenarioResult(scenario_id=case.id, outcome=Outcome.PASSED, clauses=(), duration_ms=0.0)
+
+    flows = [scenario((settle_step(),), id=f"s{i}") for i in range(8)]  # one person: one lane, in order
+    pool = ScenarioPool(Worker(), [Worker(), Worker()])  # type: ignore[arg-type]
+    pool.start(flows)
+    taken = [pool.take(flow.id)[0] for flow in flows]
+    pool.stop()
+    assert [r.scenario_id if r else None for r in taken] == ["s0", "s1", "s2", "s3", None, None, None, None]
+    assert pool.opened_by == "s3" and pool.breaker_reason.startswith("circuit breaker open")
+
+
+def _pooled_plugin(fake, scenarios: list, jobs: int, threshold: int | None = None):
+    from engine_samples import site as sample_site
+
+    from harness.pytest_plugin import ScenarioPlugin
+    from harness.runner import Runner
+    from harness.transport import CallableTarget
+
+    def runner() -> Runner:
+        made = Runner(CallableTarget(fake), load_registry(), "baseline", sample_site(), seed=3)
+        made.breaker_threshold = threshold or made.breaker_threshold
+        return made
+
+    main = runner()
+    pool = ScenarioPool(main, [runner() for _ in range(jobs)]) if jobs > 1 else None
+    return ScenarioPlugin(scenarios, main, pool=pool)
+
+
+@pytest.fixture
+def inner_pytest(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+    monkeypatch.setenv("PYTEST_PLUGINS", "allure_pytest.plugin")
+
+
+def test_the_plugin_takes_pooled_results_and_the_breaker_stops_the_session(pytester: pytest.Pytester,
+                                                                          inner_pytest: None) -> None:
+    from engine_samples import FakeSite, person_step
+
+    fake = FakeSite({"1101": ConnectionRefusedError("down")})
+    scenarios = [scenario((person_step(),), id=f"person.sample.s{i}", area="person") for i in range(7)]
+    plugin = _pooled_plugin(fake, scenarios, jobs=3, threshold=3)
+    result = pytester.runpytest_inprocess(plugins=[plugin])
+    result.stdout.fnmatch_lines(["*circuit breaker open after 3 consecutive infrastructure errors*"])
+    ordered = plugin.ordered_results()
+    assert [r.outcome for r in ordered] == [Outcome.ERROR] * 7
+    assert ordered[-1].reason.startswith("not run: circuit breaker open")
 
 
 def test_the_jobs_option_is_offered_and_checked() -> None:

@@ -119,6 +119,7 @@ class ScenarioPool:
             worker.add_listener(self._buffer)
             # "reported once per run": one table for the run (which scenario is first may differ from serial)
             worker.first_findings = main.first_findings
+            worker.breaker = main.breaker  # consecutive infrastructure errors count across the run, as in serial
 
     # --- the plugin's side ------------------------------------------------------------------------
 
