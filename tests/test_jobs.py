@@ -281,3 +281,20 @@ def test_persons_are_for_the_embedded_platform_only(tmp_path: Path) -> None:
     site_file.write_text("[site]\n", encoding="utf-8")
     with pytest.raises(UsageError, match="--persons"):
         run_session(site_file=site_file, persons=2, echo=lambda _t: None, scenarios=[], out=tmp_path / "x")
+
+
+@pytest.mark.parametrize(("persons", "message"), [
+    ('[[identities.filed-employee]]\npsn_no = "1"\n[[identities.filed-employee]]\npsn_no = ["x"]\n',
+     "identities.filed-employee.psn_no"),
+    ('[[identities.no-such]]\npsn_no = "1"\n', "identities.no-such"),
+])
+def test_a_bad_further_person_is_a_config_error_naming_its_key(persons: str, message: str) -> None:
+    import tomllib
+
+    from harness.errors import ConfigError
+
+    text = ('[site]\nid = "x"\nname = "x"\nbase_url = "http://127.0.0.1:9"\nprofile = "baseline"\n'
+            'fixmedins_code = "H00000000001"\nfixmedins_name = "x"\nmdtrtarea_admvs = "110000"\n'
+            'capabilities = ["outpatient"]\n' + persons)
+    with pytest.raises(ConfigError, match=message):
+        parse_site(tomllib.loads(text), source="x.toml", archetypes=["filed-employee", "filed-resident"])
