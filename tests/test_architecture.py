@@ -29,6 +29,7 @@ LAYERS: dict[str, float] = {
     "verdict": 2,
     "siteconfig": 2,
     "sitepersons": 1,  # a site's test persons (several per archetype for --jobs), stand-ins
+    "personcopies": 2,  # further persons per archetype for the embedded platform (--persons)
     "runner": 3,
     "load": 3,  # hsa-cert load: Locust users, shapes, SLOs (beside the runner)
     "hisdriver": 3,

@@ -25,7 +25,7 @@ from harness.model import (
     ScenarioResult,
     Severity,
 )
-from harness.runner.connection import Connection
+from harness.runner.connection import Breaker, Connection
 from harness.runner.envelope import Envelopes
 from harness.runner.evaluate import ResponseJudge, merged_patterns
 from harness.runner.ledger import Ledger
@@ -69,8 +69,7 @@ class Runner(StepRunner, Recovery, Envelopes, Connection, ResponseJudge):
         self._provisioned: set[str] = set()
         self._sign_no: str | None = None
         self._sign_in_failure: Failure | None = None
-        self._consecutive_infra = 0
-        self.breaker_reason: str | None = None
+        self.breaker = Breaker()  # consecutive infrastructure errors; `breaker_reason` once open
         self.sign_in_exchange: Exchange | None = None
         self.ledger = Ledger()  # what this run settled and reversed, for 3201 ({{ ledger.<field> }})
         # Profile values read on every message, taken once (a Profile builds them from its raw dict on each read).

@@ -146,14 +146,16 @@ class ResponseJudge:
     def _once(self, run: _Run, index: int, infno: str, failure: Failure) -> Failure:
         """The first finding of its (interface, clause) in the run as it is; later ones as a note pointing at it."""
         key = ("ENV" if failure.clause.startswith("ENV.") else infno, failure.clause)
-        first = self.first_findings.get(key)
         here = f"{run.scenario.id} step {index + 1} ({infno})" if index >= 0 else f"{run.scenario.id} sign-in ({infno})"
+        first = self.first_findings.get(key)
         if first is None or first == here:
             # A scenario whose grade caps the finding (an advisory negative) does not take the first report:
             # else a MUST finding would be a MAY "again" note everywhere after it, and be lost.
-            if effective_grade(failure, run.scenario.grade, self.profile) is effective_grade(failure, Grade.MUST,
-                                                                                              self.profile):
-                self.first_findings[key] = here
+            if effective_grade(failure, run.scenario.grade, self.profile) is not effective_grade(
+                    failure, Grade.MUST, self.profile):
+                return failure
+            first = self.first_findings.setdefault(key, here)  # one step (`--jobs`: Runners share the dict)
+        if first == here:
             return failure
         return Failure(title=f"again: {failure.title} (reported once per run, first at {first}) 同一问题已报告",
                        clause=failure.clause, severity=Severity.WARNING, grade=Grade.MAY, detail=failure.detail,

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import fields
 from decimal import Decimal
 from typing import Any
 
-from harness.personas import Catalogue, load_catalogue
+from harness.personas import Catalogue, Persona, load_catalogue
 from harness.siteconfig.model import CAPABILITIES, Limits, SiteConfig
 
 _IDENTITY_SKIP = {"filings", "chronic", "archetype", "behaviour"}
 
 
 def embedded_site(base_url: str, *, catalogue: Catalogue | None = None, profile: str = "baseline",
-                  limits: Limits | None = None, recon_scope: str = "run") -> SiteConfig:
+                  limits: Limits | None = None, recon_scope: str = "run",
+                  more_persons: Iterable[Persona] = ()) -> SiteConfig:
     """The site config of the embedded reference platform running at `base_url`.
+
+    `more_persons`: further persons of the archetypes (`harness.personcopies`; the platform is seeded with
+    them too), for `--jobs`.
 
     Identities and items come from the same synthetic-person catalogue the platform is seeded
     with, so every archetype is provisioned; `reference` enables golden amounts. `recon_scope` is
@@ -26,10 +31,10 @@ def embedded_site(base_url: str, *, catalogue: Catalogue | None = None, profile:
     for persona in cat.personas:
         if persona.archetype in identities:
             continue
-        record = {k: v for k, v in persona.to_json().items() if k not in _IDENTITY_SKIP and _plain(v)}
-        if persona.mdtrt_cert_type != "03":
-            record["card_sn"] = ""  # the person does not present the card: no 卡识别码 on the wire
-        identities[persona.archetype] = record
+        identities[persona.archetype] = _identity_record(persona)
+    extra: dict[str, list[dict[str, Any]]] = {}
+    for persona in more_persons:
+        extra.setdefault(persona.archetype, []).append(_identity_record(persona))
     items = {item.alias: {f.name: getattr(item, f.name) for f in fields(item)} for item in cat.items}
     values: dict[str, Any] = {}
     other = next((i for i in cat.institutions if i.kind == "hospital" and i.networked
@@ -61,7 +66,15 @@ def embedded_site(base_url: str, *, catalogue: Catalogue | None = None, profile:
         other_fixmedins_code=other.fixmedins_code if other else None,
         other_fixmedins_name=other.fixmedins_name if other else None,
         recon_scope=recon_scope,
+        extra_persons={name: tuple(persons) for name, persons in extra.items()},
     )
+
+
+def _identity_record(persona: Persona) -> dict[str, Any]:
+    record = {k: v for k, v in persona.to_json().items() if k not in _IDENTITY_SKIP and _plain(v)}
+    if persona.mdtrt_cert_type != "03":
+        record["card_sn"] = ""  # the person does not present the card: no 卡识别码 on the wire
+    return record
 
 
 def _plain(value: Any) -> bool:
