@@ -7,11 +7,16 @@ The platform runs as its own process (`python -m harness platform serve`, a SQLi
 sign-in required). N outpatient visits are prepared first (2201, 2203, 2204 each). Then, per round,
 N settlements (2207: validation, sign-in, replay check, calculation, one committed transaction with
 the exchange record) are sent one after another over one keep-alive connection, and N echoes of the
-same bytes to `POST /__admin/echo`, in alternating batches of 50 so that other load on the machine
+same bytes to `POST /__admin/echo` (parsed as an envelope and answered, see `Platform.echo`), in alternating
+batches of 50 so that other load on the machine
 hits both alike. Bodies are serialised before the clock starts. The round with the best ratio is
 shown (the two rates of a round are measured side by side, so a round is one fair comparison; the
 best one is the least disturbed by other load), with the median round's ratio and every round's
 figures. Target: settlements/s ÷ echo/s ≥ 0.6. Loopback only; every loop is bounded.
+
+This is a throughput figure with one sequential client inside the timed loop, and the best round as its
+headline: the platform's own cost is measured honestly by bench/platform_cost.py (concurrent clients, the
+platform process's CPU per request, the median round).
 """
 
 from __future__ import annotations

@@ -25,6 +25,9 @@ sign) where the string joins `key=value` with `&` over every envelope field but 
 order, `input` as compact JSON text with sorted keys, null fields left out (interface-facts §1.1 #8/#9:
 cainfo 数字签名信息, signtype SM2/SM3).
 
+Tampering (`tampered(signer, kind)`): the same signer, made to send a request a gateway must refuse, for the
+gateway-signature scenarios (harness/runner/tamper.py): TAMPERS below, each where the family has the thing.
+
 Signing only: the reference platform verifies with its own code. Secrets arrive from the caller
 (who read them from environment variables named in the site config) and never appear in a repr.
 """
@@ -47,6 +50,7 @@ __all__ = [
     "CSB_CREDENTIALS",
     "FAMILIES",
     "SM_FAMILIES",
+    "TAMPERS",
     "TIF_CREDENTIALS",
     "Signer",
     "SmWrapper",
@@ -55,6 +59,7 @@ __all__ = [
     "csb_sign",
     "csb_string_to_sign",
     "make_signer",
+    "tampered",
     "tif_headers",
     "tif_sign",
 ]
@@ -62,6 +67,11 @@ __all__ = [
 Signer = Callable[[str], dict[str, str]]  # infno -> headers to add to the request
 
 FAMILIES = ("none", "tif", "csb", "oauth2-sm", "sm2-cainfo")
+# signature-missing: the signature header (or signData / cainfo) left out; signature-wrong: signed with another
+# secret (SM: a signature that does not verify); timestamp-stale: signed a day ago; app-unknown: an AK / paasid /
+# appId the gateway never issued, signed with the real secret.
+TAMPERS = ("signature-missing", "signature-wrong", "timestamp-stale", "app-unknown")
+STALE_S = 86_400  # far beyond any tolerance (the CSB default is 30 minutes)
 TIF_CREDENTIALS = ("paasid", "token")
 CSB_CREDENTIALS = ("access_key", "secret_key")
 
@@ -106,7 +116,15 @@ def csb_headers(access_key: str, secret_key: str, api_name: str, api_version: st
     return {**params, "_api_signature": csb_sign(secret_key, params)}
 
 
+def _other(text: str) -> str:
+    """A different value of the same shape (a secret, an id or a signature that is not the right one)."""
+    flipped = text[::-1]
+    return flipped if flipped != text else text + "0"
+
+
 class _NoSigner:
+    family = "none"
+
     def __call__(self, infno: str) -> dict[str, str]:
         return {}
 
@@ -115,6 +133,8 @@ class _NoSigner:
 
 
 class _TifSigner:
+    family = "tif"
+
     def __init__(self, paasid: str, token: str, upper: bool) -> None:
         self._paasid, self._token, self._upper = paasid, token, upper
 
@@ -124,8 +144,20 @@ class _TifSigner:
     def __repr__(self) -> str:  # never the paasid or the token
         return f"Signer(family='tif', signature_case={'upper' if self._upper else 'lower'!r})"
 
+    def tampered(self, kind: str) -> Signer | None:
+        paasid, token, upper = self._paasid, self._token, self._upper
+        if kind == "signature-missing":
+            return lambda infno: {k: v for k, v in self(infno).items() if k != "x-tif-signature"}
+        if kind == "signature-wrong":
+            return lambda infno: tif_headers(paasid, _other(token), upper=upper)
+        if kind == "timestamp-stale":
+            return lambda infno: tif_headers(paasid, token, timestamp=int(time.time()) - STALE_S, upper=upper)
+        return lambda infno: tif_headers(_other(paasid), token, upper=upper)  # app-unknown
+
 
 class _CsbSigner:
+    family = "csb"
+
     def __init__(self, access_key: str, secret_key: str, api_version: str, api_name_template: str) -> None:
         self._ak, self._sk = access_key, secret_key
         self._version, self._template = api_version, api_name_template
@@ -135,6 +167,17 @@ class _CsbSigner:
 
     def __repr__(self) -> str:  # never the access key or the secret key
         return f"Signer(family='csb', api_version={self._version!r}, api_name_template={self._template!r})"
+
+    def tampered(self, kind: str) -> Signer | None:
+        ak, sk, version, name = self._ak, self._sk, self._version, self._template.replace
+        if kind == "signature-missing":
+            return lambda infno: {k: v for k, v in self(infno).items() if k != "_api_signature"}
+        if kind == "signature-wrong":
+            return lambda infno: csb_headers(ak, _other(sk), name("{infno}", infno), version)
+        if kind == "timestamp-stale":
+            stale = int((time.time() - STALE_S) * 1000)
+            return lambda infno: csb_headers(ak, sk, name("{infno}", infno), version, timestamp_ms=stale)
+        return lambda infno: csb_headers(_other(ak), sk, name("{infno}", infno), version)  # app-unknown
 
 
 SM_FAMILIES = ("oauth2-sm", "sm2-cainfo")
@@ -164,10 +207,12 @@ def oauth2_sign_string(fields: Mapping[str, str]) -> str:
 class SmWrapper:
     """Signer for a national-crypto family: headers per infno, and the body it turns an envelope into."""
 
-    def __init__(self, family: str, credentials: Mapping[str, str], settings: Mapping[str, Any]) -> None:
+    def __init__(self, family: str, credentials: Mapping[str, str], settings: Mapping[str, Any],
+                 tamper: str | None = None) -> None:
         self.family = family
         self._creds = dict(credentials)
         self._settings = dict(settings)
+        self._tamper = tamper
 
     def __call__(self, infno: str) -> dict[str, str]:
         if self.family == "oauth2-sm":
@@ -179,17 +224,30 @@ class SmWrapper:
         if self.family == "sm2-cainfo":
             signed = {**envelope, "signtype": "SM2"}
             signed["cainfo"] = sm2_sign(self._creds["sm2_private_key"], cainfo_string(signed).encode("utf-8"))
+            if self._tamper == "signature-missing":
+                del signed["cainfo"]
+            elif self._tamper == "signature-wrong":
+                signed["cainfo"] = _other(signed["cainfo"])
             return json.dumps(signed, ensure_ascii=False).encode("utf-8")
         data = json.dumps(envelope, ensure_ascii=False)
-        fields = {"appId": self._creds["app_id"], "encType": "SM4", "signType": "SM2",
+        app_id = _other(self._creds["app_id"]) if self._tamper == "app-unknown" else self._creds["app_id"]
+        fields = {"appId": app_id, "encType": "SM4", "signType": "SM2",
                   "timestamp": str(int(time.time() * 1000)), "version": str(self._settings.get("version", "1.0.0"))}
         signature = sm2_sign(self._creds["sm2_private_key"], oauth2_sign_string({**fields, "data": data}).encode())
         wrapped = {**fields, "encData": sm4_encrypt(self._creds["sm4_key"], data.encode("utf-8")).hex().upper(),
-                   "signData": signature}
+                   "signData": _other(signature) if self._tamper == "signature-wrong" else signature}
+        if self._tamper == "signature-missing":
+            del wrapped["signData"]
         return json.dumps(wrapped, ensure_ascii=False).encode("utf-8")
 
     def __repr__(self) -> str:  # never a key or the token
-        return f"Signer(family={self.family!r})"
+        return f"Signer(family={self.family!r}{f', tamper={self._tamper!r}' if self._tamper else ''})"
+
+    def tampered(self, kind: str) -> SmWrapper | None:
+        """sm2-cainfo has no timestamp and no app id; the oauth2-sm wrapper's timestamp has no known tolerance [U]."""
+        if kind == "timestamp-stale" or (kind == "app-unknown" and self.family == "sm2-cainfo"):
+            return None
+        return SmWrapper(self.family, self._creds, self._settings, tamper=kind)
 
 
 def make_signer(family: str, credentials: Mapping[str, str], gateway_profile: Mapping[str, Any]) -> Signer:
@@ -227,3 +285,12 @@ def make_signer(family: str, credentials: Mapping[str, str], gateway_profile: Ma
                           location="profile gateway.csb.api_name_template", hint='e.g. "{infno}" or "yfb-{infno}"')
     return _CsbSigner(credentials["access_key"], credentials["secret_key"],
                       str(settings.get("api_version", "1.0.0")), template)
+
+
+def tampered(signer: Any, kind: str) -> Signer | None:
+    """The signer made to send what a gateway must refuse (TAMPERS), or None when its family has no such thing
+    (no signing at all, or e.g. no timestamp): the caller then has nothing to test."""
+    if kind not in TAMPERS:
+        raise ValueError(f"unknown gateway tamper {kind!r}; known: {', '.join(TAMPERS)}")
+    make = getattr(signer, "tampered", None)
+    return make(kind) if make is not None else None

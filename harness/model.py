@@ -214,6 +214,9 @@ class Step:
     when: str | None = None  # teardown only: run when this saved name is set, e.g. "setl_id"
     # reference platform only: a platform fault switched on for exactly this step's exchange, e.g. 'drop-after-commit'
     fault: str | None = None
+    # a gateway tamper (harness.gateway.TAMPERS): this step's request is signed wrongly on purpose, and the site
+    # (its gateway) must refuse it (harness/runner/tamper.py); not applicable where the profile signs nothing
+    tamper: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

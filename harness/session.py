@@ -18,11 +18,14 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
+from types import SimpleNamespace
 
 from harness.errors import InfrastructureError, UsageError
 from harness.gateway import SM_FAMILIES, make_signer
 from harness.personas import load_catalogue
+from harness.personcopies import more_personas
 from harness.platform.config import PlatformConfig, parse_fault
+from harness.platform.seed import seed_state
 from harness.platform.server import start_background
 from harness.proxy import MutatingTarget, load_mutations
 from harness.pytest_plugin import ScenarioPlugin, run_pytest
@@ -85,7 +88,7 @@ def run_session(*, site_file: object = None, suites: list[str] | None = None, se
                alluredir: object = None, masked: bool = True, scenarios: list | None = None,
                echo: Callable[[str], None] | None = None, progress: bool = False,
                wrap_target: Callable[[Target], Target] | None = None,
-               province: str | None = None, jobs: int = 1) -> tuple[int, Path, dict]:
+               province: str | None = None, jobs: int = 1, persons: int = 1) -> tuple[int, Path, dict]:
     """Run scenarios against a site (or the embedded platform); returns (exit code, run dir, results doc).
 
     Writes <run dir>/results.json, exchanges.jsonl, junit.xml and allure-results/. `scenarios`
@@ -94,7 +97,8 @@ def run_session(*, site_file: object = None, suites: list[str] | None = None, se
     unreachable-site problems. `progress`: a count and an estimate (a live line on a terminal, a plain
     line per tenth elsewhere) instead of pytest's dot per scenario. `province` runs the embedded platform
     (and the suite) under that province profile instead of the baseline; a site config names its own profile.
-    `jobs` > 1 runs scenarios on that many Runners at once (harness.runner.pool), with the same results.
+    `jobs` > 1 runs scenarios on that many Runners at once (harness.runner.pool), with the same results;
+    `persons` > 1 gives the embedded platform that many persons per archetype (so that more of them run at once).
     """
 
     raw_say = echo or print
@@ -110,6 +114,9 @@ def run_session(*, site_file: object = None, suites: list[str] | None = None, se
     run_id = f"{started:%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
     site = None
     if site_file is not None:
+        if persons > 1:
+            raise UsageError("--persons applies only to the embedded reference platform",
+                             hint="a site config lists several persons as [[identities.<archetype>]]")
         if faults:
             raise UsageError("--fault applies only to the embedded reference platform",
                              hint="drop --site to run against the embedded platform with faults")
@@ -135,23 +142,26 @@ def run_session(*, site_file: object = None, suites: list[str] | None = None, se
     worker_targets: list[HttpTarget] = []
     daybook = None
     test_keys: tuple[dict[str, str], dict[str, str]] | None = None
+    extra: tuple = ()
     try:
         if site is None:
             parsed = [parse_fault(spec) for spec in faults or []]
             tmp = tempfile.TemporaryDirectory(prefix="hsa-cert-platform-", ignore_cleanup_errors=True)
             family = str(registry.profile(profile_name).gateway.get("family", "none"))
-            test_keys = _embedded_sm_credentials() if family in SM_FAMILIES else None
+            test_keys = _embedded_credentials(family)
             platform = start_background(PlatformConfig(db_path=str(Path(tmp.name) / "platform.sqlite"),
                                                        faults=parsed, seed=catalogue.seed, profile=profile_name,
                                                        gateway_credentials=test_keys and test_keys[1]))
-            site = embedded_site(platform.url, catalogue=catalogue, profile=profile_name)
+            extra = more_personas(catalogue, persons)
+            seed_state(platform.platform.db, SimpleNamespace(seed=catalogue.seed, personas=extra))
+            site = embedded_site(platform.url, catalogue=catalogue, profile=profile_name, more_persons=extra)
             say(f"hsa-cert: embedded reference platform at {platform.url}"
                 + (f" with faults {', '.join(faults or [])}" if faults else ""))
         for archetype in site.identities:  # the site's test identities: masked wherever they appear
             for identity in site.persons(archetype):
                 masker.learn(identity)
         if platform is not None:
-            for persona in catalogue.personas:
+            for persona in (*catalogue.personas, *extra):
                 masker.learn(persona.to_json())
         profile = registry.profile(site.profile)
         run_dir = Path(str(out)) if out is not None else Path("reports") / site.id / run_id
@@ -161,7 +171,7 @@ def run_session(*, site_file: object = None, suites: list[str] | None = None, se
             if getattr(site, key):
                 transport[key] = getattr(site, key)
         gateway = deep_merge(profile.gateway, site.gateway.options)
-        if test_keys is not None:  # the embedded platform under a national-crypto profile: its test keys
+        if test_keys is not None:  # the embedded platform under a signing profile: its test keys (it verifies them)
             signer = make_signer(str(gateway.get("family")), test_keys[0], gateway)
         else:
             signer = make_signer(site.gateway.family, site.gateway.credentials(source=site.source), gateway)
@@ -262,6 +272,18 @@ def open_daybook(site: SiteConfig, run_id: str, reports: Path = Path("reports"))
         return None
     path = Path(site.daybook) if site.daybook else reports / site.id / "daybook.sqlite"
     return DayBook(path, f"{site.id} {site.base_url}", run_id)
+
+
+def _embedded_credentials(family: str) -> tuple[dict[str, str], dict[str, str]] | None:
+    """Fresh gateway credentials for one embedded run under a signing profile: (the harness's, the platform's)."""
+    if family in SM_FAMILIES:
+        return _embedded_sm_credentials()
+    first, second = secrets.token_hex(8), secrets.token_hex(16)
+    if family == "tif":
+        return {"paasid": first, "token": second}, {"tif_paasid": first, "tif_token": second}
+    if family == "csb":
+        return {"access_key": first, "secret_key": second}, {"csb_ak": first, "csb_sk": second}
+    return None
 
 
 def _embedded_sm_credentials() -> tuple[dict[str, str], dict[str, str]]:

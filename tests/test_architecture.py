@@ -29,6 +29,7 @@ LAYERS: dict[str, float] = {
     "verdict": 2,
     "siteconfig": 2,
     "sitepersons": 1,  # a site's test persons (several per archetype for --jobs), stand-ins
+    "personcopies": 2,  # further persons per archetype for the embedded platform (--persons)
     "runner": 3,
     "load": 3,  # hsa-cert load: Locust users, shapes, SLOs (beside the runner)
     "hisdriver": 3,
@@ -44,8 +45,9 @@ LAYERS: dict[str, float] = {
 # Third-party import name -> the one module (path relative to harness/) allowed to import it.
 OWNERS: dict[str, str | tuple[str, ...]] = {
     "jsonschema_rs": "specs/validate.py",
-    "requests": "transport.py",
-    "urllib3": "transport.py",  # requests' own HTTP layer: its exceptions and the bounded body read
+    # the session and its guarded connections; naming what they raise
+    "requests": ("transport/connections.py", "transport/errors.py"),
+    "urllib3": ("transport/connections.py", "transport/errors.py"),  # requests' own HTTP layer: connections, errors
     "faker": "personas/identity.py",
     "yaml": "scenarios/loader.py",
     "starlette": "platform/app.py",

@@ -262,3 +262,24 @@ def test_a_planted_bug_is_not_certified_and_the_finding_names_its_clause(bug: st
     assert code == 1 and "NOT CERTIFIED" in output, output[-3000:]
     named = must_clauses(results)
     assert named & clauses, (bug, sorted(named))
+
+
+@pytest.mark.slow
+def test_the_proxy_self_test_against_the_foreign_site_catches_the_must_mutations_it_used_to_miss(
+        tmp_path: Path) -> None:
+    """infcode-as-string (a MUST [C] rule) is caught with a MUST finding; pool-share-rounded-down is a SHOULD
+    mutation (the spec does not fix that rounding), caught by the SHOULD recompute; invalid input accepted too."""
+    server, url = start_in_thread(tmp_path / "site.sqlite")
+    try:
+        result = RUNNER.invoke(app, ["selftest", "--only", "proxy", "--site", str(site_file(tmp_path, url)), "--json",
+                                     "--mutation", "infcode-as-string", "--mutation", "pool-share-rounded-down",
+                                     "--mutation", "accept-invalid-request"])
+    finally:
+        server.shutdown()
+        server.server_close()
+    report = json.loads(result.stdout)["proxy"]
+    verdicts = {m["name"]: m for m in report["mutations"]}
+    assert result.exit_code == 0 and (report["caught"], report["total"]) == (2, 2), result.output[-3000:]
+    assert verdicts["infcode-as-string"]["by"]["grade"] == "MUST"
+    assert verdicts["pool-share-rounded-down"]["grade"] == "SHOULD"
+    assert verdicts["pool-share-rounded-down"]["status"] == "caught"

@@ -63,12 +63,13 @@ def _selection() -> list:
 
 
 def test_a_run_with_four_jobs_equals_the_serial_run(tmp_path: Path) -> None:
+    """Results (minus times and msgids), junit and Allure (names, statuses, steps) are the same."""
     chosen = _selection()
     assert any(must_run_alone(s) for s in chosen) and any(step.fault for s in chosen for step in s.steps)
     runs = {}
     for jobs in (1, 4):
         code, run_dir, document = run_session(scenarios=chosen, seed=11, out=tmp_path / f"jobs-{jobs}", jobs=jobs,
-                                              echo=lambda _text: None)
+                                              persons=2, echo=lambda _text: None)
         runs[jobs] = (code, run_dir, document)
     (code1, dir1, doc1), (code4, dir4, doc4) = runs[1], runs[4]
     assert code1 == code4
@@ -115,7 +116,7 @@ def test_two_concurrent_scenarios_never_use_the_same_person() -> None:
     class Worker:  # stands in for a Runner: notes who it ran with, and whether that person was busy
         def __init__(self) -> None:
             self.site, self.ledger, self.breaker_open, self.breaker_reason = site, Ledger(), False, None
-            self.sign_in_exchange = None
+            self.sign_in_exchange, self.first_findings, self.breaker = None, {}, None
 
         def add_listener(self, _listener: object) -> None:
             pass
@@ -143,6 +144,72 @@ def test_two_concurrent_scenarios_never_use_the_same_person() -> None:
     for person in ("P-1", "P-2", "P-3"):  # each person ran its scenarios in run order
         mine = [int(sid[1:]) for who, sid in order if who == person]
         assert mine == sorted(mine) and len(mine) == 10
+
+
+def test_a_breaker_that_opens_in_a_worker_stops_the_pool_like_a_serial_run() -> None:
+    site = embedded_site("http://127.0.0.1")
+
+    class Worker:
+        def __init__(self) -> None:
+            self.site, self.ledger, self.breaker_reason = site, Ledger(), None
+            self.sign_in_exchange, self.first_findings, self.breaker = None, {}, None
+
+        @property
+        def breaker_open(self) -> bool:
+            return self.breaker_reason is not None
+
+        def add_listener(self, _listener: object) -> None:
+            pass
+
+        def run_scenario(self, case):
+            if case.id == "s3":
+                self.breaker_reason = "circuit breaker open after 5 consecutive infrastructure errors"
+            return ScenarioResult(scenario_id=case.id, outcome=Outcome.PASSED, clauses=(), duration_ms=0.0)
+
+    flows = [scenario((settle_step(),), id=f"s{i}") for i in range(8)]  # one person: one lane, in order
+    pool = ScenarioPool(Worker(), [Worker(), Worker()])  # type: ignore[arg-type]
+    pool.start(flows)
+    taken = [pool.take(flow.id)[0] for flow in flows]
+    pool.stop()
+    assert [r.scenario_id if r else None for r in taken] == ["s0", "s1", "s2", "s3", None, None, None, None]
+    assert pool.opened_by == "s3" and pool.breaker_reason.startswith("circuit breaker open")
+
+
+def _pooled_plugin(fake, scenarios: list, jobs: int, threshold: int | None = None):
+    from engine_samples import site as sample_site
+
+    from harness.pytest_plugin import ScenarioPlugin
+    from harness.runner import Runner
+    from harness.transport import CallableTarget
+
+    def runner() -> Runner:
+        made = Runner(CallableTarget(fake), load_registry(), "baseline", sample_site(), seed=3)
+        made.breaker_threshold = threshold or made.breaker_threshold
+        return made
+
+    main = runner()
+    pool = ScenarioPool(main, [runner() for _ in range(jobs)]) if jobs > 1 else None
+    return ScenarioPlugin(scenarios, main, pool=pool)
+
+
+@pytest.fixture
+def inner_pytest(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+    monkeypatch.setenv("PYTEST_PLUGINS", "allure_pytest.plugin")
+
+
+def test_the_plugin_takes_pooled_results_and_the_breaker_stops_the_session(pytester: pytest.Pytester,
+                                                                          inner_pytest: None) -> None:
+    from engine_samples import FakeSite, person_step
+
+    fake = FakeSite({"1101": ConnectionRefusedError("down")})
+    scenarios = [scenario((person_step(),), id=f"person.sample.s{i}", area="person") for i in range(7)]
+    plugin = _pooled_plugin(fake, scenarios, jobs=3, threshold=3)
+    result = pytester.runpytest_inprocess(plugins=[plugin])
+    result.stdout.fnmatch_lines(["*circuit breaker open after 3 consecutive infrastructure errors*"])
+    ordered = plugin.ordered_results()
+    assert [r.outcome for r in ordered] == [Outcome.ERROR] * 7
+    assert ordered[-1].reason.startswith("not run: circuit breaker open")
 
 
 def test_the_jobs_option_is_offered_and_checked() -> None:
@@ -184,3 +251,50 @@ def _no_stray_threads():
     mine = ("hsa-cert-pool", "hsa-cert-job")  # the pool's threads (the transport has its own)
     left = [t.name for t in threading.enumerate() if t.name not in before and t.name.startswith(mine)]
     assert not left, left
+
+
+def test_further_persons_of_the_embedded_platform_are_new_people_of_the_same_behaviour() -> None:
+    from harness.personas import is_valid_certno, load_catalogue
+    from harness.personcopies import more_personas
+
+    catalogue = load_catalogue()
+    extra = more_personas(catalogue, 3)
+    assert len(extra) == 2 * len(catalogue.personas)
+    everyone = (*catalogue.personas, *extra)
+    for key in ("psn_no", "certno", "card_no", "card_sn"):
+        assert len({getattr(p, key) for p in everyone}) == len(everyone), key
+    serials = [f["trt_dcla_detl_sn"] for p in everyone for f in (*p.filings, *p.chronic)]
+    assert len(set(serials)) == len(serials)
+    assert all(is_valid_certno(p.certno) for p in extra)
+    original = catalogue.persona(extra[0].archetype)
+    assert (extra[0].behaviour, extra[0].insu_stas, extra[0].brdy, extra[0].gend) == (
+        original.behaviour, original.insu_stas, original.brdy, original.gend)
+    site = embedded_site("http://127.0.0.1", catalogue=catalogue, more_persons=extra)
+    assert [p["psn_no"] for p in site.persons("filed-employee")] == [
+        p.psn_no for p in everyone if p.archetype == "filed-employee"]
+
+
+def test_persons_are_for_the_embedded_platform_only(tmp_path: Path) -> None:
+    from harness.errors import UsageError
+
+    site_file = tmp_path / "site.toml"
+    site_file.write_text("[site]\n", encoding="utf-8")
+    with pytest.raises(UsageError, match="--persons"):
+        run_session(site_file=site_file, persons=2, echo=lambda _t: None, scenarios=[], out=tmp_path / "x")
+
+
+@pytest.mark.parametrize(("persons", "message"), [
+    ('[[identities.filed-employee]]\npsn_no = "1"\n[[identities.filed-employee]]\npsn_no = ["x"]\n',
+     "identities.filed-employee.psn_no"),
+    ('[[identities.no-such]]\npsn_no = "1"\n', "identities.no-such"),
+])
+def test_a_bad_further_person_is_a_config_error_naming_its_key(persons: str, message: str) -> None:
+    import tomllib
+
+    from harness.errors import ConfigError
+
+    text = ('[site]\nid = "x"\nname = "x"\nbase_url = "http://127.0.0.1:9"\nprofile = "baseline"\n'
+            'fixmedins_code = "H00000000001"\nfixmedins_name = "x"\nmdtrtarea_admvs = "110000"\n'
+            'capabilities = ["outpatient"]\n' + persons)
+    with pytest.raises(ConfigError, match=message):
+        parse_site(tomllib.loads(text), source="x.toml", archetypes=["filed-employee", "filed-resident"])

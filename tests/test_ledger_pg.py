@@ -16,6 +16,7 @@ from typing import Any
 import psycopg
 import pytest
 from reporting_samples import info, scenario
+from test_load_evidence import _document as load_sample
 from typer.testing import CliRunner
 
 from harness.cli import app
@@ -25,6 +26,7 @@ from harness.reporting.chain import verify_chain
 from harness.reporting.dashboard import build_context
 from harness.reporting.history import load_history
 from harness.reporting.ledger import (
+    append_load_run,
     append_run,
     chain_digest,
     chain_head,
@@ -32,6 +34,7 @@ from harness.reporting.ledger import (
     interface_rates,
     ledger_location,
     load_chain,
+    load_load_runs,
     load_outcomes,
     load_runs,
     new_since_certified,
@@ -60,6 +63,7 @@ def _fill(where: Any) -> None:
     append_run(where, FIRST, verdict="certified", exit_code=0, out_dir="", manifest_digest="a" * 64)
     append_run(where, RunRecord(info("other-1", site="other-site"), FIRST.scenarios), verdict="x", exit_code=1)
     append_run(where, SECOND, verdict="not certified", exit_code=1, manifest_digest="b" * 64)
+    append_load_run(where, load_sample(), verdict="slo met", out_dir="out1")
 
 
 def _answers(where: Any) -> dict[str, Any]:
@@ -76,6 +80,7 @@ def _answers(where: Any) -> dict[str, Any]:
                   for c in load_chain(where)],
         "head": chain_head(where, "test-site"),
         "history": [h.to_json() for h in load_history(where)],
+        "load": [{k: v for k, v in r.to_json().items() if k != "seq"} for r in load_load_runs(where)],
     }
 
 
@@ -87,6 +92,7 @@ def test_postgresql_answers_exactly_as_sqlite(pg_server, tmp_path: Path) -> None
     on_pg, on_sqlite = _answers(url), _answers(sqlite)
     assert on_pg == on_sqlite
     assert on_pg["interfaces"]["2207"] == {"run-1": 1.0, "run-2": 0.5}
+    assert [r["verdict"] for r in on_pg["load"]] == ["slo met"] and on_pg["load"][0]["interfaces"]["2207"]
     assert on_pg["head"] == ("run-2", chain_digest(chain_digest("", "a" * 64), "b" * 64))
     report = verify_chain(url, check_dirs=False)
     assert report.intact and (report.runs, report.chained) == (3, 2)

@@ -39,8 +39,8 @@ def test_every_listed_module_and_test_file_exists(tool: ModuleType) -> None:
 
 def test_a_module_is_selected_whole_or_by_function(tool: ModuleType) -> None:
     assert tool.MODULES["gate"].globs == ["harness.reporting.gate.*"]
-    assert tool.MODULES["transport"].globs == ["harness.transport.x__network_error__mutmut_*",
-                                               "harness.transport.x__tls_error__mutmut_*"]
+    assert tool.MODULES["transport"].globs == ["harness.transport.errors.x__network_error__mutmut_*",
+                                               "harness.transport.errors.x__tls_error__mutmut_*"]
 
 
 def test_decorated_functions_are_decorated_after_their_definition(tool: ModuleType) -> None:

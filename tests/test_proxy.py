@@ -248,3 +248,13 @@ def test_the_standalone_proxy_forwards_requests_as_sent_and_rewrites_json_answer
         server.server_close()
         upstream.shutdown()
         upstream.server_close()
+
+
+def test_a_gateway_refusal_turned_into_an_acceptance_is_an_http_200() -> None:
+    text = '{"code":401,"message":"签名不一致!"}'
+    gateway = CallableTarget(lambda _infno, _envelope: (401, {"Content-Type": "application/json"}, text))
+    proxy = MutatingTarget(gateway, load_mutations()["gateway-refusal-accepted"])
+    exchange = proxy.send("1101", {**REQUEST, "infno": "1101"})
+    assert exchange.status == 200 and exchange.response_json["infcode"] == 0 and proxy.applied == 1
+    untouched = MutatingTarget(gateway, None).send("1101", REQUEST)
+    assert untouched.status == 401

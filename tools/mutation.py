@@ -98,7 +98,7 @@ MODULES: dict[str, Module] = {m.name: m for m in (
            ("tests/test_known_values.py", "tests/test_personas.py", "tests/test_mutation_reporting.py")),
     Module("masking", "harness/reporting/masking.py",
            ("tests/test_known_values.py", "tests/test_mutation_reporting.py")),
-    Module("transport", "harness/transport.py",
+    Module("transport", "harness/transport/errors.py",
            ("tests/test_transport.py", "tests/test_transport_hostile.py", "tests/test_mutation_transport.py"),
            functions=("x__network_error__mutmut_*", "x__tls_error__mutmut_*")),
     Module("checks.money", "harness/checks/money.py", _CHECK_TESTS),

@@ -14,6 +14,8 @@ _RUN_SUITE = typer.Option(None, "--suite", help="Suite to run (repeatable); defa
 _RUN_FAULT = typer.Option(None, "--fault", help="Embedded platform fault, e.g. 2207:delay=500 (repeatable).")
 _JOBS = typer.Option(1, "--jobs", "-j", min=1, max=64, help="Run scenarios of different test persons on N "
                      "Runners at once (same ids, outcomes and evidence as serial); 1: serial.")
+_PERSONS = typer.Option(1, "--persons", min=1, max=16, help="Embedded platform only: test persons per archetype "
+                        "(more scenarios of one behaviour can then run at once with --jobs); default 1.")
 _PROVINCE = typer.Option(None, "--province", help="Embedded platform only: run it and the suite under this province "
                          "profile (specs/profiles), e.g. jiangxi; default baseline.")
 
@@ -30,6 +32,7 @@ def run_command(
     no_mask: bool = typer.Option(False, "--no-mask", help="Keep personal data unmasked in reports."),
     province: str | None = _PROVINCE,
     jobs: int = _JOBS,
+    persons: int = _PERSONS,
 ) -> None:
     """Run the scenario suites against a site, or against the embedded reference platform.
 
@@ -40,7 +43,8 @@ def run_command(
     try:
         code, _run_dir, _doc = run_session(site_file=site, suites=list(suite or []), seed=seed, out=out,
                                           keyword=keyword, faults=list(fault or []), alluredir=alluredir,
-                                          masked=not no_mask, progress=True, province=province, jobs=jobs)
+                                          masked=not no_mask, progress=True, province=province, jobs=jobs,
+                                          persons=persons)
     except HsaCertError as exc:
         _fail(exc)
     raise typer.Exit(code)
@@ -96,6 +100,7 @@ def certify_command(
                                       "default: the certification profile's."),
     pdf: bool = typer.Option(False, "--pdf", help="Also print the certificate to certificate.pdf (Chromium)."),
     jobs: int = _JOBS,
+    persons: int = _PERSONS,
 ) -> None:
     """Run a certification profile and write the evidence: results.json, junit.xml, allure-results/,
     certificate.html and the Allure report; append the run to the ledger; apply the gate.
@@ -132,7 +137,8 @@ def certify_command(
                    f"{len(scenarios)} scenarios")
         _code, run_dir, document = run_session(site_file=site, seed=seed, out=out, keyword=keyword,
                                               faults=list(fault or []), scenarios=list(selection.scenarios),
-                                              masked=not no_mask, progress=True, province=province, jobs=jobs)
+                                              masked=not no_mask, progress=True, province=province, jobs=jobs,
+                                              persons=persons)
         reports = Path(reports_dir)
         outcome = finish_certification(
             Path(str(run_dir)), run_info(document, chosen),

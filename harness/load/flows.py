@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import random
+import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from types import SimpleNamespace
@@ -36,7 +37,7 @@ from harness.platform.samples import (
     visit_input,
 )
 
-__all__ = ["POOL_ARCHETYPES", "Call", "IdentityPool", "LoadHis", "UserFlow", "his_for_site"]
+__all__ = ["FLOW_INTERFACES", "POOL_ARCHETYPES", "Call", "IdentityPool", "LoadHis", "UserFlow", "his_for_site"]
 
 Call = Callable[[str, dict[str, Any]], dict[str, Any] | None]
 
@@ -44,6 +45,9 @@ Call = Callable[[str, dict[str, Any]], dict[str, Any] | None]
 # config provides its own person for each archetype it names.
 POOL_ARCHETYPES = ("filed-employee", "filed-resident", "filed-employee-2", "filed-resident-2", "filed-card",
                    "chronic-filed", "chronic-filed-2", "chronic-not-filed")
+# Every interface a user may call (sign-in, both flows, the reversal): their validators are compiled before a run.
+FLOW_INTERFACES = ("9001", "1101", "2201", "2203", "2204", "2206", "2207", "2208", "2401", "2301", "2402", "2303",
+                   "2304")
 OUTPATIENT_ITEMS = ("consult", "cefaclor")
 INPATIENT_ITEMS = ("bed", "nursing")
 _PERSON_DEFAULTS = {"card_sn": "", "psn_type": "", "psn_cert_type": "01", "mdtrt_cert_type": "02"}
@@ -86,6 +90,7 @@ class LoadHis(SampleHis):
     """
 
     _counter = itertools.count(1)  # per process: every user of the process shares it
+    _stamp: tuple[int, str] = (-1, "")  # (second, its yyyyMMddHHmmss): formatted once a second, not per message
 
     def __init__(self, *args: Any, process_index: int = 0, distributed: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -93,7 +98,10 @@ class LoadHis(SampleHis):
 
     def msgid(self) -> str:
         seq = self._base + next(self._counter) % self._span
-        return f"{self.fixmedins_code}{datetime.now():%Y%m%d%H%M%S}{seq:04d}"
+        second = int(time.time())
+        if LoadHis._stamp[0] != second:
+            LoadHis._stamp = (second, f"{datetime.fromtimestamp(second):%Y%m%d%H%M%S}")
+        return f"{self.fixmedins_code}{LoadHis._stamp[1]}{seq:04d}"
 
 
 def his_for_site(site: Any, infver: str = "V1.0", *, process_index: int = 0, distributed: bool = False) -> LoadHis:

@@ -107,6 +107,7 @@ class RunFigures:
     peak_users: int
     workers: int = 0
     errors: dict[str, int] = field(default_factory=dict)  # "infno: why" -> occurrences
+    cpu_s: float = 0.0  # this process's CPU time over the run (the load generator's own cost; not a worker's)
 
 
 def _figures(entry: Any) -> InterfaceStats:
@@ -164,7 +165,7 @@ def run_locust(factory: PlanFactory, host: str, shape: LoadShape, duration_s: fl
         say(f"hsa-cert load: {len(runner.clients.ready)} workers connected")
     else:
         runner = env.create_local_runner()
-    started = time.monotonic()
+    started, cpu = time.monotonic(), time.process_time()
     timeline: list[dict[str, Any]] = []
     sampler = gevent.spawn(_sampler, env, started, timeline, 1.0)
     peak = 0
@@ -174,6 +175,7 @@ def run_locust(factory: PlanFactory, host: str, shape: LoadShape, duration_s: fl
         gevent.sleep(min(0.1, left))
         peak = max(peak, runner.user_count)
     elapsed = time.monotonic() - started  # before stop(): stopping takes its own time (Locust logs a stack)
+    cpu = time.process_time() - cpu
     runner.stop()
     sampler.kill()
     if isinstance(runner, MasterRunner):  # the workers' last reports arrive after they stopped
@@ -185,4 +187,4 @@ def run_locust(factory: PlanFactory, host: str, shape: LoadShape, duration_s: fl
     runner.quit()
     errors = {f"{e.name}: {e.error}": e.occurrences for e in env.stats.errors.values()}
     interfaces = {name: _figures(e) for (name, _m), e in sorted(env.stats.entries.items())}
-    return RunFigures(interfaces, _figures(env.stats.total), timeline, elapsed, peak, workers, errors)
+    return RunFigures(interfaces, _figures(env.stats.total), timeline, elapsed, peak, workers, errors, cpu)

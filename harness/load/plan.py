@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.gateway import Signer, make_signer
-from harness.load.flows import IdentityPool, UserFlow, his_for_site
+from harness.load.flows import FLOW_INTERFACES, IdentityPool, UserFlow, his_for_site
 from harness.load.shapes import LoadShape
 from harness.siteconfig import SiteConfig
 from harness.specs import MessageValidator, SpecRegistry, deep_merge
@@ -109,5 +109,8 @@ def make_plan(site: SiteConfig, registry: SpecRegistry, shape: LoadShape) -> Loa
     gateway = deep_merge(profile.gateway, site.gateway.options)
     signer = make_signer(site.gateway.family, site.gateway.credentials(source=site.source), gateway)
     pool = IdentityPool(site.identities, site.items)
-    return LoadPlan(site, shape.with_rate_limit(site.limits.rate_limit_per_s), registry.validator(site.profile),
-                    signer, pool, transport, profile.infver)
+    validator = registry.validator(site.profile)
+    for infno in FLOW_INTERFACES:  # compile now: not inside the run, where it would delay the first answers
+        validator.is_valid_response(infno, {"infcode": 0, "output": {}})
+    return LoadPlan(site, shape.with_rate_limit(site.limits.rate_limit_per_s), validator, signer, pool, transport,
+                    profile.infver)

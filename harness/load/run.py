@@ -1,6 +1,10 @@
 """One load run end to end: the target (a site, or the embedded platform in its own process), the
 plan, Locust (imported here, late), the SLO verdict and the evidence. Returns the exit code:
-0 every SLO holds, 1 one fails (a worker returns 0 when the master ends the run)."""
+0 every SLO holds, 1 one fails, 3 no answer at all reached us (the target could not be reached: the
+run is incomplete, as a conformance run whose site is down); a worker returns 0 when the master ends the run.
+
+The certificate page and the ledger entry are written by the command line from results.json, after
+this process has ended (harness/reporting/load_evidence.py: reporting is a layer above this one)."""
 
 from __future__ import annotations
 
@@ -24,7 +28,7 @@ from harness.personas import load_catalogue
 from harness.siteconfig import embedded_site, load_site
 from harness.specs import load_registry
 
-__all__ = ["ROLES", "check_options", "run_in_own_process", "run_load"]
+__all__ = ["ROLES", "check_options", "default_out_dir", "new_run_id", "run_in_own_process", "run_load"]
 
 ROLES = ("local", "master", "worker")
 
@@ -50,6 +54,20 @@ def check_options(*, site_file: str | None, shape_name: str | None, duration_s: 
                   item_aliases=[i.alias for i in catalogue.items])
 
 
+def new_run_id() -> str:
+    return f"{datetime.now().astimezone():%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
+
+
+def default_out_dir(site_file: str | None, run_id: str) -> Path:
+    """reports/<site id>/load-<run id>/ (the site id from the site config; "embedded" without one)."""
+    site_id = "embedded"
+    if site_file is not None:
+        registry, catalogue = load_registry(), load_catalogue()
+        site_id = load_site(Path(site_file), profiles=registry.profiles(), archetypes=catalogue.archetypes,
+                            item_aliases=[i.alias for i in catalogue.items]).id
+    return Path("reports") / site_id / f"load-{run_id}"
+
+
 def run_in_own_process(options: dict[str, Any]) -> int:
     """Run `run_load(**options)` in a fresh `python -m harness.load` process (Locust must be imported
     before ssl, see harness/load/__main__.py); its output passes through; its exit code is returned."""
@@ -63,7 +81,7 @@ def run_load(*, site_file: str | None, shape_name: str | None, duration_s: float
              cert_profile: str = "hospital-full", slo_overrides: list[str] | None = None,
              faults: list[str] | None = None, rate: float | None = None, role: str = "local",
              master_host: str = "127.0.0.1", master_port: int = 5557, expect_workers: int = 2,
-             say: Callable[[str], None] = print) -> int:
+             run_id: str | None = None, say: Callable[[str], None] = print) -> int:
     check_options(site_file=site_file, shape_name=shape_name, duration_s=duration_s, role=role,
                   faults=faults or [], cert_profile=cert_profile, slo_overrides=slo_overrides or [])
     registry = load_registry()
@@ -108,9 +126,12 @@ def run_load(*, site_file: str | None, shape_name: str | None, duration_s: float
     }
     load = load_document(figures.interfaces, figures.total, verdicts, run=run, timeline=figures.timeline,
                          errors=figures.errors)
-    code = 0 if load["passed"] else 1
+    # Not one answer came back (every request failed to connect or timed out): the target was not reached.
+    unreached = sum(n for what, n in figures.errors.items() if "no answer" in what)
+    load["incomplete"] = figures.total.count == 0 or unreached >= figures.total.count
+    code = 3 if load["incomplete"] else 0 if load["passed"] else 1
     finished = datetime.now().astimezone()
-    run_id = f"{started:%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
+    run_id = run_id or f"{started:%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
     document = {"run": {"run_id": run_id, "kind": "load", "started_at": started.isoformat(timespec="seconds"),
                         "finished_at": finished.isoformat(timespec="seconds"), "exit_code": code},
                 "load": load}
@@ -121,7 +142,8 @@ def run_load(*, site_file: str | None, shape_name: str | None, duration_s: float
     say("")
     say(render_table(load, names))
     say("")
-    say(f"hsa-cert load: {'every SLO holds' if code == 0 else 'an SLO fails'}; "
+    verdict = {0: "every SLO holds", 1: "an SLO fails", 3: "incomplete: no answer reached us (is the site up?)"}[code]
+    say(f"hsa-cert load: {verdict}; "
         f"{load['total']['count']} answers at {run['rate_per_s']}/s; results: {out_dir / 'results.json'}, "
         f"{out_dir / 'load.html'}")
     return code

@@ -9,7 +9,8 @@
 | `DELETE /__admin/faults`, `DELETE /__admin/faults/{id}` | remove all, or one |
 | `/__admin/session/*` | answered by `PlatformConfig.admin_extension` when one is set (the client judge) |
 
-(`POST /__admin/echo`, the benchmark's baseline, is served by the app itself.)
+(`POST /__admin/echo`, the benchmarks' baseline, a diagnostic outside the interface, is served by the app and
+`Platform.echo`.)
 
 With `PlatformConfig.admin_token` set (from `HSA_PLATFORM_ADMIN_TOKEN`; required to listen beyond
 loopback), every route needs `Authorization: Bearer <token>`, else 401.

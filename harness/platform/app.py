@@ -8,7 +8,8 @@ platform's work itself runs on the event loop thread: it is short, and SQLite se
 half of it is sent, and the connection is closed — the client sees a broken connection after the
 platform has committed, which is what 冲正 (2601) exists for.
 
-`POST /__admin/echo` answers its own body through the same stack, for the benchmark's baseline.
+`POST /__admin/echo` (a diagnostic, not part of the interface) parses the request as a call is parsed and
+answers a success envelope echoing its input, through the same stack: the benchmarks' baseline.
 
 A request body is read in chunks up to the platform's limit (`Platform.body_limit`): one over it is
 answered 413 without being kept in memory (what is still arriving is read and discarded, so the client
@@ -64,7 +65,14 @@ def create_app(config: PlatformConfig | Platform | None = None) -> Starlette:
         return Response(content=answer.body, status_code=answer.status, headers=answer.headers)
 
     async def echo(request: Request) -> Response:
-        return Response(content=await request.body(), media_type=JSON_TYPE)
+        body = await read_capped(platform, request)
+        if isinstance(body, HttpResponse):
+            return Response(content=body.body, status_code=body.status, headers=body.headers)
+        scope = request.scope  # as serve_one reads it: the same work up to the platform
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        query = scope.get("query_string", b"").decode("latin-1")
+        answer = platform.echo(HttpRequest(scope["method"], scope["path"], headers, body, query))
+        return Response(content=answer.body, status_code=answer.status, headers=answer.headers)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

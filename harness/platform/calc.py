@@ -152,8 +152,8 @@ class FeeClass:
         }
 
     def to_store(self) -> dict[str, Any]:
-        data = {f.name: getattr(self, f.name) for f in fields(self)}
-        return {k: (str(v) if isinstance(v, Decimal) else v) for k, v in data.items()}
+        # _FEE_FIELDS, not dataclasses.fields(): that rebuilds the field list on every call (every fee row stored)
+        return {name: (str(v) if isinstance(v := getattr(self, name), Decimal) else v) for name, _exact in _FEE_FIELDS}
 
     @classmethod
     def from_store(cls, data: Mapping[str, Any]) -> FeeClass:

@@ -33,7 +33,7 @@ from harness.platform.codec import parse_json
 from harness.platform.config import Fault, PlatformConfig
 from harness.platform.context import PlatformContext
 from harness.platform.db import Database
-from harness.platform.envelope import RefMsgIds, dump_json
+from harness.platform.envelope import RefMsgIds, dump_json, response_envelope, stamp17
 from harness.platform.faults import POST_COMMIT_KINDS, PRE_PROCESS_KINDS, FaultRegistry, Switches
 from harness.platform.gateway_check import GatewayVerifier
 from harness.platform.gateway_sm import SmGateway, SmRefused
@@ -105,6 +105,7 @@ class Platform:
         self.infno_aliases: dict[str, str] = dict(profile.raw.get("infno_aliases") or {})
         for fault in self.config.parsed_faults():
             self.ctx.faults.add(fault)
+        self._infnos = frozenset(i.infno for i in registry.interfaces())
         self.gateway = GatewayVerifier(profile.gateway, self.config.credentials())  # {} with verify_signatures off
         self.sm_gateway = SmGateway(str(profile.gateway.get("family", "none")), self.config.credentials())
         self._closed = threading.Event()
@@ -175,7 +176,8 @@ class Platform:
                 return prepared
         self._parse(prepared)
         infno = prepared.infno
-        refusal = self.gateway.check(request.headers, infno)
+        # the gateway routes by _api_name; a body naming no known interface is the platform's to refuse (envelope)
+        refusal = self.gateway.check(request.headers, infno if infno in self._infnos else "")
         if refusal is not None:
             prepared.response = json_response(refusal.body, refusal.status)
             prepared.notes["gateway"] = refusal.message
@@ -260,6 +262,25 @@ class Platform:
             self.config.observer(record)  # type: ignore[misc]
         except Exception:
             logging.getLogger("hsa_cert.platform").exception("the exchange observer failed")
+
+    def echo(self, request: HttpRequest) -> HttpResponse:
+        """`POST /__admin/echo`: a diagnostic, not part of the interface. The request is read and parsed
+        as a call is (decoding, JSON, the envelope, its infno) and answered with a success envelope whose
+        output is the request's input, encoded as every answer is; nothing is validated, checked, stored or
+        recorded. The baseline the benchmarks set a call's cost against (bench/platform_cost.py)."""
+        prepared = Prepared(request=request, received=datetime.now())
+        self._parse(prepared)
+        envelope = prepared.envelope
+        now = datetime.now()
+        receiver = self.ctx.receiver_override or self.ctx.ref.receiver_prefix(
+            str((envelope or {}).get("mdtrtarea_admvs") or ""))
+        ok = envelope is not None
+        answer = response_envelope(
+            infcode=0 if ok else -1, inf_refmsgid=self.ctx.refmsgids.next(receiver, now),
+            refmsg_time=stamp17(prepared.received), respond_time=stamp17(now),
+            output=(envelope or {}).get("input") if ok else None,
+            err_msg=None if ok else prepared.notes.get("parse_error", "/ 报文不是合法的JSON"), warn_msg=None)
+        return HttpResponse(200, {"content-type": JSON_TYPE}, dump_json(answer).encode())
 
     # --- parsing ----------------------------------------------------------------------------------
 

@@ -58,6 +58,9 @@ MUTANTS: dict[str, str] = {
     "reverse-twice": "a settlement already reversed can be reversed again (another negative row)",
     "correction-does-not-undo": "2601 冲正 of a settlement answers success but leaves the settlement in place",
     "sumamt-unchecked": "medfee_sumamt is not compared with the uploaded fee details: the details are settled",
+    "refusal-keeps-changes": "a refused outpatient settlement (2207: a failure cause, a total that differs from the "
+                             "details) still consumes its fee details: they are no longer unsettled, so the visit can "
+                             "neither be settled nor its fees cancelled afterwards",
     # protocol
     "medins-setl-id-not-msgid": "settlements return a platform id as medins_setl_id instead of the request msgid",
     "malformed-inf-refmsgid": "successful answers carry an inf_refmsgid with a 17-digit (millisecond) timestamp, 33 "

@@ -212,7 +212,12 @@ def process_call(
                 fn = HANDLERS.get(infno)
                 if fn is None:
                     return refuse(conn, Refusal("", f"该交易暂不支持：{infno}"), remember=False)
-                output = fn(call)
+                try:
+                    output = fn(call)
+                except Refusal as refusal:
+                    if not getattr(refusal, "keep_changes", False):
+                        raise
+                    return refuse(conn, refusal, remember=True)  # mutant refusal-keeps-changes: the writes stay
                 if call.download is not None:
                     name, content = call.download
                     record_exchange(conn, received=received, path=path, envelope=envelope, valid=True, violations=[],

@@ -44,6 +44,18 @@ class Mutation:
     match_cause: str | None = None  # refusals only: the failure cause whose err_msg patterns the refusal matches
     why_graded: str = ""
     select: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # the known real-world deviation (specs/<version>/deviations.json) the rewrite is: a profile that tolerates
+    # it grades it SHOULD, so there the mutation is no MUST bug ("tolerated by profile")
+    deviation: str | None = None
+    # at most this many of the scenarios it meets per interface (MUST-graded first): a bound for mutations that meet
+    # the ~900 generated negatives, so the self-test stays fast; 0 = every scenario it meets
+    per_interface: int = 0
+
+    def grade_under(self, tolerated: Sequence[str] = ()) -> Grade:
+        """The mutation's grade under a profile tolerating these deviations (a tolerated one is at most SHOULD)."""
+        if self.deviation and self.deviation in tolerated and self.grade is Grade.MUST:
+            return Grade.SHOULD
+        return self.grade
 
     def applies_to(self, infno: str) -> bool:
         return "*" in self.infnos or infno in self.infnos
@@ -63,7 +75,8 @@ class Mutation:
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "category": self.category, "description": self.description,
                 "infnos": list(self.infnos), "when": self.when, "clauses": list(self.clauses),
-                "grade": self.grade.value, "ops": [dict(op) for op in self.ops]}
+                "grade": self.grade.value, "ops": [dict(op) for op in self.ops],
+                **({"deviation": self.deviation} if self.deviation else {})}
 
 
 def _tuple(value: Any, where: str) -> tuple[str, ...]:
@@ -109,7 +122,7 @@ def mutation_from(entry: Mapping[str, Any]) -> Mutation:
                     infnos=_tuple(entry["infnos"], f"{where} infnos"), ops=tuple(ops),
                     clauses=_tuple(entry["clauses"], f"{where} clauses"), grade=grade, when=when,
                     match_cause=entry.get("match_cause"), why_graded=str(entry.get("why_graded", "")),
-                    select=select)
+                    select=select, deviation=entry.get("deviation"), per_interface=int(entry.get("per_interface", 0)))
 
 
 @cache

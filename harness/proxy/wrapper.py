@@ -96,8 +96,12 @@ class MutatingTarget:
             return exchange
         headers = {k: (str(len(text.encode("utf-8"))) if k.lower() == "content-length" else v)
                    for k, v in exchange.response_headers.items()}
-        return dataclasses.replace(exchange, response_text=text, response_json=json.loads(text),
-                                   response_headers=headers)
+        parsed = json.loads(text)
+        status = exchange.status
+        if status is not None and status >= 400 and str(parsed.get("infcode")) == "0":
+            status = 200  # a refusal at HTTP level (a gateway's 401) turned into an acceptance
+        return dataclasses.replace(exchange, response_text=text, response_json=parsed, response_headers=headers,
+                                   status=status)
 
     def __getattr__(self, name: str) -> Any:
         # upload/download/close and anything else a concrete target offers: passed through unaltered

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 __all__ = ["ADDED_COLUMNS", "SCHEMA_VERSION", "STATEMENTS", "TABLES", "fill"]
 
 SCHEMA_VERSION = 2  # SQLite's user_version; version 2 added the ADDED_COLUMNS to runs
-TABLES = frozenset({"runs", "chain", "outcomes"})
+TABLES = frozenset({"runs", "chain", "outcomes", "load_runs"})
 STATEMENTS = (
     """CREATE TABLE IF NOT EXISTS runs (
     seq {serial},
@@ -41,6 +41,19 @@ STATEMENTS = (
     level TEXT, area TEXT, interface TEXT,
     PRIMARY KEY (run_id, scenario_id)
 )""",
+    # every `hsa-cert load` run, apart from `runs` (whose pass rates, diffs and chain are about conformance)
+    """CREATE TABLE IF NOT EXISTS load_runs (
+    seq {serial},
+    run_id TEXT NOT NULL UNIQUE,
+    site_id TEXT NOT NULL,
+    kind TEXT NOT NULL DEFAULT 'load',
+    started_at TEXT, finished_at TEXT, cert_profile TEXT, shape TEXT, duration_s {real}, workers INTEGER,
+    answers {bigint}, errors {bigint}, rate_per_s {real}, verdict TEXT, exit_code INTEGER, out_dir TEXT,
+    slo TEXT NOT NULL DEFAULT '{{}}',
+    interfaces TEXT NOT NULL DEFAULT '{{}}',
+    recorded_at TEXT
+)""",
+    "CREATE INDEX IF NOT EXISTS load_runs_by_site ON load_runs (site_id, seq)",
 )
 # Columns of runs added after version 1 of the ledger, added to an older ledger when it is opened.
 ADDED_COLUMNS = (("inconclusive", "INTEGER"), ("advisories", "INTEGER"), ("coverage", "{real}"))

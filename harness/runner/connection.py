@@ -6,6 +6,7 @@ after `breaker_threshold` consecutive ones the breaker opens and later scenarios
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +19,18 @@ if TYPE_CHECKING:
     from harness.specs import Profile
     from harness.transport import Target
 
-__all__ = ["Connection"]
+__all__ = ["Breaker", "Connection"]
+
+
+class Breaker:
+    """Consecutive infrastructure errors and, once open, why: one per run (`--jobs`: shared by its Runners)."""
+
+    __slots__ = ("count", "lock", "reason")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.reason: str | None = None
+        self.lock = threading.Lock()
 
 
 class Connection:
@@ -28,18 +40,21 @@ class Connection:
     site: SiteConfig
     profile: Profile
     breaker_threshold: int
-    breaker_reason: str | None
+    breaker: Breaker
     sign_in_exchange: Exchange | None
     _sign_no: str | None
     _sign_in_failure: Failure | None
-    _consecutive_infra: int
     emit: Callable[..., None]
     _envelope: Callable[..., dict[str, Any]]
     _once: Callable[[_Run, int, str, Failure], Failure]
 
     @property
     def breaker_open(self) -> bool:
-        return self.breaker_reason is not None
+        return self.breaker.reason is not None
+
+    @property
+    def breaker_reason(self) -> str | None:
+        return self.breaker.reason
 
     def _ensure_signed_in(self, run: _Run) -> bool:
         if not self.profile.require_sign_in or self._sign_no is not None:
@@ -80,14 +95,18 @@ class Connection:
 
 
     def _infra(self, run: _Run, exchange: Exchange) -> bool:
-        if exchange.error is None:
-            self._consecutive_infra = 0
-            return False
-        self._consecutive_infra += 1
+        breaker = self.breaker
+        with breaker.lock:
+            if exchange.error is None:
+                breaker.count = 0
+                return False
+            breaker.count += 1
+            opens = breaker.count >= self.breaker_threshold and breaker.reason is None
+            if opens:
+                breaker.reason = (f"circuit breaker open after {breaker.count} consecutive infrastructure errors "
+                                  f"(last: {exchange.infno} {exchange.error} at {exchange.url})")
         run.infra = run.infra or f"{exchange.infno} at {exchange.url}: {exchange.error}"
-        if self._consecutive_infra >= self.breaker_threshold and not self.breaker_open:
-            self.breaker_reason = (f"circuit breaker open after {self._consecutive_infra} consecutive "
-                                   f"infrastructure errors (last: {exchange.infno} {exchange.error} at {exchange.url})")
-            self.emit("breaker-open", run.scenario.id, reason=self.breaker_reason)
+        if opens:
+            self.emit("breaker-open", run.scenario.id, reason=breaker.reason)
         return True
 

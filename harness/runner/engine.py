@@ -25,7 +25,7 @@ from harness.model import (
     ScenarioResult,
     Severity,
 )
-from harness.runner.connection import Connection
+from harness.runner.connection import Breaker, Connection
 from harness.runner.envelope import Envelopes
 from harness.runner.evaluate import ResponseJudge, merged_patterns
 from harness.runner.ledger import Ledger
@@ -34,6 +34,7 @@ from harness.runner.safety import bounded as _bounded
 from harness.runner.safety import internal_error_reason
 from harness.runner.state import _NotProvisioned, _Run
 from harness.runner.steps import StepRunner
+from harness.runner.tamper import tamper_not_applicable
 from harness.siteconfig import SiteConfig
 from harness.specs import Profile, SpecRegistry, effective_grade
 from harness.transport import Target, switch_fault
@@ -68,8 +69,7 @@ class Runner(StepRunner, Recovery, Envelopes, Connection, ResponseJudge):
         self._provisioned: set[str] = set()
         self._sign_no: str | None = None
         self._sign_in_failure: Failure | None = None
-        self._consecutive_infra = 0
-        self.breaker_reason: str | None = None
+        self.breaker = Breaker()  # consecutive infrastructure errors; `breaker_reason` once open
         self.sign_in_exchange: Exchange | None = None
         self.ledger = Ledger()  # what this run settled and reversed, for 3201 ({{ ledger.<field> }})
         # Profile values read on every message, taken once (a Profile builds them from its raw dict on each read).
@@ -135,6 +135,8 @@ class Runner(StepRunner, Recovery, Envelopes, Connection, ResponseJudge):
         if faulty is not None and not self.site.reference:
             return finish(Outcome.NOT_APPLICABLE, f"the scenario makes the platform lose an answer ({faulty.fault} "
                           f"on {faulty.infno}), which only the embedded reference platform can do (reference = true)")
+        if (untampered := tamper_not_applicable(scenario, self.target)) is not None:
+            return finish(Outcome.NOT_APPLICABLE, untampered)
         try:
             if scenario.id not in self._provisioned:  # the site config does not change during a run
                 self._preflight(scenario)

@@ -31,6 +31,7 @@ from harness.runner.messages import (
     show_infcode,
 )
 from harness.runner.wire import scrubbed, wire_findings
+from harness.specs import effective_grade
 
 if TYPE_CHECKING:
     from harness.runner.ledger import Ledger
@@ -123,10 +124,12 @@ class ResponseJudge:
             # the flow reads "0" as success; validate as if it were 0 (so the output is checked too) and
             # report the type once, with both JSON types shown
             answer = {**(answer or {}), "infcode": infcode_of(response)}
+            # a profile that tolerates the deviation (deviations.json infcode-string) reports it as DEV.…
+            tolerated = "infcode-string" in self.profile.tolerated_deviations
             failures.append(self._once(run, index, step.infno, Failure(
                 title=f"response does not conform: /infcode is {show_infcode(raw)}, the spec types it as a number "
                       "(0 success, -1 refusal) 交易状态码应为数值",
-                clause="ENV.resp.infcode", severity=Severity.MINOR, step=index,
+                clause="DEV.infcode-string" if tolerated else "ENV.resp.infcode", severity=Severity.MINOR, step=index,
                 expected=f"{infcode_of(response)} (a number)", actual=show_infcode(raw),
                 detail="the flow goes on reading it as the number; interface-facts §1.2 [C]: real platforms send a "
                        "JSON number")))
@@ -143,10 +146,16 @@ class ResponseJudge:
     def _once(self, run: _Run, index: int, infno: str, failure: Failure) -> Failure:
         """The first finding of its (interface, clause) in the run as it is; later ones as a note pointing at it."""
         key = ("ENV" if failure.clause.startswith("ENV.") else infno, failure.clause)
-        first = self.first_findings.get(key)
         here = f"{run.scenario.id} step {index + 1} ({infno})" if index >= 0 else f"{run.scenario.id} sign-in ({infno})"
+        first = self.first_findings.get(key)
         if first is None or first == here:
-            self.first_findings[key] = here
+            # A scenario whose grade caps the finding (an advisory negative) does not take the first report:
+            # else a MUST finding would be a MAY "again" note everywhere after it, and be lost.
+            if effective_grade(failure, run.scenario.grade, self.profile) is not effective_grade(
+                    failure, Grade.MUST, self.profile):
+                return failure
+            first = self.first_findings.setdefault(key, here)  # one step (`--jobs`: Runners share the dict)
+        if first == here:
             return failure
         return Failure(title=f"again: {failure.title} (reported once per run, first at {first}) 同一问题已报告",
                        clause=failure.clause, severity=Severity.WARNING, grade=Grade.MAY, detail=failure.detail,

@@ -25,7 +25,7 @@ item runs. Results are computed ahead of the items; the items consume them in ru
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -117,6 +117,9 @@ class ScenarioPool:
         self._thread: threading.Thread | None = None
         for worker in self.workers:
             worker.add_listener(self._buffer)
+            # "reported once per run": one table for the run (which scenario is first may differ from serial)
+            worker.first_findings = main.first_findings
+            worker.breaker = main.breaker  # consecutive infrastructure errors count across the run, as in serial
 
     # --- the plugin's side ------------------------------------------------------------------------
 
@@ -185,9 +188,9 @@ class ScenarioPool:
         runner = self._acquire()
         try:
             runner.ledger = ledger
-            runner.site = self.site.with_person(*person) if person is not None and person[1] else self.site
             was_open = runner.breaker_open
             try:
+                runner.site = self.site.with_person(*person) if person is not None and person[1] else self.site
                 slot.result = runner.run_scenario(scenario)
             except Exception as exc:  # the runner keeps what it sent; this is the last resort
                 slot.result = ScenarioResult(scenario_id=scenario.id, outcome=Outcome.ERROR,
@@ -218,7 +221,3 @@ class ScenarioPool:
         if slot is not None:
             slot.events.append(event)
 
-
-def make_workers(jobs: int, make: Callable[[], Runner]) -> list[Runner]:
-    """`jobs` Runners for a pool, each made by `make` (its own Target, so its own connection and sign-in)."""
-    return [make() for _ in range(max(1, jobs))]

@@ -16,6 +16,7 @@ from harness.runner.messages import infcode_of, parse_response
 from harness.runner.safety import bounded as _bounded
 from harness.runner.safety import unanswered
 from harness.runner.state import SAVED, _NotProvisioned, _Run, _SuiteBug, _template_strings
+from harness.runner.tamper import run_tampered_step
 from harness.scenarios.templates import render
 
 if TYPE_CHECKING:
@@ -109,6 +110,8 @@ class StepRunner:
             return self._record(run, StepResult(index, step.infno, None, (problem,), teardown), [problem])
         if step.fault:
             return self._run_fault_step(run, step, index, envelope, teardown=teardown)
+        if step.tamper:  # a gateway-signature step (harness/runner/tamper.py)
+            return run_tampered_step(self, run, step, index, envelope, teardown=teardown)
         try:
             exchange, content = self._send(step.infno, envelope)
         except Exception as exc:  # a bug of the transport: the outcome of the call is unknown

@@ -219,7 +219,8 @@ def _applicable(scenarios: Sequence[Scenario], profile: Profile, files: Mapping[
     """Drop scenarios whose `needs:` tags the province profile does not meet.
 
     `needs:sign-in`: the profile requires 9001 sign-in; `needs:2601-<infno>`: the profile lets 2601
-    undo <infno>; `needs:outpatient-a`: the profile's `outpatient_variant` is "A" (2203A/2206A/2207A).
+    undo <infno>; `needs:outpatient-a`: the profile's `outpatient_variant` is "A" (2203A/2206A/2207A);
+    `needs:gateway-<family>`: the profile's gateway family is <family>.
     Such a scenario tests a rule the province does not have, so it is not part of it.
     """
     problems: list[Problem] = []
@@ -236,10 +237,13 @@ def _applicable(scenarios: Sequence[Scenario], profile: Profile, files: Mapping[
                 allowed = allowed and need[len("2601-"):] in profile.reversible_by_2601
             elif need == "outpatient-a":
                 allowed = allowed and profile.outpatient_variant == "A"
+            elif need.startswith("gateway-"):  # the gateway-signature scenarios of one family (scenarios/gateway)
+                allowed = allowed and need[len("gateway-"):] == str(profile.gateway.get("family", "none"))
             else:
                 problems.append(Problem(files.get(scenario.id, scenario.source), 0, 0,
                                         f"scenario {scenario.id} has an unknown tag {tag!r}",
-                                        expected="needs:sign-in, needs:2601-<infno> or needs:outpatient-a"))
+                                        expected="needs:sign-in, needs:2601-<infno>, needs:outpatient-a or "
+                                                 "needs:gateway-<family>"))
         if allowed:
             kept.append(scenario)
     raise_if_any(problems, {})

@@ -55,6 +55,8 @@ def step_to_dict(step: Step) -> dict[str, Any]:
         data["when"] = step.when
     if step.fault is not None:  # only when set: the fingerprints of steps without faults stay what they were
         data["fault"] = step.fault
+    if step.tamper is not None:  # likewise
+        data["tamper"] = step.tamper
     return data
 
 
@@ -117,6 +119,7 @@ def step_from_dict(data: Mapping[str, Any]) -> Step:
         name=str(data.get("name", "")),
         when=data.get("when"),
         fault=data.get("fault"),
+        tamper=data.get("tamper"),
     )
 
 

@@ -114,6 +114,8 @@ _ENTRIES: tuple[MutantSpec, ...] = (
     MutantSpec("reverse-twice", "rules", "R-REVERSE-ONCE", Relevance(kinds=("flow",), areas=("reversal",))),
     MutantSpec("correction-does-not-undo", "rules", "R-2601-UNDOES", Relevance(kinds=("flow",), areas=("reversal",))),
     MutantSpec("sumamt-unchecked", "rules", "R-CAUSE-SUMAMT-MISMATCH", _cause("sumamt-mismatch")),
+    MutantSpec("refusal-keeps-changes", "rules", "R-REFUSAL-NO-STATE-CHANGE",
+               Relevance(tags=("cause",), areas=("outpatient", "idempotency"))),
     # protocol
     MutantSpec("medins-setl-id-not-msgid", "protocol", "R-MEDINS-SETL-ID-IS-MSGID", _SETTLING),
     MutantSpec("malformed-inf-refmsgid", "protocol", "ENV.resp.inf_refmsgid",

@@ -59,6 +59,12 @@ class ProxyVerdict:
     scenarios_run: int
     seconds: float
     reference_only: bool = False
+    grade: Grade = Grade.MUST  # the mutation's grade under the site's profile (Mutation.grade_under)
+
+    @property
+    def tolerated(self) -> bool:
+        """The profile tolerates the deviation the mutation plants: graded below the catalogue's grade there."""
+        return self.grade is not self.mutation.grade
 
     @property
     def exercised(self) -> bool:
@@ -72,12 +78,15 @@ class ProxyVerdict:
     def status(self) -> str:
         if self.caught:
             return "caught"
-        return "missed" if self.exercised else "not exercised"
+        if not self.exercised:
+            return "not exercised"
+        return "tolerated by profile" if self.tolerated else "missed"
 
     def to_json(self) -> dict[str, Any]:
         first = self.caught_by[0] if self.caught_by else None
         return {
-            "name": self.mutation.name, "category": self.mutation.category, "grade": self.mutation.grade.value,
+            "name": self.mutation.name, "category": self.mutation.category, "grade": self.grade.value,
+            **({"catalogue_grade": self.mutation.grade.value} if self.tolerated else {}),
             "clauses": list(self.mutation.clauses), "description": self.mutation.description,
             "caught": self.caught, "status": self.status,
             "by": ({"scenario": first.scenario, "clause": first.clause, "title": first.title, "grade": first.grade}
@@ -89,10 +98,14 @@ class ProxyVerdict:
         }
 
 
-def judge_mutation(mutation: Mutation, clean: SuiteResult, run: ProxyRun) -> ProxyVerdict:
-    """Which scenarios that passed in the baseline now show the mutation; portable catches of its own clauses first."""
+def judge_mutation(mutation: Mutation, clean: SuiteResult, run: ProxyRun,
+                   tolerated: Sequence[str] = ()) -> ProxyVerdict:
+    """Which scenarios that passed in the baseline now show the mutation; portable catches of its own clauses first.
+
+    `tolerated`: the deviations the site's profile tolerates; a mutation planting one is judged at SHOULD there."""
+    grade = mutation.grade_under(tolerated)
     if not run.applied:  # nothing was altered: whatever changed (a persistent site's state drifting) is not its doing
-        return ProxyVerdict(mutation, (), 0, len(run.suite.outcomes), run.suite.seconds)
+        return ProxyVerdict(mutation, (), 0, len(run.suite.outcomes), run.suite.seconds, grade=grade)
     catches: list[Catch] = []
     portable: list[bool] = []
     for sid, outcome in run.suite.outcomes.items():
@@ -100,7 +113,7 @@ def judge_mutation(mutation: Mutation, clean: SuiteResult, run: ProxyRun) -> Pro
             continue
         before = {(n.title, n.clause) for n in clean.failures.get(sid, ())}
         notes = run.suite.failures.get(sid, ())
-        if mutation.grade is Grade.MUST:
+        if grade is Grade.MUST:
             found = [n for n in notes if n.grade == Grade.MUST.value] if outcome == "failed" else []
         else:
             found = [n for n in notes if (n.title, n.clause) not in before]
@@ -111,7 +124,7 @@ def judge_mutation(mutation: Mutation, clean: SuiteResult, run: ProxyRun) -> Pro
     order = sorted(range(len(catches)), key=lambda i: (not portable[i], catches[i].clause not in named,
                                                        catches[i].grade != Grade.MUST.value, i))
     return ProxyVerdict(mutation, tuple(catches[i] for i in order), run.applied, len(run.suite.outcomes),
-                        run.suite.seconds, reference_only=bool(catches) and not any(portable))
+                        run.suite.seconds, reference_only=bool(catches) and not any(portable), grade=grade)
 
 
 @dataclass
@@ -124,7 +137,7 @@ class ProxyReport:
     notes: list[str] = field(default_factory=list)
 
     def _must(self) -> list[ProxyVerdict]:
-        return [v for v in self.verdicts if v.mutation.grade is Grade.MUST and v.exercised]
+        return [v for v in self.verdicts if v.grade is Grade.MUST and v.exercised]
 
     @property
     def missed_must(self) -> list[ProxyVerdict]:
@@ -155,7 +168,8 @@ class ProxyReport:
             "total": len(must),
             "portable_score": round(self.portable_score, 4),
             "not_exercised": [v.mutation.name for v in self.verdicts if not v.exercised],
-            "advisory": [v.mutation.name for v in self.verdicts if v.mutation.grade is not Grade.MUST],
+            "advisory": [v.mutation.name for v in self.verdicts if v.grade is not Grade.MUST],
+            "tolerated_by_profile": [v.mutation.name for v in self.verdicts if v.tolerated],
             "missed": [v.mutation.name for v in self.missed_must],
             "clean": {"total": len(self.clean.outcomes), "passed": len(self.clean.outcomes) - len(clean_failed),
                       "not_passed": clean_failed, "seconds": self.clean.seconds},
@@ -169,7 +183,7 @@ class ProxyReport:
             first = v.caught_by[0] if v.caught_by else None
             by = f"{first.scenario} [{first.clause}]" if first else "-"
             mark = v.status + (" (reference only)" if v.reference_only else "")
-            rows.append([v.mutation.name, v.mutation.grade.value, ", ".join(v.mutation.clauses), mark, by])
+            rows.append([v.mutation.name, v.grade.value, ", ".join(v.mutation.clauses), mark, by])
         lines = [f"proxy self-test against {self.site}: {len(self.verdicts)} mutations on the wire",
                  _table(rows, ["mutation", "grade", "clauses", "status", "caught by (scenario [finding clause])"])]
         clean_failed = [sid for sid, outcome in self.clean.outcomes.items() if outcome != "passed"]
@@ -186,6 +200,10 @@ class ProxyReport:
         idle = [v.mutation.name for v in self.verdicts if not v.exercised]
         if idle:
             lines.append(f"  not exercised on this site (altered no answer, left out of the score): {', '.join(idle)}")
+        tolerant = [v.mutation.name for v in self.verdicts if v.tolerated]
+        if tolerant:
+            lines.append("  tolerated by the site's profile (a known deviation it grades SHOULD; not in the MUST "
+                         f"score): {', '.join(tolerant)}")
         lines.extend(self.notes)
         return "\n".join(lines)
 
@@ -196,9 +214,22 @@ def _table(rows: list[list[str]], headers: list[str]) -> str:
                      for row in [headers, *rows])
 
 
+def _bounded(met: list[Scenario], per_interface: int) -> tuple[str, ...]:
+    """The ids of the scenarios met, at most `per_interface` per interface (MUST-graded first; 0: all)."""
+    if not per_interface:
+        return tuple(s.id for s in met)
+    kept: dict[str, list[Scenario]] = {}
+    for scenario in sorted(met, key=lambda s: s.grade.rank):
+        group = kept.setdefault(scenario.interface, [])
+        if len(group) < per_interface:
+            group.append(scenario)
+    wanted = {s.id for group in kept.values() for s in group}
+    return tuple(s.id for s in met if s.id in wanted)
+
+
 def plan_proxy(scenarios: Sequence[Scenario], mutations: Sequence[Mutation]) -> list[Task]:
     """The clean run over every scenario some mutation meets, then one run per mutation (none if it meets none)."""
-    chosen = {m.name: tuple(s.id for s in scenarios if m.selects(s)) for m in mutations}
+    chosen = {m.name: _bounded([s for s in scenarios if m.selects(s)], m.per_interface) for m in mutations}
     union = {sid for ids in chosen.values() for sid in ids}
     tasks = [Task(CLEAN, tuple(s.id for s in scenarios if s.id in union), ())]
     tasks.extend(Task(m.name, chosen[m.name], (m.name,)) for m in mutations if chosen[m.name])
@@ -207,7 +238,7 @@ def plan_proxy(scenarios: Sequence[Scenario], mutations: Sequence[Mutation]) -> 
 
 def run_proxy_selftest(run: ProxyRunner, scenarios: Sequence[Scenario], mutations: Sequence[Mutation], *,
                        site: str = "the embedded reference platform", jobs: int = 1, recheck: bool = False,
-                       progress: Callable[[str], None] | None = None) -> ProxyReport:
+                       progress: Callable[[str], None] | None = None, tolerated: Sequence[str] = ()) -> ProxyReport:
     """The clean run and one run per mutation; with `recheck` (a persistent site, whose state every run changes)
     the runs go one after another and the clean run is repeated at the end: a scenario counts as passing in the
     baseline only when it passed both times, so that the site's drift is never taken for a catch."""
@@ -240,6 +271,6 @@ def run_proxy_selftest(run: ProxyRunner, scenarios: Sequence[Scenario], mutation
         else:
             notes.append("  the clean run repeated at the end passed the same scenarios: no drift of the site's state")
     empty = ProxyRun(SuiteResult(outcomes={}))
-    verdicts = [judge_mutation(m, clean, results.get(m.name, empty)) for m in mutations]
+    verdicts = [judge_mutation(m, clean, results.get(m.name, empty), tolerated) for m in mutations]
     return ProxyReport(site=site, clean=clean, verdicts=verdicts, seconds=time.perf_counter() - started,
                        jobs=max(jobs, 1), notes=notes)

@@ -16,6 +16,7 @@ from typing import Any
 from harness.checks import CHECKS
 from harness.model import Scenario
 from harness.proxy import Mutation
+from harness.runner.tamper import TAMPER_CLAUSE
 from harness.selftest.catalogue import MutantSpec
 from harness.specs import SpecRegistry
 
@@ -80,8 +81,8 @@ class RulesReport:
         lines.append(f"{len(self.rules)} rules; {len(self.without_check)} without a check (no registered check and "
                      f"no refusal expectation cites them): {', '.join(self.without_check) or 'none'}")
         unseen = ", ".join(self.without_scenario) or "none"
-        lines.append(f"  (of these, cited by no scenario at all: {unseen}; the others are verified only through "
-                     "their flows' expectations)")
+        lines.append("  (those are verified through their flows' expectations; cited by no scenario at all, their "
+                     f"checks running on every answer of their interfaces: {unseen})")
         lines.append(f"{len(self.without_mutant)} without a mutant (no platform mutant or proxy mutation breaks "
                      f"them): {', '.join(self.without_mutant) or 'none'}")
         return "\n".join(lines)
@@ -103,6 +104,9 @@ def rules_report(registry: SpecRegistry, scenarios: Iterable[Scenario], mutants:
         clauses = set(scenario.clauses)
         for step in (*scenario.steps, *scenario.teardown):
             clauses.update(check_clause[n] for n in step.expect.checks if n in check_clause)
+            if step.tamper:  # a gateway-signature step expects the gateway's refusal (harness/runner/tamper.py)
+                refusals[TAMPER_CLAUSE] = refusals.get(TAMPER_CLAUSE, 0) + 1
+                clauses.add(TAMPER_CLAUSE)
             if step.expect.ok is False and step.expect.cause in cause_clause:
                 clause = cause_clause[step.expect.cause]
                 refusals[clause] = refusals.get(clause, 0) + 1

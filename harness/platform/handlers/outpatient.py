@@ -167,11 +167,18 @@ def _settle_outpatient(call: Call, *, commit: bool) -> dict[str, Any]:
     fee_rows = [r for r in active_fees(call.conn, visit.mdtrt_id, unsettled_only=not settled)
                 if batch in (ALL_BATCHES, r["chrg_bchno"])]
     rows = stored_rows(fee_rows)
-    run_checks(call, person, visit, care=care, med_type=med_type,
-               dise_codg=str(data.get("dise_codg") or visit.dise_codg), presented_cert_type=data.get("mdtrt_cert_type"),
-               exp_content=data.get("exp_content"))  # fmt: skip
-    if not call.switches.on("sumamt-unchecked"):
-        check_sum(rows, data.get("medfee_sumamt"))
+    try:
+        run_checks(call, person, visit, care=care, med_type=med_type,
+                   dise_codg=str(data.get("dise_codg") or visit.dise_codg),
+                   presented_cert_type=data.get("mdtrt_cert_type"), exp_content=data.get("exp_content"))
+        if not call.switches.on("sumamt-unchecked"):
+            check_sum(rows, data.get("medfee_sumamt"))
+    except Refusal as refusal:
+        if commit and fee_rows and call.switches.on("refusal-keeps-changes"):
+            ids = [r["id"] for r in fee_rows]
+            call.conn.execute(f"UPDATE fees SET setl_id = 'REFUSED' WHERE id IN ({','.join('?' for _ in ids)})", ids)
+            refusal.keep_changes = True  # type: ignore[attr-defined]  # the pipeline commits this write with the refusal
+        raise
     return settle_rows(call, person, rows, fee_rows, data, commit=commit, mdtrt_id=visit.mdtrt_id, care=care,
                        med_type=med_type)
 

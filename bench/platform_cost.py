@@ -1,0 +1,231 @@
+"""Benchmark: what a call of the outpatient flow costs the reference platform, next to an echo on the same stack.
+
+    python bench/platform_cost.py [--visits N] [--rounds R] [--clients C] [--profile FILE]
+
+The platform runs as its own process (`python -m harness platform serve`, a SQLite file in WAL mode,
+sign-in required). Per round, N outpatient visits go through the flow one phase at a time (1101 for N
+persons, then 2201 for N visits, 2203, 2204, 2206, 2207), each phase's N requests sent by C concurrent
+clients (threads, each over its own keep-alive connection). Right before or after each phase (the order
+alternates between rounds, so that other load on the machine hits both alike) the same N request bodies
+are sent to `POST /__admin/echo`: the same HTTP stack and the same envelope parsing (the body decoded
+and parsed as an envelope, an answer envelope encoded), no validation, no state, no business logic.
+
+Measured per phase: the platform process's CPU time per request (user + system, from the operating
+system: what the platform itself spent, whoever else loads the machine) and the wall time per request.
+Bodies are serialised before the clock starts. The headline is the median round's ratio of CPU per
+request, call ÷ echo (target for 2207: at most 2); every round's figures follow.
+
+`--profile FILE` runs the platform under cProfile (stdlib) and writes its statistics to FILE when the
+platform stops (`python -m pstats FILE`): the profile covers the whole run, echo included.
+
+Loopback only; every loop is bounded; the platform process is stopped at the end.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# bench/ holds platform.py: drop the folder from the import path so the standard library's `platform` wins.
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
+sys.path.insert(0, str(ROOT))
+
+import argparse  # noqa: E402
+import http.client  # noqa: E402
+import json  # noqa: E402
+import signal  # noqa: E402
+import socket  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from typing import Any  # noqa: E402
+
+import psutil  # noqa: E402
+
+from harness.load.flows import POOL_ARCHETYPES  # noqa: E402
+from harness.personas import load_catalogue  # noqa: E402
+from harness.platform.samples import (  # noqa: E402
+    SampleHis,
+    fee_lines,
+    person_input,
+    register_input,
+    settle_input,
+    sign_in_input,
+    total,
+    visit_input,
+)
+
+ENDPOINT = "/fsi/api/rsfComIfsService/callService"
+ECHO = "/__admin/echo"
+HEADERS = {"Content-Type": "application/json;charset=utf-8"}
+PHASES = ("1101", "2201", "2203", "2204", "2206", "2207")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start(db: Path, profile: str | None) -> tuple[subprocess.Popen[bytes], int]:
+    port = free_port()
+    runner = [sys.executable, "-m", "cProfile", "-o", profile] if profile else [sys.executable]
+    proc = subprocess.Popen([*runner, "-m", "harness", "platform", "serve", "--db", str(db), "--port", str(port)],
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(300):
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return proc, port
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    raise SystemExit("the platform did not start")
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.send_signal(signal.SIGINT)  # uvicorn stops cleanly on SIGINT (and cProfile then writes its file)
+    try:
+        proc.wait(20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
+
+
+def send_all(port: int, path: str, bodies: list[bytes], clients: int) -> list[bytes]:
+    """Send `bodies` over `clients` concurrent keep-alive connections; the answers in the bodies' order."""
+    answers: list[bytes] = [b""] * len(bodies)
+
+    def worker(start: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        try:
+            for i in range(start, len(bodies), clients):
+                conn.request("POST", path, body=bodies[i], headers=HEADERS)
+                answers[i] = conn.getresponse().read()
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(min(clients, len(bodies)))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return answers
+
+
+def outputs(answers: list[bytes], infno: str) -> list[dict[str, Any]]:
+    found = []
+    for raw in answers:
+        answer = json.loads(raw)
+        if answer.get("infcode") != 0:
+            raise SystemExit(f"{infno} refused: {str(answer.get('err_msg'))[:200]}")
+        found.append(answer.get("output") or {})
+    return found
+
+
+class Flow:
+    """N visits of the outpatient flow, one phase at a time: the bodies of the next phase from the last answers."""
+
+    def __init__(self, his: SampleHis, persons: list[Any], items: dict[str, Any], count: int, tag: str) -> None:
+        self.his, self.items = his, items
+        self.who = [persons[n % len(persons)] for n in range(count)]
+        self.tag = tag
+        self.mdtrt: list[str] = []
+        self.rows: list[list[dict[str, Any]]] = []
+
+    def bodies(self, infno: str) -> list[bytes]:
+        his, items = self.his, self.items
+        if infno == "1101":
+            envs = [his.envelope("1101", person_input(w), w) for w in self.who]
+        elif infno == "2201":
+            envs = [his.envelope("2201", register_input(w, f"{self.tag}{n:06d}"), w) for n, w in enumerate(self.who)]
+        elif infno == "2203":
+            envs = [his.envelope("2203", visit_input(w, m), w) for w, m in zip(self.who, self.mdtrt, strict=True)]
+        elif infno == "2204":
+            self.rows = [fee_lines(w, m, [(items["consult"], 1), (items["cefaclor"], 1)], chrg_bchno="B1")
+                         for w, m in zip(self.who, self.mdtrt, strict=True)]
+            envs = [his.envelope("2204", {"feedetail": r}, w) for w, r in zip(self.who, self.rows, strict=True)]
+        else:
+            presettle = infno == "2206"
+            envs = [his.envelope(infno, settle_input(w, m, "B1", total(r), acct_used_flag="0", presettle=presettle), w)
+                    for w, m, r in zip(self.who, self.mdtrt, self.rows, strict=True)]
+        return [json.dumps(e, ensure_ascii=False, separators=(",", ":")).encode() for e in envs]
+
+    def took(self, infno: str, outs: list[dict[str, Any]]) -> None:
+        if infno == "2201":
+            self.mdtrt = [str(o["data"]["mdtrt_id"]) for o in outs]
+
+
+def measure(proc: psutil.Process, send: Callable[[], list[bytes]]) -> tuple[float, float, list[bytes]]:
+    """(platform CPU seconds, wall seconds, answers) of one batch."""
+    cpu = proc.cpu_times()
+    started = time.perf_counter()
+    answers = send()
+    wall = time.perf_counter() - started
+    after = proc.cpu_times()
+    return (after.user - cpu.user) + (after.system - cpu.system), wall, answers
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--visits", type=int, default=300, help="visits per round (default 300)")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds; the median is the headline (default 5)")
+    parser.add_argument("--clients", type=int, default=4, help="concurrent clients (default 4)")
+    parser.add_argument("--profile", help="run the platform under cProfile and write its statistics here")
+    args = parser.parse_args()
+    catalogue = load_catalogue()
+    persons = [catalogue.persona(a) for a in POOL_ARCHETYPES]
+    items = {i.alias: i for i in catalogue.items}
+    his = SampleHis.for_institution(catalogue.default_institution())
+    # cpu[infno] / cpu_echo[infno] / wall... : one value per round (seconds per request)
+    figures: dict[str, dict[str, list[float]]] = {i: {"cpu": [], "echo_cpu": [], "wall": [], "echo_wall": []}
+                                                  for i in PHASES}
+    with tempfile.TemporaryDirectory(prefix="hsa-bench-") as tmp:
+        server, port = start(Path(tmp) / "platform.sqlite", args.profile)
+        try:
+            platform = psutil.Process(server.pid)
+            sign_in = send_all(port, ENDPOINT, [json.dumps(his.envelope("9001", sign_in_input())).encode()], 1)
+            his.sign_no = outputs(sign_in, "9001")[0]["signinoutb"]["sign_no"]
+            for n in range(max(1, args.rounds)):
+                flow = Flow(his, persons, items, args.visits, f"R{n}")
+                for infno in PHASES:
+                    bodies = flow.bodies(infno)
+                    sides = {}
+                    for side in (("echo", "call") if n % 2 == 0 else ("call", "echo")):
+                        path = ECHO if side == "echo" else ENDPOINT
+                        sides[side] = measure(platform, lambda p=path, b=bodies: send_all(port, p, b, args.clients))
+                    cpu, wall, answers = sides["call"]
+                    echo_cpu, echo_wall, echoes = sides["echo"]
+                    outputs(echoes, f"echo of {infno}")
+                    flow.took(infno, outputs(answers, infno))
+                    row = figures[infno]
+                    for key, value in (("cpu", cpu), ("echo_cpu", echo_cpu), ("wall", wall), ("echo_wall", echo_wall)):
+                        row[key].append(value / len(bodies))
+                print(f"round {n + 1}: " + ", ".join(
+                    f"{i} {figures[i]['cpu'][-1] * 1e6:.0f}/{figures[i]['echo_cpu'][-1] * 1e6:.0f} us" for i in PHASES)
+                    + "  (platform CPU per request, call/echo)", flush=True)
+        finally:
+            stop(server)
+    print()
+    print(f"{'infno':<6} {'CPU/request':>12} {'echo CPU':>9} {'ratio':>6}   {'wall/request':>12} {'echo wall':>9}"
+          f" {'ratio':>6}   (medians over {len(figures['2207']['cpu'])} rounds, us)")
+    for infno in PHASES:
+        row = figures[infno]
+        cpu_ratios = [c / e for c, e in zip(row["cpu"], row["echo_cpu"], strict=True) if e]
+        wall_ratios = [c / e for c, e in zip(row["wall"], row["echo_wall"], strict=True) if e]
+        cpu, echo_cpu = statistics.median(row["cpu"]) * 1e6, statistics.median(row["echo_cpu"]) * 1e6
+        print(f"{infno:<6} {cpu:>12.0f} {echo_cpu:>9.0f}"
+              f" {statistics.median(cpu_ratios):>6.2f}   {statistics.median(row['wall']) * 1e6:>12.0f}"
+              f" {statistics.median(row['echo_wall']) * 1e6:>9.0f} {statistics.median(wall_ratios):>6.2f}")
+    settle = figures["2207"]
+    ratio = statistics.median(c / e for c, e in zip(settle["cpu"], settle["echo_cpu"], strict=True) if e)
+    print(f"\n2207 settlement / echo, platform CPU per request: median {ratio:.2f} (target <= 2); "
+          f"{args.visits} visits per round, {args.clients} concurrent clients, {args.rounds} rounds")
+
+
+if __name__ == "__main__":
+    main()
