@@ -140,3 +140,47 @@ def test_a_run_tells_ctrl_c_from_pytests_own_stops() -> None:
         signal.raise_signal(signal.SIGINT)
     assert pressed == [True]
     assert signal.getsignal(signal.SIGINT) is before
+
+
+@pytest.mark.slow
+@POSIX_ONLY
+def test_a_client_leaving_mid_request_leaves_no_traceback_on_the_platform(tmp_path: Path) -> None:
+    """What a run's Ctrl-C does to the embedded platform (and a dropped HIS to `platform serve`)."""
+    import socket
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "harness", "platform", "serve", "--port", str(port), "--db", ":memory:"], cwd=tmp_path,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8",
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # POSIX only (skipped elsewhere)
+    watchdog = threading.Timer(WAIT_S, process.kill)
+    watchdog.start()
+    try:
+        for line in process.stdout:  # type: ignore[union-attr]
+            if "hsa-cert reference platform on" in line:
+                break
+        for _attempt in range(600):  # until uvicorn listens (it starts after that line)
+            try:
+                health = urllib.request.urlopen(f"http://127.0.0.1:{port}/__admin/health", timeout=30)
+                break
+            except OSError:
+                threading.Event().wait(0.1)
+        else:
+            pytest.fail("the platform never listened")
+        health.close()
+        with socket.create_connection(("127.0.0.1", port)) as client:  # headers, half the body, gone
+            client.sendall(b"POST /fsi/api/9001 HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                           b"Content-Length: 1000\r\n\r\n{\"infno\": \"9001\"")
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/__admin/health", timeout=30) as after:
+            assert after.status == 200  # the platform goes on serving
+        process.send_signal(signal.SIGINT)
+        _out, errors = process.communicate()
+    finally:
+        watchdog.cancel()
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert "Traceback" not in errors and "ClientDisconnect" not in errors, errors

@@ -17,7 +17,15 @@ from harness.cli import app
 from harness.errors import ConfigError, UsageError
 from harness.model import Outcome
 from harness.reporting.chain import verify_chain
-from harness.reporting.ledger import append_run, chain_head, load_chain, load_outcomes, load_runs
+from harness.reporting.ledger import (
+    append_load_run,
+    append_run,
+    chain_head,
+    load_chain,
+    load_load_runs,
+    load_outcomes,
+    load_runs,
+)
 from harness.reporting.ledger_copy import copy_ledger, table_shapes
 from harness.reporting.ledger_schema import TABLES
 from harness.reporting.record import RunRecord
@@ -49,6 +57,9 @@ def _source(tmp_path: Path) -> Path:
     _certify(source, runs, "b-1", site="site-b")
     _certify(source, runs, "a-2")
     _certify(source, runs, "b-2", site="site-b")
+    append_load_run(source, {"run": {"run_id": "load-1", "exit_code": 0}, "load": {
+        "site": {"id": "site-a"}, "duration_s": 60.0, "total": {"count": 1200, "errors": 0},
+        "interfaces": {"2207": {"count": 1200}}}}, verdict="passed")
     return source
 
 
@@ -73,8 +84,11 @@ def test_the_schema_statements_name_every_table_with_a_key() -> None:
 def test_a_sqlite_ledger_copied_into_a_new_one_keeps_every_row_and_chain(tmp_path: Path) -> None:
     source, target = _source(tmp_path), tmp_path / "shared" / "ledger.sqlite"
     report = copy_ledger(source, target)
-    assert report.copied == {"runs": 5, "chain": 4, "outcomes": 15}
-    assert report.skipped == {"runs": 0, "chain": 0, "outcomes": 0} and report.sites == 2
+    assert report.copied == {"runs": 5, "chain": 4, "outcomes": 15, "load_runs": 1}
+    assert set(report.skipped.values()) == {0} and report.sites == 2
+    assert set(report.copied) == TABLES  # a table added to the schema later is copied too
+    assert [r.to_json() | {"seq": 0} for r in load_load_runs(target)] == [
+        r.to_json() | {"seq": 0} for r in load_load_runs(source)]
     assert _rows(target) == _rows(source)
     assert _chains(target) == _chains(source)
     assert load_outcomes(target, "a-2") == load_outcomes(source, "a-2")
@@ -82,8 +96,8 @@ def test_a_sqlite_ledger_copied_into_a_new_one_keeps_every_row_and_chain(tmp_pat
     assert checked.intact and (checked.runs, checked.chained) == (5, 4), checked.render()
 
     again = copy_ledger(source, target)
-    assert again.copied == {"runs": 0, "chain": 0, "outcomes": 0}
-    assert again.skipped == {"runs": 5, "chain": 4, "outcomes": 15}
+    assert set(again.copied.values()) == {0}
+    assert again.skipped == {"runs": 5, "chain": 4, "outcomes": 15, "load_runs": 1}
     assert len(load_runs(target)) == 5
 
 
@@ -128,10 +142,10 @@ def test_the_command_copies_then_verify_chain_passes_on_the_target(tmp_path: Pat
     runner = CliRunner()
     first = runner.invoke(app, ["ledger", "copy", "--from", str(source), "--to", str(target)])
     assert first.exit_code == 0, first.output
-    assert "copied:  5 runs, 4 chain, 15 outcomes" in first.output
+    assert "copied:  5 runs, 4 chain, 15 outcomes, 1 load_runs" in first.output
     second = runner.invoke(app, ["ledger", "copy", "--from", str(source), "--to", str(target)])
-    assert "copied:  0 runs, 0 chain, 0 outcomes" in second.output
-    assert "skipped: 5 runs, 4 chain, 15 outcomes" in second.output
+    assert "copied:  0 runs, 0 chain, 0 outcomes, 0 load_runs" in second.output
+    assert "skipped: 5 runs, 4 chain, 15 outcomes, 1 load_runs" in second.output
     checked = runner.invoke(app, ["verify", "--chain", "--ledger", str(target)])
     assert checked.exit_code == 0, checked.output
 
@@ -142,13 +156,13 @@ def test_a_sqlite_ledger_moves_onto_the_provinces_postgresql_ledger(pg_server, t
     runner = CliRunner()
     first = runner.invoke(app, ["ledger", "copy", "--from", str(source), "--to", url])
     assert first.exit_code == 0, first.output
-    assert "copied:  5 runs, 4 chain, 15 outcomes" in first.output
+    assert "copied:  5 runs, 4 chain, 15 outcomes, 1 load_runs" in first.output
     assert pg_server.password not in first.output and ":***@" in first.output
     assert _rows(url) == _rows(source) and _chains(url) == _chains(source)
     checked = runner.invoke(app, ["verify", "--chain", "--ledger", url])
     assert checked.exit_code == 0, checked.output
     second = runner.invoke(app, ["ledger", "copy", "--from", str(source), "--to", url])
-    assert "copied:  0 runs, 0 chain, 0 outcomes" in second.output, second.output
+    assert "copied:  0 runs, 0 chain, 0 outcomes, 0 load_runs" in second.output, second.output
     assert len(load_runs(url)) == 5
     back = tmp_path / "back" / "ledger.sqlite"  # and back again, server to file
     assert copy_ledger(url, back).copied["runs"] == 5

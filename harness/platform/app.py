@@ -94,20 +94,27 @@ def create_app(config: PlatformConfig | Platform | None = None) -> Starlette:
 _DRAIN_LIMIT = 1 << 30  # past this, stop reading a refused body and let the connection close
 
 
+async def _whole_body(request: Request) -> bytes | HttpResponse:
+    try:
+        return await request.body()
+    except ClientDisconnect:  # the client left mid-request (a Ctrl-C, a dropped HIS): no one to answer, no traceback
+        return HttpResponse(400, {"content-type": JSON_TYPE}, b'{"code":400,"message":"client disconnected"}')
+
+
 async def read_capped(platform: Platform, request: Request) -> bytes | HttpResponse:
     """The body, or the 413 answer when it is over the limit (the excess is drained, never kept)."""
     scope = request.scope
     declared = next((v.decode("latin-1") for k, v in scope["headers"] if k.lower() == b"content-length"), "")
     size = int(declared) if declared.isdigit() else 0
     if declared.isdigit() and size <= min(platform.config.max_request_bytes, platform.config.max_upload_bytes):
-        return await request.body()  # the usual case; the server holds the body to its Content-Length
+        return await _whole_body(request)  # the usual case; the server holds the body to its Content-Length
     headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
     if scope["path"].startswith("/__admin"):
         limit = platform.config.max_request_bytes
     else:
         limit = platform.body_limit(headers, scope["path"])
     if declared.isdigit() and size <= limit:
-        return await request.body()
+        return await _whole_body(request)
     chunks: list[bytes] = []
     received = 0
     keeping = size <= max(limit, platform.config.max_upload_bytes)
