@@ -91,8 +91,10 @@ CREATE TABLE IF NOT EXISTS visits (
     data TEXT NOT NULL DEFAULT '{}'
 );
 CREATE INDEX IF NOT EXISTS visits_psn ON visits(psn_no);
+-- Fee rows are never deleted (cancelled ones keep their row): a plain rowid key numbers them exactly as
+-- AUTOINCREMENT did, without rewriting sqlite_sequence on every 2204 (databases created before keep theirs).
 CREATE TABLE IF NOT EXISTS fees (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    id INTEGER PRIMARY KEY,
     mdtrt_id TEXT NOT NULL,
     feedetl_sn TEXT NOT NULL,
     chrg_bchno TEXT NOT NULL DEFAULT '',
@@ -130,7 +132,10 @@ CREATE TABLE IF NOT EXISTS settlements (
 );
 CREATE INDEX IF NOT EXISTS settlements_visit ON settlements(mdtrt_id);
 DROP INDEX IF EXISTS settlements_person;  -- replaced by pool_totals
-CREATE INDEX IF NOT EXISTS settlements_recon ON settlements(fixmedins_code, setl_time);
+-- Reconciliation (recon.py) selects by substr(setl_time, 1, 10), which no index on setl_time serves: this
+-- index only narrowed it to the institution (in a test environment, nearly every row) and cost every
+-- settlement and reversal a page written.
+DROP INDEX IF EXISTS settlements_recon;
 -- The response a replay answers with is the recorded exchange's (exchange_id), written once; databases
 -- from before the column hold it in `response` (and get the column added, see _MIGRATIONS).
 CREATE TABLE IF NOT EXISTS messages (
@@ -254,6 +259,7 @@ class Database:
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP_PAGES}")
         self.conn.execute("PRAGMA synchronous=NORMAL")
+        self.conn.execute("PRAGMA temp_store=MEMORY")  # temporary b-trees (a reconciliation's ORDER BY) in memory
         self.conn.execute("PRAGMA foreign_keys=ON")
         self.conn.execute("PRAGMA busy_timeout=5000")
         self.conn.executescript(_SCHEMA)
