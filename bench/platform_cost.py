@@ -8,7 +8,8 @@ persons, then 2201 for N visits, 2203, 2204, 2206, 2207), each phase's N request
 clients (threads, each over its own keep-alive connection). Right before or after each phase (the order
 alternates between rounds, so that other load on the machine hits both alike) the same N request bodies
 are sent to `POST /__admin/echo`: the same HTTP stack and the same envelope parsing (the body decoded
-and parsed as an envelope, an answer envelope encoded), no validation, no state, no business logic.
+and parsed as an envelope, an answer envelope encoded), no validation, no state, no business logic. (Calls
+that arrive together share one database commit, app.py's group commit: with C clients, up to C per commit.)
 
 Measured per phase: the platform process's CPU time per request (on Linux the scheduler's run time of
 each of its threads, /proc/<pid>/task/*/schedstat, in nanoseconds; elsewhere user + system from psutil,
