@@ -101,7 +101,7 @@ def create_app(config: PlatformConfig | Platform | None = None) -> Starlette:
     group = _GroupCommit(platform)
 
     async def endpoint(request: Request) -> Response:
-        body = await read_capped(platform, request)
+        body = await read_capped(platform, request, group)
         if isinstance(body, HttpResponse):
             return Response(content=body.body, status_code=body.status, headers=body.headers)
         answer = await serve_one(platform, request, body, group)
@@ -139,8 +139,9 @@ def create_app(config: PlatformConfig | Platform | None = None) -> Starlette:
 _DRAIN_LIMIT = 1 << 30  # past this, stop reading a refused body and let the connection close
 
 
-async def read_capped(platform: Platform, request: Request) -> bytes | HttpResponse:
-    """The body, or the 413 answer when it is over the limit (the excess is drained, never kept)."""
+async def read_capped(platform: Platform, request: Request, group: _GroupCommit | None = None) -> bytes | HttpResponse:
+    """The body, or the 413 answer when it is over the limit (the excess is drained, never kept; the refusal
+    is recorded in `group`'s commit when given)."""
     scope = request.scope
     declared = next((v.decode("latin-1") for k, v in scope["headers"] if k.lower() == b"content-length"), "")
     size = int(declared) if declared.isdigit() else 0
@@ -177,8 +178,9 @@ async def read_capped(platform: Platform, request: Request) -> bytes | HttpRespo
     refused = HttpRequest(scope["method"], scope["path"], headers, b"", query)
     if scope["path"].startswith("/__admin"):
         return HttpResponse(413, {"content-type": JSON_TYPE}, b'{"code":413,"message":"request too large"}')
-    prepared = platform.refuse_oversized(refused, size, limit)
-    return platform.execute(prepared)
+    if group is None:
+        return platform.execute(platform.refuse_oversized(refused, size, limit))
+    return await group.run(lambda: platform.execute(platform.refuse_oversized(refused, size, limit)))
 
 
 async def serve_one(platform: Platform, request: Request, body: bytes, group: _GroupCommit) -> HttpResponse:
