@@ -8,12 +8,19 @@ persons, then 2201 for N visits, 2203, 2204, 2206, 2207), each phase's N request
 clients (threads, each over its own keep-alive connection). Right before or after each phase (the order
 alternates between rounds, so that other load on the machine hits both alike) the same N request bodies
 are sent to `POST /__admin/echo`: the same HTTP stack and the same envelope parsing (the body decoded
-and parsed as an envelope, an answer envelope encoded), no validation, no state, no business logic.
+and parsed as an envelope, an answer envelope encoded), no validation, no state, no business logic. (Calls
+that arrive together share one database commit, app.py's group commit: with C clients, up to C per commit.)
 
-Measured per phase: the platform process's CPU time per request (user + system, from the operating
-system: what the platform itself spent, whoever else loads the machine) and the wall time per request.
+Measured per phase: the platform process's CPU time per request (on Linux the scheduler's run time of
+each of its threads, /proc/<pid>/task/*/schedstat, in nanoseconds; elsewhere user + system from psutil,
+in clock ticks of 10 ms, which at 300 requests is 33 us per request: too coarse for an echo of ~130 us)
+— what the platform itself spent, whoever else loads the machine — and the wall time per request.
 Bodies are serialised before the clock starts. The headline is the median round's ratio of CPU per
 request, call ÷ echo (target for 2207: at most 2); every round's figures follow.
+
+`--count` runs the same flow in this process instead (no HTTP, a file database, checkpoints held back)
+and prints, per transaction, the SQL statements a call runs (sqlite3's trace callback: a trigger's
+statements count as part of the statement that fired it) and the WAL pages its commit writes, by b-tree.
 
 `--profile FILE` runs the platform under cProfile (stdlib) and writes its statistics to FILE when the
 platform stops (`python -m pstats FILE`): the profile covers the whole run, echo included.
@@ -160,14 +167,74 @@ class Flow:
             self.mdtrt = [str(o["data"]["mdtrt_id"]) for o in outs]
 
 
+def cpu_seconds(proc: psutil.Process) -> float:
+    """The process's CPU time so far: the sum of its threads' run times in ns where Linux reports them."""
+    tasks = Path(f"/proc/{proc.pid}/task")
+    try:
+        return sum(int((t / "schedstat").read_text().split()[0]) for t in tasks.iterdir()) / 1e9
+    except (OSError, ValueError, IndexError):  # not Linux, or no schedstat: clock ticks
+        times = proc.cpu_times()
+        return float(times.user + times.system)
+
+
 def measure(proc: psutil.Process, send: Callable[[], list[bytes]]) -> tuple[float, float, list[bytes]]:
     """(platform CPU seconds, wall seconds, answers) of one batch."""
-    cpu = proc.cpu_times()
+    cpu = cpu_seconds(proc)
     started = time.perf_counter()
     answers = send()
     wall = time.perf_counter() - started
-    after = proc.cpu_times()
-    return (after.user - cpu.user) + (after.system - cpu.system), wall, answers
+    return cpu_seconds(proc) - cpu, wall, answers
+
+
+def count(his: SampleHis, flow: Flow, catalogue: Any) -> None:
+    """Statements and WAL pages per call, in process (see the module's docstring)."""
+    from harness.platform.config import PlatformConfig
+    from harness.platform.core import Platform
+    from harness.platform.wire import HttpRequest
+
+    with tempfile.TemporaryDirectory(prefix="hsa-bench-") as tmp:
+        path = Path(tmp) / "platform.sqlite"
+        platform = Platform(PlatformConfig(db_path=str(path), seed=catalogue.seed))
+        db = platform.db
+        if db._checkpointer is not None:  # hold checkpoints back: the WAL then only grows, frame by frame
+            db._checkpointer.stop()
+            db._checkpointer = None
+        db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        db.conn.execute("PRAGMA wal_autocheckpoint=0")
+        page = int(db.conn.execute("PRAGMA page_size").fetchone()[0])
+        wal = Path(f"{path}-wal")
+        statements: list[str] = []
+        db.conn.set_trace_callback(statements.append)
+
+        def send(bodies: list[bytes]) -> tuple[list[bytes], int, list[int]]:
+            answers, frames = [], []
+            del statements[:]
+            for body in bodies:
+                before = wal.stat().st_size if wal.exists() else 0
+                answers.append(platform.handle(HttpRequest("POST", ENDPOINT, dict(HEADERS), body)).body)
+                with wal.open("rb") as log:
+                    log.seek(before)
+                    written = log.read()
+                frames += [int.from_bytes(written[at:at + 4], "big") for at in range(0, len(written), page + 24)]
+            return answers, len(statements), frames
+
+        his.sign_no = outputs(send([json.dumps(his.envelope("9001", sign_in_input())).encode()])[0], "9001")[0][
+            "signinoutb"]["sign_no"]
+        found = {}
+        for infno in PHASES:
+            answers, n_statements, frames = send(flow.bodies(infno))
+            flow.took(infno, outputs(answers, infno))
+            found[infno] = (n_statements, frames, len(answers))
+        trees = {int(r[1]): str(r[0]) for r in db.conn.execute("SELECT name, pageno FROM dbstat")}
+        platform.close()
+    print(f"{'infno':<6} {'statements':>10} {'WAL pages':>9}   WAL pages by b-tree (per call)")
+    for infno, (n_statements, frames, calls) in found.items():
+        trees_hit: dict[str, int] = {}
+        for number in frames:
+            name = "header (page 1)" if number == 1 else trees.get(number, "?")
+            trees_hit[name] = trees_hit.get(name, 0) + 1
+        split = ", ".join(f"{name} {n / calls:.2f}" for name, n in sorted(trees_hit.items(), key=lambda kv: -kv[1]))
+        print(f"{infno:<6} {n_statements / calls:>10.1f} {len(frames) / calls:>9.1f}   {split}")
 
 
 def main() -> None:
@@ -176,11 +243,16 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5, help="rounds; the median is the headline (default 5)")
     parser.add_argument("--clients", type=int, default=4, help="concurrent clients (default 4)")
     parser.add_argument("--profile", help="run the platform under cProfile and write its statistics here")
+    parser.add_argument("--count", action="store_true",
+                        help="in this process: SQL statements and WAL pages per call of each transaction")
     args = parser.parse_args()
     catalogue = load_catalogue()
     persons = [catalogue.persona(a) for a in POOL_ARCHETYPES]
     items = {i.alias: i for i in catalogue.items}
     his = SampleHis.for_institution(catalogue.default_institution())
+    if args.count:
+        count(his, Flow(his, persons, items, args.visits, "C"), catalogue)
+        return
     # cpu[infno] / cpu_echo[infno] / wall... : one value per round (seconds per request)
     figures: dict[str, dict[str, list[float]]] = {i: {"cpu": [], "echo_cpu": [], "wall": [], "echo_wall": []}
                                                   for i in PHASES}

@@ -58,3 +58,93 @@ def test_the_echo_is_served_over_http_by_the_same_stack(tmp_path) -> None:  # ty
         assert answer.status_code == 200 and answer.json()["output"] == envelope["input"]
     finally:
         running.stop()
+
+
+# --- group commit: the calls ready together share one database transaction, each answered after its COMMIT ---
+
+
+def _database(tmp_path):  # type: ignore[no-untyped-def]
+    from harness.platform.db import Database
+
+    return Database(str(tmp_path / "g.sqlite"))
+
+
+def test_in_a_group_each_call_still_rolls_back_alone_and_the_rest_commits(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    db = _database(tmp_path)
+    db.open_group()
+    with db.transaction() as conn:
+        conn.execute("INSERT INTO meta(key, value) VALUES ('kept', '1')")
+    try:
+        with db.transaction() as conn:
+            conn.execute("INSERT INTO meta(key, value) VALUES ('refused', '1')")
+            raise RuntimeError("a refusal")
+    except RuntimeError:
+        pass
+    assert db.grouping
+    db.commit_group()
+    assert not db.grouping
+    db.close()
+    reopened = _database(tmp_path)  # what a restart finds: the group's commit, without the refused call
+    with reopened.reading() as conn:
+        keys = {r[0] for r in conn.execute("SELECT key FROM meta")}
+    reopened.close()
+    assert "kept" in keys and "refused" not in keys
+
+
+def test_calls_ready_together_share_one_commit_and_none_answers_before_it(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import asyncio
+
+    from harness.platform.app import _GroupCommit
+
+    platform = Platform(PlatformConfig(db_path=str(tmp_path / "p.sqlite"), seed=load_catalogue().seed))
+    events: list[str] = []
+    commit = platform.db.commit_group
+
+    def counted_commit() -> None:
+        events.append("commit")
+        commit()
+
+    platform.db.commit_group = counted_commit  # type: ignore[method-assign]
+    group = _GroupCommit(platform)
+
+    def work(name: str) -> str:
+        with platform.db.transaction() as conn:
+            conn.execute("INSERT INTO meta(key, value) VALUES (?, '1')", (name,))
+        events.append(f"ran {name}")
+        return name
+
+    async def call(name: str) -> None:
+        events.append(f"answered {await group.run(lambda: work(name))}")
+
+    async def both() -> None:
+        await asyncio.gather(call("a"), call("b"))
+
+    asyncio.run(both())
+    platform.close()
+    assert events == ["ran a", "ran b", "commit", "answered a", "answered b"]
+
+
+def test_a_failed_group_commit_answers_none_of_its_calls(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import asyncio
+
+    from harness.platform.app import _GroupCommit
+
+    platform = Platform(PlatformConfig(db_path=str(tmp_path / "p.sqlite"), seed=load_catalogue().seed))
+    commit = platform.db.commit_group
+
+    def failing_commit() -> None:
+        platform.db.conn.execute("ROLLBACK")  # as if the disk were full: nothing of the group is committed
+        commit()
+
+    platform.db.commit_group = failing_commit  # type: ignore[method-assign]
+    group = _GroupCommit(platform)
+
+    async def both() -> list[object]:
+        return await asyncio.gather(group.run(lambda: "a"), group.run(lambda: "b"), return_exceptions=True)
+
+    results = asyncio.run(both())
+    assert all(isinstance(r, Exception) for r in results)
+    assert not platform.db.grouping
+    with platform.db.transaction() as conn:  # the lock was released: the platform goes on
+        conn.execute("INSERT INTO meta(key, value) VALUES ('after', '1')")
+    platform.close()

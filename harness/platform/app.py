@@ -11,6 +11,12 @@ platform has committed, which is what 冲正 (2601) exists for.
 `POST /__admin/echo` (a diagnostic, not part of the interface) parses the request as a call is parsed and
 answers a success envelope echoing its input, through the same stack: the benchmarks' baseline.
 
+Group commit: the calls the event loop has ready at once run one after the other inside one database
+transaction (db.py `open_group`), committed once they have all run, before any of their answers is sent
+(`_GroupCommit`): a client never sees an answer whose state a killed process could lose. A call's own
+transaction is a savepoint in the group, so it still rolls back alone. Under concurrent clients a commit's
+pages (the exchange log's tree, the file header, index leaves) are then written once for several calls.
+
 A request body is read in chunks up to the platform's limit (`Platform.body_limit`): one over it is
 answered 413 without being kept in memory (what is still arriving is read and discarded, so the client
 sees the answer rather than a reset connection).
@@ -21,7 +27,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from typing import TypeVar
 
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
@@ -30,12 +37,13 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from harness.platform.config import PlatformConfig
-from harness.platform.core import Platform
+from harness.platform.core import Platform, Prepared
 from harness.platform.wire import JSON_TYPE, HttpRequest, HttpResponse
 
 __all__ = ["create_app"]
 
 log = logging.getLogger("hsa_cert.platform")
+T = TypeVar("T")
 
 
 class _DroppedResponse(Response):
@@ -50,16 +58,53 @@ class _DroppedResponse(Response):
         log.info("fault drop-after-commit: connection closed mid-response")
 
 
+class _GroupCommit:
+    """One database transaction for the calls that run in one turn of the event loop; each waits for its
+    COMMIT before its answer goes out (on a failed COMMIT each raises, and no answer of the group is sent)."""
+
+    def __init__(self, platform: Platform) -> None:
+        self._db = platform.db
+        self._waiting: list[asyncio.Future[None]] = []
+
+    async def run(self, work: Callable[[], T]) -> T:
+        loop = asyncio.get_running_loop()
+        if not self._db.grouping:
+            self._db.open_group()
+            loop.call_soon(self._commit)  # after the calls already ready to run: they join this group
+        done: asyncio.Future[None] = loop.create_future()
+        self._waiting.append(done)
+        try:
+            result = work()
+        except BaseException as exc:  # its own writes were rolled back (savepoint); the group goes on
+            done.set_exception(exc)
+        await done
+        return result
+
+    def _commit(self) -> None:
+        waiting, self._waiting = self._waiting, []
+        try:
+            self._db.commit_group()
+        except BaseException as exc:
+            for done in waiting:
+                if not done.done():
+                    done.set_exception(exc)
+            return
+        for done in waiting:
+            if not done.done():
+                done.set_result(None)
+
+
 def create_app(config: PlatformConfig | Platform | None = None) -> Starlette:
     """The Starlette app serving one platform (built from `config`, or an existing Platform)."""
     platform = config if isinstance(config, Platform) else Platform(config or PlatformConfig())
     owns_platform = not isinstance(config, Platform)
+    group = _GroupCommit(platform)
 
     async def endpoint(request: Request) -> Response:
-        body = await read_capped(platform, request)
+        body = await read_capped(platform, request, group)
         if isinstance(body, HttpResponse):
             return Response(content=body.body, status_code=body.status, headers=body.headers)
-        answer = await serve_one(platform, request, body)
+        answer = await serve_one(platform, request, body, group)
         if answer.drop:
             return _DroppedResponse(answer)
         return Response(content=answer.body, status_code=answer.status, headers=answer.headers)
@@ -101,8 +146,9 @@ async def _whole_body(request: Request) -> bytes | HttpResponse:
         return HttpResponse(400, {"content-type": JSON_TYPE}, b'{"code":400,"message":"client disconnected"}')
 
 
-async def read_capped(platform: Platform, request: Request) -> bytes | HttpResponse:
-    """The body, or the 413 answer when it is over the limit (the excess is drained, never kept)."""
+async def read_capped(platform: Platform, request: Request, group: _GroupCommit | None = None) -> bytes | HttpResponse:
+    """The body, or the 413 answer when it is over the limit (the excess is drained, never kept; the refusal
+    is recorded in `group`'s commit when given)."""
     scope = request.scope
     declared = next((v.decode("latin-1") for k, v in scope["headers"] if k.lower() == b"content-length"), "")
     size = int(declared) if declared.isdigit() else 0
@@ -139,15 +185,24 @@ async def read_capped(platform: Platform, request: Request) -> bytes | HttpRespo
     refused = HttpRequest(scope["method"], scope["path"], headers, b"", query)
     if scope["path"].startswith("/__admin"):
         return HttpResponse(413, {"content-type": JSON_TYPE}, b'{"code":413,"message":"request too large"}')
-    prepared = platform.refuse_oversized(refused, size, limit)
-    return platform.execute(prepared)
+    if group is None:
+        return platform.execute(platform.refuse_oversized(refused, size, limit))
+    return await group.run(lambda: platform.execute(platform.refuse_oversized(refused, size, limit)))
 
 
-async def serve_one(platform: Platform, request: Request, body: bytes) -> HttpResponse:
+async def serve_one(platform: Platform, request: Request, body: bytes, group: _GroupCommit) -> HttpResponse:
     scope = request.scope  # read the ASGI scope directly: cheaper than building Starlette's URL and Headers
     headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
     query = scope.get("query_string", b"").decode("latin-1")
-    prepared = platform.prepare(HttpRequest(scope["method"], scope["path"], headers, body, query))
-    if prepared.delay_s:
-        await asyncio.sleep(prepared.delay_s)
-    return platform.execute(prepared)
+    http_request = HttpRequest(scope["method"], scope["path"], headers, body, query)
+    prepared: list[Prepared] = []
+
+    def at_once() -> HttpResponse | None:  # prepare (it may record: gateway, faults) and, unless delayed, execute
+        prepared.append(platform.prepare(http_request))
+        return None if prepared[0].delay_s else platform.execute(prepared[0])
+
+    answer = await group.run(at_once)
+    if answer is None:
+        await asyncio.sleep(prepared[0].delay_s)
+        answer = await group.run(lambda: platform.execute(prepared[0]))
+    return answer

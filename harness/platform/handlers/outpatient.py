@@ -106,32 +106,64 @@ def fee_input(row: dict[str, Any]) -> FeeInput:
         raise invalid_request(f"/input/feedetail {exc}") from exc
 
 
+_INSERT_FEE = ("INSERT INTO fees(mdtrt_id, feedetl_sn, chrg_bchno, init_feedetl_sn, amount_cents, classification,"
+               " data) VALUES (?, ?, ?, ?, ?, ?, ?)")
+
+
+def _duplicate(fee: FeeInput) -> Refusal:
+    return Refusal("", f"费用明细流水号 {fee.feedetl_sn} 重复上传")
+
+
+def _classified(call: Call, mdtrt_id: str, row: dict[str, Any], fee: FeeInput,
+                *, chrg_bchno: str) -> tuple[tuple[Any, ...], dict[str, Any]]:  # fmt: skip
+    """Classify one fee row against the treating catalogue: (the values of its fees row, its result row)."""
+    klass = classify(fee, call.ctx.ref.item(fee.med_list_codg, fee.medins_list_codg))
+    if klass.known and not klass.mapped:
+        call.warn(f"项目 {fee.med_list_codg} 参保地未对照，已按就医地目录等级结算")
+    values = (mdtrt_id, fee.feedetl_sn, chrg_bchno, str(row.get("init_feedetl_sn") or ""), cents(klass.amount),
+              json.dumps(klass.to_store()), dumps(row))  # fmt: skip
+    return values, speak(klass.to_result(), call.ctx.profile.code_variants)
+
+
 def store_fee(call: Call, mdtrt_id: str, row: dict[str, Any], fee: FeeInput, *, chrg_bchno: str) -> dict[str, Any]:
     """Classify one fee row against the treating catalogue, store it, and answer its result row."""
     if call.conn.execute(
         "SELECT 1 FROM fees WHERE mdtrt_id = ? AND feedetl_sn = ? AND status = 'active'", (mdtrt_id, fee.feedetl_sn)
     ).fetchone():
-        raise Refusal("", f"费用明细流水号 {fee.feedetl_sn} 重复上传")
-    klass = classify(fee, call.ctx.ref.item(fee.med_list_codg, fee.medins_list_codg))
-    if klass.known and not klass.mapped:
-        call.warn(f"项目 {fee.med_list_codg} 参保地未对照，已按就医地目录等级结算")
-    call.conn.execute(
-        "INSERT INTO fees(mdtrt_id, feedetl_sn, chrg_bchno, init_feedetl_sn, amount_cents, classification, data)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (mdtrt_id, fee.feedetl_sn, chrg_bchno, str(row.get("init_feedetl_sn") or ""),
-         cents(klass.amount), json.dumps(klass.to_store()), dumps(row)),
-    )  # fmt: skip
-    return speak(klass.to_result(), call.ctx.profile.code_variants)
+        raise _duplicate(fee)
+    values, result = _classified(call, mdtrt_id, row, fee, chrg_bchno=chrg_bchno)
+    call.conn.execute(_INSERT_FEE, values)
+    return result
 
 
 @handler("2204")
 def upload_fees(call: Call) -> dict[str, Any]:
+    """The rows are checked in their order as if each were stored before the next is checked; each visit is
+    read once, its stored serial numbers once, and the rows are inserted together at the end (in their order,
+    so their ids are what row-by-row inserts gave; a refusal rolls the call back either way)."""
     results = []
+    visits: dict[tuple[str, str], str] = {}  # (mdtrt_id, psn_no) -> the visit's mdtrt_id, once found
+    serials: dict[str, set[str]] = {}  # mdtrt_id -> the feedetl_sn of its active rows, with this call's
+    inserts: list[tuple[Any, ...]] = []
     for row in call.rows("feedetail"):
-        visit = visit_for(call, str(row.get("mdtrt_id") or ""), str(row.get("psn_no") or ""), "outpatient")
-        if active_settlements(call, visit.mdtrt_id):
-            raise Refusal("", "该就诊已结算，不能上传费用明细")
-        results.append(store_fee(call, visit.mdtrt_id, row, fee_input(row), chrg_bchno=str(row.get("chrg_bchno"))))
+        key = (str(row.get("mdtrt_id") or ""), str(row.get("psn_no") or ""))
+        mdtrt_id = visits.get(key)
+        if mdtrt_id is None:
+            mdtrt_id = visits[key] = visit_for(call, key[0], key[1], "outpatient").mdtrt_id
+        taken = serials.get(mdtrt_id)
+        if taken is None:
+            if active_settlements(call, mdtrt_id):
+                raise Refusal("", "该就诊已结算，不能上传费用明细")
+            taken = serials[mdtrt_id] = {r[0] for r in call.conn.execute(
+                "SELECT feedetl_sn FROM fees WHERE mdtrt_id = ? AND status = 'active'", (mdtrt_id,))}
+        fee = fee_input(row)
+        if fee.feedetl_sn in taken:
+            raise _duplicate(fee)
+        taken.add(fee.feedetl_sn)
+        values, result = _classified(call, mdtrt_id, row, fee, chrg_bchno=str(row.get("chrg_bchno")))
+        inserts.append(values)
+        results.append(result)
+    call.conn.executemany(_INSERT_FEE, inserts)
     call.effect.update(kind="fees")
     return {"result": results}
 
