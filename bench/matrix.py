@@ -311,7 +311,8 @@ def main() -> int:
             print(f"  {jobs:>7} {median:>8.1f} {base / median:>8.2f}×  {', '.join(f'{w:.1f}' for w in walls[jobs])}")
         if per_site:
             rates = sorted(per_site.values())
-            print(f"  serial run: one site takes {statistics.median(rates):.1f} s (median; {rates[0]:.1f}-{rates[-1]:.1f})")
+            print(f"  serial run: one site takes {statistics.median(rates):.1f} s "
+                  f"(median; {rates[0]:.1f}-{rates[-1]:.1f})")
 
         clean = [s for s in reachable if not s.mutant]
         regressed = clean[len(clean) // 2]
@@ -319,7 +320,8 @@ def main() -> int:
         print(f"\nregression: mutant {REGRESSION} switched on at {regressed.id}; second matrix into the same ledger")
         jobs = jobs_list[-1]
         wall, document, _stdout = run_matrix(sites_dir, work / "run2", jobs, args.keyword, last_ledger)
-        print(f"second run --jobs {jobs}: {wall:.1f} s ({', '.join(f'{v} {k}' for k, v in document['counts'].items())})")
+        counts = ", ".join(f"{v} {k}" for k, v in document["counts"].items())
+        print(f"second run --jobs {jobs}: {wall:.1f} s ({counts})")
         problems += check_matrix("second run", document, sites, work / "run2")
         dash_problems, page, shot = check_dashboard(work, last_ledger, sites, regressed)
         problems += dash_problems
