@@ -28,7 +28,7 @@ from harness.matrix import (
 from harness.reporting.evidence import verify
 from harness.reporting.ledger import load_runs
 
-SUBSET = "outpatient.settle.resident-cash or outpatient.settle.employee-account"
+SUBSET = "outpatient.settle.resident-cash or outpatient.settle.without-account"
 
 
 def site_toml(site_id: str, port: int, profile: str = "baseline", **extra: str) -> str:
