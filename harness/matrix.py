@@ -17,8 +17,11 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
+import itertools
 import json
 import multiprocessing
+import secrets
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable, Sequence
@@ -247,6 +250,47 @@ def write_matrix(out: Path, result: MatrixResult) -> Path:
     return path
 
 
+def warm_up(jobs: Sequence[SiteJob]) -> None:
+    """Import what a certification needs and load the scenario suites of every site profile, once, here.
+
+    Loading a profile's suites costs about a second of CPU (921 scenarios generated from the specs); each
+    worker used to pay it again for every profile it met, so on a busy machine `--jobs 8` over sites of
+    seven profiles did more work than `--jobs 1`. Workers forked after this start with it all loaded.
+    A profile that cannot be loaded is left for its site's own row to report.
+    """
+    from harness.reporting import certify, certprofile, gate, ledger  # noqa: F401  (imported for the workers)
+    from harness.scenarios.catalogue import load_suites
+    from harness.session import preload_site
+    from harness.specs import load_registry
+
+    profiles: set[str] = set()
+    for job in jobs:
+        if job.problem:
+            continue
+        with contextlib.suppress(HsaCertError):
+            profiles.add(preload_site(job.source).profile)
+    for profile in sorted(profiles):
+        with contextlib.suppress(HsaCertError):
+            load_suites(load_registry(), profile)
+
+
+def _worker_context(jobs: Sequence[SiteJob]) -> multiprocessing.context.BaseContext:
+    """fork, after `warm_up`, where it is safe: on POSIX and with no other thread running here (a thread
+    could hold a lock the child would inherit taken); else spawn, each worker loading on its own."""
+    if "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1:
+        warm_up(jobs)
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")
+
+
+def _fresh_worker() -> None:
+    """A forked worker restarts the msgid counter at its own random point, as a spawned one would: workers
+    that inherited one counter would send the same msgids in the same second (报文ID重复 at a shared site)."""
+    from harness.runner import msgid
+
+    msgid._counter = itertools.count(secrets.randbelow(msgid.SERIALS))
+
+
 def run_matrix(jobs: Sequence[SiteJob], *, out: Path, workers: int, shard: tuple[int, int] | None = None,
                echo: Callable[[str], None] = print) -> MatrixResult:
     """Run the jobs on a pool of `workers` processes; a progress line per site as it finishes."""
@@ -260,8 +304,8 @@ def run_matrix(jobs: Sequence[SiteJob], *, out: Path, workers: int, shard: tuple
         echo(progress_line(len(done), len(jobs), result))
         write_matrix(out, MatrixResult(tuple(done), time.perf_counter() - started, workers, shard))
 
-    # spawn: each worker starts clean (no threads or sockets inherited from this process).
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=_worker_context(jobs),
+                             initializer=_fresh_worker) as pool:
         pending: dict[Future[SiteResult], SiteJob] = {pool.submit(certify_site, job): job for job in jobs}
         while pending:
             ready, _ = wait(pending, return_when=FIRST_COMPLETED)

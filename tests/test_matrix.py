@@ -28,7 +28,7 @@ from harness.matrix import (
 from harness.reporting.evidence import verify
 from harness.reporting.ledger import load_runs
 
-SUBSET = "outpatient.settle.resident-cash or outpatient.settle.employee-account"
+SUBSET = "outpatient.settle.resident-cash or outpatient.settle.without-account"
 
 
 def site_toml(site_id: str, port: int, profile: str = "baseline", **extra: str) -> str:
@@ -182,3 +182,38 @@ def test_a_matrix_of_served_platforms_certifies_each_site_on_its_own(tmp_path: P
     # A CI runner takes its shard only; the evidence of a first matrix is never overwritten.
     again = CliRunner().invoke(app, ["matrix", str(sites), "--out", "m1", "-k", SUBSET, "--ledger", str(ledger)])
     assert again.exit_code == 2 and "already there" in again.output
+
+
+def _probe() -> tuple[list[str], int]:
+    """In a worker: the profiles whose scenario suites are already loaded, and the next msgid serial."""
+    from harness.runner.msgid import next_serial
+    from harness.scenarios import catalogue
+
+    return sorted({key[1] for key in catalogue._CACHE}), next_serial()
+
+
+def test_workers_start_with_every_site_profile_loaded_and_their_own_msgid_counter(tmp_path: Path) -> None:
+    """Loading a profile's suites is the costly part of a site; the matrix does it once per profile before
+    forking its workers (else --jobs N paid it N times over). A forked worker must not inherit the msgid
+    counter: two workers would then send the same msgids in the same second."""
+    import threading
+    from concurrent.futures import ProcessPoolExecutor
+
+    from harness.matrix import _fresh_worker, _worker_context
+    from harness.runner.msgid import next_serial
+
+    if threading.active_count() > 1:
+        pytest.skip("another thread runs in this test process: the matrix spawns its workers instead")
+    for name, profile in (("a", "baseline"), ("b", "hunan")):
+        (tmp_path / f"{name}.toml").write_text(site_toml(name, 1, profile), encoding="utf-8")
+    jobs = plan_jobs(collect_site_files([str(tmp_path)]), out=tmp_path / "m", shard=None,
+                     ledger=tmp_path / "l.sqlite", reports_dir=tmp_path)
+    context = _worker_context(jobs)
+    assert context.get_start_method() == "fork"
+    pairs = []
+    for _ in range(2):  # two workers forked from this process: (the worker's next serial, this process's)
+        with ProcessPoolExecutor(max_workers=1, mp_context=context, initializer=_fresh_worker) as pool:
+            loaded, serial = pool.submit(_probe).result(timeout=120)
+        assert {"baseline", "hunan"} <= set(loaded)
+        pairs.append((serial, next_serial()))
+    assert any(worker != here for worker, here in pairs)  # an inherited counter gives this process's serial
