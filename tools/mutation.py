@@ -87,10 +87,12 @@ class Module:
 
 _RUNNER_TESTS = ("tests/test_runner.py", "tests/test_runner_faults.py", "tests/test_runner_refusals.py",
                  "tests/test_runner_verdict.py", "tests/test_runner_ledger.py")
-_CHECK_TESTS = ("tests/test_checks.py", "tests/test_known_values.py", "tests/test_mutation_checks.py")
+_CHECK_TESTS = ("tests/test_checks.py", "tests/test_known_values.py", "tests/test_mutation_checks.py",
+                "tests/test_mutation_envelope.py")
 _PLATFORM_TESTS = ("tests/test_platform_calc.py", "tests/test_platform_flows.py",
                    "tests/test_platform_correction.py", "tests/test_platform_causes.py",
-                   "tests/test_platform_recon.py", "tests/test_known_values.py", "tests/test_mutation_platform.py")
+                   "tests/test_platform_recon.py", "tests/test_known_values.py", "tests/test_mutation_platform.py",
+                   "tests/test_mutation_calc.py", "tests/test_mutation_rules.py")
 
 # Cheapest first (few mutants, fast tests): the order `--module` is not given in.
 MODULES: dict[str, Module] = {m.name: m for m in (
@@ -115,7 +117,7 @@ MODULES: dict[str, Module] = {m.name: m for m in (
            ("tests/test_evidence.py", "tests/test_mutation_reporting.py")),
     Module("certify", "harness/reporting/certify.py",
            ("tests/test_certify_finish.py", "tests/test_certify_certificate.py", "tests/test_certify_profiles.py",
-            "tests/test_mutation_reporting.py")),
+            "tests/test_mutation_reporting.py", "tests/test_mutation_certify.py")),
     Module("platform.calc", "harness/platform/calc.py", _PLATFORM_TESTS),
     Module("platform.rules", "harness/platform/rules.py", _PLATFORM_TESTS),
     Module("platform.settling", "harness/platform/settling.py", _PLATFORM_TESTS),
