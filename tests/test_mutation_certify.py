@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -15,11 +16,12 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from reporting_samples import info, mixed_record, scenario, write_run_dir
+from engine_samples import scenario as sample_scenario
+from reporting_samples import info, mixed_record, results_json, scenario, write_run_dir
 
 from harness import __version__
 from harness.errors import UsageError
-from harness.model import Outcome
+from harness.model import Level, Outcome
 from harness.reporting import certify
 from harness.reporting.allure_report import ReportOutcome
 from harness.reporting.certificate import write_certificate
@@ -433,3 +435,130 @@ def test_rebuild_refuses_changed_evidence(tmp_path: Path) -> None:
     assert error.title == "The evidence was changed after the certificate was issued: not rebuilding reports"
     assert error.location == str(outcome.run_dir) and "results.json" in error.detail
     assert error.hint == "re-run `hsa-cert certify` to produce new evidence"
+
+
+# --- what the first mutation run of the module left alive ---
+
+
+@pytest.fixture
+def local_zone(monkeypatch: pytest.MonkeyPatch):
+    """Set the process's local time zone (TZ); restored after the test."""
+    def use(zone: str) -> None:
+        monkeypatch.setenv("TZ", zone)
+        time.tzset()
+    yield use
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_an_unreadable_finish_time_issues_todays_utc_date_in_any_zone(tmp_path: Path, local_zone: Any) -> None:
+    # UTC+14 and UTC-12: at any moment one of them is on another calendar day than UTC
+    for zone in ("Etc/GMT-14", "Etc/GMT+12"):
+        local_zone(zone)
+        before = datetime.now(UTC).date()
+        outcome = finish(tmp_path / zone.replace("/", "-"), passing_record("run-1", finished_at="garbled"))
+        after = datetime.now(UTC).date()
+        assert certification(outcome)["certificate"]["issued"] in {before.isoformat(), after.isoformat()}, zone
+
+
+def test_without_the_specs_folder_the_manifest_has_no_spec_fingerprint(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(certify, "specs_dir", lambda: tmp_path / "no-specs")
+    assert manifest(finish(tmp_path, passing_record("run-1")))["spec_files_fingerprint"] == ""
+
+
+def test_another_sites_certified_run_leaves_nothing_pending(tmp_path: Path) -> None:
+    finish(tmp_path, passing_record("run-0", site="other-site"))  # certified, but another site
+    outcome = finish(tmp_path, passing_record("run-1", new_failing()), pending_grace_days=30)
+    assert outcome.gate.pending == () and outcome.exit_code == 1
+
+
+def test_another_sites_run_is_neither_compared_with_nor_chained_to(tmp_path: Path) -> None:
+    finish(tmp_path, passing_record("run-0", site="other-site"))
+    outcome = finish(tmp_path, passing_record("run-1", scenario("outpatient.c", Outcome.FAILED)),
+                     policy=GatePolicy(fail_on_regression=True))
+    assert outcome.gate.compared_with is None and [f.rule for f in outcome.gate.findings] == ["mandatory"]
+    assert manifest(outcome)["previous"] is None
+
+
+def test_the_chain_link_names_the_previous_runs_digest(tmp_path: Path) -> None:
+    finish(tmp_path, passing_record("run-1"))
+    head = chain_head(tmp_path / "reports" / "ledger.sqlite", "test-site")
+    assert head is not None
+    second = finish(tmp_path, passing_record("run-2"))
+    assert manifest(second)["previous"] == {"run_id": "run-1", "chain_digest": head[1]}
+
+
+def test_by_default_the_allure_report_is_built_and_nothing_is_pending(tmp_path: Path) -> None:
+    record = passing_record("run-1")
+    run_dir = write_run_dir(tmp_path / "run-1", record)
+    outcome = finish_certification(run_dir, record.info, scenarios={}, levels={}, policy=GatePolicy(),
+                                   ledger=tmp_path / "ledger.sqlite", reports_dir=tmp_path)
+    assert outcome.allure == ReportOutcome(
+        False, None, f"no allure-results in {run_dir}: the Allure report was not built")
+    again = rebuild_reports(run_dir, reports_dir=tmp_path)
+    assert again.allure == outcome.allure and again.run_dir == run_dir
+    record = passing_record("run-2", new_failing())
+    run_dir = write_run_dir(tmp_path / "run-2", record)
+    later = finish_certification(run_dir, record.info, scenarios={}, levels={}, policy=GatePolicy(),
+                                 ledger=tmp_path / "ledger.sqlite", reports_dir=tmp_path, allure=False)
+    assert later.gate.pending == () and later.exit_code == 1  # no grace unless one is given
+
+
+def test_the_evidence_lists_the_certificate_after_finishing_and_rebuilding(tmp_path: Path) -> None:
+    outcome = finish(tmp_path, passing_record("run-1"))
+    names = [line.split("  ", 1)[1] for line in
+             (outcome.run_dir / "evidence.sha256").read_text(encoding="utf-8").splitlines()]
+    assert "certificate.html" in names and "results.json" in names
+    rebuild_reports(outcome.run_dir, reports_dir=tmp_path / "reports", allure=False)
+    names = [line.split("  ", 1)[1] for line in
+             (outcome.run_dir / "evidence.sha256").read_text(encoding="utf-8").splitlines()]
+    assert "certificate.html" in names
+
+
+@pytest.mark.parametrize("spec_version", ["v1.1.27", "v0.0.0"])
+def test_the_certificate_names_the_interfaces_of_the_runs_spec_version(tmp_path: Path, spec_version: str) -> None:
+    outcome = finish(tmp_path, passing_record("run-1", spec_version=spec_version))
+    named = "2207 门诊结算" in outcome.certificate.read_text(encoding="utf-8")
+    assert named is (spec_version == "v1.1.27")
+    again = rebuild_reports(outcome.run_dir, reports_dir=tmp_path / "reports", allure=False)
+    assert ("2207 门诊结算" in again.certificate.read_text(encoding="utf-8")) is named
+
+
+def test_a_missing_results_file_is_named_in_the_error(tmp_path: Path) -> None:
+    with pytest.raises(UsageError) as caught:
+        finish_certification(tmp_path, info(), scenarios={}, levels={}, policy=GatePolicy(),
+                             ledger=tmp_path / "ledger.sqlite", reports_dir=tmp_path, allure=False)
+    assert "No such file or directory" in caught.value.detail
+
+
+def test_results_without_their_details_are_completed_from_the_scenarios_and_levels(tmp_path: Path) -> None:
+    record = passing_record("run-1")
+    run_dir = write_run_dir(tmp_path / "run-1", record)
+    (run_dir / "results.json").write_text(json.dumps(results_json(record, rich=False)), encoding="utf-8")
+    scenarios = {"outpatient.a": sample_scenario((), id="outpatient.a", area="chronic", interface="2304")}
+    outcome = finish_certification(run_dir, record.info, scenarios=scenarios,
+                                   levels={"outpatient.b": Level.OPTIONAL}, policy=GatePolicy(),
+                                   ledger=tmp_path / "ledger.sqlite", reports_dir=tmp_path, allure=False)
+    by_id = {s.id: s for s in outcome.record.scenarios}
+    assert (by_id["outpatient.a"].area, by_id["outpatient.a"].interface) == ("chronic", "2304")
+    assert (by_id["outpatient.b"].area, by_id["outpatient.b"].level) == ("unknown", Level.OPTIONAL)
+    assert by_id["outpatient.a"].level is Level.MANDATORY
+
+
+@pytest.mark.parametrize("text", ["[1]", "not json", '{"key_fingerprint": 1}'])
+def test_rebuild_with_an_unreadable_signature_shows_no_key(tmp_path: Path, text: str) -> None:
+    key = SigningKey(Ed25519PrivateKey.generate(), "test")
+    outcome = finish(tmp_path, passing_record("run-1"), signing_key=key)
+    (outcome.run_dir / "evidence.sig").write_text(text, encoding="utf-8")
+    again = rebuild_reports(outcome.run_dir, reports_dir=tmp_path / "reports", allure=False)
+    assert again.key_fingerprint == ("1" if text.startswith("{") else "")
+
+
+def test_rebuild_passes_the_progress_on_and_returns_the_report(tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = capture_report(monkeypatch)
+    outcome = finish(tmp_path, passing_record("run-1"), allure_results=True)
+    progress: list[str] = []
+    again = rebuild_reports(outcome.run_dir, reports_dir=tmp_path / "reports", progress=progress.append)
+    assert again.allure == ReportOutcome(True, None, "built") and calls[0][1]["progress"] == progress.append

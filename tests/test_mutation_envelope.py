@@ -8,6 +8,7 @@ test here pins what a user reads (title, severity, grade, expected, actual, deta
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -103,6 +104,7 @@ def test_an_answer_at_or_after_the_request_passes(refmsg: str, respond: str) -> 
 
 @pytest.mark.parametrize(("refmsg", "respond"), [
     ("20251207103000123", "20251207103000122"),  # one millisecond earlier
+    ("20251207103000100", "20251207103000099"),  # all three digits are the milliseconds
     ("20251207103001000", "20251207103000999"),
     ("20251207103000000", "20251206103000000"),
 ])
@@ -184,6 +186,13 @@ def test_a_replay_lists_at_most_ten_differences_and_cuts_long_values() -> None:
     assert failure.detail.splitlines()[2] == f'output.b: original "{exact}", replay ""'
     [failure] = replay({"output": {"a": {"z": 1, "y": "值"}}}, {"output": {"a": 1}})
     assert failure.expected == 'output.a = {"y": "值", "z": 1}'  # sorted keys, not escaped
+
+
+def test_decimals_are_quoted_and_a_value_of_121_characters_is_cut() -> None:
+    [failure] = replay({"output": {"a": Decimal("12.50")}}, {"output": {"a": Decimal("12.51")}})
+    assert (failure.expected, failure.actual) == ('output.a = "12.50"', 'output.a = "12.51"')
+    [failure] = replay({"output": {"a": "x" * 119}}, {"output": {"a": ""}})  # 121 characters with the quotes
+    assert failure.expected == 'output.a = "' + "x" * 118 + "…"
 
 
 def test_the_absent_marker_reads_absent() -> None:

@@ -9,6 +9,7 @@ files that cover that module, and prints killed / survived / timeout / score per
     python tools/mutation.py --list             # the modules, their sources and test files
     python tools/mutation.py --report           # the table of the last runs, without running anything
     python tools/mutation.py --module gate --survivors   # the diff of each surviving mutant
+    python tools/mutation.py --module gate --again       # re-test only the last run's survivors (tests added)
     python tools/mutation.py --json ...         # the figures as JSON
 
 Each module runs in its own folder `<temp>/hsa-cert-mutation-<hash of the checkout path>/<module>/`
@@ -16,7 +17,8 @@ Each module runs in its own folder `<temp>/hsa-cert-mutation-<hash of the checko
 the data folders; mutmut copies them to `mutants/`, writes the mutants into the copy of the one source
 file, and runs, for each mutant, only the tests that executed the mutated function (mutmut records
 that in a first, traced run of the module's test files). The working tree is never changed. Every run
-starts afresh, so a test added since the last run counts.
+starts afresh, so a test added since the last run counts; `--again` re-tests only the survivors of the
+last run (a mutant killed stays killed when tests are only added), while the module's source is unchanged.
 
 mutmut does not mutate a decorated function (it could not wrap it safely), and every check is one
 (`@check(...)`): in the copy, the module-level functions of the source under test are therefore
@@ -86,7 +88,7 @@ class Module:
 
 
 _RUNNER_TESTS = ("tests/test_runner.py", "tests/test_runner_faults.py", "tests/test_runner_refusals.py",
-                 "tests/test_runner_verdict.py", "tests/test_runner_ledger.py")
+                 "tests/test_runner_verdict.py", "tests/test_runner_ledger.py", "tests/test_mutation_runner2601.py")
 _CHECK_TESTS = ("tests/test_checks.py", "tests/test_known_values.py", "tests/test_mutation_checks.py",
                 "tests/test_mutation_envelope.py")
 _PLATFORM_TESTS = ("tests/test_platform_calc.py", "tests/test_platform_flows.py",
@@ -224,15 +226,27 @@ def _mutmut() -> str:
     return str(found)
 
 
-def run(module: Module, children: int) -> float:
-    """Runs mutmut on the module; returns the seconds it took. Its output goes to <work>/<module>/log."""
-    work = prepare(module)
+def unchanged_since_last_run(module: Module) -> bool:
+    """Whether the module's run folder holds the mutants of the module's current source (and its results)."""
+    copy = WORK / module.name / module.source
+    meta = WORK / module.name / "mutants" / (module.source + ".meta")
+    source = undecorate((ROOT / module.source).read_text(encoding="utf-8"))
+    return meta.is_file() and copy.is_file() and copy.read_text(encoding="utf-8") == source
+
+
+def run(module: Module, children: int, only: list[str] | None = None) -> float:
+    """Runs mutmut on the module (or, with `only`, re-tests these mutants of its last run, keeping the other
+    results); returns the seconds it took. Its output goes to <work>/<module>/log."""
+    work = WORK / module.name if only else prepare(module)
     started = time.monotonic()
-    with open(work / "log", "w", encoding="utf-8") as log:
-        completed = subprocess.run([_mutmut(), "run", "--max-children", str(children), *module.globs],
+    with open(work / "log", "a" if only else "w", encoding="utf-8") as log:
+        completed = subprocess.run([_mutmut(), "run", "--max-children", str(children), *(only or module.globs)],
                                    cwd=work, stdout=log, stderr=subprocess.STDOUT,
                                    env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}, check=False)
     elapsed = time.monotonic() - started
+    if only:
+        previous = work / "seconds"
+        elapsed += float(previous.read_text()) if previous.is_file() else 0.0
     (work / "seconds").write_text(f"{elapsed:.1f}\n", encoding="utf-8")
     if completed.returncode != 0:
         tail = (work / "log").read_text(encoding="utf-8", errors="replace")[-3000:]
@@ -309,6 +323,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--survivors", action="store_true", help="print the diff of each surviving mutant")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--children", type=int, default=2, help="mutants tested at once (default 2)")
+    parser.add_argument("--again", action="store_true",
+                        help="re-test only the survivors of the module's last run (after adding tests); the source "
+                             "must be unchanged since that run")
     parser.add_argument("--min-score", type=float, help="exit 1 when a module's score is below this (0..1)")
     args = parser.parse_args(argv)
     modules = [MODULES[n] for n in args.module] if args.module else list(MODULES.values())
@@ -319,7 +336,16 @@ def main(argv: list[str] | None = None) -> int:
     equivalent = equivalent_mutants()
     scores: list[Score] = []
     for module in modules:
-        if not args.report:
+        if args.again and not args.report:
+            last = collect(module, equivalent)
+            if last is None or not unchanged_since_last_run(module):
+                print(f"{module.name}: no run of its current source to re-test: run it in full", file=sys.stderr)
+                return 2
+            if last.survivors:
+                print(f"re-testing the {len(last.survivors)} survivors of {module.name} ...", file=sys.stderr,
+                      flush=True)
+                run(module, args.children, only=last.survivors)
+        elif not args.report:
             print(f"mutating {module.name} ({module.source}) ...", file=sys.stderr, flush=True)
             run(module, args.children)
         score = collect(module, equivalent)
