@@ -93,8 +93,7 @@ _CHECK_TESTS = ("tests/test_checks.py", "tests/test_known_values.py", "tests/tes
                 "tests/test_mutation_envelope.py")
 _PLATFORM_TESTS = ("tests/test_platform_calc.py", "tests/test_platform_flows.py",
                    "tests/test_platform_correction.py", "tests/test_platform_causes.py",
-                   "tests/test_platform_recon.py", "tests/test_known_values.py", "tests/test_mutation_platform.py",
-                   "tests/test_mutation_calc.py", "tests/test_mutation_rules.py")
+                   "tests/test_platform_recon.py", "tests/test_known_values.py", "tests/test_mutation_platform.py")
 
 # Cheapest first (few mutants, fast tests): the order `--module` is not given in.
 MODULES: dict[str, Module] = {m.name: m for m in (
@@ -120,8 +119,13 @@ MODULES: dict[str, Module] = {m.name: m for m in (
     Module("certify", "harness/reporting/certify.py",
            ("tests/test_certify_finish.py", "tests/test_certify_certificate.py", "tests/test_certify_profiles.py",
             "tests/test_mutation_reporting.py", "tests/test_mutation_certify.py")),
-    Module("platform.calc", "harness/platform/calc.py", _PLATFORM_TESTS),
-    Module("platform.rules", "harness/platform/rules.py", _PLATFORM_TESTS),
+    # calc and rules are pure functions: their own test files suffice (the flows through the whole platform
+    # add minutes per run and no sensitivity the known-value tests lack)
+    Module("platform.calc", "harness/platform/calc.py",
+           ("tests/test_platform_calc.py", "tests/test_known_values.py", "tests/test_mutation_platform.py",
+            "tests/test_mutation_calc.py")),
+    Module("platform.rules", "harness/platform/rules.py",
+           ("tests/test_platform_causes.py", "tests/test_mutation_rules.py")),
     Module("platform.settling", "harness/platform/settling.py", _PLATFORM_TESTS),
     Module("runner.evaluate", "harness/runner/evaluate.py", _RUNNER_TESTS),
     Module("runner.engine-2601", "harness/runner/engine.py", _RUNNER_TESTS,
