@@ -300,3 +300,35 @@ def test_the_money_fields_are_every_field_but_the_cap_left() -> None:
         "hifdm_pay", "fund_pay_sumamt", "psn_part_amt", "acct_pay", "acct_mulaid_pay", "psn_cash_pay",
         "hosp_part_amt", "balc")
     assert list(amounts().money_fields()) == list(MONEY_FIELD_NAMES)
+
+
+# --- what the first mutation run of the module left alive ---
+
+
+def test_a_refund_row_at_the_cap_has_no_negative_zero_over_the_cap() -> None:
+    got = classify(fee("-30", "-3", "10"), item("01", pric_uplmt_amt=D("10")))
+    assert got.to_store()["overlmt_amt"] == "0.00" and got.to_result()["overlmt_amt"] == 0.0
+    assert str(got.to_result()["overlmt_amt"]) == "0.0"  # not -0.0
+
+
+def test_an_in_scope_amount_below_one_yuan_meets_the_deductible() -> None:
+    rule = BenefitRule(deductible=D("10"), pool_ratio=D("0.7"), annual_cap=None, has_account=False)
+    one = [classify(fee("0.50", "1", "0.50"), item("01"))]
+    got = settle(one, rule, pool_used_this_year=ZERO, balance=ZERO, use_account=False)
+    assert (got.inscp_scp_amt, got.act_pay_dedc, got.hifp_pay, got.psn_part_amt) == (
+        D("0.50"), D("0.50"), D("0.00"), D("0.50"))
+
+
+@pytest.mark.parametrize(("balance", "acct"), [("0.50", "0.50"), ("1", "1.00"), ("1.01", "1.01")])
+def test_a_balance_below_one_yuan_is_used_too(balance: str, acct: str) -> None:
+    got = settle(rows(), RULE, pool_used_this_year=D("900"), balance=D(balance), use_account=True)
+    assert (got.acct_pay, got.balc) == (D(acct), D("0.00"))
+
+
+def test_the_account_pays_no_more_than_the_personal_part_when_a_refund_lowers_it() -> None:
+    # in scope 100.00, a self-paid refund of -14.00: the person owes 86.00, less than the in-scope part
+    mixed = [classify(fee("100", "5", "20"), item("01")), classify(fee("-14", "-1", "14"), item("03"))]
+    rule = BenefitRule(deductible=D("0"), pool_ratio=D("0"), annual_cap=None, has_account=True)
+    got = settle(mixed, rule, pool_used_this_year=ZERO, balance=D("500"), use_account=True)
+    assert (got.medfee_sumamt, got.inscp_scp_amt, got.psn_part_amt, got.acct_pay, got.psn_cash_pay) == (
+        D("86.00"), D("100.00"), D("86.00"), D("86.00"), D("0.00"))

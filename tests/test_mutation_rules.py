@@ -70,6 +70,7 @@ def cause(**over: Any) -> str | None:
     ({"mdtrtarea_admvs": HERE}, False),
     ({"insuplc_admdvs": "110000"}, True),
     ({"insuplc_admdvs": "110000", "mdtrtarea_admvs": None}, True),
+    ({"insuplc_admdvs": "XXXX"}, True),  # whatever it holds: a missing treating region is no region
     ({}, False),
 ])
 def test_a_call_is_cross_region_when_the_insured_region_differs(envelope: dict[str, Any], cross: bool) -> None:
@@ -205,6 +206,7 @@ def test_one_filing_here_is_enough() -> None:
     ("2025-01-01", "2025-06-14", "filing-expired"),
     ("2025-01-01", "2025-06-14T23:59:59", "filing-expired"),
     ("2025-06-16", "2025-06-14", "filing-expired"),
+    ("2025-06-16", "2025-06-15", "not-filed"),  # ends today but starts later: not in effect, not expired
 ])
 def test_the_validity_is_judged_on_the_settlement_day(begn: str, end: str | None, expected: str) -> None:
     assert cause(filings=[filing(begn=begn, end=end)]) == expected

@@ -91,9 +91,6 @@ _RUNNER_TESTS = ("tests/test_runner.py", "tests/test_runner_faults.py", "tests/t
                  "tests/test_runner_verdict.py", "tests/test_runner_ledger.py", "tests/test_mutation_runner2601.py")
 _CHECK_TESTS = ("tests/test_checks.py", "tests/test_known_values.py", "tests/test_mutation_checks.py",
                 "tests/test_mutation_envelope.py")
-_PLATFORM_TESTS = ("tests/test_platform_calc.py", "tests/test_platform_flows.py",
-                   "tests/test_platform_correction.py", "tests/test_platform_causes.py",
-                   "tests/test_platform_recon.py", "tests/test_known_values.py", "tests/test_mutation_platform.py")
 
 # Cheapest first (few mutants, fast tests): the order `--module` is not given in.
 MODULES: dict[str, Module] = {m.name: m for m in (
@@ -126,7 +123,11 @@ MODULES: dict[str, Module] = {m.name: m for m in (
             "tests/test_mutation_calc.py")),
     Module("platform.rules", "harness/platform/rules.py",
            ("tests/test_platform_causes.py", "tests/test_mutation_rules.py")),
-    Module("platform.settling", "harness/platform/settling.py", _PLATFORM_TESTS),
+    # settling: without the whole-platform walks (test_platform_flows, _recon, the end-to-end run of
+    # test_mutation_platform), a minute per surviving mutant; the score is then a lower bound
+    Module("platform.settling", "harness/platform/settling.py",
+           ("tests/test_platform_calc.py", "tests/test_platform_causes.py", "tests/test_platform_correction.py",
+            "tests/test_known_values.py", "tests/test_mutation_settling.py")),
     Module("runner.evaluate", "harness/runner/evaluate.py", _RUNNER_TESTS),
     Module("runner.engine-2601", "harness/runner/engine.py", _RUNNER_TESTS,
            functions=("xǁRunnerǁ_resolve_unknown_outcome__mutmut_*", "xǁRunnerǁ_run_fault_step__mutmut_*")),
