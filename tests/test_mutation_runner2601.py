@@ -11,10 +11,11 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+import pytest
 from engine_samples import FakeSite, person_step, refusal, scenario, settle_step, site, success
 
 from harness.model import Outcome, RunEvent, Severity
-from harness.runner import Runner
+from harness.runner import Runner, evaluate
 from harness.specs import load_registry
 
 
@@ -199,3 +200,22 @@ def test_a_fault_that_cannot_be_switched_on_sends_nothing() -> None:
     assert result.reason.split("; ")[0] == (
         "cannot switch on the platform fault drop-after-commit for 2207: admin endpoint disabled")
     assert steps(result) == [(0, "2207", False, False)] and result.steps[0].exchange is None
+
+
+# --- the 2601 in the run's ledger ---
+
+
+def crash(*_args: Any, **_kwargs: Any) -> Any:
+    raise RuntimeError("a bug of the harness judging the answer")
+
+
+@pytest.mark.parametrize(("answer", "voided"), [(None, True), (refusal("该交易不允许冲正"), False)])
+def test_a_settlement_the_harness_could_not_judge_is_undone_and_voided_in_the_ledger(
+        monkeypatch: pytest.MonkeyPatch, answer: Any, voided: bool) -> None:
+    monkeypatch.setattr(evaluate, "run_interface_checks", crash)
+    fake = FakeSite({"2601": answer} if answer is not None else {})
+    run = runner(fake)
+    result = run.run_scenario(scenario((settle_step(), person_step())))
+    assert result.outcome is Outcome.ERROR and fake.infnos() == ["9001", "2207", "2601"]
+    [row] = run.ledger.rows
+    assert row.msgid == sent(fake, "2207")[0]["msgid"] and row.voided is voided

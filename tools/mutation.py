@@ -90,7 +90,7 @@ class Module:
 _RUNNER_TESTS = ("tests/test_runner.py", "tests/test_runner_faults.py", "tests/test_runner_refusals.py",
                  "tests/test_runner_verdict.py", "tests/test_runner_ledger.py", "tests/test_mutation_runner2601.py")
 _CHECK_TESTS = ("tests/test_checks.py", "tests/test_known_values.py", "tests/test_mutation_checks.py",
-                "tests/test_mutation_envelope.py")
+                "tests/test_mutation_envelope.py", "tests/test_mutation_registry.py")
 
 # Cheapest first (few mutants, fast tests): the order `--module` is not given in.
 MODULES: dict[str, Module] = {m.name: m for m in (
@@ -210,6 +210,12 @@ def prepare(module: Module) -> Path:
     target.write_text(undecorate(target.read_text(encoding="utf-8")), encoding="utf-8")
     for name in ("tests", *DATA_FOLDERS):
         (work / name).symlink_to(ROOT / name, target_is_directory=True)
+    configure(work, module)
+    return work
+
+
+def configure(work: Path, module: Module) -> None:
+    """The run folder's pyproject.toml: the project's, with mutmut set to this source file and these tests."""
     pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
     pyproject += (
         "\n[tool.mutmut]\n"
@@ -221,7 +227,6 @@ def prepare(module: Module) -> Path:
         "use_git_change_detection = false\n"
     )
     (work / "pyproject.toml").write_text(pyproject, encoding="utf-8")
-    return work
 
 
 def _mutmut() -> str:
@@ -243,6 +248,8 @@ def run(module: Module, children: int, only: list[str] | None = None) -> float:
     """Runs mutmut on the module (or, with `only`, re-tests these mutants of its last run, keeping the other
     results); returns the seconds it took. Its output goes to <work>/<module>/log."""
     work = WORK / module.name if only else prepare(module)
+    if only:
+        configure(work, module)  # the module's test files as they are now (a test file may have been added)
     started = time.monotonic()
     with open(work / "log", "a" if only else "w", encoding="utf-8") as log:
         completed = subprocess.run([_mutmut(), "run", "--max-children", str(children), *(only or module.globs)],
