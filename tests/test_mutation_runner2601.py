@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from engine_samples import FakeSite, person_step, refusal, scenario, settle_step, site, success
 
-from harness.model import Outcome, RunEvent, Severity
+from harness.model import Expectation, Outcome, RunEvent, Severity
 from harness.runner import Runner, evaluate
 from harness.specs import load_registry
 
@@ -219,3 +219,59 @@ def test_a_settlement_the_harness_could_not_judge_is_undone_and_voided_in_the_le
     assert result.outcome is Outcome.ERROR and fake.infnos() == ["9001", "2207", "2601"]
     [row] = run.ledger.rows
     assert row.msgid == sent(fake, "2207")[0]["msgid"] and row.voided is voided
+
+
+# --- what the first mutation run of the 2601 logic left alive ---
+
+
+def test_the_2601_is_an_envelope_of_2601_and_its_event_names_the_scenario() -> None:
+    answers = iter([TimeoutError("read timed out"), success("2207")])
+    fake = FakeSite({"2207": lambda envelope: next(answers)})
+    events: list[RunEvent] = []
+    result = runner(fake, events=events).run_scenario(scenario((settle_step(), person_step())))
+    assert sent(fake, "2601")[0]["infno"] == "2601"
+    [event] = [e for e in events if e.kind == "unknown-outcome"]
+    assert event.scenario_id == "outpatient.sample.flow"
+    assert [s.failures for s in result.steps] == [(), (), (), ()]
+
+
+def test_a_lost_request_without_psn_no_is_not_undone_nor_sent_again() -> None:
+    step = settle_step(Expectation(ok=False, cause="invalid-request"))
+    del step.input["data"]["psn_no"]  # a deliberate invalid request: sent as it is
+    fake = FakeSite({"2207": TimeoutError("read timed out")})
+    result = runner(fake).run_scenario(scenario((step,)))
+    msgid = sent(fake, "2207")[0]["msgid"]
+    assert fake.infnos() == ["9001", "2207"]
+    assert (f"the outcome of 2207 (msgid {msgid}) is unknown and was not resolved (no psn_no in the request)"
+            in result.reason.split("; "))
+
+
+def test_a_fault_step_in_the_teardown_is_recorded_as_teardown() -> None:
+    fake = FakeSite({"2207": ConnectionResetError("dropped")})
+    result = runner(fake, reference=True).run_scenario(
+        scenario((person_step(),), teardown=(replace(settle_step(), fault="drop-after-commit"),)))
+    assert steps(result) == [(0, "1101", True, False), (1, "2207", False, True), (1, "2601", True, True)]
+    assert [s.failures for s in result.steps] == [(), (), ()]
+    refused = runner(FakeSite(), reference=True, fault_refusal="off").run_scenario(
+        scenario((person_step(),), teardown=(replace(settle_step(), fault="drop-after-commit"),)))
+    assert [(s.infno, s.teardown, s.failures) for s in refused.steps] == [("1101", False, ()), ("2207", True, ())]
+    answered = runner(FakeSite(), reference=True).run_scenario(
+        scenario((person_step(),), teardown=(replace(settle_step(), fault="drop-after-commit"),)))
+    assert [(s.infno, s.teardown) for s in answered.steps] == [("1101", False), ("2207", True)]
+
+
+def test_an_answer_to_be_lost_that_is_no_envelope_is_described() -> None:
+    fake = FakeSite({"2207": {"code": 401, "message": "unauthorized"}})
+    result = runner(fake, reference=True).run_scenario(scenario(dropped()))
+    assert result.failures[0].actual == "no response envelope (HTTP 200 code 401): unauthorized"
+
+
+def test_the_critical_finding_quotes_the_2601_note_after_earlier_notes() -> None:
+    fake = FakeSite({"2207": ConnectionResetError("dropped"), "2601": refusal("该交易不允许冲正")})
+    skipped_then_fault = (replace(person_step(), when="never_saved"), replace(settle_step(), fault="drop-after-commit"))
+    result = runner(fake, reference=True).run_scenario(scenario(skipped_then_fault))
+    msgid = sent(fake, "2207")[0]["msgid"]
+    assert result.reason.split("; ")[0] == "step 1 (1101) skipped: saved.never_saved (its `when`) is not set"
+    [failure] = result.failures
+    assert failure.actual == (f"unknown outcome of 2207 (msgid {msgid}) resolved with 2601 冲正: refused: "
+                              "该交易不允许冲正")

@@ -12,6 +12,7 @@ cash 9.00; the account falls from 2680.50 to 2626.10.
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal as D
 from typing import Any
 
@@ -19,6 +20,7 @@ import pytest
 from platform_samples import CATALOGUE, Flow, memory_platform, persona
 
 from harness.platform import CAUSE_MESSAGES
+from harness.platform.config import Fault
 from harness.platform.samples import reverse_input, settle_input
 
 VOLATILE = ("setl_id", "setl_time", "medins_setl_id", "age", "mdtrt_id")
@@ -158,3 +160,161 @@ def test_a_resident_is_paid_from_the_residents_fund(flow: Flow) -> None:
     who, mdtrt_id, amount = visit(flow, persona("filed-resident"))
     [row] = flow.settle(who, mdtrt_id, amount)["setldetail"]
     assert (row["fund_pay_type"], row["fund_pay_type_name"]) == ("390100", "城乡居民基本医疗保险基金")
+
+
+# --- the planted deviations (mutant switches) the self-test turns on: each changes exactly its value ---
+
+
+def switched(*names: str) -> Flow:
+    platform = memory_platform()
+    for name in names:
+        platform.faults.add(Fault(infno="*", kind="mutant", name=name))
+    flow = Flow(platform.call)
+    flow.sign_in()
+    return flow
+
+
+def test_presettle_ignores_account_changes_only_the_presettlement() -> None:
+    flow = switched("presettle-ignores-account")
+    who, mdtrt_id, amount = visit(flow)
+    pre = flow.presettle(who, mdtrt_id, amount)["setlinfo"]
+    assert (pre["acct_pay"], pre["psn_cash_pay"], pre["balc"]) == (0.0, 63.4, 2680.5)
+    info = flow.settle(who, mdtrt_id, amount)["setlinfo"]
+    assert steady(info) == {**PERSON, **AMOUNTS, **CLEARING}
+
+
+@pytest.mark.parametrize(("name", "changed"), [
+    ("shares-dont-add-up", {"psn_part_amt": 54.4, "psn_cash_pay": 0.0}),
+    ("psn-part-split-wrong", {"psn_cash_pay": 63.4}),
+    ("code-outside-list", {"clr_way": "01"}),
+])
+def test_a_planted_deviation_changes_its_value_only(name: str, changed: dict[str, Any]) -> None:
+    flow = switched(name)
+    who, mdtrt_id, amount = visit(flow)
+    assert steady(flow.settle(who, mdtrt_id, amount)["setlinfo"]) == {**PERSON, **AMOUNTS, **CLEARING, **changed}
+
+
+def test_output_field_missing_drops_cvlserv_flag() -> None:
+    flow = switched("output-field-missing")
+    who, mdtrt_id, amount = visit(flow)
+    expected = {**PERSON, **AMOUNTS, **CLEARING}
+    del expected["cvlserv_flag"]
+    assert steady(flow.settle(who, mdtrt_id, amount)["setlinfo"]) == expected
+
+
+def test_medins_setl_id_not_msgid_echoes_the_setl_id_on_a_settlement_only() -> None:
+    flow = switched("medins-setl-id-not-msgid")
+    who, mdtrt_id, amount = visit(flow)
+    assert flow.presettle(who, mdtrt_id, amount)["setlinfo"]["medins_setl_id"] == flow.last["msgid"]
+    info = flow.settle(who, mdtrt_id, amount)["setlinfo"]
+    assert info["medins_setl_id"] == info["setl_id"] != flow.last["msgid"]
+
+
+def test_skip_account_debit_leaves_the_balance() -> None:
+    flow = switched("skip-account-debit")
+    who, mdtrt_id, amount = visit(flow)
+    assert flow.settle(who, mdtrt_id, amount)["setlinfo"]["balc"] == 2626.1
+    assert flow.balance(who) == D("2680.5")
+
+
+def test_reversal_keeps_sign_and_reverse_twice() -> None:
+    flow = switched("reversal-keeps-sign", "reverse-twice")
+    who, mdtrt_id, amount = visit(flow)
+    setl_id = flow.settle(who, mdtrt_id, amount)["setlinfo"]["setl_id"]
+    info = flow.reverse(who, mdtrt_id, setl_id)["setlinfo"]
+    assert steady(info) == {**PERSON, **AMOUNTS, **CLEARING, "balc": 2680.5, "pdn_cash_pay": 9.0}
+    again = flow.call("2208", reverse_input(who, mdtrt_id, setl_id), who)
+    assert again["infcode"] == 0  # reversed a second time
+
+
+@pytest.mark.parametrize(("archetype", "name"), [
+    ("not-filed", "accept-not-filed"), ("filing-expired", "accept-expired-filing"),
+    ("filed-elsewhere", "accept-filed-elsewhere"), ("lapsed-contributions", "accept-lapsed-contributions"),
+])
+def test_an_accept_deviation_lets_its_person_settle(archetype: str, name: str) -> None:
+    who = persona(archetype)
+    plain = switched()
+    mdtrt_id, amount = plain.register(who, [("consult", 1)])
+    assert plain.call("2207", settle_input(who, mdtrt_id, "B1", amount), who)["infcode"] == -1
+    flow = switched(name)
+    mdtrt_id, amount = flow.register(who, [("consult", 1)])
+    assert flow.call("2207", settle_input(who, mdtrt_id, "B1", amount), who)["infcode"] == 0
+
+
+def test_accept_inactive_card_lets_a_presented_inactive_card_settle() -> None:
+    who = persona("inactive-card")
+    for names, infcode in (((), -1), (("accept-inactive-card",), 0)):
+        flow = switched(*names)
+        mdtrt_id, amount = flow.register(who, [("consult", 1)])
+        data = settle_input(who, mdtrt_id, "B1", amount)
+        data["data"]["mdtrt_cert_type"] = "03"
+        assert flow.call("2207", data, who)["infcode"] == infcode, names
+
+
+def test_emergency_not_as_filed_refuses_an_unfiled_emergency() -> None:
+    who = persona("emergency")
+    for names, infcode in (((), 0), (("emergency-not-as-filed",), -1)):
+        flow = switched(*names)
+        mdtrt_id, amount = flow.register(who, [("consult", 1)], med_type="13")
+        assert flow.call("2207", settle_input(who, mdtrt_id, "B1", amount, med_type="13"), who)["infcode"] == (
+            infcode), names
+
+
+# --- what the settlement stores (reconciliation and the account read it back) ---
+
+
+def stored(platform: Any, setl_id: str) -> dict[str, Any]:
+    with platform.db.reading() as conn:
+        row = conn.execute("SELECT * FROM settlements WHERE setl_id = ?", (setl_id,)).fetchone()
+        fees = [r[0] for r in conn.execute("SELECT setl_id FROM fees ORDER BY id")]
+    keys = ("psn_no", "fixmedins_code", "infno", "kind", "orig_setl_id", "status", "msgid", "insutype", "clr_type",
+            "clr_optins", "care", "mid_setl_flag", "medfee_cents", "fund_cents", "acct_cents", "cash_cents",
+            "hifp_cents")
+    return {**{k: row[k] for k in keys}, "fees": fees}
+
+
+def test_the_stored_settlement_and_reversal_rows() -> None:
+    platform = memory_platform()
+    flow = Flow(platform.call)
+    flow.sign_in()
+    who, mdtrt_id, amount = visit(flow)
+    setl_id = flow.settle(who, mdtrt_id, amount)["setlinfo"]["setl_id"]
+    msgid = flow.last["msgid"]
+    base = {"psn_no": who.psn_no, "fixmedins_code": flow.his.fixmedins_code, "insutype": "310", "clr_type": "11",
+            "clr_optins": "520102", "care": "outpatient", "mid_setl_flag": "0"}
+    assert stored(platform, setl_id) == {
+        **base, "infno": "2207", "kind": "settle", "orig_setl_id": None, "status": "settled", "msgid": msgid,
+        "medfee_cents": 11500, "fund_cents": 5160, "acct_cents": 5440, "cash_cents": 900, "hifp_cents": 5160,
+        "fees": [setl_id, setl_id]}
+    reversal = flow.reverse(who, mdtrt_id, setl_id)["setlinfo"]["setl_id"]
+    assert stored(platform, setl_id)["status"] == "reversed"
+    assert stored(platform, reversal) == {
+        **base, "infno": "2208", "kind": "reversal", "orig_setl_id": setl_id, "status": "settled",
+        "msgid": flow.last["msgid"], "medfee_cents": -11500, "fund_cents": -5160, "acct_cents": -5440,
+        "cash_cents": -900, "hifp_cents": -5160, "fees": [None, None]}
+
+
+def test_a_second_settlement_in_the_year_sees_the_pool_used_by_the_first(flow: Flow) -> None:
+    who, mdtrt_id, amount = visit(flow)
+    flow.settle(who, mdtrt_id, amount)
+    _, second, amount = visit(flow, who)
+    [row] = flow.settle(who, second, amount)["setldetail"]
+    assert row["crt_payb_lmt_amt"] == 3948.4  # 4000.00 - 51.60
+
+
+def test_the_effect_of_a_settlement_and_a_reversal_is_recorded_for_2601() -> None:
+    platform = memory_platform()
+    flow = Flow(platform.call)
+    flow.sign_in()
+    who, mdtrt_id, amount = visit(flow)
+    setl_id = flow.settle(who, mdtrt_id, amount)["setlinfo"]["setl_id"]
+    settled_by = flow.last["msgid"]
+    reversal = flow.reverse(who, mdtrt_id, setl_id)["setlinfo"]["setl_id"]
+    reversed_by = flow.last["msgid"]
+    with platform.db.reading() as conn:
+        effects = {r[0]: json.loads(r[1]) for r in conn.execute("SELECT msgid, effect FROM messages")}
+    assert effects[settled_by] == {"kind": "settlement", "setl_id": setl_id, "psn_no": who.psn_no,
+                                   "mdtrt_id": mdtrt_id}
+    assert {k: v for k, v in effects[reversed_by].items() if k != "fee_ids"} == {
+        "kind": "reversal", "setl_id": reversal, "orig_setl_id": setl_id, "psn_no": who.psn_no}
+    assert len(effects[reversed_by]["fee_ids"]) == 2
