@@ -13,6 +13,7 @@ cash 9.00; the account falls from 2680.50 to 2626.10.
 from __future__ import annotations
 
 import json
+from datetime import date
 from decimal import Decimal as D
 from typing import Any
 
@@ -318,3 +319,27 @@ def test_the_effect_of_a_settlement_and_a_reversal_is_recorded_for_2601() -> Non
     assert {k: v for k, v in effects[reversed_by].items() if k != "fee_ids"} == {
         "kind": "reversal", "setl_id": reversal, "orig_setl_id": setl_id, "psn_no": who.psn_no}
     assert len(effects[reversed_by]["fee_ids"]) == 2
+
+
+def test_an_a_version_settlement_is_reversed_by_2208(flow: Flow) -> None:
+    who, mdtrt_id, amount = visit(flow)
+    answer = flow.call("2207A", settle_input(who, mdtrt_id, "B1", amount), who)
+    assert answer["infcode"] == 0, answer["err_msg"]
+    setl_id = answer["output"]["setlinfo"]["setl_id"]
+    reversal = flow.reverse(who, mdtrt_id, setl_id)["setlinfo"]
+    assert reversal["medfee_sumamt"] == -115.0 and reversal["setl_id"].startswith("S")
+    assert setl_id.startswith("S") and flow.balance(who) == D("2680.5")
+
+
+def test_float_rounding_error_recomputes_the_personal_part_in_floats() -> None:
+    flow = switched("float-rounding-error")
+    who, mdtrt_id, amount = visit(flow)
+    info = flow.settle(who, mdtrt_id, amount)["setlinfo"]
+    assert steady(info) == {**PERSON, **AMOUNTS, **CLEARING, "psn_part_amt": 115.0 - 51.6 - 0.0}
+
+
+def test_the_age_is_the_persons_age_on_the_settlement_day(flow: Flow) -> None:
+    who, mdtrt_id, amount = visit(flow)
+    info = flow.settle(who, mdtrt_id, amount)["setlinfo"]
+    day = date.fromisoformat(info["setl_time"][:10])
+    assert info["age"] == float(day.year - 1992 - ((day.month, day.day) < (7, 22)))  # born 1992-07-22

@@ -10,6 +10,7 @@ files that cover that module, and prints killed / survived / timeout / score per
     python tools/mutation.py --report           # the table of the last runs, without running anything
     python tools/mutation.py --module gate --survivors   # the diff of each surviving mutant
     python tools/mutation.py --module gate --again       # re-test only the last run's survivors (tests added)
+    python tools/mutation.py --module gate --again --tests tests/test_new.py   # ... against the new tests only
     python tools/mutation.py --json ...         # the figures as JSON
 
 Each module runs in its own folder `<temp>/hsa-cert-mutation-<hash of the checkout path>/<module>/`
@@ -50,7 +51,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fnmatch import fnmatch
 from pathlib import Path
 
@@ -248,7 +249,10 @@ def run(module: Module, children: int, only: list[str] | None = None) -> float:
     """Runs mutmut on the module (or, with `only`, re-tests these mutants of its last run, keeping the other
     results); returns the seconds it took. Its output goes to <work>/<module>/log."""
     work = WORK / module.name if only else prepare(module)
+    meta = work / "mutants" / (module.source + ".meta")
+    kept: dict[str, int | None] = {}
     if only:
+        kept = json.loads(meta.read_text(encoding="utf-8"))["exit_code_by_key"]
         configure(work, module)  # the module's test files as they are now (a test file may have been added)
     started = time.monotonic()
     with open(work / "log", "a" if only else "w", encoding="utf-8") as log:
@@ -256,6 +260,14 @@ def run(module: Module, children: int, only: list[str] | None = None) -> float:
                                    cwd=work, stdout=log, stderr=subprocess.STDOUT,
                                    env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}, check=False)
     elapsed = time.monotonic() - started
+    if only and meta.is_file():
+        # mutmut forgets the results of the mutants not re-tested when its configuration changed: keep them
+        data = json.loads(meta.read_text(encoding="utf-8"))
+        codes = data["exit_code_by_key"]
+        for name, code in kept.items():
+            if name not in only and codes.get(name) is None:
+                codes[name] = code
+        meta.write_text(json.dumps(data), encoding="utf-8")
     if only:
         previous = work / "seconds"
         elapsed += float(previous.read_text()) if previous.is_file() else 0.0
@@ -338,9 +350,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--again", action="store_true",
                         help="re-test only the survivors of the module's last run (after adding tests); the source "
                              "must be unchanged since that run")
+    parser.add_argument("--tests", action="append", metavar="FILE",
+                        help="only these test files (repeatable); with --again, to re-test survivors against new "
+                             "tests only (a mutant they kill is killed, whatever the other tests do)")
     parser.add_argument("--min-score", type=float, help="exit 1 when a module's score is below this (0..1)")
     args = parser.parse_args(argv)
     modules = [MODULES[n] for n in args.module] if args.module else list(MODULES.values())
+    if args.tests:
+        modules = [replace(m, tests=tuple(args.tests)) for m in modules]
     if args.list:
         for m in modules:
             print(f"{m.name}: {m.source} {' '.join(m.functions)}\n    " + "\n    ".join(m.tests))
