@@ -9,6 +9,8 @@ files that cover that module, and prints killed / survived / timeout / score per
     python tools/mutation.py --list             # the modules, their sources and test files
     python tools/mutation.py --report           # the table of the last runs, without running anything
     python tools/mutation.py --module gate --survivors   # the diff of each surviving mutant
+    python tools/mutation.py --module gate --again       # re-test only the last run's survivors (tests added)
+    python tools/mutation.py --module gate --again --tests tests/test_new.py   # ... against the new tests only
     python tools/mutation.py --json ...         # the figures as JSON
 
 Each module runs in its own folder `<temp>/hsa-cert-mutation-<hash of the checkout path>/<module>/`
@@ -16,7 +18,8 @@ Each module runs in its own folder `<temp>/hsa-cert-mutation-<hash of the checko
 the data folders; mutmut copies them to `mutants/`, writes the mutants into the copy of the one source
 file, and runs, for each mutant, only the tests that executed the mutated function (mutmut records
 that in a first, traced run of the module's test files). The working tree is never changed. Every run
-starts afresh, so a test added since the last run counts.
+starts afresh, so a test added since the last run counts; `--again` re-tests only the survivors of the
+last run (a mutant killed stays killed when tests are only added), while the module's source is unchanged.
 
 mutmut does not mutate a decorated function (it could not wrap it safely), and every check is one
 (`@check(...)`): in the copy, the module-level functions of the source under test are therefore
@@ -48,7 +51,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fnmatch import fnmatch
 from pathlib import Path
 
@@ -86,11 +89,9 @@ class Module:
 
 
 _RUNNER_TESTS = ("tests/test_runner.py", "tests/test_runner_faults.py", "tests/test_runner_refusals.py",
-                 "tests/test_runner_verdict.py", "tests/test_runner_ledger.py")
-_CHECK_TESTS = ("tests/test_checks.py", "tests/test_known_values.py", "tests/test_mutation_checks.py")
-_PLATFORM_TESTS = ("tests/test_platform_calc.py", "tests/test_platform_flows.py",
-                   "tests/test_platform_correction.py", "tests/test_platform_causes.py",
-                   "tests/test_platform_recon.py", "tests/test_known_values.py", "tests/test_mutation_platform.py")
+                 "tests/test_runner_verdict.py", "tests/test_runner_ledger.py", "tests/test_mutation_runner2601.py")
+_CHECK_TESTS = ("tests/test_checks.py", "tests/test_known_values.py", "tests/test_mutation_checks.py",
+                "tests/test_mutation_envelope.py", "tests/test_mutation_registry.py")
 
 # Cheapest first (few mutants, fast tests): the order `--module` is not given in.
 MODULES: dict[str, Module] = {m.name: m for m in (
@@ -115,10 +116,19 @@ MODULES: dict[str, Module] = {m.name: m for m in (
            ("tests/test_evidence.py", "tests/test_mutation_reporting.py")),
     Module("certify", "harness/reporting/certify.py",
            ("tests/test_certify_finish.py", "tests/test_certify_certificate.py", "tests/test_certify_profiles.py",
-            "tests/test_mutation_reporting.py")),
-    Module("platform.calc", "harness/platform/calc.py", _PLATFORM_TESTS),
-    Module("platform.rules", "harness/platform/rules.py", _PLATFORM_TESTS),
-    Module("platform.settling", "harness/platform/settling.py", _PLATFORM_TESTS),
+            "tests/test_mutation_reporting.py", "tests/test_mutation_certify.py")),
+    # calc and rules are pure functions: their own test files suffice (the flows through the whole platform
+    # add minutes per run and no sensitivity the known-value tests lack)
+    Module("platform.calc", "harness/platform/calc.py",
+           ("tests/test_platform_calc.py", "tests/test_known_values.py", "tests/test_mutation_platform.py",
+            "tests/test_mutation_calc.py")),
+    Module("platform.rules", "harness/platform/rules.py",
+           ("tests/test_platform_causes.py", "tests/test_mutation_rules.py")),
+    # settling: without the whole-platform walks (test_platform_flows, _recon, the end-to-end run of
+    # test_mutation_platform), a minute per surviving mutant; the score is then a lower bound
+    Module("platform.settling", "harness/platform/settling.py",
+           ("tests/test_platform_calc.py", "tests/test_platform_causes.py", "tests/test_platform_correction.py",
+            "tests/test_known_values.py", "tests/test_mutation_settling.py")),
     Module("runner.evaluate", "harness/runner/evaluate.py", _RUNNER_TESTS),
     Module("runner.engine-2601", "harness/runner/engine.py", _RUNNER_TESTS,
            functions=("xǁRunnerǁ_resolve_unknown_outcome__mutmut_*", "xǁRunnerǁ_run_fault_step__mutmut_*")),
@@ -201,6 +211,12 @@ def prepare(module: Module) -> Path:
     target.write_text(undecorate(target.read_text(encoding="utf-8")), encoding="utf-8")
     for name in ("tests", *DATA_FOLDERS):
         (work / name).symlink_to(ROOT / name, target_is_directory=True)
+    configure(work, module)
+    return work
+
+
+def configure(work: Path, module: Module) -> None:
+    """The run folder's pyproject.toml: the project's, with mutmut set to this source file and these tests."""
     pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
     pyproject += (
         "\n[tool.mutmut]\n"
@@ -212,7 +228,6 @@ def prepare(module: Module) -> Path:
         "use_git_change_detection = false\n"
     )
     (work / "pyproject.toml").write_text(pyproject, encoding="utf-8")
-    return work
 
 
 def _mutmut() -> str:
@@ -222,15 +237,40 @@ def _mutmut() -> str:
     return str(found)
 
 
-def run(module: Module, children: int) -> float:
-    """Runs mutmut on the module; returns the seconds it took. Its output goes to <work>/<module>/log."""
-    work = prepare(module)
+def unchanged_since_last_run(module: Module) -> bool:
+    """Whether the module's run folder holds the mutants of the module's current source (and its results)."""
+    copy = WORK / module.name / module.source
+    meta = WORK / module.name / "mutants" / (module.source + ".meta")
+    source = undecorate((ROOT / module.source).read_text(encoding="utf-8"))
+    return meta.is_file() and copy.is_file() and copy.read_text(encoding="utf-8") == source
+
+
+def run(module: Module, children: int, only: list[str] | None = None) -> float:
+    """Runs mutmut on the module (or, with `only`, re-tests these mutants of its last run, keeping the other
+    results); returns the seconds it took. Its output goes to <work>/<module>/log."""
+    work = WORK / module.name if only else prepare(module)
+    meta = work / "mutants" / (module.source + ".meta")
+    kept: dict[str, int | None] = {}
+    if only:
+        kept = json.loads(meta.read_text(encoding="utf-8"))["exit_code_by_key"]
+        configure(work, module)  # the module's test files as they are now (a test file may have been added)
     started = time.monotonic()
-    with open(work / "log", "w", encoding="utf-8") as log:
-        completed = subprocess.run([_mutmut(), "run", "--max-children", str(children), *module.globs],
+    with open(work / "log", "a" if only else "w", encoding="utf-8") as log:
+        completed = subprocess.run([_mutmut(), "run", "--max-children", str(children), *(only or module.globs)],
                                    cwd=work, stdout=log, stderr=subprocess.STDOUT,
                                    env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}, check=False)
     elapsed = time.monotonic() - started
+    if only and meta.is_file():
+        # mutmut forgets the results of the mutants not re-tested when its configuration changed: keep them
+        data = json.loads(meta.read_text(encoding="utf-8"))
+        codes = data["exit_code_by_key"]
+        for name, code in kept.items():
+            if name not in only and codes.get(name) is None:
+                codes[name] = code
+        meta.write_text(json.dumps(data), encoding="utf-8")
+    if only:
+        previous = work / "seconds"
+        elapsed += float(previous.read_text()) if previous.is_file() else 0.0
     (work / "seconds").write_text(f"{elapsed:.1f}\n", encoding="utf-8")
     if completed.returncode != 0:
         tail = (work / "log").read_text(encoding="utf-8", errors="replace")[-3000:]
@@ -307,9 +347,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--survivors", action="store_true", help="print the diff of each surviving mutant")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--children", type=int, default=2, help="mutants tested at once (default 2)")
+    parser.add_argument("--again", action="store_true",
+                        help="re-test only the survivors of the module's last run (after adding tests); the source "
+                             "must be unchanged since that run")
+    parser.add_argument("--tests", action="append", metavar="FILE",
+                        help="only these test files (repeatable); with --again, to re-test survivors against new "
+                             "tests only (a mutant they kill is killed, whatever the other tests do)")
     parser.add_argument("--min-score", type=float, help="exit 1 when a module's score is below this (0..1)")
     args = parser.parse_args(argv)
     modules = [MODULES[n] for n in args.module] if args.module else list(MODULES.values())
+    if args.tests:
+        modules = [replace(m, tests=tuple(args.tests)) for m in modules]
     if args.list:
         for m in modules:
             print(f"{m.name}: {m.source} {' '.join(m.functions)}\n    " + "\n    ".join(m.tests))
@@ -317,7 +365,16 @@ def main(argv: list[str] | None = None) -> int:
     equivalent = equivalent_mutants()
     scores: list[Score] = []
     for module in modules:
-        if not args.report:
+        if args.again and not args.report:
+            last = collect(module, equivalent)
+            if last is None or not unchanged_since_last_run(module):
+                print(f"{module.name}: no run of its current source to re-test: run it in full", file=sys.stderr)
+                return 2
+            if last.survivors:
+                print(f"re-testing the {len(last.survivors)} survivors of {module.name} ...", file=sys.stderr,
+                      flush=True)
+                run(module, args.children, only=last.survivors)
+        elif not args.report:
             print(f"mutating {module.name} ({module.source}) ...", file=sys.stderr, flush=True)
             run(module, args.children)
         score = collect(module, equivalent)
