@@ -130,8 +130,8 @@ MODULES: dict[str, Module] = {m.name: m for m in (
            ("tests/test_platform_calc.py", "tests/test_platform_causes.py", "tests/test_platform_correction.py",
             "tests/test_known_values.py", "tests/test_mutation_settling.py")),
     Module("runner.evaluate", "harness/runner/evaluate.py", _RUNNER_TESTS),
-    Module("runner.engine-2601", "harness/runner/engine.py", _RUNNER_TESTS,
-           functions=("xǁRunnerǁ_resolve_unknown_outcome__mutmut_*", "xǁRunnerǁ_run_fault_step__mutmut_*")),
+    Module("runner.engine-2601", "harness/runner/recovery.py", _RUNNER_TESTS,
+           functions=("xǁRecoveryǁ_resolve_unknown_outcome__mutmut_*", "xǁRecoveryǁ_run_fault_step__mutmut_*")),
 )}
 
 
