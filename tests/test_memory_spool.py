@@ -116,3 +116,26 @@ def test_slim_results_keep_the_verdict_and_drop_the_exchanges() -> None:
     entry = {"id": "s", "steps": [{"index": 0}], "failures": [json.loads(json.dumps(
         {"title": "t", "evidence": {"inconclusive": True, "y": 1}}))]}
     assert slim_entry(entry) == {"id": "s", "failures": [{"title": "t", "evidence": {"inconclusive": True}}]}
+
+
+def test_pytests_statistics_keep_a_placeholder_per_passed_scenario_and_count_the_same(tmp_path: Path) -> None:
+    import contextlib
+    import io
+
+    from engine_samples import FakeSite, person_step, scenario, site
+
+    from harness.pytest_plugin import ScenarioPlugin, run_pytest
+    from harness.runner import Runner
+    from harness.specs import load_registry
+    from harness.transport import CallableTarget
+
+    scenarios = [scenario((person_step(),), id=f"person.sample.s{n}", area="person") for n in range(4)]
+    runner = Runner(CallableTarget(FakeSite()), load_registry(), "baseline", site(), seed=3)
+    plugin = ScenarioPlugin(scenarios, runner)
+    with contextlib.redirect_stdout(io.StringIO()) as printed:
+        status = run_pytest(plugin, root=tmp_path)
+    assert status == 0 and [r.outcome for r in plugin.ordered_results()] == [Outcome.PASSED] * 4
+    assert "4 passed" in printed.getvalue()  # pytest's summary line counts them all
+    stats = plugin._config.pluginmanager.get_plugin("terminalreporter").stats
+    assert not stats.get("") and len(stats["passed"]) == 4
+    assert len({id(report) for report in stats["passed"]}) == 1  # one shared placeholder, no report kept
