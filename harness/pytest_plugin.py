@@ -228,8 +228,13 @@ class ScenarioPlugin:
             item.result = self.results.get(item.scenario.id, item.result)
 
     def pytest_runtest_logfinish(self, nodeid: str, location: Any) -> None:
-        """pytest's terminal reporter keeps every report to the end, for its summary line: a passed scenario's
-        (three, with its keywords) become one shared placeholder that counts the same (issue 14)."""
+        """What pytest keeps of a finished scenario to the end of the session, made small (issue 14): the item lets
+        go of its -k words and its stash (allure-pytest's notes), and the terminal reporter, which keeps every
+        report for its summary line, keeps one shared placeholder that counts the same for a passed scenario."""
+        item = self._items.get(nodeid)
+        if item is not None:
+            item.extra_keyword_matches = set()
+            item.stash = pytest.Stash()
         reporter = self._config.pluginmanager.get_plugin("terminalreporter")
         stats = getattr(reporter, "stats", None)
         if not isinstance(stats, dict) or set(str(getattr(reporter, "reportchars", ""))) & {"P", "A"}:
