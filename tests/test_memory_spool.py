@@ -139,3 +139,25 @@ def test_pytests_statistics_keep_a_placeholder_per_passed_scenario_and_count_the
     stats = plugin._config.pluginmanager.get_plugin("terminalreporter").stats
     assert not stats.get("") and len(stats["passed"]) == 4
     assert len({id(report) for report in stats["passed"]}) == 1  # one shared placeholder, no report kept
+
+
+def test_certify_reads_results_json_without_the_steps_and_builds_the_same_record(tmp_path: Path) -> None:
+    from harness.reporting.record import RunInfo, load_results, record_from_results
+
+    unsure = {"title": "refused", "clause": "R-C", "grade": "MAY", "severity": "major", "detail": "",
+              "expected": "", "actual": "", "step": 0, "evidence": {"inconclusive": True, "answer": {"x": 1}}}
+    must = {**unsure, "title": "sum", "grade": "MUST", "evidence": {"answer": {"psn_name": "张*丰"}}}
+    document = {"format": "hsa-cert/results-1", "run": {"site": {"id": "s"}}, "coverage": {"percent": 50.0},
+                "scenarios": [{"id": "a", "outcome": "failed", "level": "mandatory", "area": "outpatient",
+                               "interface": "2207", "clauses": ["R-C"], "duration_ms": 1.0, "failures": [must, unsure],
+                               "steps": [{"index": 0, "infno": "2207", "status": 200}]},
+                              {"id": "b", "outcome": "inconclusive", "level": "mandatory", "area": "outpatient",
+                               "interface": "2207", "clauses": [], "duration_ms": 1.0, "failures": [unsure],
+                               "steps": []}]}
+    path = tmp_path / "results.json"
+    write_results(path, document)
+    loaded = load_results(path)
+    assert all("steps" not in e for e in loaded["scenarios"]) and loaded["coverage"] == {"percent": 50.0}
+    assert [f["evidence"] for f in loaded["scenarios"][0]["failures"]] == [{}, {"inconclusive": True}]
+    info = RunInfo(run_id="r", site_id="s")
+    assert record_from_results(loaded, info) == record_from_results(document, info)
