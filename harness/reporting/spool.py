@@ -72,9 +72,9 @@ class ResultSpool:
 
     def add(self, result: ScenarioResult) -> None:
         """Spool one scenario's full result (masked now), and count its coverage."""
-        entry = self._masked_entry(result)
-        lines = "".join(line + "\n" for line in exchange_lines(result, self._masker)).encode("utf-8")
-        with self._lock:
+        with self._lock:  # the masker learns as it masks: one scenario at a time
+            entry = self._masked_entry(result)
+            lines = "".join(line + "\n" for line in exchange_lines(result, self._masker)).encode("utf-8")
             if self.coverage is not None:
                 self.coverage.add(result)
             entry_at, exchanges_at = self._entries.seek(0, 2), self._exchanges.seek(0, 2)  # the end (after reads)
