@@ -53,7 +53,10 @@ def run_session(*, site_file: object = None, suites: list[str] | None = None, se
                province: str | None = None) -> tuple[int, Path, dict]:
     """Run scenarios against a site (or the embedded platform); returns (exit code, run dir, results doc).
 
-    Writes <run dir>/results.json, exchanges.jsonl, junit.xml and allure-results/. `scenarios`
+    Writes <run dir>/results.json, exchanges.jsonl, junit.xml and allure-results/, each scenario's record as it
+    ends (harness.reporting.spool: memory stays bounded however many scenarios run); the document returned is
+    results.json's, each scenario's entry without its steps and with its findings' evidence cut to the
+    `inconclusive` flag (`spool.slim_entry`). `scenarios`
     replaces suite loading (certify passes its selection); `wrap_target` puts a Target in front of the
     site's (the self-test's mutation proxy). Raises HsaCertError for usage, config and
     unreachable-site problems. `progress`: a count and an estimate (a live line on a terminal, a plain
