@@ -137,6 +137,7 @@ class ScenarioPlugin:
         self._allure: Any = None
         self._writer: DeferredWriter | None = None
         self._items: dict[str, ScenarioItem] = {}
+        self._finished: ScenarioItem | None = None  # the item that finished last
 
     # --- collection ---------------------------------------------------------------------------
 
@@ -234,7 +235,10 @@ class ScenarioPlugin:
         item = self._items.get(nodeid)
         if item is not None:
             item.extra_keyword_matches = set()
-            item.stash = pytest.Stash()
+            # allure-pytest reads the stash until its own hooks around this one end: the previous item's goes now.
+            previous, self._finished = self._finished, item
+            if previous is not None:  # pytest keeps an alias of the stash (`_store`) too
+                previous.stash = previous._store = pytest.Stash()
         reporter = self._config.pluginmanager.get_plugin("terminalreporter")
         stats = getattr(reporter, "stats", None)
         if not isinstance(stats, dict) or set(str(getattr(reporter, "reportchars", ""))) & {"P", "A"}:
