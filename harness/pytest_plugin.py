@@ -29,6 +29,7 @@ from harness.model import Failure, Grade, Outcome, Scenario, ScenarioResult
 from harness.reporting.allure import DeferredWriter, StepRecorder, apply_stable_ids, label_advisories, label_scenario
 from harness.reporting.curl import curl_command
 from harness.reporting.masking import Masker
+from harness.reporting.spool import slim_result
 from harness.runner import Runner
 from harness.runner.pool import ScenarioPool
 from harness.runner.safety import internal_error_reason
@@ -120,7 +121,8 @@ class ScenarioPlugin:
                  interface_names: Mapping[str, str] | None = None, masked: bool = True,
                  header_env: Mapping[str, str] | None = None,
                  on_result: Callable[[Scenario, ScenarioResult], None] | None = None, letters: bool = True,
-                 masker: Masker | None = None, pool: ScenarioPool | None = None) -> None:
+                 masker: Masker | None = None, pool: ScenarioPool | None = None,
+                 spool: Callable[[ScenarioResult], None] | None = None) -> None:
         self.scenarios = list(scenarios)
         self.pool = pool  # `--jobs`: the scenarios run ahead on the pool's Runners; items take their results
         self.letters = letters  # False: no progress letter (dot) per scenario; the CLI draws its own progress
@@ -131,12 +133,16 @@ class ScenarioPlugin:
         self.masker = masker or Masker(enabled=masked)
         self.header_env = dict(header_env or {})
         self.on_result = on_result
+        # Each scenario's full result goes to `spool` as it ends (the session's ResultSpool writes it to disk);
+        # `results` keeps only a slim result per scenario (no exchanges), so memory does not grow with them.
+        self.spool = spool
         self.results: dict[str, ScenarioResult] = {}
         self.selected: list[str] = []
         self.stop_reason: str | None = None
         self._allure: Any = None
         self._writer: DeferredWriter | None = None
         self._items: dict[str, ScenarioItem] = {}
+        self._finished: ScenarioItem | None = None  # the item that finished last
 
     # --- collection ---------------------------------------------------------------------------
 
@@ -203,7 +209,7 @@ class ScenarioPlugin:
                 self.runner.emit("report-error", reason=f"Allure advisories of {scenario.id}: "
                                  f"{internal_error_reason(exc)}")
         item.result = result
-        self.results[scenario.id] = result
+        self._keep(scenario, result)
         if self.on_result is not None:
             self.on_result(scenario, result)
         breaker = self.runner.breaker_reason if self.pool is None else self.pool.breaker_reason
@@ -238,11 +244,39 @@ class ScenarioPlugin:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        """Once the teardown is reported (allure-pytest has set its ids, the result is still open): ours win."""
-        if report.when == "teardown" and self._allure is not None:
-            item = self._items.get(report.nodeid)
-            if item is not None:
-                apply_stable_ids(self._allure, item.scenario)
+        """Once the teardown is reported (allure-pytest has set its ids, the result is still open): ours win.
+        The item, which pytest keeps to the end of the session, lets go of the full result."""
+        if report.when != "teardown":
+            return
+        item = self._items.get(report.nodeid)
+        if item is None:
+            return
+        if self._allure is not None:
+            apply_stable_ids(self._allure, item.scenario)
+        if item.result is not None:
+            item.result = self.results.get(item.scenario.id, item.result)
+
+    def pytest_runtest_logfinish(self, nodeid: str, location: Any) -> None:
+        """What pytest keeps of a finished scenario to the end of the session, made small (issue 14): the item lets
+        go of its -k words and its stash (allure-pytest's notes), and the terminal reporter, which keeps every
+        report for its summary line, keeps one shared placeholder that counts the same for a passed scenario."""
+        item = self._items.get(nodeid)
+        if item is not None:
+            item.extra_keyword_matches = set()
+            # allure-pytest reads the stash until its own hooks around this one end: the previous item's goes now.
+            previous, self._finished = self._finished, item
+            if previous is not None:  # pytest keeps an alias of the stash (`_store`) too
+                previous.stash = previous._store = pytest.Stash()
+        reporter = self._config.pluginmanager.get_plugin("terminalreporter")
+        stats = getattr(reporter, "stats", None)
+        if not isinstance(stats, dict) or set(str(getattr(reporter, "reportchars", ""))) & {"P", "A"}:
+            return  # -rP / -rA list the passed ones: their reports stay
+        setup_teardown = stats.get("")
+        while setup_teardown and getattr(setup_teardown[-1], "nodeid", None) == nodeid:
+            setup_teardown.pop()
+        passed = stats.get("passed")
+        if passed and getattr(passed[-1], "nodeid", None) == nodeid:
+            passed[-1] = _COUNTED_PASS
 
     def pytest_report_teststatus(self, report: pytest.TestReport, config: pytest.Config) -> Any:
         if report.when == "call" and report.failed:
@@ -266,8 +300,19 @@ class ScenarioPlugin:
                 self.runner.emit("report-error", reason=f"an Allure result could not be written: {error}")
             self._writer = None
 
+    def _keep(self, scenario: Scenario, result: ScenarioResult) -> None:
+        """A scenario's result as it ends: the full one to the spool, a slim one (`slim_result`) in `results`."""
+        if self.spool is not None:
+            try:
+                self.spool(result)
+            except Exception as exc:  # results.json then has the slim entry; the run goes on
+                self.runner.emit("report-error", reason=f"the result of {scenario.id} could not be spooled: "
+                                 f"{internal_error_reason(exc)}")
+        self.results[scenario.id] = slim_result(result)
+
     def ordered_results(self) -> list[ScenarioResult]:
-        """Results of the selected scenarios in run order; those never run are ERROR with the reason."""
+        """Slim results (`slim_result`) of the selected scenarios in run order; those never run are ERROR with
+        the reason."""
         reason = f"not run: {self.stop_reason}" if self.stop_reason else "not run: the run was interrupted"
         out = []
         for sid in self.selected:
@@ -331,8 +376,28 @@ class ScenarioPlugin:
         return None
 
 
-# Objects the cyclic collector tracks, net, since its last pass: the default suite adds ~150 a scenario, so a
-# run of thousands of scenarios gets a full collection every few thousand, and its memory stays bounded.
+class _CountedPass:
+    """Stands in for a passed scenario's report in the terminal reporter's statistics: counted, nothing else."""
+
+    __slots__ = ()
+    nodeid = head_line = longreprtext = capstdout = capstderr = caplog = ""
+    when = "call"
+    outcome = "passed"
+    passed = True
+    failed = skipped = False
+    count_towards_summary = True
+    longrepr = None
+    duration = 0.0
+    location = ("", None, "")
+    sections: tuple[tuple[str, str], ...] = ()
+    user_properties: tuple[tuple[str, object], ...] = ()
+
+
+_COUNTED_PASS = _CountedPass()
+
+
+# A backstop for a caller that turned automatic collection off (run_pytest leaves it on): objects the cyclic
+# collector tracks, net, since its last pass; past this a full collection runs between scenarios.
 _GROWTH_BEFORE_COLLECTION = 500_000
 
 
@@ -367,20 +432,14 @@ def run_pytest(plugin: ScenarioPlugin, *, root: Path, keyword: str | None = None
         if junitxml is not None:
             args += ["--junitxml", str(junitxml)]
         args += [*extra_args, str(root)]
-        # Specs, scenarios and catalogue are loaded and live until the end: keep the cyclic garbage
-        # collector from rescanning them on every full collection during the run. What the run adds
-        # (exchanges, results, Allure and junit records) lives until the end too, so automatic collection
-        # is off while the session runs: it rescanned that growing heap again and again (60-90 µs of every
-        # exchange on the default suite), to find about 10,000 objects in cycles (tracebacks, mostly) in a
-        # whole run of 1,000 scenarios, which the next collection after the session reclaims. A run long enough
-        # to pile up more gets a full collection between scenarios (see _GROWTH_BEFORE_COLLECTION).
+        # Specs, scenarios and catalogue are loaded and live until the end: frozen, the cyclic garbage collector
+        # never rescans them. What the run adds no longer lives until the end (each scenario's full result is
+        # spooled to disk as it ends, only a slim one is kept: issue 14), so automatic collection stays on and
+        # reclaims the cycles a scenario leaves (tracebacks, the embedded platform's event-loop objects) as the
+        # run goes; with it off they piled up (about 50 objects a scenario, 35 MB in a run of 1,000 scenarios).
         gc.collect()
         gc.freeze()
-        automatic = gc.isenabled()
-        gc.disable()
         try:
             return int(pytest.main(args, plugins=[plugin]))
         finally:
-            if automatic:
-                gc.enable()
             gc.unfreeze()

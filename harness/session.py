@@ -31,12 +31,12 @@ from harness.platform.server import start_background
 from harness.proxy import MutatingTarget, load_mutations
 from harness.pytest_plugin import ScenarioPlugin, run_pytest
 from harness.reporting.console import ConsoleReporter, render_summary
-from harness.reporting.coverage import coverage_document
 from harness.reporting.curl import secret_header_env
 from harness.reporting.identity import tool_identity
 from harness.reporting.masking import Masker
 from harness.reporting.progress import ProgressDisplay
-from harness.reporting.results_json import results_document, write_exchanges, write_results
+from harness.reporting.results_json import results_head
+from harness.reporting.spool import ResultSpool
 from harness.runner import Runner, probe
 from harness.runner.ledger import DayBook, Ledger
 from harness.runner.pool import ScenarioPool
@@ -95,7 +95,10 @@ def run_session(*, site_file: object = None, suites: list[str] | None = None, se
                province: str | None = None, jobs: int = 1, persons: int = 1) -> tuple[int, Path, dict]:
     """Run scenarios against a site (or the embedded platform); returns (exit code, run dir, results doc).
 
-    Writes <run dir>/results.json, exchanges.jsonl, junit.xml and allure-results/. `scenarios`
+    Writes <run dir>/results.json, exchanges.jsonl, junit.xml and allure-results/, each scenario's record as it
+    ends (harness.reporting.spool: memory stays bounded however many scenarios run); the document returned is
+    results.json's, each scenario's entry without its steps and with its findings' evidence cut to the
+    `inconclusive` flag (`spool.slim_entry`). `scenarios`
     replaces suite loading (certify passes its selection); `wrap_target` puts a Target in front of the
     site's (the self-test's mutation proxy). Raises HsaCertError for usage, config and
     unreachable-site problems. `progress`: a count and an estimate (a live line on a terminal, a plain
@@ -145,6 +148,7 @@ def run_session(*, site_file: object = None, suites: list[str] | None = None, se
     target = None
     worker_targets: list[HttpTarget] = []
     daybook = None
+    spool = None
     test_keys: tuple[dict[str, str], dict[str, str]] | None = None
     extra: tuple = ()
     try:
@@ -203,9 +207,12 @@ def run_session(*, site_file: object = None, suites: list[str] | None = None, se
             pool = ScenarioPool(runner, [Runner(wrap_target(own) if wrap_target else own, registry, profile, site,
                                                 seed=run_seed) for own in worker_targets])
         names = {spec.infno: spec.title_zh for spec in registry.interfaces()}
+        by_id = {s.id: s for s in selected}
+        # Each scenario's full result is written (masked) to the spool as it ends; memory keeps a slim one.
+        spool = ResultSpool(by_id, masker, masked=masked, registry=registry)
         plugin = ScenarioPlugin(selected, runner, interface_names=names, masked=masked,
                                 header_env=secret_header_env(site.gateway.credential_env), letters=display is None,
-                                masker=masker, pool=pool)
+                                masker=masker, pool=pool, spool=spool.add)
         say(f"hsa-cert: {len(selected)} scenarios against {site.id} ({site.base_url}), profile {site.profile}, "
             f"seed {run_seed}" + (f", {jobs} jobs" if jobs > 1 else ""))
         try:
@@ -225,7 +232,6 @@ def run_session(*, site_file: object = None, suites: list[str] | None = None, se
         if not results:
             raise UsageError("no scenario selected", detail=f"-k {keyword!r}" if keyword else "",
                              hint="`hsa-cert scenarios list` shows the ids; -k matches ids, areas, interfaces, tags")
-        by_id = {s.id: s for s in selected}
         code = exit_code(results, by_id)
         finished = datetime.now().astimezone()
         run_info = {
@@ -237,12 +243,14 @@ def run_session(*, site_file: object = None, suites: list[str] | None = None, se
         if interrupted:  # what ran is kept as evidence; it is not a finished run (and certify seals nothing)
             run_info.update(exit_code=130, interrupted=True, stop_reason="interrupted (Ctrl-C)")
         # Masked before anything is written: certify builds the certificate and the ledger from this document.
-        document = masker.document(results_document(results, by_id, run=run_info, masked=masked,
-                                                 tool=tool_identity(registry).to_json()))
-        document["coverage"] = coverage_document(results, registry)  # spec-wide clause coverage (issue 13)
-        write_results(run_dir / "results.json", document)
-        write_exchanges(run_dir / "exchanges.jsonl", results, masked=masked, masker=masker,
-                        run_exchanges=[runner.sign_in_exchange] if runner.sign_in_exchange else [])
+        # results.json and exchanges.jsonl are streamed from the spool; the document returned keeps each
+        # scenario's entry without its steps (`slim_entry`).
+        head = masker.document(results_head(results, by_id, run=run_info, tool=tool_identity(registry).to_json()))
+        tail = {"coverage": spool.coverage.document() if spool.coverage else {}}  # spec-wide clause coverage
+        entries = spool.write_results(run_dir / "results.json", head, results, tail)
+        spool.write_exchanges(run_dir / "exchanges.jsonl", results,
+                              run_exchanges=[runner.sign_in_exchange] if runner.sign_in_exchange else [])
+        document = {**head, "scenarios": entries, **tail}
         for problem in runner.listener_errors[:20]:
             say(f"hsa-cert: a reporter failed ({problem})")
         say("")
@@ -253,6 +261,8 @@ def run_session(*, site_file: object = None, suites: list[str] | None = None, se
             raise RunInterrupted(run_dir, len(plugin.results), len(results))
         return code, run_dir, document
     finally:
+        if spool is not None:
+            spool.close()
         if daybook is not None:
             daybook.close()
         if target is not None:

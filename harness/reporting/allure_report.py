@@ -36,6 +36,7 @@ from harness.errors import HsaCertError
 __all__ = [
     "ALLURE_HOME_ENV",
     "ALLURE_VERSION",
+    "CHARTS",
     "RETRY_ENV",
     "AllureUnavailable",
     "ReportOutcome",
@@ -226,12 +227,33 @@ def _skip_if_failed_recently(marker: Path, version: str) -> None:
         )
 
 
+# The runs of a site kept in its history.jsonl (Allure drops the oldest past this): the trend and each
+# scenario's history reach this far back; the ledger keeps every run.
+HISTORY_RUNS = 100
+TREND_RUNS = 30  # runs shown in the trend charts
+
+# The "charts" section of the report, built by Allure 3 from the current results and the site's history: the pass
+# rate now and its trend across the site's runs first, then what changed since the previous run (issue 14).
+# Allure counts every result: its rate is passed / all, where hsa-cert's pass rate leaves out what did not run
+# (skipped: inconclusive, not provisioned, not applicable; broken: infrastructure errors); both are shown.
+CHARTS: tuple[dict[str, object], ...] = (
+    {"type": "currentStatus", "title": "通过率 Pass rate (passed / all results)", "metric": "passed"},
+    {"type": "statusDynamics", "title": "通过率趋势 Pass-rate trend across this site's runs", "limit": TREND_RUNS},
+    {"type": "statusTransitions", "title": "修复与回退 Fixed and regressed since the previous run",
+     "limit": TREND_RUNS},
+    {"type": "stabilityDistribution", "title": "各业务域稳定性 Stability by business area", "groupBy": "epic",
+     "skipStatuses": ["skipped", "unknown"], "threshold": 90},
+    {"type": "durationDynamics", "title": "耗时趋势 Duration trend"},
+)
+
+
 def write_config(path: Path, *, output: Path, history: Path, name: str, environment: str,
                  variables: Mapping[str, str], append_history: bool = True) -> None:
     config = {
         "name": name,
         "output": str(output),
         "historyPath": str(history),
+        "historyLimit": HISTORY_RUNS,
         "appendHistory": append_history,
         "environment": environment,
         "variables": dict(variables),
@@ -242,6 +264,7 @@ def write_config(path: Path, *, output: Path, history: Path, name: str, environm
                     "reportName": name,
                     "reportLanguage": "zh",
                     "groupBy": ["epic", "feature", "story"],
+                    "charts": [dict(chart) for chart in CHARTS],
                 }
             }
         },

@@ -56,7 +56,7 @@ from harness.reporting.manifest import (
     write_signature,
 )
 from harness.reporting.mutation_score import read_score
-from harness.reporting.record import RunInfo, RunRecord, record_from_results
+from harness.reporting.record import RunInfo, RunRecord, load_results, record_from_results
 from harness.reporting.signing import SigningKey
 from harness.resources import specs_dir
 from harness.specs import load_registry
@@ -268,7 +268,7 @@ def finish_certification(
 ) -> CertifyOutcome:
     results_path = run_dir / "results.json"
     try:
-        results = json.loads(results_path.read_text(encoding="utf-8"))
+        results = load_results(results_path)  # without the steps: the record needs none of them
     except (OSError, ValueError) as exc:
         raise UsageError("The run left no readable results.json", location=str(results_path),
                          detail=str(exc)) from exc

@@ -18,7 +18,7 @@ from typing import Any
 from harness.model import ScenarioResult
 from harness.specs import SpecRegistry
 
-__all__ = ["coverage_document", "render_coverage", "spec_clauses"]
+__all__ = ["CoverageCounter", "coverage_document", "render_coverage", "spec_clauses"]
 
 
 def _node_fields(schema: Mapping[str, Any], direction: str) -> dict[str, dict[str, str]]:
@@ -65,17 +65,22 @@ def _seen(message: Any, nodes: Mapping[str, Mapping[str, str]]) -> set[str]:
     return found
 
 
-def coverage_document(results: Iterable[ScenarioResult], registry: SpecRegistry) -> dict[str, Any]:
-    """The `coverage` key of results.json: spec-wide and per-interface exercised/total counts."""
-    universe = spec_clauses(registry)
-    schemas = {spec.infno: registry.schema(f"interfaces/{spec.infno}.json") for spec in registry.interfaces()}
-    nodes = {infno: {d: _node_fields(s, d) for d in ("in", "out")} for infno, s in schemas.items()}
-    env_fields = {d: {n: str(p.get("x-clause")) for n, p in (registry.schema(f).get("properties") or {}).items()
-                      if isinstance(p, Mapping)} for d, f in (("in", "envelope/request.json"),
-                                                               ("out", "envelope/response.json"))}
-    validator = registry.validator("baseline")
-    hit: dict[str, dict[str, set[str]]] = {k: {"in": set(), "out": set()} for k in universe}
-    for result in results:
+class CoverageCounter:
+    """The clauses a run exercised, counted as each scenario ends (`add`), so that no exchange is kept for it."""
+
+    def __init__(self, registry: SpecRegistry) -> None:
+        self._version = registry.version
+        self._universe = spec_clauses(registry)
+        schemas = {spec.infno: registry.schema(f"interfaces/{spec.infno}.json") for spec in registry.interfaces()}
+        self._nodes = {infno: {d: _node_fields(s, d) for d in ("in", "out")} for infno, s in schemas.items()}
+        self._env = {d: {n: str(p.get("x-clause")) for n, p in (registry.schema(f).get("properties") or {}).items()
+                         if isinstance(p, Mapping)} for d, f in (("in", "envelope/request.json"),
+                                                                  ("out", "envelope/response.json"))}
+        self._validator = registry.validator("baseline")
+        self._hit: dict[str, dict[str, set[str]]] = {k: {"in": set(), "out": set()} for k in self._universe}
+
+    def add(self, result: ScenarioResult) -> None:
+        nodes, env_fields, hit = self._nodes, self._env, self._hit
         for step in result.steps:
             exchange = step.exchange
             if exchange is None or step.infno not in nodes:
@@ -89,32 +94,43 @@ def coverage_document(results: Iterable[ScenarioResult], registry: SpecRegistry)
                 continue
             hit["ENV"]["out"].update(env_fields["out"][n] for n in answer if n in env_fields["out"])
             output = answer.get("output")
-            if answer.get("infcode") == 0 and isinstance(output, Mapping) and _valid_output(validator, step.infno,
-                                                                                          output):
+            if answer.get("infcode") == 0 and isinstance(output, Mapping) and _valid_output(self._validator,
+                                                                                          step.infno, output):
                 hit[step.infno]["out"] |= _seen(output, nodes[step.infno]["out"])
-    per: dict[str, Any] = {}
-    totals = {"in": [0, 0], "out": [0, 0]}
-    for key, dirs in universe.items():
-        entry = {}
-        for d in ("in", "out"):
-            exercised = hit[key][d] & dirs[d]
-            entry[d] = {"exercised": len(exercised), "total": len(dirs[d]),
-                        "missing": sorted(dirs[d] - exercised)}
-            totals[d][0] += len(exercised)
-            totals[d][1] += len(dirs[d])
-        per[key] = entry
-    exercised = totals["in"][0] + totals["out"][0]
-    total = totals["in"][1] + totals["out"][1]
-    return {
-        "spec_version": registry.version,
-        "definition": "field clauses sent (input, ENV.req) or received in a validated success answer "
-                      "(output, ENV.resp), over every field clause of the spec edition",
-        "input": {"exercised": totals["in"][0], "total": totals["in"][1]},
-        "output": {"exercised": totals["out"][0], "total": totals["out"][1]},
-        "exercised": exercised, "total": total,
-        "percent": round(100.0 * exercised / total, 1) if total else 0.0,
-        "by_interface": per,
-    }
+
+    def document(self) -> dict[str, Any]:
+        """The `coverage` key of results.json: spec-wide and per-interface exercised/total counts."""
+        per: dict[str, Any] = {}
+        totals = {"in": [0, 0], "out": [0, 0]}
+        for key, dirs in self._universe.items():
+            entry = {}
+            for d in ("in", "out"):
+                exercised = self._hit[key][d] & dirs[d]
+                entry[d] = {"exercised": len(exercised), "total": len(dirs[d]),
+                            "missing": sorted(dirs[d] - exercised)}
+                totals[d][0] += len(exercised)
+                totals[d][1] += len(dirs[d])
+            per[key] = entry
+        exercised = totals["in"][0] + totals["out"][0]
+        total = totals["in"][1] + totals["out"][1]
+        return {
+            "spec_version": self._version,
+            "definition": "field clauses sent (input, ENV.req) or received in a validated success answer "
+                          "(output, ENV.resp), over every field clause of the spec edition",
+            "input": {"exercised": totals["in"][0], "total": totals["in"][1]},
+            "output": {"exercised": totals["out"][0], "total": totals["out"][1]},
+            "exercised": exercised, "total": total,
+            "percent": round(100.0 * exercised / total, 1) if total else 0.0,
+            "by_interface": per,
+        }
+
+
+def coverage_document(results: Iterable[ScenarioResult], registry: SpecRegistry) -> dict[str, Any]:
+    """The `coverage` key of results.json: spec-wide and per-interface exercised/total counts."""
+    counter = CoverageCounter(registry)
+    for result in results:
+        counter.add(result)
+    return counter.document()
 
 
 def render_coverage(doc: Mapping[str, Any], *, missing: bool = False) -> str:

@@ -11,8 +11,10 @@ findings are advisories; inconclusive scenarios are listed, never counted as pas
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 from harness.model import Grade, Level, Outcome, Scenario
@@ -24,6 +26,7 @@ __all__ = [
     "RunRecord",
     "ScenarioRecord",
     "Tally",
+    "load_results",
     "pass_rate",
     "record_from_results",
 ]
@@ -299,3 +302,25 @@ def record_from_results(
             )
         )
     return RunRecord(info, tuple(records))
+
+
+_ENTRY_KEYS = frozenset({"id", "outcome", "steps"})
+_FINDING_KEYS = frozenset({"title", "clause", "grade", "evidence"})
+
+
+def _slim_object(data: dict[str, Any]) -> dict[str, Any]:
+    if data.keys() >= _ENTRY_KEYS:  # a scenario's entry: its steps are not part of the record
+        del data["steps"]
+    elif data.keys() >= _FINDING_KEYS and isinstance(data["evidence"], dict):
+        data["evidence"] = {"inconclusive": True} if data["evidence"].get("inconclusive") is True else {}
+    return data
+
+
+def load_results(path: Path) -> dict[str, Any]:
+    """results.json as the record needs it: every key, each scenario's entry without its steps and each finding's
+    evidence cut to its `inconclusive` flag, dropped as the file is parsed (a run of 20,000 scenarios)."""
+    with path.open(encoding="utf-8") as data:
+        loaded = json.load(data, object_hook=_slim_object)
+    if not isinstance(loaded, dict):
+        raise ValueError("results.json does not hold a JSON object")
+    return loaded
