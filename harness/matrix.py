@@ -30,7 +30,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.errors import HsaCertError, UsageError
+from harness.errors import HsaCertError, InfrastructureError, UsageError
 
 __all__ = ["MatrixResult", "SiteJob", "SiteResult", "certify_site", "collect_site_files", "in_shard",
            "matrix_exit_code", "parse_shard", "plan_jobs", "run_matrix"]
@@ -208,7 +208,7 @@ def certify_site(job: SiteJob) -> SiteResult:
 
 
 def _certify(job: SiteJob, say: Callable[[str], Any]) -> SiteResult:
-    from harness.reporting.certify import finish_certification, run_info
+    from harness.reporting.certify import finish_certification, record_attempt, run_info
     from harness.reporting.certprofile import load_profile, profile_for_capabilities
     from harness.reporting.gate import GatePolicy
     from harness.reporting.ledger import ledger_location
@@ -221,9 +221,14 @@ def _certify(job: SiteJob, say: Callable[[str], Any]) -> SiteResult:
     chosen = load_profile(job.profile or profile_for_capabilities(declared))
     chosen.check_site(declared, site_location=job.source)
     selection = chosen.select(load_suites(load_registry(), site_config.profile))
-    _code, run_dir, document = run_session(site_file=job.source, seed=job.seed, out=job.out_dir,
-                                          keyword=job.keyword, scenarios=list(selection.scenarios),
-                                          masked=job.masked, echo=lambda text: say(text + "\n"))
+    try:
+        _code, run_dir, document = run_session(site_file=job.source, seed=job.seed, out=job.out_dir,
+                                              keyword=job.keyword, scenarios=list(selection.scenarios),
+                                              masked=job.masked, echo=lambda text: say(text + "\n"))
+    except InfrastructureError as exc:  # no verdict: the ledger notes the attempt (the dashboard shows it)
+        record_attempt(ledger_location(job.ledger), site_config.id, exc, kind="matrix", out_dir=job.out_dir,
+                       progress=lambda text: say(text + "\n"))
+        raise
     outcome = finish_certification(
         Path(str(run_dir)), run_info(document, chosen), scenarios={s.id: s for s in selection.scenarios},
         levels=selection.levels, policy=GatePolicy(), ledger=ledger_location(job.ledger),

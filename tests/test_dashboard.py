@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from harness.cli import app
 from harness.model import Outcome
 from harness.reporting.dashboard import build_context, write_dashboard
-from harness.reporting.ledger import append_run
+from harness.reporting.ledger import append_attempt, append_run
 from harness.reporting.record import RunRecord
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
@@ -61,7 +61,7 @@ def ledger(tmp_path: Path) -> Path:
 
 def test_the_context_has_heat_map_trends_regressions_and_stale_sites(ledger: Path) -> None:
     context = build_context(ledger, stale_days=7, now=NOW)
-    assert context["totals"] == {"sites": 5, "runs": 9, "certified": 3, "regressed": 2, "stale": 1}
+    assert context["totals"] == {"sites": 5, "runs": 9, "certified": 3, "regressed": 2, "stale": 1, "unreachable": 0}
     sites = {s["id"]: s for s in context["sites"]}
     assert [a["id"] for a in context["areas"]] == ["inpatient", "outpatient", "pharmacy"]
     assert [c["rate"] for c in sites["cs-002"]["cells"]] == [0.5, 1.0, 0.5]
@@ -145,3 +145,63 @@ def test_a_real_browser_renders_the_page_and_its_filters(ledger: Path, tmp_path:
     rows = re.findall(r'<tr class="site-row( hidden)?" data-site="([^"]+)"', dom.stdout)
     assert {site for hidden, site in rows if not hidden} == {"cs-001", "cs-002"}
     assert len(rows) == 5 and '<span class="meta" id="shown">2 / 5</span>' in dom.stdout
+
+
+@pytest.fixture
+def with_attempts(ledger: Path) -> Path:
+    """The five sites plus attempts that ended without a verdict: zz-002 (down since after its only run, twice),
+    cs-001 (an attempt older than its latest run: it ran since) and hy-001 (never ran at all)."""
+    append_attempt(ledger, "zz-002", kind="matrix", at="2026-03-08T09:00:00+08:00",
+                   reason="the site is not reachable: refused (https://ops:pw-zz-002@10.1.2.3:8443)")
+    append_attempt(ledger, "zz-002", kind="certify", at="2026-03-09T09:00:00+08:00",
+                   reason="the site is not reachable: TLS handshake failed (https://10.1.2.3:8443)")
+    append_attempt(ledger, "cs-001", kind="certify", at="2026-03-10T08:00:00+08:00", reason="refused")
+    append_attempt(ledger, "hy-001", kind="matrix", at="2026-03-10T10:00:00+08:00",
+                   reason="the site is not reachable: timed out (http://10.9.9.9:80)")
+    return ledger
+
+
+def test_the_sites_that_could_not_be_reached_are_listed_with_or_without_runs(with_attempts: Path) -> None:
+    context = build_context(with_attempts, metadata={"hy-001": {"city": "衡阳市"}}, now=NOW)
+    down = {u["id"]: u for u in context["unreachable"]}
+    assert sorted(down) == ["hy-001", "zz-002"]  # cs-001 ran after its failed attempt
+    assert (down["zz-002"]["since"], down["zz-002"]["attempts"], down["zz-002"]["runs"]) == (
+        "2026-03-08T09:00:00+08:00", 2, 1)
+    assert "TLS handshake failed" in down["zz-002"]["reason"] and down["zz-002"]["kind"] == "certify"
+    assert (down["hy-001"]["runs"], down["hy-001"]["meta"]["city"]) == (0, "衡阳市")
+    assert context["totals"]["unreachable"] == 2 and context["totals"]["sites"] == 5
+    rows = {s["id"]: s["down"] for s in context["sites"]}
+    assert rows["zz-002"] and not rows["cs-001"]
+    # The province trend's axis: dates, not ISO timestamps.
+    assert (context["province"]["first_at"], context["province"]["last_at"]) == ("2026-03-03", "2026-03-09")
+
+
+def test_the_page_says_bilingually_which_sites_are_down(with_attempts: Path, tmp_path: Path) -> None:
+    html = write_dashboard(with_attempts, tmp_path / "d.html", now=NOW).path.read_text(encoding="utf-8")
+    section = html[html.index('<ul id="unreachable">'):html.index("</ul>", html.index('<ul id="unreachable">'))]
+    assert "无法连接 unreachable since 2026-03-08 09:00 (+08:00)" in section and "从未运行 never run" in section
+    assert 'data-site="hy-001"' in section and 'data-site="cs-001"' not in section
+    assert "pw-zz-002" not in html  # the reason was masked when recorded
+    assert "T09:05:00" not in html[html.index('<svg id="province-trend"'):html.index("</svg>")]
+
+
+def test_without_attempts_the_section_says_none(ledger: Path, tmp_path: Path) -> None:
+    html = write_dashboard(ledger, tmp_path / "d.html", now=NOW).path.read_text(encoding="utf-8")
+    assert "every site's latest attempt ended with a verdict" in html
+
+
+@pytest.mark.slow
+def test_a_real_browser_shows_the_unreachable_sites(with_attempts: Path, tmp_path: Path) -> None:
+    browser = chromium()
+    page = write_dashboard(with_attempts, tmp_path / "dashboard.html", now=NOW)
+    shot = tmp_path / "dashboard.png"
+    done = headless(browser, tmp_path / "profile-1", f"--screenshot={shot}", "--window-size=1280,1600",
+                    page.path.as_uri())
+    assert shot.is_file(), done.stderr[-2000:]
+    data = shot.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000
+    # Filtered to 株洲市 in the link: of the two unreachable sites, zz-002 stays shown.
+    dom = headless(browser, tmp_path / "profile-2", "--dump-dom", page.path.as_uri() + "#city=株洲市")
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    listed = re.findall(r'<li class="site-row( hidden)?" data-site="([^"]+)"', dom.stdout)
+    assert {site for hidden, site in listed if not hidden} == {"zz-002"} and len(listed) == 2

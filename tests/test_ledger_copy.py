@@ -18,9 +18,11 @@ from harness.errors import ConfigError, UsageError
 from harness.model import Outcome
 from harness.reporting.chain import verify_chain
 from harness.reporting.ledger import (
+    append_attempt,
     append_load_run,
     append_run,
     chain_head,
+    load_attempts,
     load_chain,
     load_load_runs,
     load_outcomes,
@@ -60,6 +62,7 @@ def _source(tmp_path: Path) -> Path:
     append_load_run(source, {"run": {"run_id": "load-1", "exit_code": 0}, "load": {
         "site": {"id": "site-a"}, "duration_s": 60.0, "total": {"count": 1200, "errors": 0},
         "interfaces": {"2207": {"count": 1200}}}}, verdict="passed")
+    append_attempt(source, "site-c", kind="matrix", reason="the site is not reachable")  # a site that never ran
     return source
 
 
@@ -78,13 +81,14 @@ def test_the_schema_statements_name_every_table_with_a_key() -> None:
     assert (shapes["runs"].key, shapes["runs"].serial) == (("run_id",), "seq")
     assert shapes["outcomes"].key == ("run_id", "scenario_id")
     assert shapes["chain"].key == ("run_id",)
+    assert (shapes["attempts"].key, shapes["attempts"].serial) == (("attempt_id",), "seq")
     assert [s.name for s in table_shapes()].index("runs") == 0  # runs before what refers to them
 
 
 def test_a_sqlite_ledger_copied_into_a_new_one_keeps_every_row_and_chain(tmp_path: Path) -> None:
     source, target = _source(tmp_path), tmp_path / "shared" / "ledger.sqlite"
     report = copy_ledger(source, target)
-    assert report.copied == {"runs": 5, "chain": 4, "outcomes": 15, "load_runs": 1}
+    assert report.copied == {"runs": 5, "chain": 4, "outcomes": 15, "load_runs": 1, "attempts": 1}
     assert set(report.skipped.values()) == {0} and report.sites == 2
     assert set(report.copied) == TABLES  # a table added to the schema later is copied too
     assert [r.to_json() | {"seq": 0} for r in load_load_runs(target)] == [
@@ -92,12 +96,14 @@ def test_a_sqlite_ledger_copied_into_a_new_one_keeps_every_row_and_chain(tmp_pat
     assert _rows(target) == _rows(source)
     assert _chains(target) == _chains(source)
     assert load_outcomes(target, "a-2") == load_outcomes(source, "a-2")
+    assert [a.to_json() | {"seq": 0} for a in load_attempts(target)] == [
+        a.to_json() | {"seq": 0} for a in load_attempts(source)]
     checked = verify_chain(target)
     assert checked.intact and (checked.runs, checked.chained) == (5, 4), checked.render()
 
     again = copy_ledger(source, target)
     assert set(again.copied.values()) == {0}
-    assert again.skipped == {"runs": 5, "chain": 4, "outcomes": 15, "load_runs": 1}
+    assert again.skipped == {"runs": 5, "chain": 4, "outcomes": 15, "load_runs": 1, "attempts": 1}
     assert len(load_runs(target)) == 5
 
 

@@ -109,7 +109,8 @@ def certify_command(
     """
     from pathlib import Path
 
-    from harness.reporting.certify import finish_certification, run_info
+    from harness.errors import InfrastructureError
+    from harness.reporting.certify import finish_certification, record_attempt, run_info
     from harness.reporting.certprofile import load_profile, profile_for_capabilities
     from harness.reporting.gate import GatePolicy, load_baseline, parse_pass_rate
     from harness.reporting.ledger import ledger_location
@@ -135,11 +136,16 @@ def certify_command(
         selection = chosen.select(scenarios)
         typer.echo(f"hsa-cert certify: profile {chosen.id} ({chosen.title_zh}): {len(selection.scenarios)} of "
                    f"{len(scenarios)} scenarios")
-        _code, run_dir, document = run_session(site_file=site, seed=seed, out=out, keyword=keyword,
-                                              faults=list(fault or []), scenarios=list(selection.scenarios),
-                                              masked=not no_mask, progress=True, province=province, jobs=jobs,
-                                              persons=persons)
         reports = Path(reports_dir)
+        try:
+            _code, run_dir, document = run_session(site_file=site, seed=seed, out=out, keyword=keyword,
+                                                  faults=list(fault or []), scenarios=list(selection.scenarios),
+                                                  masked=not no_mask, progress=True, province=province, jobs=jobs,
+                                                  persons=persons)
+        except InfrastructureError as exc:  # no verdict: the ledger notes the attempt (the dashboard shows it)
+            record_attempt(ledger_location(ledger, reports), site_config.id,  # type: ignore[attr-defined]
+                           exc, kind="certify", out_dir=out or "", progress=typer.echo)
+            raise
         outcome = finish_certification(
             Path(str(run_dir)), run_info(document, chosen),
             scenarios={s.id: s for s in selection.scenarios}, levels=selection.levels, policy=policy,

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from harness import __version__
-from harness.errors import UsageError
+from harness.errors import HsaCertError, UsageError
 from harness.model import Level, Scenario
 from harness.reporting.allure_report import ReportOutcome, generate_report
 from harness.reporting.certificate import write_certificate
@@ -37,6 +37,7 @@ from harness.reporting.evidence import canonical_files, sha256_file, verify, wri
 from harness.reporting.gate import GatePolicy, GateResult, evaluate
 from harness.reporting.ledger import (
     LedgerLocation,
+    append_attempt,
     append_run,
     chain_head,
     hold_site,
@@ -62,7 +63,7 @@ from harness.resources import specs_dir
 from harness.specs import load_registry
 
 __all__ = ["CERTIFICATION_JSON", "DEFAULT_ISSUER", "CertifyOutcome", "certificate_number", "finish_certification",
-           "interface_names", "rebuild_reports", "run_info", "site_history_path", "suite_fingerprint"]
+           "interface_names", "rebuild_reports", "record_attempt", "run_info", "site_history_path", "suite_fingerprint"]
 
 CERTIFICATION_JSON = "certification.json"
 Progress = Callable[[str], None]
@@ -311,6 +312,20 @@ def finish_certification(
                    manifest_digest=manifest_digest)
     report = _allure(run_dir, record, reports_dir, progress) if allure else None
     return CertifyOutcome(run_dir, record, gate, digest, certificate, report, manifest_digest, seal["key_fingerprint"])
+
+
+def record_attempt(ledger: LedgerLocation, site_id: str, error: HsaCertError, *, kind: str, out_dir: str = "",
+                   progress: Progress = lambda _m: None) -> bool:
+    """Note in the ledger a certify/matrix attempt that an infrastructure error ended before any verdict (the
+    dashboard shows the site as unreachable). Never raises: a ledger that cannot take the note (itself
+    unreachable) is said, and the attempt's own error stays the one the user sees."""
+    reason = error.title + (f" ({error.location})" if error.location else "")
+    try:
+        append_attempt(ledger, site_id, kind=kind, reason=reason, exit_code=error.exit_code, out_dir=out_dir)
+    except HsaCertError as exc:
+        progress(f"hsa-cert: the attempt could not be noted in the ledger: {exc.title}")
+        return False
+    return True
 
 
 def rebuild_reports(run_dir: Path, *, reports_dir: Path, allure: bool = True,

@@ -8,6 +8,8 @@ filters; no library, no font, no image, no request of any kind), bilingual:
   aggregate pass rate over every site's latest run: passed / (passed + failed), summed over sites);
 - the sites that regressed since their previous run, with the scenarios that broke;
 - the sites not run for `stale_days`;
+- the sites that could not be reached: their latest attempt (the ledger's `attempts`) ended without a
+  verdict and is newer than their latest run, also a site that never had a run;
 - filters by city, level and vendor (site-config metadata: [site] city / level / vendor).
 
 Rendered through reporting/certificate.py's jinja2 environment (autoescape on): everything from a site
@@ -25,10 +27,12 @@ from typing import Any
 
 from harness.reporting.certificate import AREA_LABELS, render_page
 from harness.reporting.ledger import (
+    LedgerAttempt,
     LedgerLocation,
     LedgerRun,
     describe,
     diff_outcomes,
+    load_attempts,
     load_outcomes,
     load_runs,
     rates_by,
@@ -59,6 +63,41 @@ def _parse_time(text: str) -> datetime | None:
     except (TypeError, ValueError):
         return None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _day(text: str) -> str:
+    """The date of a timestamp as it was recorded (its own offset): the trend axis shows days, not ISO times."""
+    moment = _parse_time(text)
+    return moment.date().isoformat() if moment else text
+
+
+def _minute(text: str) -> str:
+    """A timestamp as a reader scans it, to the minute, in its own offset: 2026-03-08 09:00 (+08:00)."""
+    moment = _parse_time(text)
+    if moment is None:
+        return text
+    offset = f"{moment:%z}"
+    return f"{moment:%Y-%m-%d %H:%M} ({offset[:3]}:{offset[3:5]})"
+
+
+def _unreachable(by_site: Mapping[str, Sequence[LedgerRun]], attempts: Sequence[LedgerAttempt]) -> dict[str, dict]:
+    """site -> the attempts without a verdict since its latest run (every one when it has none), when its latest
+    attempt is newer than its latest run: since (the first of them), the latest's reason, kind and count."""
+    after: dict[str, list[LedgerAttempt]] = {}
+    for attempt in attempts:
+        runs = by_site.get(attempt.site_id)
+        last_run = _parse_time(runs[-1].started_at) if runs else None
+        moment = _parse_time(attempt.at)
+        if last_run is None or moment is None or moment > last_run:
+            after.setdefault(attempt.site_id, []).append(attempt)
+    down: dict[str, dict] = {}
+    for site_id, found in sorted(after.items()):
+        first, last = found[0], found[-1]
+        down[site_id] = {"id": site_id, "since": first.at, "since_shown": _minute(first.at), "latest_at": last.at,
+                         "latest_shown": _minute(last.at), "reason": last.reason, "kind": last.kind,
+                         "attempts": len(found), "exit_code": last.exit_code, "out_dir": last.out_dir,
+                         "runs": len(by_site.get(site_id, ()))}
+    return down
 
 
 def site_metadata_from_runs(runs: Sequence[LedgerRun]) -> dict[str, dict[str, str]]:
@@ -127,6 +166,7 @@ def build_context(ledger: LedgerLocation, *, metadata: Mapping[str, Mapping[str,
     meta = {site_id: {**recorded.get(site_id, {}), **dict((metadata or {}).get(site_id, {}))} for site_id in by_site}
     latest_ids = [site_runs[-1].run_id for site_runs in by_site.values()]
     area_rates = rates_by(ledger, latest_ids, "area")
+    down = _unreachable(by_site, load_attempts(ledger))
     areas = sorted({area for rates in area_rates.values() for area in rates})
 
     sites, regressed, stale = [], [], []
@@ -145,6 +185,7 @@ def build_context(ledger: LedgerLocation, *, metadata: Mapping[str, Mapping[str,
             "spark": _polyline(spark), "spark_last": spark[-1] if spark else None,
             "meta": {key: meta[site_id].get(key, "") for key in META_KEYS},
             "stale": age_days is None or age_days > stale_days,
+            "down": site_id in down,
         }
         sites.append(row)
         if row["stale"]:
@@ -161,6 +202,10 @@ def build_context(ledger: LedgerLocation, *, metadata: Mapping[str, Mapping[str,
                     "more": max(0, len(diff.newly_failing) - MAX_BROKEN), "meta": row["meta"],
                 })
 
+    unreachable = []
+    for site_id, entry in down.items():  # a site without runs: its metadata only from the site configs given
+        known = meta.get(site_id) or dict((metadata or {}).get(site_id, {}))
+        unreachable.append({**entry, "meta": {key: known.get(key, "") for key in META_KEYS}})
     series = _province_series(runs)
     province = _points([rate for _when, rate in series], CHART_W, CHART_H, PAD)
     latest_runs = [site_runs[-1] for site_runs in by_site.values()]
@@ -173,12 +218,13 @@ def build_context(ledger: LedgerLocation, *, metadata: Mapping[str, Mapping[str,
         "sites": sites,
         "regressed": regressed,
         "stale": stale,
+        "unreachable": unreachable,
         "filters": {key: sorted({s["meta"][key] for s in sites if s["meta"][key]}) for key in META_KEYS},
         "province": {
             "line": _polyline(province),
             "dots": province[-1:] if province else [],
             "latest": series[-1][1] if series else None,
-            "first_at": series[0][0] if series else "", "last_at": series[-1][0] if series else "",
+            "first_at": _day(series[0][0]) if series else "", "last_at": _day(series[-1][0]) if series else "",
             "points": len(province),
         },
         "chart": {"w": CHART_W, "h": CHART_H, "pad": PAD,
@@ -186,7 +232,7 @@ def build_context(ledger: LedgerLocation, *, metadata: Mapping[str, Mapping[str,
                            for g in (0, 25, 50, 75, 100)]},
         "spark": {"w": SPARK_W, "h": SPARK_H},
         "totals": {"sites": len(sites), "runs": len(runs), "certified": certified,
-                   "regressed": len(regressed), "stale": len(stale)},
+                   "regressed": len(regressed), "stale": len(stale), "unreachable": len(unreachable)},
     }
 
 

@@ -23,12 +23,20 @@ The `load_runs` table (added beside `runs`, so older ledgers gain it empty) reco
 run: its kind ("load"), verdict and exit code, the shape and duration, and as JSON each service-level
 objective's verdict and each interface's count, errors and p50/p95/p99. Load runs are kept apart from
 `runs`, whose pass rates, diffs and chain are about conformance scenarios.
+
+The `attempts` table (added beside `runs`, so older ledgers gain it empty) records every certify or
+matrix attempt that ended without a verdict (exit 3: the site unreachable, TLS refused): the site, when,
+the kind ("certify" / "matrix") and the reason with any password masked. An attempt is not a
+certification: it has no run row, no outcomes and no chain link; the dashboard shows from it the sites
+that are down, also those that never had a run.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
+import secrets
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
@@ -39,6 +47,7 @@ from typing import Any
 from harness.model import Outcome
 from harness.reporting.ledger_backend import (
     LEDGER_ENV,
+    MASK,
     LedgerLocation,
     LedgerSession,
     default_ledger_path,
@@ -47,10 +56,11 @@ from harness.reporting.ledger_backend import (
 )
 from harness.reporting.record import RunRecord, pass_rate
 
-__all__ = ["LEDGER_ENV", "ChainLink", "LedgerLocation", "LedgerRun", "LoadLedgerRun", "RunDiff", "append_load_run",
-           "append_run", "chain_digest", "chain_head", "default_ledger_path", "describe", "diff_outcomes", "hold_site",
-           "interface_rates", "ledger_exists", "ledger_location", "load_chain", "load_load_runs", "load_outcomes",
-           "load_runs", "new_since_certified", "previous_run", "rates_by", "reading"]
+__all__ = ["LEDGER_ENV", "ChainLink", "LedgerAttempt", "LedgerLocation", "LedgerRun", "LoadLedgerRun", "RunDiff",
+           "append_attempt", "append_load_run", "append_run", "chain_digest", "chain_head", "default_ledger_path",
+           "describe", "diff_outcomes", "hold_site", "interface_rates", "ledger_exists", "ledger_location",
+           "load_attempts", "load_chain", "load_load_runs", "load_outcomes", "load_runs", "mask_reason",
+           "new_since_certified", "previous_run", "rates_by", "reading"]
 
 FAILING = frozenset({Outcome.FAILED, Outcome.ERROR})
 
@@ -210,6 +220,55 @@ def load_load_runs(where: LedgerLocation, site: str | None = None) -> list[LoadL
         rows = conn.rows(query, (site,) if site is not None else ())
     return [LoadLedgerRun(**{name: (json.loads(row[name] or "{}") if name in ("slo", "interfaces") else row[name])
                              for name in LoadLedgerRun.__dataclass_fields__}) for row in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerAttempt:
+    """A certify or matrix attempt that ended without a verdict, as the ledger keeps it."""
+
+    seq: int
+    attempt_id: str
+    site_id: str
+    kind: str  # "certify" | "matrix"
+    at: str  # ISO 8601, when it ended
+    exit_code: int | None
+    reason: str  # passwords masked
+    out_dir: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+
+# A password in a URL's user part (scheme://user:secret@host) or as a key=value (query string, message text).
+_URL_PASSWORD = re.compile(r"(\w[\w+.-]*://[^\s:/@]*:)[^\s@/]+@")
+_KEY_SECRET = re.compile(r"(?i)\b((?:password|passwd|pwd|secret|secret_key|token|access_token|sk)\s*[=:]\s*)"
+                         r"[^\s&,;'\"]+")
+
+
+def mask_reason(text: str) -> str:
+    """The reason an attempt failed, as the ledger may keep it: a URL's password and password=/token= values masked."""
+    return _KEY_SECRET.sub(rf"\1{MASK}", _URL_PASSWORD.sub(rf"\1{MASK}@", text))
+
+
+def append_attempt(where: LedgerLocation, site_id: str, *, kind: str, reason: str, exit_code: int = 3,
+                   out_dir: str = "", at: str | None = None) -> LedgerAttempt:
+    """Record an attempt that ended without a verdict (the runs table and the site's chain are not touched)."""
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    attempt_id = f"{now.replace(':', '').replace('+0000', 'Z')}-{secrets.token_hex(4)}"
+    values = (attempt_id, site_id, kind, at or now, exit_code, mask_reason(reason), out_dir, now)
+    with _connect(where, create=True) as conn:
+        conn.run("INSERT INTO attempts (attempt_id, site_id, kind, at, exit_code, reason, out_dir, recorded_at)"
+                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?)", values)
+        row = conn.rows("SELECT * FROM attempts WHERE attempt_id = ?", (attempt_id,))[0]
+    return LedgerAttempt(**{name: row[name] for name in LedgerAttempt.__dataclass_fields__})
+
+
+def load_attempts(where: LedgerLocation, site: str | None = None) -> list[LedgerAttempt]:
+    """Attempts without a verdict, oldest first (ledger order), of one site or of all."""
+    with _connect(where, create=False) as conn:
+        query = "SELECT * FROM attempts" + (" WHERE site_id = ?" if site is not None else "") + " ORDER BY seq"
+        rows = conn.rows(query, (site,) if site is not None else ())
+    return [LedgerAttempt(**{name: row[name] for name in LedgerAttempt.__dataclass_fields__}) for row in rows]
 
 
 def chain_digest(previous_digest: str, manifest_digest: str) -> str:

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 __all__ = ["ADDED_COLUMNS", "SCHEMA_VERSION", "STATEMENTS", "TABLES", "fill"]
 
 SCHEMA_VERSION = 2  # SQLite's user_version; version 2 added the ADDED_COLUMNS to runs
-TABLES = frozenset({"runs", "chain", "outcomes", "load_runs"})
+TABLES = frozenset({"runs", "chain", "outcomes", "load_runs", "attempts"})
 STATEMENTS = (
     """CREATE TABLE IF NOT EXISTS runs (
     seq {serial},
@@ -54,6 +54,21 @@ STATEMENTS = (
     recorded_at TEXT
 )""",
     "CREATE INDEX IF NOT EXISTS load_runs_by_site ON load_runs (site_id, seq)",
+    # every certify/matrix attempt that ended without a verdict (the site unreachable, TLS refused, the
+    # circuit breaker open before a run could be recorded): not a run, no chain link, no outcomes; the
+    # dashboard shows a site that is down from here even when it never had a run
+    """CREATE TABLE IF NOT EXISTS attempts (
+    seq {serial},
+    attempt_id TEXT NOT NULL UNIQUE,
+    site_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    at TEXT NOT NULL,
+    exit_code INTEGER,
+    reason TEXT NOT NULL DEFAULT '',
+    out_dir TEXT,
+    recorded_at TEXT
+)""",
+    "CREATE INDEX IF NOT EXISTS attempts_by_site ON attempts (site_id, seq)",
 )
 # Columns of runs added after version 1 of the ledger, added to an older ledger when it is opened.
 ADDED_COLUMNS = (("inconclusive", "INTEGER"), ("advisories", "INTEGER"), ("coverage", "{real}"))
