@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from harness.cli import app
 from harness.errors import InfrastructureError
+from harness.matrix import SiteJob, certify_site
 from harness.model import Outcome
 from harness.reporting.certify import record_attempt
 from harness.reporting.history import load_history
@@ -52,6 +53,9 @@ def test_an_attempt_round_trips_with_its_password_masked_and_leaves_runs_and_cha
     assert [c.run_id for c in load_chain(ledger)] == ["run-1"]
     (history,) = load_history(ledger, "test-site")  # `hsa-cert history` reads runs only
     assert [r.run_id for r in history.runs] == ["run-1"]
+    shown = CliRunner().invoke(app, ["history", "--ledger", str(ledger)])
+    assert shown.exit_code == 0 and "site test-site: 1 run(s)" in shown.output, shown.output
+    assert "down-site" not in shown.output
 
 
 def test_masking_keeps_what_is_not_a_secret() -> None:
@@ -92,12 +96,18 @@ def test_noting_an_attempt_in_an_unreachable_ledger_never_raises(tmp_path: Path)
     assert attempt.reason == "the site is not reachable: refused (http://127.0.0.1:9)"
 
 
-def test_certify_of_an_unreachable_site_exits_3_and_notes_the_attempt(tmp_path: Path) -> None:
+def down_site(tmp_path: Path) -> Path:
+    """A site config whose base_url is a closed port on this machine."""
     site = tmp_path / "down.toml"
     site.write_text((FIXTURES / "example-province.toml").read_text(encoding="utf-8")
                     .replace('id = "hn-changsha-demo"', 'id = "down-site"')
                     .replace('base_url = "https://10.43.1.20:8443"', f'base_url = "http://127.0.0.1:{free_port()}"'),
                     encoding="utf-8")
+    return site
+
+
+def test_certify_of_an_unreachable_site_exits_3_and_notes_the_attempt(tmp_path: Path) -> None:
+    site = down_site(tmp_path)
     ledger = tmp_path / "ledger.sqlite"
     result = CliRunner().invoke(app, ["certify", "--site", str(site), "--ledger", str(ledger), "--no-allure",
                                       "--reports-dir", str(tmp_path / "reports"), "-k", "nothing-matches"])
@@ -105,6 +115,19 @@ def test_certify_of_an_unreachable_site_exits_3_and_notes_the_attempt(tmp_path: 
     (attempt,) = load_attempts(ledger)
     assert (attempt.site_id, attempt.kind, attempt.exit_code) == ("down-site", "certify", 3)
     assert "not reachable" in attempt.reason
+    assert load_runs(ledger) == []
+    history = CliRunner().invoke(app, ["history", "--ledger", str(ledger)])  # no run yet: history still answers
+    assert history.exit_code == 0 and "no runs recorded" in history.output, history.output
+
+
+def test_a_matrix_site_that_is_down_is_noted_as_a_matrix_attempt(tmp_path: Path) -> None:
+    ledger = tmp_path / "ledger.sqlite"
+    job = SiteJob("down-site", str(down_site(tmp_path)), str(tmp_path / "m" / "down-site"), str(ledger),
+                  str(tmp_path), keyword="nothing-matches")
+    result = certify_site(job)
+    assert (result.verdict, result.exit_code) == ("error", 3)
+    (attempt,) = load_attempts(ledger)
+    assert (attempt.site_id, attempt.kind, attempt.out_dir) == ("down-site", "matrix", job.out_dir)
     assert load_runs(ledger) == []
 
 
