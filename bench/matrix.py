@@ -13,8 +13,9 @@
    the clean ones CERTIFIED, the unreachable one an infrastructure row (exit 3) and the others still ran.
 4. Switches a mutant on at one previously clean site (a regression, through the platform's admin endpoint),
    runs the matrix a second time into the same ledger as the last timed run, builds `hsa-cert dashboard`,
-   takes a headless-Chromium screenshot (when Chromium is installed) and checks that the regressed site and
-   the trend (two runs per site) are on the page; prints the screenshot path.
+   takes a headless-Chromium screenshot (when Chromium is installed) and checks that the regressed site,
+   the trend (two runs per site) and the unreachable site (in the "无法连接 unreachable" section, from the
+   ledger's attempts: it never had a run) are on the page; prints the screenshot path.
 
 Every platform started here is stopped at the end (also on failure or Ctrl-C). Exit 0 when every check held.
 """
@@ -226,7 +227,16 @@ def check_dashboard(work: Path, ledger: Path, sites: list[Site], regressed: Site
     runs = {s["id"]: s["runs"] for s in context["sites"]}
     if any(runs.get(s.id) != 2 for s in reachable):
         problems.append(f"dashboard: runs per site {runs}, expected 2 for every reachable site")
+    down = sorted(u["id"] for u in context["unreachable"])
+    expected_down = sorted(s.id for s in sites if not s.reachable)
+    if down != expected_down:
+        problems.append(f"dashboard: unreachable sites {down}, expected {expected_down}")
     html = page.read_text(encoding="utf-8")
+    start = html.find('id="unreachable"')
+    section = html[start:html.find("</ul>", start)] if start >= 0 else ""
+    if any(f'data-site="{site_id}"' not in section or "无法连接 unreachable since" not in section
+           for site_id in expected_down):
+        problems.append(f"dashboard: the unreachable section does not name {expected_down}")
     start = html.find('id="regressed"')
     section = html[start:html.find("</ul>", start)] if start >= 0 else ""
     if regressed.id not in section:
@@ -247,6 +257,8 @@ def check_dashboard(work: Path, ledger: Path, sites: list[Site], regressed: Site
     dom = headless(browser, work / "chromium-2", "--dump-dom", page.as_uri())
     if f'data-site="{regressed.id}"' not in dom.stdout:
         problems.append(f"the rendered page has no row for {regressed.id}")
+    if any(f'data-site="{site_id}"' not in dom.stdout for site_id in expected_down):
+        problems.append(f"the rendered page does not show the unreachable sites {expected_down}")
     return problems, page, shot
 
 
@@ -333,7 +345,8 @@ def main() -> int:
                 shutil.copyfile(shot, kept)
             print(f"screenshot: {kept}")
         print("\nchecks: " + ("all held (verdicts as planted, every evidence folder verifies, the unreachable site "
-                              "is exit 3 and the others ran, the regressed site and two-run trends on the dashboard)"
+                              "is exit 3 and the others ran, the regressed site, two-run trends and the unreachable "
+                              "site on the dashboard)"
                               if not problems else f"{len(problems)} FAILED"))
         for problem in problems:
             print(f"  - {problem}")
