@@ -177,7 +177,9 @@ def test_the_sites_that_could_not_be_reached_are_listed_with_or_without_runs(wit
 
 
 def test_the_page_says_bilingually_which_sites_are_down(with_attempts: Path, tmp_path: Path) -> None:
-    html = write_dashboard(with_attempts, tmp_path / "d.html", now=NOW).path.read_text(encoding="utf-8")
+    page = write_dashboard(with_attempts, tmp_path / "d.html", now=NOW)
+    assert page.unreachable == ("hy-001", "zz-002")
+    html = page.path.read_text(encoding="utf-8")
     section = html[html.index('<ul id="unreachable">'):html.index("</ul>", html.index('<ul id="unreachable">'))]
     assert "无法连接 unreachable since 2026-03-08 09:00 (+08:00)" in section and "从未运行 never run" in section
     assert 'data-site="hy-001"' in section and 'data-site="cs-001"' not in section
@@ -205,3 +207,9 @@ def test_a_real_browser_shows_the_unreachable_sites(with_attempts: Path, tmp_pat
     assert dom.returncode == 0, dom.stderr[-2000:]
     listed = re.findall(r'<li class="site-row( hidden)?" data-site="([^"]+)"', dom.stdout)
     assert {site for hidden, site in listed if not hidden} == {"zz-002"} and len(listed) == 2
+
+
+def test_the_command_names_the_unreachable_sites(with_attempts: Path, tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["dashboard", "--ledger", str(with_attempts), "--out", str(tmp_path / "d.html")])
+    assert result.exit_code == 0, result.output
+    assert "5 sites, 9 runs, 2 regressed, 2 unreachable: hy-001, zz-002" in result.output

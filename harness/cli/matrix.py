@@ -81,7 +81,8 @@ def dashboard_command(
                                    "as not run recently."),
 ) -> None:
     """The provincial dashboard: one static HTML page (no network requests) from the ledger: pass-rate heat map per
-    site and business area, trend charts, regressed sites with the scenarios that broke, sites not run recently."""
+    site and business area, trend charts, regressed sites with the scenarios that broke, sites not run recently,
+    sites that could not be reached (their latest attempt ended without a verdict)."""
     from harness.matrix import collect_site_files
     from harness.reporting.dashboard import META_KEYS, write_dashboard
     from harness.reporting.ledger import ledger_location
@@ -96,7 +97,8 @@ def dashboard_command(
                                stale_days=stale_days)
     except HsaCertError as exc:
         _fail(exc)
-    typer.echo(f"dashboard: {page.path} ({page.sites} sites, {page.runs} runs, {len(page.regressed)} regressed)")
+    down = f", {len(page.unreachable)} unreachable: {', '.join(page.unreachable)}" if page.unreachable else ""
+    typer.echo(f"dashboard: {page.path} ({page.sites} sites, {page.runs} runs, {len(page.regressed)} regressed{down})")
 
 
 app.command("matrix")(matrix_command)

@@ -55,6 +55,7 @@ class DashboardPage:
     sites: int
     runs: int
     regressed: tuple[str, ...] = field(default_factory=tuple)
+    unreachable: tuple[str, ...] = field(default_factory=tuple)  # latest attempt without a verdict
 
 
 def _parse_time(text: str) -> datetime | None:
@@ -243,5 +244,5 @@ def write_dashboard(ledger: LedgerLocation, out: Path, *, metadata: Mapping[str,
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(render_page("dashboard.html.j2", context), encoding="utf-8", newline="\n")
     return DashboardPage(out, context["totals"]["sites"], context["totals"]["runs"],
-                         tuple(r["id"] for r in context["regressed"]))
+                         tuple(r["id"] for r in context["regressed"]), tuple(u["id"] for u in context["unreachable"]))
 
