@@ -208,7 +208,7 @@ def certify_site(job: SiteJob) -> SiteResult:
 
 
 def _certify(job: SiteJob, say: Callable[[str], Any]) -> SiteResult:
-    from harness.reporting.certify import finish_certification, record_attempt, run_info
+    from harness.reporting.certify import finish_certification, note_breaker_stop, record_attempt, run_info
     from harness.reporting.certprofile import load_profile, profile_for_capabilities
     from harness.reporting.gate import GatePolicy
     from harness.reporting.ledger import ledger_location
@@ -234,6 +234,8 @@ def _certify(job: SiteJob, say: Callable[[str], Any]) -> SiteResult:
         levels=selection.levels, policy=GatePolicy(), ledger=ledger_location(job.ledger),
         reports_dir=Path(job.reports_dir),
         allure=job.allure, progress=lambda text: say(text + "\n"))
+    note_breaker_stop(ledger_location(job.ledger), outcome, document, kind="matrix",
+                      progress=lambda text: say(text + "\n"))
     summary = outcome.record.summary
     return SiteResult(job.site_id, job.source, outcome.gate.verdict, summary.pass_rate, outcome.exit_code,
                       scenarios=summary.total, passed=summary.passed, failed=summary.failed,

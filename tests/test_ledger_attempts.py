@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import sqlite3
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from reporting_samples import info, scenario
@@ -14,7 +15,7 @@ from harness.cli import app
 from harness.errors import InfrastructureError
 from harness.matrix import SiteJob, certify_site
 from harness.model import Outcome
-from harness.reporting.certify import record_attempt
+from harness.reporting.certify import note_breaker_stop, record_attempt
 from harness.reporting.history import load_history
 from harness.reporting.ledger import (
     append_attempt,
@@ -129,6 +130,27 @@ def test_a_matrix_site_that_is_down_is_noted_as_a_matrix_attempt(tmp_path: Path)
     (attempt,) = load_attempts(ledger)
     assert (attempt.site_id, attempt.kind, attempt.out_dir) == ("down-site", "matrix", job.out_dir)
     assert load_runs(ledger) == []
+
+
+def test_a_run_the_circuit_breaker_stopped_is_also_noted_as_an_attempt(tmp_path: Path) -> None:
+    """TLS refused or the site gone after the first connection: the run is sealed as incomplete (exit 3) and,
+    with the breaker's reason, noted as an attempt (so the dashboard says the site is unreachable)."""
+    ledger = tmp_path / "ledger.sqlite"
+    append_run(ledger, RUN, verdict="incomplete", exit_code=3)
+
+    def outcome(code: int) -> SimpleNamespace:
+        return SimpleNamespace(exit_code=code, record=RUN, run_dir=tmp_path / "run-1")
+
+    stop = {"run": {"stop_reason": "circuit breaker open after 5 consecutive infrastructure errors (last: 9001 "
+                                   "TLS handshake failed at https://ops:pw-xyz@10.0.0.9/api)"}}
+    assert note_breaker_stop(ledger, outcome(1), stop, kind="certify") is False  # findings: a verdict
+    assert note_breaker_stop(ledger, outcome(3), {"run": {"stop_reason": ""}}, kind="certify") is False
+    assert load_attempts(ledger) == []  # an infrastructure error without the breaker is not "unreachable"
+    assert note_breaker_stop(ledger, outcome(3), stop, kind="matrix") is True
+    (attempt,) = load_attempts(ledger)
+    assert (attempt.site_id, attempt.kind, attempt.out_dir) == ("test-site", "matrix", str(tmp_path / "run-1"))
+    assert "TLS handshake failed" in attempt.reason and "pw-xyz" not in attempt.reason
+    assert [r.run_id for r in load_runs(ledger)] == ["run-1"]
 
 
 @pytest.mark.slow

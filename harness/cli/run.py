@@ -110,7 +110,7 @@ def certify_command(
     from pathlib import Path
 
     from harness.errors import InfrastructureError
-    from harness.reporting.certify import finish_certification, record_attempt, run_info
+    from harness.reporting.certify import finish_certification, note_breaker_stop, record_attempt, run_info
     from harness.reporting.certprofile import load_profile, profile_for_capabilities
     from harness.reporting.gate import GatePolicy, load_baseline, parse_pass_rate
     from harness.reporting.ledger import ledger_location
@@ -153,6 +153,7 @@ def certify_command(
             allure=not no_allure, progress=typer.echo, signing_key=key, issuer=issuer or chosen.issuer,
             validity_days=chosen.validity_days, pending_grace_days=chosen.pending_grace_days,
         )
+        note_breaker_stop(ledger_location(ledger, reports), outcome, document, kind="certify", progress=typer.echo)
         printed = print_certificate_pdf(outcome.certificate) if pdf else None
     except HsaCertError as exc:
         _fail(exc)

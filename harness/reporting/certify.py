@@ -28,13 +28,13 @@ from pathlib import Path
 from typing import Any
 
 from harness import __version__
-from harness.errors import HsaCertError, UsageError
+from harness.errors import HsaCertError, InfrastructureError, UsageError
 from harness.model import Level, Scenario
 from harness.reporting.allure_report import ReportOutcome, generate_report
 from harness.reporting.certificate import write_certificate
 from harness.reporting.certprofile import CertificationProfile
 from harness.reporting.evidence import canonical_files, sha256_file, verify, write_manifest
-from harness.reporting.gate import GatePolicy, GateResult, evaluate
+from harness.reporting.gate import EXIT_INFRASTRUCTURE, GatePolicy, GateResult, evaluate
 from harness.reporting.ledger import (
     LedgerLocation,
     append_attempt,
@@ -63,7 +63,8 @@ from harness.resources import specs_dir
 from harness.specs import load_registry
 
 __all__ = ["CERTIFICATION_JSON", "DEFAULT_ISSUER", "CertifyOutcome", "certificate_number", "finish_certification",
-           "interface_names", "rebuild_reports", "record_attempt", "run_info", "site_history_path", "suite_fingerprint"]
+           "interface_names", "note_breaker_stop", "rebuild_reports", "record_attempt", "run_info",
+           "site_history_path", "suite_fingerprint"]
 
 CERTIFICATION_JSON = "certification.json"
 Progress = Callable[[str], None]
@@ -326,6 +327,18 @@ def record_attempt(ledger: LedgerLocation, site_id: str, error: HsaCertError, *,
         progress(f"hsa-cert: the attempt could not be noted in the ledger: {exc.title}")
         return False
     return True
+
+
+def note_breaker_stop(ledger: LedgerLocation, outcome: CertifyOutcome, document: Mapping[str, Any], *, kind: str,
+                      progress: Progress = lambda _m: None) -> bool:
+    """A run the circuit breaker stopped (the site went away or refused TLS after the first connection) is sealed
+    as an incomplete run; it is also noted as an attempt without a verdict, with the breaker's reason, so that
+    the dashboard shows the site as unreachable. A run that merely had an infrastructure error is not."""
+    stop = str((document.get("run") or {}).get("stop_reason") or "")
+    if outcome.exit_code != EXIT_INFRASTRUCTURE or not stop:
+        return False
+    return record_attempt(ledger, outcome.record.info.site_id, InfrastructureError(stop), kind=kind,
+                          out_dir=str(outcome.run_dir), progress=progress)
 
 
 def rebuild_reports(run_dir: Path, *, reports_dir: Path, allure: bool = True,
