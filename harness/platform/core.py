@@ -167,12 +167,11 @@ class Platform:
             if len(request.body) > limit:
                 return self.refuse_oversized(HttpRequest(request.method, request.path, request.headers, b"",
                                                          request.query), len(request.body), limit)  # fmt: skip
-        # mutant no-verify: signatures are not checked (the oauth2-sm envelope is still opened: it is encrypted)
-        unverified = Switches(self.ctx.faults, "*").on("no-verify")
-        if self.sm_gateway.enabled and not request.headers.get("content-type", "").lower().startswith("multipart/") \
-                and not (unverified and self.sm_gateway.family == "sm2-cainfo"):
+        unverified = Switches(self.ctx.faults, "*").on("no-verify")  # mutant: no signature is checked
+        if self.sm_gateway.enabled and not request.headers.get("content-type", "").lower().startswith("multipart/"):
             try:  # national-crypto families: decrypt and verify before anything reads the message
-                prepared.request = request = replace(request, body=self.sm_gateway.open(request.headers, request.body))
+                prepared.request = request = replace(request, body=self.sm_gateway.open(request.headers, request.body,
+                                                                                     verify=not unverified))
             except SmRefused as refused:
                 prepared.response = json_response({"code": 401, "message": refused.message}, 401)
                 self._record_plain(prepared, prepared.response, fault="", note=f"gateway: {refused.message}")
