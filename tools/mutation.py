@@ -118,9 +118,9 @@ MODULES: dict[str, Module] = {m.name: m for m in (
             "tests/test_mutation_reporting.py")),
     Module("platform.calc", "harness/platform/calc.py", _PLATFORM_TESTS),
     Module("platform.rules", "harness/platform/rules.py", _PLATFORM_TESTS),
-    Module("platform.settling", "harness/platform/settling.py", _PLATFORM_TESTS),
-    Module("runner.evaluate", "harness/runner/evaluate.py", _RUNNER_TESTS),
-    Module("runner.engine-2601", "harness/runner/engine.py", _RUNNER_TESTS,
+    Module("platform.settling", "harness/platform/settling.py", (*_PLATFORM_TESTS, "tests/test_mutation_settling.py")),
+    Module("runner.evaluate", "harness/runner/evaluate.py", (*_RUNNER_TESTS, "tests/test_mutation_evaluate.py")),
+    Module("runner.engine-2601", "harness/runner/engine.py", (*_RUNNER_TESTS, "tests/test_mutation_recovery.py"),
            functions=("xǁRunnerǁ_resolve_unknown_outcome__mutmut_*", "xǁRunnerǁ_run_fault_step__mutmut_*")),
 )}
 
