@@ -193,3 +193,59 @@ def test_golden_values_are_judged_on_the_reference_platform_only() -> None:
          0, "", {})]
     real, _ = run({}, (person_step(golden),))
     assert findings(real) == []
+
+
+def test_a_saved_value_of_the_wrong_json_type_is_used_in_the_type_the_spec_gives_its_field() -> None:
+    def sent(psn_no: Any, balc: Any) -> tuple[Any, Any]:
+        answer = success("1101")
+        answer["output"]["baseinfo"]["psn_no"], answer["output"]["insuinfo"][0]["balc"] = psn_no, balc
+        data = settle_step().input
+        data = {**data, "data": {**data["data"], "psn_no": "{{ saved.psn }}", "medfee_sumamt": "{{ saved.balc }}"}}
+        save = {"psn": "output.baseinfo.psn_no", "balc": "output.insuinfo[0].balc"}
+        _, fake = run({"1101": answer}, (person_step(Expectation(save=save)), Step("2207", data)))
+        [envelope] = [e for infno, e in fake.sent if infno == "2207"]
+        return envelope["input"]["data"]["psn_no"], envelope["input"]["data"]["medfee_sumamt"]
+
+    assert sent(4400001, "948.60") == ("4400001", 948.6)  # a number id as its text, money text as the number
+    assert sent("4400001", 948.6) == ("4400001", 948.6)  # the right types pass as they are
+
+
+# --- a refusal that may come at any step of a flow ----------------------------------------------------
+
+
+def _flow(answers: dict[str, Any]) -> tuple[Any, FakeSite]:
+    from test_runner_refusals import refusal_flow
+
+    fake = FakeSite(answers)
+    steps, teardown = refusal_flow()
+    runner = Runner(fake.target(), load_registry(), "baseline", site(), seed=3)
+    return runner.run_scenario(scenario(steps, teardown=teardown, id="cause.not-filed.sample")), fake
+
+
+SKIPPED = ("step {n} ({infno}) skipped: the expected refusal (not-filed) came at step 2 (2201), so saved.mdtrt_id "
+           "does not exist")
+
+
+def test_the_expected_refusal_at_the_second_step_ends_the_flow_there() -> None:
+    result, fake = _flow({"2201": refusal("参保人未办理异地就医备案，不能直接结算")})
+    assert result.outcome is Outcome.PASSED and findings(result) == []
+    assert result.reason == "; ".join(SKIPPED.format(n=n, infno=i) for n, i in ((3, "2206"), (4, "2207"), (5, "2205")))
+    assert fake.infnos() == ["9001", "1101", "2201"]
+    inconclusive, _ = _flow({"2201": refusal("something odd")})
+    assert inconclusive.outcome is Outcome.INCONCLUSIVE and inconclusive.reason == result.reason
+    assert [f[6] for f in findings(inconclusive)] == [1]  # at the step that refused
+
+
+def test_a_flow_in_which_no_step_refuses_is_one_critical_finding_at_the_step_that_had_to() -> None:
+    result, fake = _flow({})
+    assert findings(result) == [(
+        "the site accepted 2207 for a person it must refuse (Not filed for cross-province care, 未备案): no step of "
+        "the flow was refused 整个流程未被拒绝", "R-CAUSE-NOT-FILED", C, M, "infcode -1", "infcode 0", 3, "", {})]
+    assert fake.infnos() == ["9001", "1101", "2201", "2206", "2207", "2202"]
+
+
+def test_an_answer_that_is_no_envelope_where_success_was_expected_says_what_came() -> None:
+    result, _ = _flow({"2201": {"code": 500, "message": "boom"}})
+    assert findings(result)[0] == ("expected success, got no response envelope (HTTP 200 code 500): boom",
+                                   "R-FILING-REQUIRED", MAJ, M, "infcode 0",
+                                   "no response envelope (HTTP 200 code 500): boom", 1, "", {})
