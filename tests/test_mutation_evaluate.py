@@ -7,6 +7,7 @@ grade or clause shows. Everything goes through `Runner.run_scenario` against a s
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from engine_samples import FakeSite, person_step, refusal, scenario, settle_step, site, success
@@ -249,3 +250,49 @@ def test_an_answer_that_is_no_envelope_where_success_was_expected_says_what_came
     assert findings(result)[0] == ("expected success, got no response envelope (HTTP 200 code 500): boom",
                                    "R-FILING-REQUIRED", MAJ, M, "infcode 0",
                                    "no response envelope (HTTP 200 code 500): boom", 1, "", {})
+
+
+class Relabelled(FakeSite):
+    """Answers business calls with another Content-Type and, optionally, another body."""
+
+    def __init__(self, content_type: str, body: str | None = None) -> None:
+        super().__init__()
+        self.content_type, self.body = content_type, body
+
+    def __call__(self, infno: str, envelope: Any) -> tuple[int, dict[str, str], str]:
+        status, headers, body = super().__call__(infno, envelope)
+        if infno == "9001":
+            return status, headers, body
+        return status, {"Content-Type": self.content_type}, self.body or body
+
+
+LABEL_DETAIL = "the harness read the body as JSON anyway; a strict client (or gateway) may refuse it"
+
+
+LABEL = ("the answer is not labelled JSON: Content-Type 'text/plain' 应答的Content-Type不是JSON",
+         "ENV.resp.content-type")
+LABEL_WANTED = "Content-Type: application/json (charset utf-8)"
+SURROGATE = ("the answer holds a lone surrogate escape (e.g. \\ud800): not a character 应答含有孤立代理项",
+             "ENV.resp.unicode")
+
+
+def test_how_the_answer_arrived_is_reported_once_per_run_too() -> None:
+    fake = Relabelled("text/plain")
+    result = Runner(fake.target(), load_registry(), "baseline", site(), seed=3).run_scenario(
+        scenario((person_step(), person_step())))
+    again = (f"again: {LABEL[0]} (reported once per run, first at outpatient.sample.flow step 1 (1101)) "
+             "同一问题已报告")
+    assert findings(result) == [
+        (*LABEL, MIN, Grade.SHOULD, LABEL_WANTED, "'text/plain'", 0, LABEL_DETAIL, {}),
+        (again, LABEL[1], W, Grade.MAY, LABEL_WANTED, "'text/plain'", 1, LABEL_DETAIL,
+         {"repeat_of": "outpatient.sample.flow step 1 (1101)"})]
+
+
+def test_a_lone_surrogate_is_one_finding_and_the_rest_of_the_answer_is_validated_without_it() -> None:
+    body = json.dumps(success("1101"), ensure_ascii=False).replace('"psn_name": "', '"psn_name": "\\ud800', 1)
+    fake = Relabelled("application/json", body)
+    result = Runner(fake.target(), load_registry(), "baseline", site(), seed=3).run_scenario(
+        scenario((person_step(),)))
+    assert findings(result) == [(*SURROGATE, MIN, Grade.SHOULD, "valid Unicode text (RFC 8259 §8.2)",
+                                 "a \\uD800-\\uDFFF escape without its pair", 0,
+                                 "validated and shown with U+FFFD in its place", {})]
