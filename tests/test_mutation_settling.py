@@ -423,3 +423,27 @@ def test_a_clearing_way_from_the_other_dictionary_is_padded_where_the_profile_is
     assert (_info(padded)["clr_way"], _info(padded, "code-outside-list")["clr_way"]) == ("01", "1")
     plain = memory_platform()
     assert (_info(plain)["clr_way"], _info(plain, "code-outside-list")["clr_way"]) == ("1", "01")
+
+
+def test_a_presettlement_issues_no_settlement_id_and_echoes_the_certificate_type() -> None:
+    flow = _flow_with()
+    who = persona(EMPLOYEE)
+    mdtrt_id, amount = flow.register(who)
+    info = flow.presettle(who, mdtrt_id, amount)["setlinfo"]
+    assert "setl_id" not in info and info["mdtrt_cert_type"] == "02"
+    assert flow.settle(who, mdtrt_id, amount)["setlinfo"]["setl_id"].startswith("S520102")
+
+
+def test_setlinfo_defaults_only_what_the_person_record_lacks() -> None:
+    platform = memory_platform()
+    person = employee(platform)
+    amounts = compute(make_call(platform), person, [fee("1", "10.00")], care="outpatient", use_account=False)
+
+    def shown(**data: Any) -> tuple[Any, Any]:
+        who = replace(person, data={k: v for k, v in {**person.data, **data}.items() if v is not None})
+        info = setlinfo(make_call(platform), who, amounts, mdtrt_id="M1", setl_id=None, care="outpatient",
+                        med_type="11", mdtrt_cert_type="02")
+        return info["psn_cert_type"], info["cvlserv_flag"]
+
+    assert shown(psn_cert_type=None, cvlserv_flag=None) == ("01", "0")
+    assert shown(psn_cert_type="02", cvlserv_flag="1") == ("02", "1")
