@@ -319,13 +319,15 @@ def preload_site(site_file: str | None) -> SiteConfig:
 
 
 
-def selftest_suite_run(scenario_ids: tuple[str, ...] | None, faults: tuple[str, ...]) -> SuiteResult:
+def selftest_suite_run(scenario_ids: tuple[str, ...] | None, faults: tuple[str, ...], *,
+                       province: str | None = None, keyword: str | None = None) -> SuiteResult:
     """The self-test's SuiteRunner: one engine run, quiet, in a temporary run directory.
 
+    `province` and `keyword` are `hsa-cert run`'s --province and -k (give them with functools.partial).
     Module level so that worker processes (`--jobs`) can import it by name.
     """
 
-    scenarios = load_suites(load_registry(), "baseline", catalogue=load_catalogue())
+    scenarios = load_suites(load_registry(), province or "baseline", catalogue=load_catalogue())
     if scenario_ids is not None:
         wanted = set(scenario_ids)
         scenarios = [s for s in scenarios if s.id in wanted]
@@ -333,7 +335,8 @@ def selftest_suite_run(scenario_ids: tuple[str, ...] | None, faults: tuple[str, 
         started = time.perf_counter()
         with contextlib.redirect_stdout(io.StringIO()):  # pytest's progress: stdout may carry --json
             _code, _run_dir, document = run_session(scenarios=scenarios, faults=list(faults), out=tmp,
-                                                   seed=SELFTEST_SEED, echo=lambda _text: None)
+                                                   seed=SELFTEST_SEED, echo=lambda _text: None,
+                                                   province=province, keyword=keyword)
         return suite_result_from_document(document, time.perf_counter() - started)
 
 

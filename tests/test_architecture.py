@@ -162,3 +162,89 @@ def test_each_third_party_library_has_one_owner() -> None:
             elif rel not in ((owner,) if isinstance(owner, str) else owner):
                 problems.append(f"harness/{rel}:{line}: {top} may only be imported in harness/{owner}")
     assert not problems, "\n".join(problems)
+
+
+DOC = ROOT / "ARCHITECTURE.md"
+
+
+def _section(title: str) -> str:
+    """The text of one `## ` section of ARCHITECTURE.md, found by the start of its title."""
+    text = DOC.read_text(encoding="utf-8")
+    start = text.index(f"\n## {title}")
+    end = text.find("\n## ", start + 1)
+    return text[start : end if end != -1 else len(text)]
+
+
+def _module_map() -> dict[str, list[str]]:
+    """The module map's entries: unit (its first backticked name, without `/`) -> entry texts."""
+    entries: dict[str, list[str]] = {}
+    current: list[str] | None = None
+    for line in _section("Module map").splitlines():
+        if line.startswith("- `"):
+            unit = line[3 : line.index("`", 3)].removesuffix("/")
+            current = [line[line.index("`", 3) + 1 :]]
+            entries.setdefault(unit, []).append("")
+        elif line.startswith("  ") and current is not None:
+            current.append(line)
+        else:
+            current = None
+        if current is not None:
+            entries[unit][-1] = "\n".join(current)
+    return entries
+
+
+def _backticked(text: str) -> set[str]:
+    return set(text.split("`")[1::2])
+
+
+def test_every_module_is_named_in_the_module_map() -> None:
+    entries = _module_map()
+    twice = sorted(unit for unit, texts in entries.items() if len(texts) > 1)
+    assert not twice, f"units with more than one entry in the module map: {twice}"
+    missing = []
+    for path in _modules():
+        rel = path.relative_to(PKG)
+        if rel.name in {"__init__.py", "__main__.py"}:
+            continue
+        unit = _unit(path)
+        if unit not in entries:
+            missing.append(f"harness/{rel.as_posix()} (no entry `{unit}`)")
+        elif len(rel.parts) > 1:
+            inside = rel.relative_to(rel.parts[0]).with_suffix("").as_posix()
+            if inside not in _backticked(entries[unit][0]):
+                missing.append(f"harness/{rel.as_posix()} (name `{inside}` in the entry of `{unit}/`)")
+    assert not missing, "not in ARCHITECTURE.md's module map:\n" + "\n".join(missing)
+    stale = sorted(set(entries) - {_unit(p) for p in _modules()})
+    assert not stale, f"module map entries with no module under harness/: {stale}"
+
+
+def test_layer_table_names_every_unit_once_with_its_layer() -> None:
+    seen: dict[str, list[float]] = {}
+    for line in _section("Layers").splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) < 3 or not cells[0] or not cells[0][0].isdigit():
+            continue
+        layer = float(cells[0].replace("½", ".5"))
+        for name in _backticked(cells[1]):
+            seen.setdefault(name.removesuffix("/"), []).append(layer)
+    expected = {unit: [layer] for unit, layer in LAYERS.items()}
+    assert seen == expected, (
+        f"layer table vs LAYERS: missing {sorted(expected.keys() - seen.keys())}, "
+        f"extra {sorted(seen.keys() - expected.keys())}, "
+        f"different {sorted(u for u in seen.keys() & expected.keys() if seen[u] != expected[u])}"
+    )
+
+
+def test_owner_table_names_every_owner_once() -> None:
+    rows = [
+        [c.strip() for c in line.strip().strip("|").split("|")]
+        for line in _section("One owner").splitlines()
+        if line.startswith("| ") and not line.startswith("| library")
+    ]
+    libraries = [row[0] for row in rows]
+    assert len(libraries) == len(set(libraries)), f"owner table rows repeated: {libraries}"
+    named = set().union(*(_backticked(row[1]) for row in rows))
+    owners = {o for v in OWNERS.values() for o in ((v,) if isinstance(v, str) else v) if not o.startswith("cli/")}
+    missing = sorted(owners - named)
+    assert not missing, f"owner modules not in ARCHITECTURE.md's owner table: {missing}"
+    assert "cli/*.py" in named

@@ -1,17 +1,21 @@
 """Gateway-signature scenarios (scenarios/gateway/, harness/runner/tamper.py): a tampered request must be refused.
 
 Against the reference platform verifying its signatures under each signing profile they pass; against the
-same platform with verification off (`--no-verify`, the mutant) the MUST ones fail with a MUST finding
-against R-GATEWAY-SIGNATURE; under a profile that signs nothing they are not applicable.
+same platform with verification off (`--no-verify`, and the platform mutant no-verify of `hsa-cert selftest
+--province`) the MUST ones fail with a MUST finding against R-GATEWAY-SIGNATURE; under a profile that signs
+nothing they are not applicable (and the mutant is not exercised).
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
+from harness.cli import app
 from harness.gateway import TAMPERS, csb_headers, make_signer, tampered, tif_headers
 from harness.model import Exchange, Outcome
 from harness.personas import load_catalogue
@@ -134,3 +138,29 @@ def test_what_counts_as_a_refusal() -> None:
     assert refused(exchange(200), {"code": "E401", "message": "bad signature"})
     assert not refused(exchange(200), {"infcode": 0, "output": {}})
     assert not refused(exchange(200), {"code": 200, "data": {}})
+
+
+def selftest(*args: str) -> tuple[int, dict[str, Any], str]:
+    result = CliRunner().invoke(app, ["selftest", "--json", *args])
+    return result.exit_code, json.loads(result.stdout)["platform"] if result.stdout else {}, result.stderr
+
+
+def test_selftest_under_a_signing_province_catches_the_no_verify_mutant_with_a_must_finding() -> None:
+    code, report, err = selftest("--province", "hunan", "-k", "gateway", "--mutant", "no-verify")
+    assert code == 0, err
+    assert report["clean"]["false_failures"] == [] and report["clean"]["total"] == 4  # the csb gateway scenarios
+    (mutant,) = report["mutants"]
+    assert mutant["name"] == "no-verify" and mutant["status"] == "caught", mutant
+    assert mutant["caught_by"] and all(sid.startswith("gateway.csb.") for sid in mutant["caught_by"])
+    # caught by FAILED scenarios (a MUST finding), not by advisories or infrastructure errors
+    assert not mutant["advisory_only"] and not mutant["errors_only"]
+    assert mutant["clauses_flagged"] == ["R-GATEWAY-SIGNATURE"]
+    assert report["score"] == 1.0 and report["not_exercised"] == []
+
+
+def test_selftest_under_a_profile_that_signs_nothing_does_not_exercise_the_no_verify_mutant() -> None:
+    code, report, err = selftest("-k", "env.req.dev_no.maxlength", "--mutant", "no-verify")
+    assert code == 0, err
+    assert report["clean"]["total"] == 1 and report["clean"]["passed"] == 1
+    assert [m["status"] for m in report["mutants"]] == ["not exercised"]
+    assert (report["total"], report["not_exercised"]) == (0, ["no-verify"])

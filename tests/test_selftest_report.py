@@ -130,6 +130,27 @@ def test_relevant_only_runs_say_so_and_a_regression_or_false_failure_fails_the_s
     assert "1 FALSE FAILURE(S)" in bad.render_text()
 
 
+SIGNING = MutantSpec("no-verify", "protocol", "R-GATEWAY-SIGNATURE", Relevance(ids=("n",)), signing=True)
+
+
+def test_a_signing_mutant_is_not_exercised_under_a_profile_that_signs_nothing() -> None:
+    assert [t.label for t in plan(SCENARIOS, [MONEY, SIGNING], relevant_only=False)] == ["(clean)", MONEY.name]
+    assert [t.label for t in plan(SCENARIOS, [MONEY, SIGNING], relevant_only=False, signing=True)] == [
+        "(clean)", MONEY.name, SIGNING.name]
+    baseline = Baseline("b.json", frozenset({"no-verify"}), exists=True)  # caught under a signing profile before
+    report = run_selftest(fake_runner, SCENARIOS, [MONEY, SIGNING], baseline=baseline)
+    assert [m.status for m in report.mutants] == ["caught", "not exercised"]
+    assert report.score == 1.0 and report.missed == [] and report.regressions == [] and report.exit_code == 0
+    data = report.to_json()
+    assert (data["caught"], data["total"], data["not_exercised"]) == (1, 1, ["no-verify"])
+    assert data["mutants"][1]["signing"] is True and data["mutants"][1]["scenarios_run"] == 0
+    text = report.render_text()
+    assert "mutation score: 1/1" in text and "not exercised under this profile (left out of the score): no-verify" \
+        in text and "idle    no-verify" in text
+    signed = run_selftest(fake_runner, SCENARIOS, [MONEY, SIGNING], baseline=baseline, signing=True)
+    assert [m.status for m in signed.mutants] == ["caught", "missed"] and signed.regressions == ["no-verify"]
+
+
 def test_suite_result_from_a_results_document() -> None:
     document = {"run": {"exit_code": 1}, "scenarios": [
         {"id": "a", "outcome": "passed", "failures": []},
@@ -156,8 +177,10 @@ def test_baseline_round_trip_and_only_from_a_complete_full_run(tmp_path: Path) -
     assert report.complete
     write_baseline(report, path)
     loaded = load_baseline(path)
-    assert loaded.exists and loaded.caught == frozenset(CATALOGUE) - {"reverse-twice"}
-    assert json.loads(path.read_text(encoding="utf-8"))["missed"] == ["reverse-twice"]
+    assert loaded.exists and loaded.caught == frozenset(CATALOGUE) - {"reverse-twice", "no-verify"}
+    written = json.loads(path.read_text(encoding="utf-8"))
+    assert written["missed"] == ["reverse-twice"] and written["not_exercised"] == ["no-verify"]
+    assert written["recorded"]["total"] == len(CATALOGUE) - 1
     with pytest.raises(UsageError, match="only from a full run"):
         write_baseline(full_report(relevant_only=True), path)
     with pytest.raises(UsageError, match="does not exist"):
@@ -187,6 +210,10 @@ def test_cli_lists_the_catalogue() -> None:
     (["--write-baseline", "--relevant-only"], "--write-baseline needs a full run of every mutant"),
     (["--baseline", "no/such/baseline.json"], "does not exist"),
     (["--jobs", "0"], "Invalid value for '--jobs'"),
+    (["--province", "atlantis", "--mutant", "no-verify"], "unknown province profile 'atlantis'"),
+    (["--province", "hunan", "--only", "proxy"], "--province and -k apply to the platform mutants only"),
+    (["-k", "gateway", "--mutation", "gateway-refusal-accepted"], "--province and -k apply to the platform mutants"),
+    (["--province", "hunan", "--write-baseline"], "the default baseline records the baseline profile's full run"),
 ])
 def test_cli_usage_errors_exit_2_before_running_anything(args: list[str], message: str) -> None:
     code, _out, err = invoke(*args)

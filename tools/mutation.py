@@ -128,9 +128,10 @@ MODULES: dict[str, Module] = {m.name: m for m in (
     # test_mutation_platform), a minute per surviving mutant; the score is then a lower bound
     Module("platform.settling", "harness/platform/settling.py",
            ("tests/test_platform_calc.py", "tests/test_platform_causes.py", "tests/test_platform_correction.py",
-            "tests/test_known_values.py", "tests/test_mutation_settling.py")),
-    Module("runner.evaluate", "harness/runner/evaluate.py", _RUNNER_TESTS),
-    Module("runner.engine-2601", "harness/runner/recovery.py", _RUNNER_TESTS,
+            "tests/test_known_values.py", "tests/test_mutation_settling.py",
+            "tests/test_mutation_settling_call.py")),
+    Module("runner.evaluate", "harness/runner/evaluate.py", (*_RUNNER_TESTS, "tests/test_mutation_evaluate.py")),
+    Module("runner.engine-2601", "harness/runner/recovery.py", (*_RUNNER_TESTS, "tests/test_mutation_recovery.py"),
            functions=("xǁRecoveryǁ_resolve_unknown_outcome__mutmut_*", "xǁRecoveryǁ_run_fault_step__mutmut_*")),
 )}
 

@@ -134,6 +134,13 @@ def selftest_command(
     list_only: bool = typer.Option(False, "--list", help="List the mutant and mutation catalogues and exit."),
     rules: bool = typer.Option(False, "--rules", help="List the rules: the checks, scenarios, mutants and mutations "
                                "that cite them; the rules with no check and with no mutant; and exit."),
+    province: str | None = typer.Option(
+        None, "--province", help="Platform mutants: run the embedded platform and the suite under this province "
+        "profile (specs/profiles), e.g. hunan, as `run --province` does; default baseline. Under a profile that "
+        "signs requests the signing mutants (no-verify) are exercised."),
+    keyword: str | None = typer.Option(
+        None, "-k", help="Platform mutants: only the scenarios matching this pytest -k expression, in the clean "
+        "run and every mutant run (as `run -k`)."),
 ) -> None:
     """Prove that the suite catches broken sites, two ways, and report both scores.
 
@@ -163,24 +170,36 @@ def selftest_command(
             _list(as_json, mutant, mutation)
             return
         run_platform, run_proxy = _parts(site, only, mutant, mutation)
-        if write_baseline and (relevant_only or mutant or not run_platform):
+        if write_baseline and (relevant_only or mutant or keyword or not run_platform):
             raise UsageError("--write-baseline needs a full run of every mutant",
-                             hint="drop --relevant-only, --mutant, --site and --only proxy")
+                             hint="drop --relevant-only, --mutant, -k, --site and --only proxy")
+        if (province is not None or keyword) and not run_platform:
+            raise UsageError("--province and -k apply to the platform mutants only",
+                             hint="the proxy mutations run under the site config's profile")
+        if province is not None and write_baseline and baseline is None:
+            raise UsageError("the default baseline records the baseline profile's full run",
+                             hint="drop --province, or name another file with --baseline")
+        registry = load_registry()
+        if province is not None and province not in registry.profiles():
+            raise UsageError(f"unknown province profile {province!r}",
+                             hint="choose one of: " + ", ".join(sorted(registry.profiles())))
         chosen = select_mutants(mutant) if run_platform else []
         if run_proxy:
             from harness.proxy import select_mutations
             select_mutations(mutation)  # an unknown name is a usage error before anything runs
         known = load_baseline(Path(baseline) if baseline else None)
         if run_platform:
-            scenarios = load_suites(load_registry(), "baseline", catalogue=load_catalogue())
-            platform_report = run_selftest(selftest_suite_run, scenarios, chosen, relevant_only=relevant_only,
-                                           jobs=jobs, baseline=known,
+            scenarios = load_suites(registry, province or "baseline", catalogue=load_catalogue())
+            signing = str(registry.profile(province or "baseline").gateway.get("family", "none")) != "none"
+            run_suite = functools.partial(selftest_suite_run, province=province, keyword=keyword)
+            platform_report = run_selftest(run_suite, scenarios, chosen, relevant_only=relevant_only,
+                                           jobs=jobs, baseline=known, signing=signing,
                                            progress=lambda text: typer.echo(text, err=True))
             if write_baseline:
                 written = record_baseline(platform_report, Path(baseline) if baseline else None)
                 typer.echo(f"baseline written: {written}", err=True)
-            if not relevant_only and not mutant:  # the published score: a full run of every mutant
-                _record_score(len(platform_report.caught), len(platform_report.mutants))
+            if not relevant_only and not mutant and not keyword and province is None:  # the published score
+                _record_score(len(platform_report.caught), len(platform_report.exercised))
         if run_proxy:
             proxy_report = _proxy_part(site, mutation, jobs)
     except HsaCertError as exc:
@@ -193,7 +212,7 @@ def selftest_command(
         texts = [r.render_text() for r in (platform_report, proxy_report) if r is not None]
         typer.echo("\n\n".join(texts))
         if platform_report is not None and proxy_report is not None:
-            typer.echo(f"\nscores: platform mutants {len(platform_report.caught)}/{len(platform_report.mutants)}, "
+            typer.echo(f"\nscores: platform mutants {len(platform_report.caught)}/{len(platform_report.exercised)}, "
                        f"proxy mutations (MUST) {proxy_report.to_json()['caught']}/{proxy_report.to_json()['total']}")
     raise typer.Exit(max(r.exit_code for r in (platform_report, proxy_report) if r is not None))
 

@@ -74,6 +74,8 @@ MUTANTS: dict[str, str] = {
     "replay-refused": "a state-changing message re-sent with the same msgid and the same content is refused as a "
                       "msgid conflict instead of answered from the record",
     "refusal-output-not-null": "refusals carry output {} instead of null",
+    "no-verify": "gateway signatures are not verified: TIF and CSB signature headers and the SM2 signatures "
+                 "(cainfo, oauth2-sm signData) are not checked, so tampered requests are answered",
     # isolation
     "cross-institution-read": "5203 shows a settlement to any institution that names its setl_id",
     "cross-institution-reverse": "2208 reverses a settlement of another institution",

@@ -7,6 +7,7 @@ site, not against our own platform's conventions. It knows the envelope shape, n
 reference platform.
 
     load_mutations() -> {name: Mutation}, select_mutations(names)
+    catalogue.select_by_name(catalogue, names, ...)   the selection, shared with the platform mutants'
     MutatingTarget(target, mutation, err_msg_patterns=) .send / .applied
     mutate_answer(mutation, infno, request, text, state) -> rewritten text or None
 """

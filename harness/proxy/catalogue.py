@@ -15,14 +15,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from harness.errors import ConfigError, UsageError
 from harness.model import Grade, Scenario
 from harness.proxy.operations import KINDS, REQUIRED_PARAMS
 from harness.proxy.paths import parse_path
 
-__all__ = ["CATALOGUE_FILE", "WHEN", "Mutation", "load_mutations", "select_mutations"]
+__all__ = ["CATALOGUE_FILE", "WHEN", "Mutation", "load_mutations", "select_by_name", "select_mutations"]
+
+T = TypeVar("T")
 
 # Package data beside this module (in a checkout and in an installed wheel alike).
 CATALOGUE_FILE = Path(str(importlib.resources.files("harness.proxy") / "mutations.json"))
@@ -141,14 +143,23 @@ def load_mutations(path: Path = CATALOGUE_FILE) -> dict[str, Mutation]:
     return found
 
 
-def select_mutations(names: Sequence[str] | None = None) -> list[Mutation]:
-    """The catalogue in its order, or the named mutations (UsageError naming an unknown one)."""
-    catalogue = load_mutations()
+def select_by_name(catalogue: Mapping[str, T], names: Sequence[str] | None, *, unknown_as: str,
+                   known_as: str, hint: str) -> list[T]:
+    """The catalogue in its order, or its named entries; a UsageError names the first unknown one.
+
+    Shared by the proxy mutations and the platform mutants (harness.selftest): `unknown_as` begins the
+    message ("unknown proxy mutation"), `known_as` the detail that lists the catalogue ("known: ").
+    """
     if not names:
         return list(catalogue.values())
     unknown = [n for n in names if n not in catalogue]
     if unknown:
-        raise UsageError(f"unknown proxy mutation {unknown[0]!r}", detail="known: " + ", ".join(catalogue),
-                         hint="`hsa-cert selftest --list` shows both catalogues")
+        raise UsageError(f"{unknown_as} {unknown[0]!r}", detail=known_as + ", ".join(catalogue), hint=hint)
     wanted = set(names)
-    return [m for m in catalogue.values() if m.name in wanted]
+    return [entry for name, entry in catalogue.items() if name in wanted]
+
+
+def select_mutations(names: Sequence[str] | None = None) -> list[Mutation]:
+    """The catalogue in its order, or the named mutations (UsageError naming an unknown one)."""
+    return select_by_name(load_mutations(), names, unknown_as="unknown proxy mutation", known_as="known: ",
+                          hint="`hsa-cert selftest --list` shows both catalogues")

@@ -19,9 +19,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from harness.errors import UsageError
 from harness.model import Scenario
 from harness.platform.faults import MUTANTS
+from harness.proxy.catalogue import select_by_name
 
 __all__ = ["CATALOGUE", "CATEGORIES", "MutantSpec", "Relevance", "select_mutants"]
 
@@ -66,6 +66,9 @@ class MutantSpec:
     category: str  # one of CATEGORIES
     clause: str  # the clause the deviation violates
     relevance: Relevance
+    # The deviation is in the gateway-signature check: only a province profile whose gateway signs requests
+    # exercises it (under one that signs nothing it is reported "not exercised" and left out of the score).
+    signing: bool = False
 
     @property
     def description(self) -> str:
@@ -77,8 +80,11 @@ class MutantSpec:
         return f"*:mutant={self.name}"
 
     def to_json(self) -> dict[str, object]:
-        return {"name": self.name, "category": self.category, "clause": self.clause,
-                "description": self.description, "relevance": self.relevance.to_json()}
+        data: dict[str, object] = {"name": self.name, "category": self.category, "clause": self.clause,
+                                   "description": self.description, "relevance": self.relevance.to_json()}
+        if self.signing:
+            data["signing"] = True
+        return data
 
 
 # Scenarios that settle, pre-settle or reverse money: every hand-written business flow.
@@ -131,6 +137,7 @@ _ENTRIES: tuple[MutantSpec, ...] = (
     MutantSpec("replay-refused", "protocol", "R-MSGID-REPLAY", Relevance(kinds=("flow",), areas=("idempotency",))),
     MutantSpec("refusal-output-not-null", "protocol", "R-REFUSAL-SHAPE",
                Relevance(tags=("cause",), areas=("reversal", "envelope"), kinds=("flow", "generated"))),
+    MutantSpec("no-verify", "protocol", "R-GATEWAY-SIGNATURE", Relevance(ids=("gateway.",)), signing=True),
     # isolation
     MutantSpec("cross-institution-read", "isolation", "R-ISOLATION", Relevance(tags=("isolation",))),
     MutantSpec("cross-institution-reverse", "isolation", "R-ISOLATION", Relevance(tags=("isolation",))),
@@ -141,11 +148,5 @@ CATALOGUE: Mapping[str, MutantSpec] = {m.name: m for m in _ENTRIES}
 
 def select_mutants(names: Sequence[str] | None = None) -> list[MutantSpec]:
     """The catalogue in its order, or the named mutants (UsageError naming the unknown ones)."""
-    if not names:
-        return list(CATALOGUE.values())
-    unknown = [n for n in names if n not in CATALOGUE]
-    if unknown:
-        raise UsageError(f"unknown mutant {unknown[0]!r}", detail="known mutants: " + ", ".join(CATALOGUE),
-                         hint="`hsa-cert selftest --list` shows the catalogue")
-    wanted = set(names)
-    return [m for m in CATALOGUE.values() if m.name in wanted]
+    return select_by_name(CATALOGUE, names, unknown_as="unknown mutant", known_as="known mutants: ",
+                          hint="`hsa-cert selftest --list` shows the catalogue")

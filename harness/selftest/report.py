@@ -73,16 +73,25 @@ class SelftestReport:
     started_at: str = field(default_factory=lambda: datetime.now().astimezone().isoformat(timespec="seconds"))
 
     @property
+    def exercised(self) -> list[MutantResult]:
+        """The mutants the run's profile could exercise: the score's denominator."""
+        return [m for m in self.mutants if m.exercised]
+
+    @property
     def caught(self) -> list[MutantResult]:
         return [m for m in self.mutants if m.caught]
 
     @property
     def missed(self) -> list[MutantResult]:
-        return [m for m in self.mutants if not m.caught]
+        return [m for m in self.exercised if not m.caught]
+
+    @property
+    def not_exercised(self) -> list[MutantResult]:
+        return [m for m in self.mutants if not m.exercised]
 
     @property
     def score(self) -> float:
-        return len(self.caught) / len(self.mutants) if self.mutants else 0.0
+        return len(self.caught) / len(self.exercised) if self.exercised else 0.0
 
     @property
     def complete(self) -> bool:
@@ -118,7 +127,8 @@ class SelftestReport:
                                          for sid, outcome, finding in self.false_failures]},
             "score": round(self.score, 4),
             "caught": len(self.caught),
-            "total": len(self.mutants),
+            "total": len(self.exercised),
+            "not_exercised": [m.spec.name for m in self.not_exercised],
             "reference_only": [m.spec.name for m in self.caught if m.reference_only],
             "missed": [m.spec.name for m in self.missed],
             "mutants": [m.to_json() for m in self.mutants],
@@ -145,8 +155,10 @@ class SelftestReport:
         lines.append(f"{'result':7} {'mutant':{width}}  {'category':9}  {'clause':{clause_width}}  caught by")
         lines.append(f"{'-' * 7} {'-' * width}  {'-' * 9}  {'-' * clause_width}  {'-' * 9}")
         for m in self.mutants:
-            result = "caught" if m.caught else "MISSED"
-            if m.caught:
+            result = "caught" if m.caught else "MISSED" if m.exercised else "idle"
+            if not m.exercised:
+                caught_by = "not exercised: this province profile signs no request"
+            elif m.caught:
                 note = " [reference platform only]" if m.reference_only else ""
                 note += " [infrastructure errors only]" if m.errors_only else ""
                 note += " [advisory only: SHOULD]" if m.advisory_only else ""
@@ -156,13 +168,16 @@ class SelftestReport:
             lines.append(f"{result:7} {m.spec.name:{width}}  {m.spec.category:9}  {m.spec.clause:{clause_width}}  "
                          f"{caught_by}")
         lines.append("")
-        score = f"{len(self.caught)}/{len(self.mutants)} = {self.score:.3f}"
+        score = f"{len(self.caught)}/{len(self.exercised)} = {self.score:.3f}"
         lines.append(f"mutation score: {score}  ({self._mode_words()})")
+        if self.not_exercised:
+            lines.append(f"  not exercised under this profile (left out of the score): "
+                         f"{', '.join(m.spec.name for m in self.not_exercised)}")
         reference_only = [m.spec.name for m in self.caught if m.reference_only]
         if reference_only:
             portable = len(self.caught) - len(reference_only)
             lines.append(f"  caught only through the reference platform's golden amounts or exact refusal texts: "
-                         f"{', '.join(reference_only)} (on a real site: {portable}/{len(self.mutants)})")
+                         f"{', '.join(reference_only)} (on a real site: {portable}/{len(self.exercised)})")
         for m in self.missed:
             lines.append(f"  missed {m.spec.name}: {m.spec.description} [{m.spec.clause}]")
         lines.extend(self._baseline_lines())
@@ -215,9 +230,10 @@ def write_baseline(report: SelftestReport, path: Path | None = None) -> Path:
         "comment": "Mutants of the reference platform that a full `hsa-cert selftest` run caught. CI fails when one "
                    "of them is missed. Regenerate with `hsa-cert selftest --write-baseline` after a full run.",
         "recorded": {"at": report.started_at, "score": round(report.score, 4), "caught": len(report.caught),
-                     "total": len(report.mutants), "suite_scenarios": report.suite_size},
+                     "total": len(report.exercised), "suite_scenarios": report.suite_size},
         "caught": sorted(m.spec.name for m in report.caught),
         "missed": sorted(m.spec.name for m in report.missed),
+        "not_exercised": sorted(m.spec.name for m in report.not_exercised),  # e.g. signing mutants: nothing signed
         # caught only by golden amounts or exact refusal texts: would slip through on a real site
         "reference_only": sorted(m.spec.name for m in report.caught if m.reference_only),
     }

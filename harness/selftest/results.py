@@ -83,6 +83,7 @@ class MutantResult:
     reference_only: bool = False  # caught only by findings that need the reference platform
     errors_only: bool = False  # caught only as infrastructure errors (the mutant crashed something)
     advisory_only: bool = False  # caught only by SHOULD/MAY findings of scenarios that still passed
+    exercised: bool = True  # False: the run's province profile cannot exercise it (a signing mutant, nothing signed)
 
     @property
     def caught(self) -> bool:
@@ -90,6 +91,8 @@ class MutantResult:
 
     @property
     def status(self) -> str:
+        if not self.exercised:
+            return "not exercised"
         return "caught" if self.caught else "missed"
 
     def to_json(self) -> dict[str, Any]:

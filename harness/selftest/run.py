@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from harness.model import Scenario
 from harness.selftest.catalogue import MutantSpec
 from harness.selftest.report import FULL, RELEVANT_ONLY, Baseline, SelftestReport
-from harness.selftest.results import SuiteResult, false_failures, judge_mutant
+from harness.selftest.results import MutantResult, SuiteResult, false_failures, judge_mutant
 
 __all__ = ["CLEAN", "SuiteRunner", "Task", "plan", "run_selftest"]
 
@@ -39,10 +39,13 @@ class Task:
         return suite_size if self.scenario_ids is None else len(self.scenario_ids)
 
 
-def plan(scenarios: Sequence[Scenario], mutants: Sequence[MutantSpec], *, relevant_only: bool) -> list[Task]:
-    """The clean run (always the whole suite) first, then one run per mutant."""
+def plan(scenarios: Sequence[Scenario], mutants: Sequence[MutantSpec], *, relevant_only: bool,
+         signing: bool = False) -> list[Task]:
+    """The clean run (always the whole suite) first, then one run per mutant the profile can exercise."""
     tasks = [Task(CLEAN, None, ())]
     for mutant in mutants:
+        if mutant.signing and not signing:
+            continue  # no request is signed under this profile: the switch would never fire
         ids = tuple(s.id for s in mutant.relevance.select(scenarios)) if relevant_only else None
         tasks.append(Task(mutant.name, ids, (mutant.fault,)))
     return tasks
@@ -72,14 +75,18 @@ def _run_one(run_suite: SuiteRunner, task: Task) -> SuiteResult:
 
 def run_selftest(run_suite: SuiteRunner, scenarios: Sequence[Scenario], mutants: Sequence[MutantSpec], *,
                  relevant_only: bool = False, jobs: int = 1, baseline: Baseline | None = None,
-                 progress: Callable[[str], None] | None = None) -> SelftestReport:
-    """Run the clean suite and every mutant; judge each mutant against the clean run."""
+                 progress: Callable[[str], None] | None = None, signing: bool = False) -> SelftestReport:
+    """Run the clean suite and every mutant; judge each mutant against the clean run.
+
+    `signing`: the run's province profile signs requests (its gateway family is not "none"); without it
+    the signing mutants are not run and are reported "not exercised".
+    """
     say = progress or (lambda _text: None)
     started = time.perf_counter()
-    tasks = plan(scenarios, mutants, relevant_only=relevant_only)
+    tasks = plan(scenarios, mutants, relevant_only=relevant_only, signing=signing)
     mode = RELEVANT_ONLY if relevant_only else FULL
     runs = sum(t.size(len(scenarios)) for t in tasks)
-    say(f"selftest: clean run + {len(mutants)} mutant run(s), {mode}, {runs} scenario executions, {jobs} job(s)")
+    say(f"selftest: clean run + {len(tasks) - 1} mutant run(s), {mode}, {runs} scenario executions, {jobs} job(s)")
     results: dict[str, SuiteResult] = {}
     for done, (task, result) in enumerate(_execute(run_suite, tasks, jobs), start=1):
         results[task.label] = result
@@ -87,7 +94,8 @@ def run_selftest(run_suite: SuiteRunner, scenarios: Sequence[Scenario], mutants:
         say(f"[{done}/{len(tasks)}] {what}: {len(result.not_passed())} of {len(result.outcomes)} scenarios did not "
             f"pass ({result.seconds:.1f} s)")
     clean = results[CLEAN]
-    judged = [judge_mutant(m, clean, results[m.name]) for m in mutants]
+    judged = [judge_mutant(m, clean, results[m.name]) if m.name in results
+              else MutantResult(spec=m, caught_by=(), scenarios_run=0, seconds=0.0, exercised=False) for m in mutants]
     passed = sum(1 for outcome in clean.outcomes.values() if outcome == "passed")
     return SelftestReport(
         mode=mode, suite_size=len(scenarios), clean_passed=passed, clean_total=len(clean.outcomes),
