@@ -28,6 +28,7 @@ import pytest
 from harness.model import Failure, Grade, Outcome, Scenario, ScenarioResult
 from harness.reporting.allure import DeferredWriter, StepRecorder, apply_stable_ids, label_advisories, label_scenario
 from harness.reporting.curl import curl_command
+from harness.reporting.junit import JunitSpool
 from harness.reporting.masking import Masker
 from harness.reporting.spool import slim_result
 from harness.runner import Runner
@@ -143,6 +144,9 @@ class ScenarioPlugin:
         self._writer: DeferredWriter | None = None
         self._items: dict[str, ScenarioItem] = {}
         self._finished: ScenarioItem | None = None  # the item that finished last
+        # junit.xml, each test case written to a spool file as it ends (run_pytest sets it; pytest's --junitxml
+        # would keep every case's XML element to the end of the session)
+        self.junit: JunitSpool | None = None
 
     # --- collection ---------------------------------------------------------------------------
 
@@ -246,6 +250,11 @@ class ScenarioPlugin:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         """Once the teardown is reported (allure-pytest has set its ids, the result is still open): ours win.
         The item, which pytest keeps to the end of the session, lets go of the full result."""
+        if self.junit is not None:
+            try:
+                self.junit.report(report.nodeid, report.when, report.outcome, report.duration, report.longrepr)
+            except Exception as exc:  # junit.xml misses this case; the run goes on
+                self.runner.emit("report-error", reason=f"junit.xml, {report.nodeid}: {internal_error_reason(exc)}")
         if report.when != "teardown":
             return
         item = self._items.get(report.nodeid)
@@ -290,6 +299,13 @@ class ScenarioPlugin:
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         if self.pool is not None:
             self.pool.stop()
+        if self.junit is not None:
+            try:
+                self.junit.write()
+            except Exception as exc:
+                self.runner.emit("report-error", reason=f"junit.xml could not be written: {internal_error_reason(exc)}")
+            finally:
+                self.junit.close()
         self.runner.emit("run-finished", results=len(self.results), stop_reason=self.stop_reason or "")
 
     @pytest.hookimpl(tryfirst=True)
@@ -429,8 +445,8 @@ def run_pytest(plugin: ScenarioPlugin, *, root: Path, keyword: str | None = None
             args += ["-k", keyword]
         if alluredir is not None:
             args += ["--alluredir", str(alluredir)]
-        if junitxml is not None:
-            args += ["--junitxml", str(junitxml)]
+        if junitxml is not None:  # written by the plugin as the run goes (harness/reporting/junit.py)
+            plugin.junit = JunitSpool(junitxml)
         args += [*extra_args, str(root)]
         # Specs, scenarios and catalogue are loaded and live until the end: frozen, the cyclic garbage collector
         # never rescans them. What the run adds no longer lives until the end (each scenario's full result is
