@@ -21,6 +21,7 @@ import tempfile
 import traceback
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import pytest
@@ -271,11 +272,18 @@ class ScenarioPlugin:
         report for its summary line, keeps one shared placeholder that counts the same for a passed scenario."""
         item = self._items.get(nodeid)
         if item is not None:
-            item.extra_keyword_matches = set()
-            # allure-pytest reads the stash until its own hooks around this one end: the previous item's goes now.
+            # Shared empty values in place of each item's own (a few hundred bytes an item, twenty thousand items):
+            # -k words, markers and keywords were read when the items were selected, sections by the report.
+            item.extra_keyword_matches = _NO_WORDS  # type: ignore[assignment]
+            item.own_markers = _NOTHING  # type: ignore[assignment]
+            item.keywords = _NO_KEYWORDS
+            item._report_sections = item.user_properties = _NOTHING  # type: ignore[assignment]
+            # allure-pytest reads the stash and funcargs until its own hooks around this one end: the previous
+            # item's go now.
             previous, self._finished = self._finished, item
             if previous is not None:  # pytest keeps an alias of the stash (`_store`) too
-                previous.stash = previous._store = pytest.Stash()
+                previous.stash = previous._store = _EMPTY_STASH
+                previous.funcargs = _NO_KEYWORDS  # type: ignore[assignment]
         reporter = self._config.pluginmanager.get_plugin("terminalreporter")
         stats = getattr(reporter, "stats", None)
         if not isinstance(stats, dict) or set(str(getattr(reporter, "reportchars", ""))) & {"P", "A"}:
@@ -410,6 +418,10 @@ class _CountedPass:
 
 
 _COUNTED_PASS = _CountedPass()
+_NO_WORDS: frozenset[str] = frozenset()
+_NOTHING: tuple[Any, ...] = ()
+_NO_KEYWORDS: Mapping[str, Any] = MappingProxyType({})
+_EMPTY_STASH = pytest.Stash()  # what a finished item's stash is; nothing stores into it after the item finished
 
 
 # A backstop for a caller that turned automatic collection off (run_pytest leaves it on): objects the cyclic
