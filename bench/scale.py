@@ -8,8 +8,10 @@ times with distinct ids (`<id>` then `<id>~2`, `<id>~3` …), and runs it throug
 folder), then reports its wall time and its peak resident set size (getrusage ru_maxrss: the whole process,
 platform included). The table shows the sizes side by side; with --repeat R the headline is the median
 of the R runs of a size, with every run listed below it. Target (issue 14): ≤ 300 MB peak at 10,000
-scenarios, and 20,000 no higher than 10,000. Results and exchanges are spooled to disk as each scenario ends
-(harness/reporting/spool.py), so what grows with the run is a slim result per scenario and pytest's own item.
+scenarios, and 20,000 no higher than 10,000. Results, exchanges and junit.xml's test cases are spooled to disk as
+each scenario ends (harness/reporting/spool.py, junit.py), so what grows with the run is a slim result per scenario,
+pytest's own item (its containers shared once it finished), the runner's ledger rows and the embedded platform's
+caches (bounded) and database.
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ import tempfile
 import traceback
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import pytest
@@ -28,6 +29,7 @@ import pytest
 from harness.model import Failure, Grade, Outcome, Scenario, ScenarioResult
 from harness.reporting.allure import DeferredWriter, StepRecorder, apply_stable_ids, label_advisories, label_scenario
 from harness.reporting.curl import curl_command
+from harness.reporting.junit import JunitSpool
 from harness.reporting.masking import Masker
 from harness.reporting.spool import slim_result
 from harness.runner import Runner
@@ -143,6 +145,9 @@ class ScenarioPlugin:
         self._writer: DeferredWriter | None = None
         self._items: dict[str, ScenarioItem] = {}
         self._finished: ScenarioItem | None = None  # the item that finished last
+        # junit.xml, each test case written to a spool file as it ends (run_pytest sets it; pytest's --junitxml
+        # would keep every case's XML element to the end of the session)
+        self.junit: JunitSpool | None = None
 
     # --- collection ---------------------------------------------------------------------------
 
@@ -246,6 +251,11 @@ class ScenarioPlugin:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         """Once the teardown is reported (allure-pytest has set its ids, the result is still open): ours win.
         The item, which pytest keeps to the end of the session, lets go of the full result."""
+        if self.junit is not None:
+            try:
+                self.junit.report(report.nodeid, report.when, report.outcome, report.duration, report.longrepr)
+            except Exception as exc:  # junit.xml misses this case; the run goes on
+                self.runner.emit("report-error", reason=f"junit.xml, {report.nodeid}: {internal_error_reason(exc)}")
         if report.when != "teardown":
             return
         item = self._items.get(report.nodeid)
@@ -262,11 +272,18 @@ class ScenarioPlugin:
         report for its summary line, keeps one shared placeholder that counts the same for a passed scenario."""
         item = self._items.get(nodeid)
         if item is not None:
-            item.extra_keyword_matches = set()
-            # allure-pytest reads the stash until its own hooks around this one end: the previous item's goes now.
+            # Shared empty values in place of each item's own (a few hundred bytes an item, twenty thousand items):
+            # -k words, markers and keywords were read when the items were selected, sections by the report.
+            item.extra_keyword_matches = _NO_WORDS  # type: ignore[assignment]
+            item.own_markers = _NOTHING  # type: ignore[assignment]
+            item.keywords = _NO_KEYWORDS
+            item._report_sections = item.user_properties = _NOTHING  # type: ignore[assignment]
+            # allure-pytest reads the stash and funcargs until its own hooks around this one end: the previous
+            # item's go now.
             previous, self._finished = self._finished, item
             if previous is not None:  # pytest keeps an alias of the stash (`_store`) too
-                previous.stash = previous._store = pytest.Stash()
+                previous.stash = previous._store = _EMPTY_STASH
+                previous.funcargs = _NO_KEYWORDS  # type: ignore[assignment]
         reporter = self._config.pluginmanager.get_plugin("terminalreporter")
         stats = getattr(reporter, "stats", None)
         if not isinstance(stats, dict) or set(str(getattr(reporter, "reportchars", ""))) & {"P", "A"}:
@@ -290,6 +307,13 @@ class ScenarioPlugin:
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         if self.pool is not None:
             self.pool.stop()
+        if self.junit is not None:
+            try:
+                self.junit.write()
+            except Exception as exc:
+                self.runner.emit("report-error", reason=f"junit.xml could not be written: {internal_error_reason(exc)}")
+            finally:
+                self.junit.close()
         self.runner.emit("run-finished", results=len(self.results), stop_reason=self.stop_reason or "")
 
     @pytest.hookimpl(tryfirst=True)
@@ -394,6 +418,10 @@ class _CountedPass:
 
 
 _COUNTED_PASS = _CountedPass()
+_NO_WORDS: frozenset[str] = frozenset()
+_NOTHING: tuple[Any, ...] = ()
+_NO_KEYWORDS: Mapping[str, Any] = MappingProxyType({})
+_EMPTY_STASH = pytest.Stash()  # what a finished item's stash is; nothing stores into it after the item finished
 
 
 # A backstop for a caller that turned automatic collection off (run_pytest leaves it on): objects the cyclic
@@ -429,8 +457,8 @@ def run_pytest(plugin: ScenarioPlugin, *, root: Path, keyword: str | None = None
             args += ["-k", keyword]
         if alluredir is not None:
             args += ["--alluredir", str(alluredir)]
-        if junitxml is not None:
-            args += ["--junitxml", str(junitxml)]
+        if junitxml is not None:  # written by the plugin as the run goes (harness/reporting/junit.py)
+            plugin.junit = JunitSpool(junitxml)
         args += [*extra_args, str(root)]
         # Specs, scenarios and catalogue are loaded and live until the end: frozen, the cyclic garbage collector
         # never rescans them. What the run adds no longer lives until the end (each scenario's full result is

@@ -139,6 +139,12 @@ def test_pytests_statistics_keep_a_placeholder_per_passed_scenario_and_count_the
     stats = plugin._config.pluginmanager.get_plugin("terminalreporter").stats
     assert not stats.get("") and len(stats["passed"]) == 4
     assert len({id(report) for report in stats["passed"]}) == 1  # one shared placeholder, no report kept
+    # A finished item keeps no container of its own for -k words, markers, keywords, sections or plugin notes
+    # (the last item's stash and funcargs go when the next one finishes: allure-pytest reads them to the end).
+    items = list(plugin._items.values())
+    for name in ("extra_keyword_matches", "own_markers", "keywords", "_report_sections", "user_properties"):
+        assert len({id(getattr(item, name)) for item in items}) == 1 and not getattr(items[0], name), name
+    assert len({id(item.stash) for item in items[:-1]}) == 1 and len({id(i.funcargs) for i in items[:-1]}) == 1
 
 
 def test_certify_reads_results_json_without_the_steps_and_builds_the_same_record(tmp_path: Path) -> None:

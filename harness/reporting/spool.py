@@ -20,6 +20,7 @@ import json
 import sys
 import tempfile
 import threading
+from array import array
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -66,8 +67,10 @@ class ResultSpool:
         self._folder = tempfile.TemporaryDirectory(prefix="hsa-cert-spool-", ignore_cleanup_errors=True)
         self._entries: BinaryIO = open(Path(self._folder.name) / "entries.jsonl", "w+b")  # noqa: SIM115
         self._exchanges: BinaryIO = open(Path(self._folder.name) / "exchanges.jsonl", "w+b")  # noqa: SIM115
-        # scenario id -> (entry offset, entry length, exchanges offset, exchanges length) in the spool files
-        self._where: dict[str, tuple[int, int, int, int]] = {}
+        # scenario id -> its row in `_offsets`: (entry offset, entry length, exchanges offset, exchanges length) in
+        # the spool files, four machine integers a row (a tuple of four int objects cost ~150 bytes a scenario)
+        self._where: dict[str, int] = {}
+        self._offsets = array("q")
         self._lock = threading.Lock()
 
     def add(self, result: ScenarioResult) -> None:
@@ -82,10 +85,18 @@ class ResultSpool:
             self._exchanges.write(lines)
             self._entries.flush()  # on disk now, not in a buffer
             self._exchanges.flush()
-            self._where[result.scenario_id] = (entry_at, len(entry), exchanges_at, len(lines))
+            self._where[result.scenario_id] = len(self._offsets) // 4
+            self._offsets.extend((entry_at, len(entry), exchanges_at, len(lines)))
 
     def __contains__(self, scenario_id: object) -> bool:
         return scenario_id in self._where
+
+    def _located(self, scenario_id: str) -> tuple[int, int, int, int] | None:
+        row = self._where.get(scenario_id)
+        if row is None:
+            return None
+        at, entry, exchanges_at, exchanges = self._offsets[row * 4:row * 4 + 4]
+        return at, entry, exchanges_at, exchanges
 
     def _masked_entry(self, result: ScenarioResult) -> bytes:
         entry = scenario_entry(result, self._scenarios.get(result.scenario_id), masked=self._masked)
@@ -100,7 +111,7 @@ class ResultSpool:
         """The results.json entries of `results` (slim results, in run order), masked with all the run taught the
         masker: the spooled entry of each, or one made from the slim result (a scenario never run)."""
         for result in results:
-            where = self._where.get(result.scenario_id)
+            where = self._located(result.scenario_id)
             text = self._read(self._entries, where[0], where[1]) if where else self._masked_entry(result).decode()
             yield json.loads(self._masker.text(text))
 
@@ -125,7 +136,7 @@ class ResultSpool:
             for exchange in run_exchanges:
                 out.write(exchange_line("", -1, False, exchange, self._masker) + "\n")
             for result in results:
-                where = self._where.get(result.scenario_id)
+                where = self._located(result.scenario_id)
                 if where is None:
                     continue
                 for line in self._read(self._exchanges, where[2], where[3]).split("\n")[:-1]:
