@@ -333,3 +333,63 @@ def test_the_presettlement_check_needs_the_settlements_setlinfo() -> None:
     [missing] = run_check("settle.matches_presettle", _sctx({"setldetail": []}, saved={"presettle": {"a": 1}}))
     assert (missing.title, missing.clause) == ("the response has no output.setlinfo to check",
                                                "R-PRESETTLE-EQUALS-SETTLE")
+
+
+# --- settlement: a reversal's setldetail against the original's, literal findings (issue 17) ----------------
+
+
+def test_a_reversal_setldetail_is_compared_row_by_row_with_literal_findings() -> None:
+    from test_checks_relations import SETTLE_INPUT, answer, auto, negated, settled
+
+    history = [answer("2304", settled(), SETTLE_INPUT, "H2")]
+    sent = {"setl_id": "S1", "mdtrt_id": "M1", "psn_no": "P1"}
+    bad = negated(settled())
+    bad["setldetail"][0]["fund_payamt"] = Decimal("17425.00")  # the 310100 row kept its sign
+    bad["setldetail"][1]["inscp_scp_amt"] = Decimal("-21000.00")  # 390200: scope not the negated original
+    bad["setldetail"][2]["fund_pay_type"] = "610200"  # no 610100 row at all
+    bad["setldetail"].append("not a row")
+    shown = [(f.title, f.severity.name, f.expected, f.actual, f.evidence["field"], f.grade.name)
+             for f in auto("reversal.negates", bad, history, infno="2305", data=sent)]
+    assert shown == [
+        ("reversal setldetail of fund 310100 is not the negated original", "CRITICAL", "-17425.00", "17425.00",
+         "setldetail[310100].fund_payamt", "MUST"),
+        ("reversal setldetail inscp_scp_amt of fund 390200 is not the negated original", "CRITICAL", "-21500.00",
+         "-21000.00", "setldetail[390200].inscp_scp_amt", "MUST"),
+        ("reversal setldetail of fund 610100 is not the negated original", "CRITICAL", "-360.00", "no row",
+         "setldetail[610100].fund_payamt", "MUST")]
+    missing = negated(settled())
+    del missing["setldetail"]
+    [absent] = auto("reversal.negates", missing, history, infno="2305", data=sent)
+    assert (absent.title, absent.expected, absent.actual, absent.grade.name) == (
+        "the reversal has no setldetail to repeat the original's fund rows negated", "3 setldetail row(s)",
+        "missing", "SHOULD")
+
+
+def test_the_balance_before_is_the_same_persons_latest_settlement_and_unknown_after_a_2601() -> None:
+    from test_checks_relations import SETTLE_INPUT, answer, auto, parse, settled
+
+    person = parse('{"baseinfo": {"psn_no": "P1"}, "insuinfo": [{"insutype": "310", "balc": 1000.00}]}')
+    query = answer("1101", person, {"mdtrt_cert_type": "02"}, "H0")
+    # Another person's settlement since the query does not move P1's balance: 1000.00 - 170.04 = 829.96.
+    other = answer("2304", settled(psn_no="P2", balc="5.00"), {**SETTLE_INPUT, "psn_no": "P2"}, "H1")
+    assert auto("settle.account_debited", settled(), [query, other]) == []
+    [wrong] = auto("settle.account_debited", settled(balc="900.00"), [query, other])
+    assert (wrong.expected, wrong.actual) == ("829.96", "900.00")
+    # P1's own earlier settlement gives the balance before: 829.96 - 170.04 = 659.92.
+    earlier = answer("2304", settled(), SETTLE_INPUT, "H1")
+    assert auto("settle.account_debited", settled(balc="659.92"), [query, earlier]) == []
+    [debited] = auto("settle.account_debited", settled(), [query, earlier])
+    assert (debited.expected, debited.actual, debited.detail) == ("659.92", "829.96", "829.96 - 170.04 = 659.92")
+    # After a 冲正 (2601) the balance is unknown: not compared.
+    undone = answer("2601", None, {"psn_no": "P1", "omsgid": "H1", "oinfno": "2304"}, "H2")
+    assert auto("settle.account_debited", settled(balc="1.00"), [query, earlier, undone]) == []
+
+
+def test_a_settlement_echoing_the_presettlements_setl_id_is_named_literally() -> None:
+    from test_checks_relations import SETTLE_INPUT, answer, auto, settled
+
+    [echo] = auto("settle.matches_presettle", settled(), [answer("2303", settled(), SETTLE_INPUT, "H1")])
+    assert (echo.title, echo.severity.name, echo.expected, echo.actual, echo.detail) == (
+        "the settlement's setl_id is the one the pre-settlement returned", "CRITICAL",
+        "a setl_id issued by the settlement", "S1",
+        "a pre-settlement commits nothing (interface-facts §6.1 [C]); the settlement issues its own setl_id")

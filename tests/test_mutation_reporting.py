@@ -18,7 +18,16 @@ from harness.errors import ConfigError, UsageError
 from harness.model import Level, Outcome
 from harness.personas.checkdigit import gb11643_check_digit, is_valid_certno
 from harness.reporting.evidence import canonical_files, read_certificate_digest, verify, write_manifest
-from harness.reporting.gate import Baseline, GatePolicy, KnownFailure, evaluate, load_baseline, parse_pass_rate
+from harness.reporting.gate import (
+    Baseline,
+    GateFinding,
+    GatePolicy,
+    GateResult,
+    KnownFailure,
+    evaluate,
+    load_baseline,
+    parse_pass_rate,
+)
 from harness.reporting.masking import MAX_DEPTH, Masker, mask, mask_json_text
 from harness.reporting.record import FailureRecord, RunRecord, ScenarioRecord
 
@@ -443,6 +452,47 @@ def test_the_gate_boundaries_of_expiry_inconclusive_list_and_clauses() -> None:
     assert evaluate(none_ran, GatePolicy(min_pass_rate=0.5)).findings[0].message == (
         "pass rate n/a (no scenario ran) is below the required 50.0%")
 
+
+
+def test_new_scenarios_within_their_grace_are_pending_up_to_the_last_day() -> None:
+    # Two failed new scenarios, both pending (the first does not end the loop); the grace's last day counts.
+    record = RunRecord(info(), (_sc("n.one", Outcome.FAILED), _sc("n.two", Outcome.FAILED),
+                                _sc("n.late", Outcome.FAILED)))
+    policy = GatePolicy(pending={"n.one": date(2026, 1, 31), "n.two": date(2026, 2, 5),
+                                 "n.late": date(2026, 1, 30)}, today=date(2026, 1, 31))
+    result = evaluate(record, policy)
+    assert result.pending == (("n.one", "2026-01-31"), ("n.two", "2026-02-05"))
+    assert result.to_json()["pending"] == [{"scenario": "n.one", "until": "2026-01-31"},
+                                           {"scenario": "n.two", "until": "2026-02-05"}]
+    assert result.to_json()["criteria"][-1] == (
+        "3 scenario(s) new since the last certified run pending until their grace ends 新增场景宽限期内不影响结论")
+    assert result.render().splitlines() == [
+        "  finding [mandatory]: mandatory scenario n.late failed [R-A]",
+        "  pending (new scenario 新增场景待定, not deciding until 2026-01-31): n.one",
+        "  pending (new scenario 新增场景待定, not deciding until 2026-02-05): n.two",
+        "verdict: NOT CERTIFIED (exit 1): 1 mandatory"]
+
+
+def test_the_gate_counts_infrastructure_errors_beyond_the_limit_and_shows_a_waiver_without_its_entry() -> None:
+    errors = tuple(GateFinding("infrastructure", f"s{i}: down", f"s{i}") for i in range(3))
+    assert GateResult(3, infra=errors[:2]).render(limit=2) == (
+        "  infrastructure: s0: down\n  infrastructure: s1: down\nverdict: INCOMPLETE (exit 3): 2 infrastructure")
+    assert GateResult(3, infra=errors).render(limit=2, full_list="c.json").splitlines()[2] == (
+        "  … and 1 more infrastructure errors (all in c.json)")
+    assert GateResult(0, waived=("w.one",)).render() == (
+        "  waived (known failure 已豁免): w.one\nverdict: CERTIFIED WITH WAIVERS (exit 0)")
+
+
+def test_a_baseline_that_is_not_utf8_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "known.toml"
+    path.write_bytes(b'# \xff\n')
+    with pytest.raises(ConfigError) as caught:
+        load_baseline(path)
+    error = caught.value
+    assert (error.title, error.location, error.hint) == (
+        "The known-failures baseline is not UTF-8 text", str(path),
+        "pass the TOML file of known failures, saved as UTF-8")
+    assert error.detail == "'utf-8' codec can't decode byte 0xff in position 2: invalid start byte"
 
 def test_a_garbled_manifest_line_does_not_hide_the_lines_after_it(tmp_path: Path) -> None:
     run = _run_dir(tmp_path)
