@@ -91,7 +91,7 @@ class Module:
 _RUNNER_TESTS = ("tests/test_runner.py", "tests/test_runner_faults.py", "tests/test_runner_refusals.py",
                  "tests/test_runner_verdict.py", "tests/test_runner_ledger.py", "tests/test_mutation_runner2601.py")
 _CHECK_TESTS = ("tests/test_checks.py", "tests/test_known_values.py", "tests/test_mutation_checks.py",
-                "tests/test_mutation_envelope.py", "tests/test_mutation_registry.py")
+                "tests/test_mutation_envelope.py", "tests/test_mutation_registry.py", "tests/test_checks_relations.py")
 
 # Cheapest first (few mutants, fast tests): the order `--module` is not given in.
 MODULES: dict[str, Module] = {m.name: m for m in (
