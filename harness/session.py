@@ -63,18 +63,28 @@ class RunInterrupted(KeyboardInterrupt):
         self.run_dir, self.ran, self.total = run_dir, ran, total
 
 
+class _CtrlC:
+    """Whether SIGINT arrived during the run (`watched`: whether that can be known at all here)."""
+
+    def __init__(self, watched: bool) -> None:
+        self.watched, self.noted = watched, False
+
+    def __bool__(self) -> bool:  # unwatched: assume so, and let pytest's status decide alone
+        return self.noted or not self.watched
+
+
 @contextlib.contextmanager
-def _noting_ctrl_c() -> Iterator[list[bool]]:
-    """[True] once SIGINT arrived in the block (pytest reports Ctrl-C and its own stops with one status);
-    [True] from the start where it cannot be watched (a thread, SIGINT ignored): the status decides alone."""
+def _noting_ctrl_c() -> Iterator[_CtrlC]:
+    """Notes a SIGINT arriving in the block (pytest reports Ctrl-C and its own stops with one status); where it
+    cannot be watched (a thread, SIGINT ignored) the answer is "maybe", and the status decides alone."""
     previous = signal.getsignal(signal.SIGINT)
     if threading.current_thread() is not threading.main_thread() or not callable(previous):
-        yield [True]
+        yield _CtrlC(watched=False)
         return
-    noted: list[bool] = []
+    ctrl_c = _CtrlC(watched=True)
 
     def note(signum: int, frame: object) -> None:
-        noted.append(True)
+        ctrl_c.noted = True
         # pluggy warns (with a path) when the interrupt lands in a plugin's teardown: the CLI says it once, plainly
         warnings.filterwarnings("ignore", message="A plugin raised an exception during an old-style hookwrapper")
         previous(signum, frame)  # Python's own: raises KeyboardInterrupt, which pytest catches
@@ -82,7 +92,7 @@ def _noting_ctrl_c() -> Iterator[list[bool]]:
     signal.signal(signal.SIGINT, note)
     try:
         with warnings.catch_warnings():  # the filter above lasts as long as the run
-            yield noted
+            yield ctrl_c
     finally:
         signal.signal(signal.SIGINT, previous)
 
@@ -217,10 +227,17 @@ def run_session(*, site_file: object = None, suites: list[str] | None = None, se
             f"seed {run_seed}" + (f", {jobs} jobs" if jobs > 1 else ""))
         try:
             with _noting_ctrl_c() as ctrl_c:
-                status = run_pytest(plugin, root=Path.cwd(), keyword=keyword,
-                                    alluredir=Path(str(alluredir)) if alluredir else run_dir / "allure-results",
-                                    junitxml=run_dir / "junit.xml",
-                                    extra_args=("-o", "console_output_style=classic") if display else ())
+                try:
+                    status = run_pytest(plugin, root=Path.cwd(), keyword=keyword,
+                                        alluredir=Path(str(alluredir)) if alluredir else run_dir / "allure-results",
+                                        junitxml=run_dir / "junit.xml",
+                                        extra_args=("-o", "console_output_style=classic") if display else ())
+                except Exception:
+                    # An interrupt can land where pytest's own report of it breaks (a traceback entry without a
+                    # line number); what ran is still kept as an interrupted run, not a crash.
+                    if not (ctrl_c.watched and ctrl_c.noted):
+                        raise
+                    status = _PYTEST_INTERRUPTED
         finally:
             if display is not None:
                 display.stop()
