@@ -17,10 +17,8 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
-import itertools
 import json
 import multiprocessing
-import secrets
 import threading
 import time
 import traceback
@@ -290,14 +288,6 @@ def _worker_context(jobs: Sequence[SiteJob]) -> multiprocessing.context.BaseCont
     return multiprocessing.get_context("spawn")
 
 
-def _fresh_worker() -> None:
-    """A forked worker restarts the msgid counter at its own random point, as a spawned one would: workers
-    that inherited one counter would send the same msgids in the same second (报文ID重复 at a shared site)."""
-    from harness.runner import msgid
-
-    msgid._counter = itertools.count(secrets.randbelow(msgid.SERIALS))
-
-
 def run_matrix(jobs: Sequence[SiteJob], *, out: Path, workers: int, shard: tuple[int, int] | None = None,
                echo: Callable[[str], None] = print) -> MatrixResult:
     """Run the jobs on a pool of `workers` processes; a progress line per site as it finishes."""
@@ -311,8 +301,7 @@ def run_matrix(jobs: Sequence[SiteJob], *, out: Path, workers: int, shard: tuple
         echo(progress_line(len(done), len(jobs), result))
         write_matrix(out, MatrixResult(tuple(done), time.perf_counter() - started, workers, shard))
 
-    with ProcessPoolExecutor(max_workers=workers, mp_context=_worker_context(jobs),
-                             initializer=_fresh_worker) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=_worker_context(jobs)) as pool:
         pending: dict[Future[SiteResult], SiteJob] = {pool.submit(certify_site, job): job for job in jobs}
         while pending:
             ready, _ = wait(pending, return_when=FIRST_COMPLETED)

@@ -200,7 +200,7 @@ def test_workers_start_with_every_site_profile_loaded_and_their_own_msgid_counte
     import threading
     from concurrent.futures import ProcessPoolExecutor
 
-    from harness.matrix import _fresh_worker, _worker_context
+    from harness.matrix import _worker_context
     from harness.runner.msgid import next_serial
 
     if threading.active_count() > 1:  # a platform thread of an earlier test: the matrix would spawn, not fork
@@ -220,7 +220,7 @@ def test_workers_start_with_every_site_profile_loaded_and_their_own_msgid_counte
     assert context.get_start_method() == "fork"
     pairs = []
     for _ in range(2):  # two workers forked from this process: (the worker's next serial, this process's)
-        with ProcessPoolExecutor(max_workers=1, mp_context=context, initializer=_fresh_worker) as pool:
+        with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
             loaded, serial = pool.submit(_probe).result(timeout=120)
         assert {"baseline", "hunan"} <= set(loaded)
         pairs.append((serial, next_serial()))

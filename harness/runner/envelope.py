@@ -65,9 +65,6 @@ class Envelopes:
                                           f"(add [items.{alias}])")
 
 
-    def _next_msgid(self, fixmedins_code: str, now: datetime, stamp: str | None = None) -> str:
-        return make_msgid(fixmedins_code, now, stamp)
-
     def _envelope(self, infno: str, input: Mapping[str, Any], *, identity: Mapping[str, Any] | None,
                   sign_no: str | None = None, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
         site, now = self.site, self.clock()
@@ -97,7 +94,7 @@ class Envelopes:
             for name in [name for name, value in overrides.items() if value is OMIT]:  # `{{ omit }}`: leave it out
                 del base[name]  # (an override, so neither the msgid nor a profile's extra field fills it in again)
         if not (overrides and "msgid" in overrides):
-            base["msgid"] = self._next_msgid(str(base.get("fixmedins_code") or site.fixmedins_code), now, stamp)
+            base["msgid"] = make_msgid(str(base.get("fixmedins_code") or site.fixmedins_code), now, stamp)
         # The profile's extra envelope fields (e.g. Guangdong's recer_admdvs = "{mdtrtarea_admvs}"): literals
         # whose {placeholders} name other envelope fields; a step's own override of the field wins.
         for name, value in self._extra_envelope_fields:

@@ -3,12 +3,14 @@
 The serial comes from one counter per process, shared by every runner in it: two runs in the same
 second against one persistent site (the matrix, re-runs, a pytest session) then never reuse a msgid,
 which the site would rightly refuse as 报文ID重复. The counter starts at a random point so separate
-processes against one shared site rarely collide either.
+processes against one shared site rarely collide either; a forked process (the matrix's workers) starts
+its own, else every worker would continue the parent's counter and send the same msgids.
 """
 
 from __future__ import annotations
 
 import itertools
+import os
 import secrets
 import threading
 from datetime import datetime
@@ -17,6 +19,17 @@ SERIALS = 10_000
 
 _counter = itertools.count(secrets.randbelow(SERIALS))
 _lock = threading.Lock()
+
+
+def _restart() -> None:
+    """A new counter at a random point (and a new lock: the parent's may have been held when it forked)."""
+    global _counter, _lock
+    _counter = itertools.count(secrets.randbelow(SERIALS))
+    _lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):  # POSIX; a spawned process (Windows) imports this module afresh anyway
+    os.register_at_fork(after_in_child=_restart)
 
 
 def next_serial() -> int:
