@@ -146,3 +146,12 @@ def test_a_yaml_syntax_error_in_a_client_plan_names_its_line(tmp_path: Path) -> 
     run = hsa("client", "checklist", "--plan", str(plan), cwd=tmp_path)
     text = no_traceback(run)
     assert run.returncode == 2 and "YAML syntax error" in text and "plan.yaml:4:" in text, text
+
+
+def test_the_crash_report_masks_a_ledger_urls_password_in_the_command_to_reproduce(tmp_path: Path,
+                                                                                   monkeypatch) -> None:
+    from harness.reporting.crash import report_crash
+
+    monkeypatch.chdir(tmp_path)
+    crash = report_crash(KeyError("planted"), ["history", "--ledger", "postgresql://prov:s3cret-pw@db/ledger"])
+    assert "s3cret-pw" not in crash.message and "postgresql://prov:***@db/ledger" in crash.message

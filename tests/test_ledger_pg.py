@@ -225,6 +225,16 @@ def test_the_password_is_masked_in_what_is_shown() -> None:
     assert ledger_location(url) == url and ledger_location("reports/x.sqlite") == Path("reports/x.sqlite")
     short = "postgresql://u:p@h/db"  # a one-letter password is masked where it stands alone, not in every word
     assert mask_secrets("port p of parameter p", short) == "port *** of parameter ***"
+    broken = "postgresql://prov:s3cret-pw@[db.example/ledger"  # urllib cannot read it: masked by its shape
+    assert mask_url(broken) == "postgresql://prov:***@[db.example/ledger"
+    assert mask_secrets("cannot parse s3cret-pw", broken) == "cannot parse ***"
+
+
+def test_a_url_urllib_cannot_read_is_a_config_error_without_the_password(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["ledger", "copy", "--from", "postgresql://u:s3cret-pw@[bad", "--to",
+                                      str(tmp_path / "x.sqlite")])
+    assert result.exit_code == 2 and "s3cret-pw" not in result.output, result.output
+    assert "The ledger URL is not usable" in result.output
 
 
 def test_a_url_libpq_cannot_read_is_a_config_error() -> None:

@@ -9,6 +9,7 @@ else the temporary folder. Standard library only: this runs when anything else m
 from __future__ import annotations
 
 import platform
+import re
 import shlex
 import sys
 import tempfile
@@ -69,6 +70,7 @@ def report_crash(exc: BaseException, argv: Sequence[str], *, now: datetime | Non
     """Write the crash file and return the console message and the exit code for `exc`."""
     moment = now or datetime.now(UTC)
     command = shlex.join(["hsa-cert", *argv])
+    command = re.sub(r"(://[^:/@\s]*:)[^@\s]*@", r"\1***@", command)  # a ledger URL's password
     out = _option(argv, "--out")
     evidence = Path(out) if out and Path(out).is_dir() else None
     stamp = moment.strftime("%Y%m%dT%H%M%SZ")

@@ -67,9 +67,15 @@ def _password(parts: SplitResult) -> str:
         return ""
 
 
+_USERINFO_PASSWORD = re.compile(r"(://[^:/@\s]*:)[^@\s]*@")
+
+
 def mask_url(url: str) -> str:
     """The URL with its password (in the user part or as ?password=) replaced by ***."""
-    parts = urlsplit(url.strip())
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:  # not a URL urllib can read (e.g. a broken [host]): mask the user part by its shape
+        return _USERINFO_PASSWORD.sub(rf"\1{MASK}@", url.strip())
     netloc = parts.netloc
     if _password(parts):
         user, _, host = netloc.rpartition("@")
@@ -80,8 +86,13 @@ def mask_url(url: str) -> str:
 
 def mask_secrets(text: str, url: str) -> str:
     """A message from the database driver with the URL's password taken out, wherever it appears."""
-    parts = urlsplit(url.strip())
-    secrets = {_password(parts), *re.findall(r"(?i)(?:^|&)password=([^&]*)", parts.query)} - {""}
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:  # not a URL urllib can read: the password is what stands between "user:" and "@"
+        found = re.search(r"://[^:/@\s]*:([^@\s]*)@", url)
+        secrets = {found.group(1)} - {""} if found else set()
+    else:
+        secrets = {_password(parts), *re.findall(r"(?i)(?:^|&)password=([^&]*)", parts.query)} - {""}
     for secret in sorted(secrets, key=len, reverse=True):
         # A short password is masked where it stands alone (every "p" of a message is not a secret).
         pattern = re.escape(secret) if len(secret) >= MIN_MASKED_ANYWHERE else rf"(?<!\w){re.escape(secret)}(?!\w)"
