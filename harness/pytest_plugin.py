@@ -19,9 +19,8 @@ from __future__ import annotations
 import gc
 import tempfile
 import traceback
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 
 import pytest
@@ -106,14 +105,16 @@ class ScenarioItem(pytest.Item):
 
 
 class _ScenarioRoot(pytest.Directory):
-    """Stands in for the collection root: its children are the scenario items, in suite order."""
+    """Stands in for the collection root. Under --collect-only its children are the scenario items; a run makes
+    them one at a time instead (`ScenarioPlugin.pytest_runtestloop`), so that no item outlives its scenario:
+    twenty thousand items held from collection to the end of the session took ~40 MB (issue 14)."""
 
     plugin: ScenarioPlugin
 
     def collect(self) -> Iterable[pytest.Item]:
-        for scenario in self.plugin.scenarios:
-            yield ScenarioItem.from_parent(self, name=scenario.id, nodeid=f"{scenario.area}::{scenario.id}",
-                                           scenario=scenario, plugin=self.plugin)
+        if not self.config.option.collectonly:
+            return ()
+        return [self.plugin.item_for(scenario) for scenario in self.plugin.scenarios]
 
 
 class ScenarioPlugin:
@@ -124,7 +125,8 @@ class ScenarioPlugin:
                  header_env: Mapping[str, str] | None = None,
                  on_result: Callable[[Scenario, ScenarioResult], None] | None = None, letters: bool = True,
                  masker: Masker | None = None, pool: ScenarioPool | None = None,
-                 spool: Callable[[ScenarioResult], None] | None = None) -> None:
+                 spool: Callable[[ScenarioResult], None] | None = None,
+                 results: MutableMapping[str, ScenarioResult] | None = None) -> None:
         self.scenarios = list(scenarios)
         self.pool = pool  # `--jobs`: the scenarios run ahead on the pool's Runners; items take their results
         self.letters = letters  # False: no progress letter (dot) per scenario; the CLI draws its own progress
@@ -136,15 +138,17 @@ class ScenarioPlugin:
         self.header_env = dict(header_env or {})
         self.on_result = on_result
         # Each scenario's full result goes to `spool` as it ends (the session's ResultSpool writes it to disk);
-        # `results` keeps only a slim result per scenario (no exchanges), so memory does not grow with them.
+        # `results` keeps only a slim result per scenario (no exchanges): a dict, or the session's KeptResults,
+        # which keeps them on disk, so that memory does not grow with the run.
         self.spool = spool
-        self.results: dict[str, ScenarioResult] = {}
+        self.results: MutableMapping[str, ScenarioResult] = results if results is not None else {}
         self.selected: list[str] = []
         self.stop_reason: str | None = None
         self._allure: Any = None
         self._writer: DeferredWriter | None = None
-        self._items: dict[str, ScenarioItem] = {}
-        self._finished: ScenarioItem | None = None  # the item that finished last
+        self._root: _ScenarioRoot | None = None
+        self._order: list[Scenario] = []  # the selected scenarios in run order (-k applied, run-last at the end)
+        self._items: dict[str, ScenarioItem] = {}  # the items alive: the one running and the next
         # junit.xml, each test case written to a spool file as it ends (run_pytest sets it; pytest's --junitxml
         # would keep every case's XML element to the end of the session)
         self.junit: JunitSpool | None = None
@@ -157,7 +161,13 @@ class ScenarioPlugin:
             return None
         root = _ScenarioRoot.from_parent(parent, path=path)
         root.plugin = self
+        self._root = root
         return root
+
+    def item_for(self, scenario: Scenario) -> ScenarioItem:
+        assert self._root is not None, "the plugin's collection root is made first"
+        return ScenarioItem.from_parent(self._root, name=scenario.id, nodeid=f"{scenario.area}::{scenario.id}",
+                                        scenario=scenario, plugin=self)
 
     def pytest_configure(self, config: pytest.Config) -> None:
         self._config = config
@@ -169,15 +179,63 @@ class ScenarioPlugin:
         items[:] = run_order(items, lambda item: item.scenario.tags if isinstance(item, ScenarioItem) else ())
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
-        self._items = {item.nodeid: item for item in session.items if isinstance(item, ScenarioItem)}
-        self.selected = [item.scenario.id for item in self._items.values()]
+        if session.config.option.collectonly:
+            self._order = [item.scenario for item in session.items if isinstance(item, ScenarioItem)]
+        else:
+            self._order = self._select(session)
+        self.selected = [scenario.id for scenario in self._order]
         self._allure = session.config.pluginmanager.get_plugin("allure_listener")
         if self._allure is not None:
             writer = DeferredWriter(self.masker)
             self._writer = writer if writer.start() else None
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if isinstance(getattr(reporter, "_progress_nodeids_reported", None), set):
+            # pytest keeps the node id of every reported test to count its progress: a count does the same for
+            # items that each report once (twenty thousand node ids, ~8 MB)
+            reporter._progress_nodeids_reported = _ReportedCount()  # type: ignore[union-attr]
         self.runner.emit("run-started", total=len(self.selected))
         if self.pool is not None:  # in run order (run-last at the end, -k applied): what the items will take
-            self.pool.start([item.scenario for item in session.items if isinstance(item, ScenarioItem)])
+            self.pool.start(list(self._order))
+
+    def _select(self, session: pytest.Session) -> list[Scenario]:
+        """The scenarios that -k (and any other plugin's selection) keeps, in run order: pytest's own selection
+        hooks judge throwaway items, a batch at a time, exactly as they judge collected ones."""
+        chosen: list[Scenario] = []
+        ordered = run_order(self.scenarios, lambda scenario: scenario.tags)
+        for start in range(0, len(ordered), _SELECTION_BATCH):
+            batch: list[pytest.Item] = [self.item_for(scenario) for scenario in ordered[start:start + _SELECTION_BATCH]]
+            session.config.hook.pytest_collection_modifyitems(session=session, config=session.config, items=batch)
+            chosen.extend(item.scenario for item in batch if isinstance(item, ScenarioItem))
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        deselected = getattr(reporter, "stats", {}).get("deselected")
+        if deselected:  # the terminal reporter only counts them: it need not keep the throwaway items
+            deselected[:] = [_DESELECTED] * len(deselected)
+        return chosen
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> bool | None:
+        """pytest's loop over the selected scenarios, each item made right before it runs (and the next one, which
+        pytest's setup state wants to see) and let go once it finished."""
+        if session.config.option.collectonly or session.items or session.testsfailed:
+            return None  # pytest's own loop (it lists the items, or reports collection errors)
+        session.testscollected = len(self._order)
+        item = self._enter(self._order[0]) if self._order else None
+        for index in range(len(self._order)):
+            assert item is not None
+            nextitem = self._enter(self._order[index + 1]) if index + 1 < len(self._order) else None
+            item.config.hook.pytest_runtest_protocol(item=item, nextitem=nextitem)
+            self._items.pop(item.nodeid, None)
+            if session.shouldfail:
+                raise session.Failed(session.shouldfail)
+            if session.shouldstop:
+                raise session.Interrupted(session.shouldstop)
+            item = nextitem
+        return True
+
+    def _enter(self, scenario: Scenario) -> ScenarioItem:
+        item = self.item_for(scenario)
+        self._items[item.nodeid] = item
+        return item
 
     # --- running ------------------------------------------------------------------------------
 
@@ -267,23 +325,9 @@ class ScenarioPlugin:
             item.result = self.results.get(item.scenario.id, item.result)
 
     def pytest_runtest_logfinish(self, nodeid: str, location: Any) -> None:
-        """What pytest keeps of a finished scenario to the end of the session, made small (issue 14): the item lets
-        go of its -k words and its stash (allure-pytest's notes), and the terminal reporter, which keeps every
-        report for its summary line, keeps one shared placeholder that counts the same for a passed scenario."""
-        item = self._items.get(nodeid)
-        if item is not None:
-            # Shared empty values in place of each item's own (a few hundred bytes an item, twenty thousand items):
-            # -k words, markers and keywords were read when the items were selected, sections by the report.
-            item.extra_keyword_matches = _NO_WORDS  # type: ignore[assignment]
-            item.own_markers = _NOTHING  # type: ignore[assignment]
-            item.keywords = _NO_KEYWORDS
-            item._report_sections = item.user_properties = _NOTHING  # type: ignore[assignment]
-            # allure-pytest reads the stash and funcargs until its own hooks around this one end: the previous
-            # item's go now.
-            previous, self._finished = self._finished, item
-            if previous is not None:  # pytest keeps an alias of the stash (`_store`) too
-                previous.stash = previous._store = _EMPTY_STASH
-                previous.funcargs = _NO_KEYWORDS  # type: ignore[assignment]
+        """What pytest keeps of a finished scenario to the end of the session, made small (issue 14): the terminal
+        reporter, which keeps every report for its summary line, keeps one shared placeholder that counts the same
+        for a passed scenario. (The item itself is let go by the loop.)"""
         reporter = self._config.pluginmanager.get_plugin("terminalreporter")
         stats = getattr(reporter, "stats", None)
         if not isinstance(stats, dict) or set(str(getattr(reporter, "reportchars", ""))) & {"P", "A"}:
@@ -334,19 +378,11 @@ class ScenarioPlugin:
                                  f"{internal_error_reason(exc)}")
         self.results[scenario.id] = slim_result(result)
 
-    def ordered_results(self) -> list[ScenarioResult]:
-        """Slim results (`slim_result`) of the selected scenarios in run order; those never run are ERROR with
-        the reason."""
+    def ordered_results(self) -> Sequence[ScenarioResult]:
+        """Slim results (`slim_result`) of the selected scenarios in run order, each read from `results` when asked
+        for; those never run are ERROR with the reason."""
         reason = f"not run: {self.stop_reason}" if self.stop_reason else "not run: the run was interrupted"
-        out = []
-        for sid in self.selected:
-            found = self.results.get(sid)
-            if found is None:
-                scenario = next(s for s in self.scenarios if s.id == sid)
-                found = ScenarioResult(scenario_id=sid, outcome=Outcome.ERROR, clauses=scenario.clauses,
-                                       duration_ms=0.0, reason=reason)
-            out.append(found)
-        return out
+        return _InRunOrder(self._order, self.results, reason)
 
     def _grade_of(self, scenario: Scenario) -> Callable[[Failure], Grade]:
         """A finding's effective grade in this scenario (what the runner stores on the result's failures)."""
@@ -400,6 +436,43 @@ class ScenarioPlugin:
         return None
 
 
+class _InRunOrder(Sequence[ScenarioResult]):
+    """The selected scenarios' results in run order, read one at a time from the plugin's store."""
+
+    def __init__(self, order: Sequence[Scenario], results: Mapping[str, ScenarioResult], reason: str) -> None:
+        self._order = order
+        self._results = results
+        self._reason = reason
+
+    def __len__(self) -> int:
+        return len(self._order)
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        scenario = self._order[index]
+        found = self._results.get(scenario.id)
+        if found is None:
+            found = ScenarioResult(scenario_id=scenario.id, outcome=Outcome.ERROR, clauses=scenario.clauses,
+                                   duration_ms=0.0, reason=self._reason)
+        return found
+
+
+class _ReportedCount:
+    """Stands in for the terminal reporter's set of reported node ids: it only ever adds to it and counts it."""
+
+    __slots__ = ("_count",)
+
+    def __init__(self) -> None:
+        self._count = 0
+
+    def add(self, _nodeid: object) -> None:
+        self._count += 1
+
+    def __len__(self) -> int:
+        return self._count
+
+
 class _CountedPass:
     """Stands in for a passed scenario's report in the terminal reporter's statistics: counted, nothing else."""
 
@@ -418,10 +491,8 @@ class _CountedPass:
 
 
 _COUNTED_PASS = _CountedPass()
-_NO_WORDS: frozenset[str] = frozenset()
-_NOTHING: tuple[Any, ...] = ()
-_NO_KEYWORDS: Mapping[str, Any] = MappingProxyType({})
-_EMPTY_STASH = pytest.Stash()  # what a finished item's stash is; nothing stores into it after the item finished
+_DESELECTED = object()  # stands in for a deselected item in the terminal reporter's statistics: counted, nothing else
+_SELECTION_BATCH = 512  # throwaway items judged by -k at a time
 
 
 # A backstop for a caller that turned automatic collection off (run_pytest leaves it on): objects the cyclic

@@ -33,6 +33,7 @@ from harness.pytest_plugin import ScenarioPlugin, run_pytest
 from harness.reporting.console import ConsoleReporter, render_summary
 from harness.reporting.curl import secret_header_env
 from harness.reporting.identity import tool_identity
+from harness.reporting.kept import KeptResults
 from harness.reporting.masking import Masker
 from harness.reporting.progress import ProgressDisplay
 from harness.reporting.results_json import results_head
@@ -102,7 +103,8 @@ def run_session(*, site_file: object = None, suites: list[str] | None = None, se
                alluredir: object = None, masked: bool = True, scenarios: list | None = None,
                echo: Callable[[str], None] | None = None, progress: bool = False,
                wrap_target: Callable[[Target], Target] | None = None,
-               province: str | None = None, jobs: int = 1, persons: int = 1) -> tuple[int, Path, dict]:
+               province: str | None = None, jobs: int = 1, persons: int = 1,
+               entries: bool = True) -> tuple[int, Path, dict]:
     """Run scenarios against a site (or the embedded platform); returns (exit code, run dir, results doc).
 
     Writes <run dir>/results.json, exchanges.jsonl, junit.xml and allure-results/, each scenario's record as it
@@ -116,6 +118,9 @@ def run_session(*, site_file: object = None, suites: list[str] | None = None, se
     (and the suite) under that province profile instead of the baseline; a site config names its own profile.
     `jobs` > 1 runs scenarios on that many Runners at once (harness.runner.pool), with the same results;
     `persons` > 1 gives the embedded platform that many persons per archetype (so that more of them run at once).
+    `entries=False` leaves the scenarios' entries out of the document returned (`hsa-cert run`, which needs only
+    the exit code, and the scale benchmark): results.json has them all the same, and memory at the end of a run
+    then does not grow with the number of scenarios.
     """
 
     raw_say = echo or print
@@ -159,6 +164,7 @@ def run_session(*, site_file: object = None, suites: list[str] | None = None, se
     worker_targets: list[HttpTarget] = []
     daybook = None
     spool = None
+    kept = None
     test_keys: tuple[dict[str, str], dict[str, str]] | None = None
     extra: tuple = ()
     try:
@@ -220,9 +226,10 @@ def run_session(*, site_file: object = None, suites: list[str] | None = None, se
         by_id = {s.id: s for s in selected}
         # Each scenario's full result is written (masked) to the spool as it ends; memory keeps a slim one.
         spool = ResultSpool(by_id, masker, masked=masked, registry=registry)
+        kept = KeptResults()  # the slim results too, on disk (harness.reporting.kept)
         plugin = ScenarioPlugin(selected, runner, interface_names=names, masked=masked,
                                 header_env=secret_header_env(site.gateway.credential_env), letters=display is None,
-                                masker=masker, pool=pool, spool=spool.add)
+                                masker=masker, pool=pool, spool=spool.add, results=kept)
         say(f"hsa-cert: {len(selected)} scenarios against {site.id} ({site.base_url}), profile {site.profile}, "
             f"seed {run_seed}" + (f", {jobs} jobs" if jobs > 1 else ""))
         try:
@@ -264,10 +271,10 @@ def run_session(*, site_file: object = None, suites: list[str] | None = None, se
         # scenario's entry without its steps (`slim_entry`).
         head = masker.document(results_head(results, by_id, run=run_info, tool=tool_identity(registry).to_json()))
         tail = {"coverage": spool.coverage.document() if spool.coverage else {}}  # spec-wide clause coverage
-        entries = spool.write_results(run_dir / "results.json", head, results, tail)
+        kept_entries = spool.write_results(run_dir / "results.json", head, results, tail, keep=entries)
         spool.write_exchanges(run_dir / "exchanges.jsonl", results,
                               run_exchanges=[runner.sign_in_exchange] if runner.sign_in_exchange else [])
-        document = {**head, "scenarios": entries, **tail}
+        document = {**head, **({"scenarios": kept_entries} if entries else {}), **tail}
         for problem in runner.listener_errors[:20]:
             say(f"hsa-cert: a reporter failed ({problem})")
         say("")
@@ -280,6 +287,8 @@ def run_session(*, site_file: object = None, suites: list[str] | None = None, se
     finally:
         if spool is not None:
             spool.close()
+        if kept is not None:
+            kept.close()
         if daybook is not None:
             daybook.close()
         if target is not None:

@@ -19,7 +19,7 @@ Definitions (documented here because reports and CI gates depend on them):
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 
 from harness.model import OUTCOME_PRECEDENCE, Failure, Grade, Level, Outcome, Scenario, ScenarioResult, Severity
@@ -152,22 +152,22 @@ def summarize(results: Iterable[ScenarioResult]) -> Summary:
 def group_summaries(results: Iterable[ScenarioResult], scenarios: Mapping[str, Scenario],
                     key: str) -> dict[str, Summary]:
     """Summaries per scenario attribute `key` ("area" or "interface"), sorted by group name."""
-    groups: dict[str, list[ScenarioResult]] = {}
+    groups: dict[str, list[Outcome]] = {}  # outcomes only: `results` may be read from disk one at a time
     for result in results:
         scenario = scenarios.get(result.scenario_id)
         name = str(getattr(scenario, key, "") or "") if scenario else ""
-        groups.setdefault(name or "(unknown)", []).append(result)
-    return {name: summarize(groups[name]) for name in sorted(groups)}
+        groups.setdefault(name or "(unknown)", []).append(result.outcome)
+    return {name: summarize_outcomes(groups[name]) for name in sorted(groups)}
 
 
 def _counts(scenario: Scenario | None) -> bool:
     return scenario is None or scenario.level is not Level.OPTIONAL
 
 
-def exit_code(results: Sequence[ScenarioResult], scenarios: Mapping[str, Scenario]) -> int:
+def exit_code(results: Iterable[ScenarioResult], scenarios: Mapping[str, Scenario]) -> int:
     """0 every counted scenario passed, 1 findings, 3 infrastructure error (see the module docstring)."""
-    counted = [r for r in results if _counts(scenarios.get(r.scenario_id)) and r.outcome is not Outcome.NOT_APPLICABLE]
-    present = {r.outcome for r in counted}
+    present = {r.outcome for r in results
+               if _counts(scenarios.get(r.scenario_id)) and r.outcome is not Outcome.NOT_APPLICABLE}
     if Outcome.ERROR in present:
         return EXIT_INFRASTRUCTURE
     if present & {Outcome.FAILED, Outcome.NOT_PROVISIONED}:  # inconclusive alone never decides

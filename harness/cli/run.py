@@ -44,7 +44,7 @@ def run_command(
         code, _run_dir, _doc = run_session(site_file=site, suites=list(suite or []), seed=seed, out=out,
                                           keyword=keyword, faults=list(fault or []), alluredir=alluredir,
                                           masked=not no_mask, progress=True, province=province, jobs=jobs,
-                                          persons=persons)
+                                          persons=persons, entries=False)
     except HsaCertError as exc:
         _fail(exc)
     raise typer.Exit(code)

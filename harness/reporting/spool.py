@@ -116,14 +116,16 @@ class ResultSpool:
             yield json.loads(self._masker.text(text))
 
     def write_results(self, path: Path, head: Mapping[str, Any], results: Sequence[ScenarioResult],
-                      tail: Mapping[str, Any]) -> list[dict[str, Any]]:
-        """results.json from the spool; returns the entries slimmed (`slim_entry`) for the caller's document."""
+                      tail: Mapping[str, Any], *, keep: bool = True) -> list[dict[str, Any]]:
+        """results.json from the spool; returns the entries slimmed (`slim_entry`) for the caller's document
+        (none with keep=False)."""
         slim: list[dict[str, Any]] = []
 
         def stream() -> Iterator[dict[str, Any]]:
             for entry in self.entries(results):
                 yield entry
-                slim.append(slim_entry(entry, self._scenarios.get(str(entry.get("id")))))
+                if keep:
+                    slim.append(slim_entry(entry, self._scenarios.get(str(entry.get("id")))))
 
         write_results_streamed(path, head, stream(), tail)
         return slim

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import sys
 import threading
 from collections.abc import Mapping
 from dataclasses import astuple, dataclass, fields
@@ -159,15 +160,17 @@ class Ledger:
         info = output.get("setlinfo") if isinstance(output.get("setlinfo"), Mapping) else {}
         original = self._find(_text(data.get("setl_id"))) if infno in REVERSAL else None
         cash = info.get("psn_cash_pay", info.get("pdn_cash_pay"))
+        # The codes and the date repeat from row to row: interned, a long run's rows share one copy of each.
         self.rows.append(LedgerRow(
             msgid=_text(request.get("msgid")),
-            fixmedins_code=_text(request.get("fixmedins_code")),
+            fixmedins_code=sys.intern(_text(request.get("fixmedins_code"))),
             setl_id=_text(info.get("setl_id")),
             kind="reversal" if infno in REVERSAL else "settle",
-            insutype=_text(info.get("insutype") or (original.insutype if original else data.get("insutype"))),
-            clr_type=_text(info.get("clr_type") or (original.clr_type if original else "")),
-            clr_optins=_text(info.get("clr_optins") or (original.clr_optins if original else "")),
-            setl_date=_text(info.get("setl_time"))[:10],
+            insutype=sys.intern(_text(info.get("insutype")
+                                      or (original.insutype if original else data.get("insutype")))),
+            clr_type=sys.intern(_text(info.get("clr_type") or (original.clr_type if original else ""))),
+            clr_optins=sys.intern(_text(info.get("clr_optins") or (original.clr_optins if original else ""))),
+            setl_date=sys.intern(_text(info.get("setl_time"))[:10]),
             medfee_sumamt=decimal_of(info.get("medfee_sumamt")) or _ZERO,
             fund_pay_sumamt=decimal_of(info.get("fund_pay_sumamt")) or _ZERO,
             acct_pay=decimal_of(info.get("acct_pay")) or _ZERO,
