@@ -4,7 +4,8 @@
   sign-out), every copy it holds equals what a fresh connection reads from the file;
 - a rolled-back transaction or savepoint leaves no copy of what it wrote;
 - a commit by another connection (another process on the same --db) is seen by the next call;
-- a restarted platform (a new process on the same file) answers a replayed msgid from the record.
+- a restarted platform (a new process on the same file) answers a replayed msgid from the record;
+- its memory is bounded, and a full working set or a given-up msgid index changes no answer.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 import pytest
 from platform_samples import Flow, persona
 
-from harness.platform import Platform, PlatformConfig
+from harness.platform import Platform, PlatformConfig, workingset
 from harness.platform.rules import CROSS_REGION_FILING_KINDS
 from harness.platform.samples import settle_input
 from harness.platform.state import filings_of, load_person, load_visit, set_balance
@@ -75,7 +76,7 @@ def test_every_copy_equals_what_the_file_holds_after_a_walk(tmp_path: Path) -> N
             assert file.execute("SELECT active FROM signins WHERE sign_no = ? AND fixmedins_code = ?",
                                 (sign_no, code)).fetchone()[0] == 1  # fmt: skip
         recorded = {(r[0], r[1]) for r in file.execute("SELECT fixmedins_code, msgid FROM messages")}
-        assert working.msgids is not None and recorded <= working.msgids
+        assert working.msgids is not None and {hash(m) for m in recorded} <= working.msgids
         file.close()
     finally:
         platform.close()
@@ -143,5 +144,33 @@ def test_a_msgid_recorded_by_another_process_or_before_a_restart_is_replayed(tmp
     try:
         assert restarted.call(dict(envelope)) == answer
         assert restarted.db.conn.execute("SELECT COUNT(*) FROM settlements").fetchone()[0] == 1
+    finally:
+        restarted.close()
+
+
+def test_a_full_working_set_is_emptied_and_a_large_msgid_index_given_up_without_changing_an_answer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(workingset, "ROWS_KEPT", 2)
+    monkeypatch.setattr(workingset, "MSGIDS_KEPT", 5)
+    path = tmp_path / "platform.sqlite"
+    platform = Platform(PlatformConfig(db_path=str(path)))
+    try:
+        flow = Flow(platform.call)
+        walk(flow)
+        working = platform.db.working
+        assert all(len(kind) <= 2 for kind in (working.persons, working.visits, working.filings, working.signins))
+        assert working.msgids is None and working.msgids_given_up
+        replayed = dict(flow.last)  # the walk's last 2207, sent again: answered from the record
+        before = platform.db.conn.execute("SELECT COUNT(*) FROM settlements").fetchone()[0]
+        assert platform.call(replayed)["infcode"] == 0
+        assert platform.exchanges(limit="1")[0]["replayed"] is True
+        assert platform.db.conn.execute("SELECT COUNT(*) FROM settlements").fetchone()[0] == before
+    finally:
+        platform.close()
+    restarted = Platform(PlatformConfig(db_path=str(path)))  # more messages than the index may hold
+    try:
+        assert restarted.call(dict(replayed))["infcode"] == 0
+        assert restarted.db.working.msgids is None and restarted.db.working.msgids_given_up
     finally:
         restarted.close()

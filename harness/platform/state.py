@@ -88,7 +88,7 @@ def load_person(conn: sqlite3.Connection, psn_no: str) -> Person | None:
         return None
     person = Person(row["psn_no"], _person_data(row["data"]), from_cents(row["balc_cents"]))
     if ws is not None:
-        ws.persons[psn_no] = person
+        ws.keep(ws.persons, psn_no, person)
     return person
 
 
@@ -144,7 +144,7 @@ def load_visit(conn: sqlite3.Connection, mdtrt_id: str, fixmedins_code: str) -> 
         return None
     visit = Visit(*row[:-1], data=_stored_json(row[-1]))
     if ws is not None:
-        ws.visits[mdtrt_id] = visit
+        ws.keep(ws.visits, mdtrt_id, visit)
     return visit
 
 
@@ -268,7 +268,7 @@ def filings_of(conn: sqlite3.Connection, psn_no: str, kinds: tuple[str, ...]) ->
         rows = conn.execute(f"SELECT {_FILING_COLUMNS} FROM filings WHERE psn_no = ?", (psn_no,)).fetchall()
         every = tuple(_filing(r) for r in rows)
         if ws is not None:
-            ws.filings[psn_no] = every
+            ws.keep(ws.filings, psn_no, every)
     found = [f for f in every if f.status == "active" and f.kind in kinds]
     found.sort(key=lambda f: (f.begndate, f.trt_dcla_detl_sn))
     return found
