@@ -174,3 +174,31 @@ def test_a_full_working_set_is_emptied_and_a_large_msgid_index_given_up_without_
         assert restarted.db.working.msgids is None and restarted.db.working.msgids_given_up
     finally:
         restarted.close()
+
+
+def test_the_pool_totals_follow_settlements_another_connection_commits(tmp_path: Path) -> None:
+    """The pool's annual totals live in each connection's memory (TEMP): a settlement another process commits
+    to the same file must count against the annual cap here too (they are rebuilt when data_version moves)."""
+    path = str(tmp_path / "platform.sqlite")
+    first, second = Platform(PlatformConfig(db_path=path)), Platform(PlatformConfig(db_path=path))
+    summed = ("SELECT psn_no, care, substr(setl_time, 1, 4), SUM(hifp_cents) FROM settlements"
+              " WHERE status != 'voided' GROUP BY 1, 2, 3")  # fmt: skip
+
+    def agree(platform: Platform) -> bool:
+        with platform.db.transaction() as conn:
+            totals = {tuple(r[:3]): r[3] for r in conn.execute("SELECT * FROM temp.pool_totals") if r[3]}
+            return totals == {tuple(r[:3]): r[3] for r in conn.execute(summed) if r[3]} != {}
+
+    try:
+        flow, who = Flow(first.call), persona("filed-employee")
+        flow.sign_in()
+        mdtrt_id, amount = flow.register(who)
+        assert D(str(flow.settle(who, mdtrt_id, amount)["setlinfo"]["hifp_pay"])) > 0  # in the first's totals
+        assert agree(second)
+        flow.send = second.call
+        mdtrt_id, amount = flow.register(who, [("consult", 2)])
+        flow.settle(who, mdtrt_id, amount)
+        assert agree(first) and agree(second)
+    finally:
+        first.close()
+        second.close()

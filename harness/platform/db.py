@@ -61,7 +61,8 @@ class Database:
             raise ConfigError("Cannot open the platform database", location=path, detail=str(exc)) from exc
         self.conn.row_factory = sqlite3.Row
         self.working = self.conn.working = WorkingSet()  # the rows calls read, kept once read (workingset.py)
-        self._data_version = -1  # PRAGMA data_version when a transaction last began
+        self._data_version = -1  # PRAGMA data_version the working set and pool totals were last derived at
+        self._seen_version = -1  # ... and the one seen when the current transaction began (kept on its commit)
         self.lock = threading.RLock()
         self._serials: dict[str, list[int]] = {}  # counter -> [last value handed out, end of its reserved block]
         self._checkpointer: Checkpointer | None = None
@@ -90,8 +91,7 @@ class Database:
                 self.conn.execute(ddl)
         with self.transaction() as conn:
             conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
-            conn.execute("DELETE FROM temp.pool_totals")
-            conn.execute(POOL_TOTALS_REBUILD)  # derived data, in memory: rebuilt from the settlements (schema.py)
+            # (the pool's annual totals were derived from the file by _check_others as this transaction began)
         if not self.in_memory:
             self._checkpointer = Checkpointer(path, uri=path.startswith("file:"))
 
@@ -118,6 +118,7 @@ class Database:
                 self._serials.clear()  # not committed: neither is the reservation
                 self.working.forget()
                 raise
+            self._data_version = self._seen_version
             if self._checkpointer is not None:
                 self._checkpointer.committed()
 
@@ -135,14 +136,18 @@ class Database:
         self.conn.execute("RELEASE unit")
 
     def _check_others(self) -> None:
-        """At the start of a transaction: when another connection has committed to the file since the last
-        one began, the working set may hold what it changed, and is dropped (workingset.py)."""
-        if self.in_memory:
+        """At the start of a transaction, what is derived from the file is derived again when another
+        connection has committed to it since (and at the first transaction after opening it): the working set
+        is dropped (workingset.py) and the pool's annual totals rebuilt (schema.py). Kept once the transaction
+        commits (a rolled-back one undid the rebuild: the next transaction does it again)."""
+        if self.in_memory:  # a new, private database: nothing to derive, no other connection
             return
         version = self.conn.execute("PRAGMA data_version").fetchone()[0]
         if version != self._data_version:
-            self._data_version = version
             self.working.reset()
+            self.conn.execute("DELETE FROM temp.pool_totals")
+            self.conn.execute(POOL_TOTALS_REBUILD)
+        self._seen_version = version
 
     @property
     def grouping(self) -> bool:
@@ -173,6 +178,7 @@ class Database:
                 if self.conn.in_transaction:
                     self.conn.execute("ROLLBACK")
                 raise
+            self._data_version = self._seen_version
             if self._checkpointer is not None:
                 self._checkpointer.committed()
         finally:
