@@ -76,7 +76,9 @@ def test_every_copy_equals_what_the_file_holds_after_a_walk(tmp_path: Path) -> N
             assert file.execute("SELECT active FROM signins WHERE sign_no = ? AND fixmedins_code = ?",
                                 (sign_no, code)).fetchone()[0] == 1  # fmt: skip
         recorded = {(r[0], r[1]) for r in file.execute("SELECT fixmedins_code, msgid FROM messages")}
-        assert working.msgids is not None and {hash(m) for m in recorded} <= working.msgids
+        assert working.msgids is not None and recorded
+        msgid_bit = workingset.msgid_bit
+        assert all(working.msgids[bit >> 3] & (1 << (bit & 7)) for bit in (msgid_bit(*m) for m in recorded))
         file.close()
     finally:
         platform.close()
@@ -148,11 +150,12 @@ def test_a_msgid_recorded_by_another_process_or_before_a_restart_is_replayed(tmp
         restarted.close()
 
 
-def test_a_full_working_set_is_emptied_and_a_large_msgid_index_given_up_without_changing_an_answer(
+def test_a_full_working_set_is_emptied_and_a_crowded_msgid_bitmap_changes_no_answer(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(workingset, "ROWS_KEPT", 2)
-    monkeypatch.setattr(workingset, "MSGIDS_KEPT", 5)
+    monkeypatch.setattr(workingset, "MSGID_BITS", 8)
+    monkeypatch.setattr(workingset, "msgid_bit", lambda _code, _msgid: 0)  # every msgid shares one bit
     path = tmp_path / "platform.sqlite"
     platform = Platform(PlatformConfig(db_path=str(path)))
     try:
@@ -160,7 +163,7 @@ def test_a_full_working_set_is_emptied_and_a_large_msgid_index_given_up_without_
         walk(flow)
         working = platform.db.working
         assert all(len(kind) <= 2 for kind in (working.persons, working.visits, working.filings, working.signins))
-        assert working.msgids is None and working.msgids_given_up
+        assert working.msgids == bytearray(b"\x01")  # the one bit is set: every msgid is looked up in the file
         replayed = dict(flow.last)  # the walk's last 2207, sent again: answered from the record
         before = platform.db.conn.execute("SELECT COUNT(*) FROM settlements").fetchone()[0]
         assert platform.call(replayed)["infcode"] == 0
@@ -168,10 +171,10 @@ def test_a_full_working_set_is_emptied_and_a_large_msgid_index_given_up_without_
         assert platform.db.conn.execute("SELECT COUNT(*) FROM settlements").fetchone()[0] == before
     finally:
         platform.close()
-    restarted = Platform(PlatformConfig(db_path=str(path)))  # more messages than the index may hold
+    restarted = Platform(PlatformConfig(db_path=str(path)))  # the bitmap is rebuilt from the file
     try:
         assert restarted.call(dict(replayed))["infcode"] == 0
-        assert restarted.db.working.msgids is None and restarted.db.working.msgids_given_up
+        assert restarted.db.working.msgids == bytearray(b"\x01")
     finally:
         restarted.close()
 

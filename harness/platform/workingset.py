@@ -17,14 +17,15 @@ Why the copies cannot disagree with the file:
 - Another connection that commits to the file (another process on the same `--db`, a tool): SQLite's
   `PRAGMA data_version` changes, the database sees it when its next transaction begins, and drops
   everything, the msgid index too (`reset`).
-- The msgid index is a superset: the hashes of every (fixmedins_code, msgid) recorded in `messages`, plus
-  those of calls rolled back since. A msgid whose hash is not in it was never recorded (no statement
-  needed to know it); one in it is looked up in the file as before, so a stale extra entry or a hash
-  collision costs a read, never a wrong answer.
+- The msgid index is a superset: a bitmap with the bit of every (fixmedins_code, msgid) recorded in
+  `messages` set, and those of calls rolled back since. A msgid whose bit is clear was never recorded (no
+  statement needed to know it); one whose bit is set is looked up in the file as before, so a stale bit or
+  two msgids sharing a bit cost a read, never a wrong answer.
 
-Memory is bounded: a kind of row copies holds at most ROWS_KEPT entries (when full it is emptied and
-refills with what is read next: the visits in progress, the persons being served), and past MSGIDS_KEPT
-recorded messages the index is given up and every msgid is looked up in the file, as before it existed.
+Memory is bounded and does not grow with the run: a kind of row copies holds at most ROWS_KEPT entries (when
+full it is emptied and refills with what is read next: the visits in progress, the persons being served),
+and the msgid bitmap is MSGID_BITS bits (1 MB) however many messages were recorded (with a hundred thousand
+about one new msgid in a hundred is looked up for nothing; with two million, one in five).
 """
 
 from __future__ import annotations
@@ -33,27 +34,26 @@ import sqlite3
 from typing import Any
 
 __all__ = [
-    "MSGIDS_KEPT", "ROWS_KEPT", "Connection", "WorkingSet", "forget_sign_ins", "is_signed_in", "may_know_msgid",
-    "remember_msgid", "working",
+    "MSGID_BITS", "ROWS_KEPT", "Connection", "WorkingSet", "forget_sign_ins", "is_signed_in", "may_know_msgid",
+    "msgid_bit", "remember_msgid", "working",
 ]
 
 
-ROWS_KEPT = 10_000  # copies of one kind (persons, visits, filings of a person, sign-ins)
-MSGIDS_KEPT = 2_000_000  # msgid hashes (some 60 MB): a long load run's worth
+ROWS_KEPT = 2_048  # copies of one kind (persons, visits, filings of a person, sign-ins): more than are in progress
+MSGID_BITS = 1 << 23  # the msgid bitmap: 1 MB
 
 
 class WorkingSet:
     """The copies of one database connection (see the module docstring)."""
 
-    __slots__ = ("filings", "msgids", "msgids_given_up", "persons", "signins", "visits")
+    __slots__ = ("filings", "msgids", "persons", "signins", "visits")
 
     def __init__(self) -> None:
         self.persons: dict[str, Any] = {}  # psn_no -> state.Person
         self.visits: dict[str, Any] = {}  # mdtrt_id -> state.Visit
         self.filings: dict[str, tuple[Any, ...]] = {}  # psn_no -> every state.Filing of the person
         self.signins: set[tuple[str, str]] = set()  # (sign_no, fixmedins_code) read as active
-        self.msgids: set[int] | None = None  # hash((fixmedins_code, msgid)) of those recorded; None = not loaded
-        self.msgids_given_up = False  # more than MSGIDS_KEPT recorded: every msgid is looked up in the file
+        self.msgids: bytearray | None = None  # the bitmap of those recorded (`msgid_bit`); None = not loaded
 
     def forget(self) -> None:
         """Drop the row copies (after a rollback); the msgid index stays: it may only have extra entries."""
@@ -66,7 +66,6 @@ class WorkingSet:
         """Drop everything (another connection changed the file)."""
         self.forget()
         self.msgids = None
-        self.msgids_given_up = False
 
     @staticmethod
     def keep(copies: dict[Any, Any], key: Any, value: Any) -> None:
@@ -108,24 +107,30 @@ def forget_sign_ins(conn: Any) -> None:
         ws.signins.clear()
 
 
+def msgid_bit(fixmedins_code: str, msgid: str) -> int:
+    """The bit of an institution's msgid in the bitmap (Python's string hash: this process only)."""
+    return hash((fixmedins_code, msgid)) & (MSGID_BITS - 1)
+
+
+def _set(bits: bytearray, bit: int) -> None:
+    bits[bit >> 3] |= 1 << (bit & 7)
+
+
 def may_know_msgid(conn: Any, fixmedins_code: str, msgid: str) -> bool:
     """False when the institution's msgid was certainly never recorded; True when it may have been."""
     ws = working(conn)
-    if ws is None or ws.msgids_given_up:
+    if ws is None:
         return True
     if ws.msgids is None:
-        if conn.execute("SELECT COUNT(*) FROM messages").fetchone()[0] > MSGIDS_KEPT:
-            ws.msgids_given_up = True
-            return True
-        ws.msgids = {hash((r[0], r[1])) for r in conn.execute("SELECT fixmedins_code, msgid FROM messages")}
-    return hash((fixmedins_code, msgid)) in ws.msgids
+        ws.msgids = bytearray(MSGID_BITS // 8)
+        for code, recorded in conn.execute("SELECT fixmedins_code, msgid FROM messages"):
+            _set(ws.msgids, msgid_bit(code, recorded))
+    bit = msgid_bit(fixmedins_code, msgid)
+    return bool(ws.msgids[bit >> 3] & (1 << (bit & 7)))
 
 
 def remember_msgid(conn: Any, fixmedins_code: str, msgid: str) -> None:
     """A message was recorded in `messages` (in the caller's transaction)."""
     ws = working(conn)
     if ws is not None and ws.msgids is not None:
-        if len(ws.msgids) >= MSGIDS_KEPT:
-            ws.msgids, ws.msgids_given_up = None, True
-        else:
-            ws.msgids.add(hash((fixmedins_code, msgid)))
+        _set(ws.msgids, msgid_bit(fixmedins_code, msgid))
