@@ -18,6 +18,13 @@ in clock ticks of 10 ms, which at 300 requests is 33 us per request: too coarse 
 Bodies are serialised before the clock starts. The headline is the median round's ratio of CPU per
 request, call ÷ echo (target for 2207: at most 2); every round's figures follow.
 
+Nothing a call costs is deferred out of its phase: every change is written to SQLite in the call's
+transaction and committed before its answer is sent; the platform's working set (rows calls read, kept in
+memory once read: harness/platform/workingset.py) is filled by the calls of the measured phases themselves,
+from the file; the pool's annual totals (an in-memory TEMP table, schema.py) are kept by triggers in the
+same transaction, and rebuilt only when the platform starts (before the first phase, from an empty file);
+the WAL checkpoint thread runs inside the phases and is counted with every other thread of the process.
+
 `--count` runs the same flow in this process instead (no HTTP, a file database, checkpoints held back)
 and prints, per transaction, the SQL statements a call runs (sqlite3's trace callback: a trigger's
 statements count as part of the statement that fired it) and the WAL pages its commit writes, by b-tree.

@@ -110,3 +110,43 @@ def test_kill_9_and_restart_lose_no_acknowledged_settlement(tmp_path: Path) -> N
     finally:
         proc.kill()
         proc.wait(10)
+
+
+def test_after_kill_9_the_restarted_platform_rebuilds_its_working_set_from_the_file(tmp_path: Path) -> None:
+    """The platform keeps the rows calls read in memory (workingset.py): a restart after kill -9 must read
+    them back from the file — sign-in, balance, visit, settlement, fee rows, msgid — and agree with it."""
+    db = tmp_path / "platform.sqlite"
+    proc, url = start(db)
+    try:
+        flow, who = Flow(http_sender(url)), persona("filed-employee")
+        flow.sign_in()
+        before = flow.balance(who)
+        mdtrt_id, amount = flow.register(who, [("consult", 1), ("cefaclor", 2)])
+        flow.presettle(who, mdtrt_id, amount)  # person, visit, filings and sign-in now in the working set
+        envelope = flow.his.envelope("2207", settle_input(who, mdtrt_id, "B1", amount), who)
+        answer = flow.send(dict(envelope))
+        info = answer["output"]["setlinfo"]
+        after = flow.balance(who)
+        assert D(str(info["acct_pay"])) > 0 and after == before - D(str(info["acct_pay"]))
+        proc.kill()
+        proc.wait(10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+
+    proc, url = start(db)
+    try:
+        flow.send = http_sender(url)  # no new sign-in: the one made before the kill is still active
+        assert flow.send(dict(envelope, inf_time="2030-01-01 00:00:00")) == answer  # replayed from the record
+        assert flow.balance(who) == after
+        query = {"data": {"psn_no": who.psn_no, "setl_id": info["setl_id"], "mdtrt_id": mdtrt_id}}
+        assert flow.ok("5203", query, who)["setlinfo"]["acct_pay"] == info["acct_pay"]
+        assert flow.refused("2207", settle_input(who, mdtrt_id, "B1", amount), who) == "该就诊已结算，不能重复结算"
+        flow.reverse(who, mdtrt_id, info["setl_id"])
+        assert flow.balance(who) == before
+        again = flow.settle(who, mdtrt_id, amount)["setlinfo"]  # the reversal freed the visit's fee rows
+        assert again["medfee_sumamt"] == info["medfee_sumamt"] and again["acct_pay"] == info["acct_pay"]
+    finally:
+        proc.kill()
+        proc.wait(10)

@@ -33,6 +33,7 @@ from harness.platform.context import HANDLERS, Call, PlatformContext
 from harness.platform.envelope import dump_json, envelope_text, response_envelope, stamp17
 from harness.platform.faults import Switches
 from harness.platform.refusals import Refusal
+from harness.platform.workingset import is_signed_in, may_know_msgid, remember_msgid
 
 __all__ = [
     "CallResult", "content_hash", "process_call", "record_exchange", "refusal_envelope", "same_content",
@@ -142,10 +143,7 @@ def _signed_in(call: Call) -> bool:
         sign_no = str((call.node("signOut") or {}).get("sign_no") or "")
     if not sign_no:
         return call.switches.on("accept-missing-sign-no")
-    row = call.conn.execute(
-        "SELECT 1 FROM signins WHERE sign_no = ? AND fixmedins_code = ? AND active = 1", (sign_no, call.fixmedins_code)
-    ).fetchone()
-    return row is not None
+    return is_signed_in(call.conn, sign_no, call.fixmedins_code)
 
 
 def process_call(
@@ -178,6 +176,7 @@ def process_call(
                 (code, msgid, infno, content_hash(envelope, upload), exchange_id, int(ok), dump_json(effect or {}),
                  received.isoformat(timespec="milliseconds")),
             )  # fmt: skip
+            remember_msgid(conn, code, msgid)
         return CallResult(env, text, cause=cause)
 
     def refuse(conn: Any, refusal: Refusal, *, remember: bool) -> CallResult:
@@ -192,7 +191,7 @@ def process_call(
                             warnings=list(warnings))  # fmt: skip
                 if ctx.require_sign_in and infno != "9001" and not _signed_in(call):
                     return refuse(conn, Refusal("not-signed-in"), remember=False)
-                if state_changing and msgid:
+                if state_changing and msgid and may_know_msgid(conn, code, msgid):
                     seen = conn.execute(
                         "SELECT m.body_hash, CASE WHEN m.exchange_id IS NULL THEN m.response ELSE e.response END"
                         " AS response FROM messages m LEFT JOIN exchanges e ON e.id = m.exchange_id"

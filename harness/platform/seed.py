@@ -40,6 +40,7 @@ def seed_state(db: Database, catalogue: Any, today: date | None = None) -> int:
             for filing in persona.chronic:
                 _upsert_filing(conn, persona.psn_no, filing, day, kind="chronic")
         db.set_meta(conn, "seed", str(catalogue.seed))
+    db.working.forget()  # persons and filings written here: read them from the file again
     return added
 
 

@@ -195,7 +195,8 @@ def setlinfo(
         med_type=med_type,
     )
     for name in MONEY_FIELD_NAMES:  # the order of SettlementAmounts.money_fields(); none of them is None
-        info[name] = float(getattr(amounts, name)) + 0.0  # as wire_decimal: + 0.0 turns -0.0 into 0.0
+        value = getattr(amounts, name)  # as wire_decimal: a zero (either sign) is 0.0, float() costs its str()
+        info[name] = float(value) + 0.0 if value else 0.0
     if call.switches.on("psn-part-split-wrong"):
         info["psn_cash_pay"] = info["psn_part_amt"]
     if call.switches.on("float-rounding-error"):

@@ -3,6 +3,10 @@
 Small typed views over the SQLite tables of `db.py`; handlers never write SQL for the common
 records themselves. Institution isolation is enforced here: a visit or settlement is found only
 for the institution that created it (another institution's id reads as "does not exist").
+
+Persons, visits and filings, once read, are kept in the connection's working set (workingset.py): the
+functions here are the only writers of those rows, and keep it true (a changed balance replaces the
+person's copy, a changed visit or filing drops its copy, to be read again).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from typing import Any
 
 from harness.platform.calc import money
 from harness.platform.codec import dump_default_str, parse_json
+from harness.platform.workingset import working
 
 __all__ = [
     "Filing",
@@ -74,10 +79,17 @@ def _person_data(text: str) -> Mapping[str, Any]:
 
 
 def load_person(conn: sqlite3.Connection, psn_no: str) -> Person | None:
+    ws = working(conn)
+    person = ws.persons.get(psn_no) if ws is not None else None
+    if person is not None:
+        return person
     row = conn.execute("SELECT psn_no, data, balc_cents FROM persons WHERE psn_no = ?", (psn_no,)).fetchone()
     if row is None:
         return None
-    return Person(row["psn_no"], _person_data(row["data"]), from_cents(row["balc_cents"]))
+    person = Person(row["psn_no"], _person_data(row["data"]), from_cents(row["balc_cents"]))
+    if ws is not None:
+        ws.keep(ws.persons, psn_no, person)
+    return person
 
 
 def find_person_by_cert(conn: sqlite3.Connection, cert_no: str) -> Person | None:
@@ -89,7 +101,12 @@ def find_person_by_cert(conn: sqlite3.Connection, cert_no: str) -> Person | None
 
 
 def set_balance(conn: sqlite3.Connection, psn_no: str, balc: Decimal) -> None:
-    conn.execute("UPDATE persons SET balc_cents = ? WHERE psn_no = ?", (cents(balc), psn_no))
+    stored = cents(balc)
+    conn.execute("UPDATE persons SET balc_cents = ? WHERE psn_no = ?", (stored, psn_no))
+    ws = working(conn)
+    person = ws.persons.get(psn_no) if ws is not None else None
+    if person is not None:  # the copy as a read would now give it
+        ws.persons[psn_no] = Person(psn_no, person.data, from_cents(stored))
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,10 +135,17 @@ _VISIT_SQL = "SELECT {} FROM visits WHERE mdtrt_id = ? AND fixmedins_code = ?".f
 
 
 def load_visit(conn: sqlite3.Connection, mdtrt_id: str, fixmedins_code: str) -> Visit | None:
+    ws = working(conn)
+    visit = ws.visits.get(mdtrt_id) if ws is not None else None
+    if visit is not None:
+        return visit if visit.fixmedins_code == fixmedins_code else None
     row = conn.execute(_VISIT_SQL, (mdtrt_id, fixmedins_code)).fetchone()
     if row is None:
         return None
-    return Visit(*row[:-1], data=_stored_json(row[-1]))
+    visit = Visit(*row[:-1], data=_stored_json(row[-1]))
+    if ws is not None:
+        ws.keep(ws.visits, mdtrt_id, visit)
+    return visit
 
 
 @functools.lru_cache(maxsize=1024)  # the visits in progress: each is read by every call about it
@@ -141,6 +165,9 @@ def update_visit(conn: sqlite3.Connection, mdtrt_id: str, **changes: Any) -> Non
         changes["data"] = dumps(changes["data"])
     cols = ", ".join(f"{k} = ?" for k in changes)
     conn.execute(f"UPDATE visits SET {cols} WHERE mdtrt_id = ?", (*changes.values(), mdtrt_id))
+    ws = working(conn)
+    if ws is not None:
+        ws.visits.pop(mdtrt_id, None)
 
 
 def active_fees(conn: sqlite3.Connection, mdtrt_id: str, *, unsettled_only: bool = True) -> list[sqlite3.Row]:
@@ -235,10 +262,23 @@ def filings_of(conn: sqlite3.Connection, psn_no: str, kinds: tuple[str, ...]) ->
 
     A person has a handful of filings: filtering and sorting them here is cheaper than SQL's IN list and
     sort (Python orders str as SQLite's BINARY collation orders their UTF-8 text)."""
-    rows = conn.execute(f"SELECT {_FILING_COLUMNS} FROM filings WHERE psn_no = ?", (psn_no,)).fetchall()
-    found = [_filing(r) for r in rows if r["status"] == "active" and r["kind"] in kinds]
+    ws = working(conn)
+    every = ws.filings.get(psn_no) if ws is not None else None
+    if every is None:
+        rows = conn.execute(f"SELECT {_FILING_COLUMNS} FROM filings WHERE psn_no = ?", (psn_no,)).fetchall()
+        every = tuple(_filing(r) for r in rows)
+        if ws is not None:
+            ws.keep(ws.filings, psn_no, every)
+    found = [f for f in every if f.status == "active" and f.kind in kinds]
     found.sort(key=lambda f: (f.begndate, f.trt_dcla_detl_sn))
     return found
+
+
+def forget_filings(conn: sqlite3.Connection, psn_no: str) -> None:
+    """After a write to a person's filings: they are read from the file again."""
+    ws = working(conn)
+    if ws is not None:
+        ws.filings.pop(psn_no, None)
 
 
 def _filing(row: sqlite3.Row) -> Filing:

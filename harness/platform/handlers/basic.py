@@ -22,6 +22,7 @@ from harness.platform.envelope import fmt_datetime, new_sign_no, wire_decimal
 from harness.platform.refusals import Refusal, invalid_request
 from harness.platform.rules import card_active
 from harness.platform.settling import person_by_certificate, person_for
+from harness.platform.workingset import forget_sign_ins
 
 FILE_KEEP_DAYS = 7
 
@@ -58,6 +59,7 @@ def sign_out(call: Call) -> dict[str, Any]:
         "UPDATE signins SET active = 0 WHERE fixmedins_code = ? AND opter_no = ?",
         (call.fixmedins_code, row["opter_no"]),
     )
+    forget_sign_ins(call.conn)
     return {"signoutoutb": {"sign_time": call.now_text}}
 
 

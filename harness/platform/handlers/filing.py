@@ -21,7 +21,7 @@ from harness.platform.dialect import speak
 from harness.platform.refusals import Refusal
 from harness.platform.rules import XREGION_BIZ_APPY_TYPES, XREGION_REFL_TYPES
 from harness.platform.settling import person_for
-from harness.platform.state import Filing, dumps, filings_of, load_filing
+from harness.platform.state import Filing, dumps, filings_of, forget_filings, load_filing
 
 
 def _insert(call: Call, *, psn_no: str, kind: str, biz_appy_type: str = "", region: str = "",
@@ -34,6 +34,7 @@ def _insert(call: Call, *, psn_no: str, kind: str, biz_appy_type: str = "", regi
         (sn, psn_no, kind, biz_appy_type, region, json.dumps(list(fixmedins_codes)), opsp_dise_code, begndate,
          enddate or None, call.now_precise, call.fixmedins_code, dumps(data)),
     )  # fmt: skip
+    forget_filings(call.conn, psn_no)
     call.effect.update(kind="filing", trt_dcla_detl_sn=sn, psn_no=psn_no)
     return {"result": {"trt_dcla_detl_sn": sn, "exp_content": ""}}
 
@@ -53,6 +54,7 @@ def _cancel(call: Call, kinds: tuple[str, ...]) -> None:
     call.conn.execute(
         "UPDATE filings SET status = 'cancelled' WHERE trt_dcla_detl_sn = ?", (filing.trt_dcla_detl_sn,)
     )
+    forget_filings(call.conn, filing.psn_no)
     return None
 
 

@@ -9,10 +9,10 @@ reverses the first (the fee rows then become settleable again).
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from harness.platform.calc import FeeInput, classify, dec
+from harness.platform.codec import dump_json
 from harness.platform.context import Call, handler
 from harness.platform.dialect import speak
 from harness.platform.refusals import Refusal, invalid_request
@@ -121,7 +121,7 @@ def _classified(call: Call, mdtrt_id: str, row: dict[str, Any], fee: FeeInput,
     if klass.known and not klass.mapped:
         call.warn(f"项目 {fee.med_list_codg} 参保地未对照，已按就医地目录等级结算")
     values = (mdtrt_id, fee.feedetl_sn, chrg_bchno, str(row.get("init_feedetl_sn") or ""), cents(klass.amount),
-              json.dumps(klass.to_store()), dumps(row))  # fmt: skip
+              dump_json(klass.to_store()), dumps(row))  # fmt: skip
     return values, speak(klass.to_result(), call.ctx.profile.code_variants)
 
 
