@@ -45,3 +45,20 @@ def test_the_verdict_reads_results_one_at_a_time() -> None:
     assert exit_code(iter(results[:1]), {}) == 0
     groups = group_summaries(iter(results), {}, "area")
     assert list(groups) == ["(unknown)"] and groups["(unknown)"].total == 3 and groups["(unknown)"].failed == 1
+
+
+def test_the_console_findings_read_results_once_and_count_them_all() -> None:
+    from harness.reporting.console import render_findings
+
+    results = []
+    for i in range(30):
+        failures = [Failure(title=f"should {i}", clause="R-2", grade=Grade.SHOULD)] * 2
+        if i % 3 == 0:
+            failures.append(Failure(title=f"must {i}", clause="R-1"))
+        results.append(_result(f"s{i}", Outcome.FAILED if i % 3 == 0 else Outcome.PASSED, failures=tuple(failures)))
+    text = render_findings(iter(results))  # a one-shot iterator: results read back from disk one at a time
+    lines = text.splitlines()
+    assert lines[0].endswith("failures 不符合项: 10 in 10 scenario(s)")
+    assert any(line.endswith("advisories 建议项: 60 in 30 scenario(s)") for line in lines)
+    assert "  … and 40 more (results.json)" in lines and "  s0  [R-1] must 0" in lines
+    assert sum(1 for line in lines if "[R-2] should" in line) == 20  # the first 20 listed, the rest counted

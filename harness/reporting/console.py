@@ -8,7 +8,7 @@ platform's address, and the tables by business area and by interface.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from harness.model import Failure, Grade, Outcome, RunEvent, Scenario, ScenarioResult
 from harness.specs import GRADE_LABELS
@@ -94,39 +94,61 @@ def _finding_line(scenario_id: str, failure: Failure) -> str:
     return f"  {scenario_id}  [{failure.clause}] {title_en(failure)}" + (f"\n      {zh}" if zh else "")
 
 
-def render_findings(results: Sequence[ScenarioResult], scenarios: Mapping[str, Scenario] | None = None) -> str:
-    """MUST failures, SHOULD/MAY advisories and inconclusive scenarios, each counted and listed (bilingual)."""
-    scenarios = scenarios or {}
-    musts = [(r.scenario_id, f) for r in results if r.outcome is Outcome.FAILED for f in r.failures
-             if is_must_finding(f)]
-    advisories = [(r.scenario_id, f) for r in results for f in r.failures if is_advisory(f)]
-    inconclusive = [r for r in results if r.outcome is Outcome.INCONCLUSIVE]
+class _Section:
+    """One kind of finding as the results stream by: counted, the scenarios counted, the first _LISTED kept."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.scenarios = 0
+        self.listed: list[tuple[str, Failure]] = []
+        self._last = ""
+
+    def add(self, scenario_id: str, failure: Failure) -> None:
+        self.count += 1
+        if scenario_id != self._last or self.scenarios == 0:  # a scenario's findings come together
+            self.scenarios += 1
+            self._last = scenario_id
+        if len(self.listed) < _LISTED:
+            self.listed.append((scenario_id, failure))
+
+    def lines(self, title: str) -> list[str]:
+        out = [f"{title}: {self.count} in {self.scenarios} scenario(s)"]
+        out.extend(_finding_line(sid, f) for sid, f in self.listed)
+        if self.count > _LISTED:
+            out.append(f"  … and {self.count - _LISTED} more (results.json)")
+        return out
+
+
+def render_findings(results: Iterable[ScenarioResult], scenarios: Mapping[str, Scenario] | None = None) -> str:
+    """MUST failures, SHOULD/MAY advisories and inconclusive scenarios, each counted and listed (bilingual).
+    One pass over `results`, keeping only what is listed (they may be read from disk one at a time)."""
+    musts, should, may = _Section(), _Section(), _Section()
+    inconclusive = 0
+    unsure: list[str] = []
+    for r in results:
+        for f in r.failures:
+            if r.outcome is Outcome.FAILED and is_must_finding(f):
+                musts.add(r.scenario_id, f)
+            if is_advisory(f):
+                (may if f.grade is Grade.MAY else should).add(r.scenario_id, f)
+        if r.outcome is Outcome.INCONCLUSIVE:
+            inconclusive += 1
+            if len(unsure) < _LISTED:
+                why = next((f"{f.title} {title_zh(f)}".rstrip() for f in r.failures if is_inconclusive(f)),
+                           reason_both(r.reason))
+                unsure.append(f"  {r.scenario_id}  {why}")
     lines: list[str] = []
-
-    def section(title: str, items: Sequence[tuple[str, Failure]]) -> None:
-        where = len({sid for sid, _f in items})
-        lines.append(f"{title}: {len(items)} in {where} scenario(s)")
-        lines.extend(_finding_line(sid, f) for sid, f in items[:_LISTED])
-        if len(items) > _LISTED:
-            lines.append(f"  … and {len(items) - _LISTED} more (results.json)")
-
-    if musts:
-        section(f"{GRADE_LABELS[Grade.MUST]} failures 不符合项", musts)
-    if advisories:
-        should = [(sid, f) for sid, f in advisories if f.grade is not Grade.MAY]
-        may = [(sid, f) for sid, f in advisories if f.grade is Grade.MAY]
-        if should:
-            section(f"{GRADE_LABELS[Grade.SHOULD]} advisories 建议项", should)
-        if may:
-            section(f"{GRADE_LABELS[Grade.MAY]} notes 提示项", may)
+    if musts.count:
+        lines += musts.lines(f"{GRADE_LABELS[Grade.MUST]} failures 不符合项")
+    if should.count:
+        lines += should.lines(f"{GRADE_LABELS[Grade.SHOULD]} advisories 建议项")
+    if may.count:
+        lines += may.lines(f"{GRADE_LABELS[Grade.MAY]} notes 提示项")
     if inconclusive:
-        lines.append(f"inconclusive 无法判定: {len(inconclusive)} scenario(s), never counted as passed")
-        for r in inconclusive[:_LISTED]:
-            why = next((f"{f.title} {title_zh(f)}".rstrip() for f in r.failures if is_inconclusive(f)),
-                       reason_both(r.reason))
-            lines.append(f"  {r.scenario_id}  {why}")
-        if len(inconclusive) > _LISTED:
-            lines.append(f"  … and {len(inconclusive) - _LISTED} more (results.json)")
+        lines.append(f"inconclusive 无法判定: {inconclusive} scenario(s), never counted as passed")
+        lines.extend(unsure)
+        if inconclusive > _LISTED:
+            lines.append(f"  … and {inconclusive - _LISTED} more (results.json)")
     return "\n".join(lines)
 
 

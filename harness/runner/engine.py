@@ -66,7 +66,6 @@ class Runner(StepRunner, Recovery, Envelopes, Connection, ResponseJudge):
         self._listeners: list[Callable[[RunEvent], None]] = [events] if events else []
         self.listener_errors: list[str] = []  # exceptions a listener raised (reported by the session)
         self._executions: dict[str, int] = {}
-        self._provisioned: set[str] = set()
         self._sign_no: str | None = None
         self._sign_in_failure: Failure | None = None
         self.breaker = Breaker()  # consecutive infrastructure errors; `breaker_reason` once open
@@ -138,9 +137,9 @@ class Runner(StepRunner, Recovery, Envelopes, Connection, ResponseJudge):
         if (untampered := tamper_not_applicable(scenario, self.target)) is not None:
             return finish(Outcome.NOT_APPLICABLE, untampered)
         try:
-            if scenario.id not in self._provisioned:  # the site config does not change during a run
+            # the site config does not change during a run: a scenario that ran once (counted below) was provisioned
+            if scenario.id not in self._executions:
                 self._preflight(scenario)
-                self._provisioned.add(scenario.id)
         except _NotProvisioned as exc:
             return finish(Outcome.NOT_PROVISIONED, str(exc))
         count = self._executions[scenario.id] = self._executions.get(scenario.id, 0) + 1
