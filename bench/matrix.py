@@ -27,7 +27,6 @@ import contextlib
 import json
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -39,6 +38,8 @@ from pathlib import Path
 
 # bench/ holds other scripts (bench/platform.py) that would shadow stdlib modules of the same name.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+from harness.load.embedded import free_port  # noqa: E402
 
 SUBSET = "outpatient.settle.reverse or outpatient.settle.resident-cash or outpatient.settle.without-account"
 PROFILES = ("baseline", "hunan", "jiangxi", "chongqing", "guangdong", "liaoning", "national-a")
@@ -63,11 +64,6 @@ class Site:
     def reachable(self) -> bool:
         return self.process is not None
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def site_toml(site: Site, index: int) -> str:

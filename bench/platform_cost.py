@@ -61,6 +61,7 @@ from typing import Any  # noqa: E402
 
 import psutil  # noqa: E402
 
+from harness.load.embedded import free_port  # noqa: E402
 from harness.load.flows import POOL_ARCHETYPES  # noqa: E402
 from harness.personas import load_catalogue  # noqa: E402
 from harness.platform.samples import (  # noqa: E402
@@ -79,11 +80,6 @@ ECHO = "/__admin/echo"
 HEADERS = {"Content-Type": "application/json;charset=utf-8"}
 PHASES = ("1101", "2201", "2203", "2204", "2206", "2207")
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def start(db: Path, profile: str | None) -> tuple[subprocess.Popen[bytes], int]:

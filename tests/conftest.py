@@ -14,7 +14,6 @@ import os
 import re
 import secrets
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Callable, Iterator
@@ -23,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from harness.load.embedded import free_port
 
 
 @dataclass(frozen=True)
@@ -53,11 +54,6 @@ def _unavailable(reason: str) -> None:
                     "Debian package `postgresql`)")
     pytest.skip(f"no PostgreSQL server binaries here: {reason}; `apt-get install postgresql` to run these tests")
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="session")
@@ -100,7 +96,7 @@ def pg_server() -> Iterator[PgServer]:
         pytest.fail(f"initdb failed: {done.stdout}{done.stderr}")
     port = 0
     for _attempt in range(3):  # a free port can be taken between choosing it and the server binding it
-        port = _free_port()
+        port = free_port()
         options = f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=60"
         done = run(str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(log), "-o", options, "-w", "-t", "120",
                    "start")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import sqlite3
 from pathlib import Path
 from types import SimpleNamespace
@@ -13,6 +12,7 @@ from typer.testing import CliRunner
 
 from harness.cli import app
 from harness.errors import InfrastructureError
+from harness.load.embedded import free_port
 from harness.matrix import SiteJob, certify_site
 from harness.model import Outcome
 from harness.reporting.certify import note_breaker_stop, record_attempt
@@ -31,11 +31,6 @@ from harness.reporting.record import RunRecord
 RUN = RunRecord(info("run-1"), (scenario("a.one", Outcome.PASSED, interface="2207"),))
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "sites"
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_an_attempt_round_trips_with_its_password_masked_and_leaves_runs_and_chain_alone(tmp_path: Path) -> None:
