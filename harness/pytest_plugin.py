@@ -308,7 +308,7 @@ class ScenarioPlugin:
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         """Once the teardown is reported (allure-pytest has set its ids, the result is still open): ours win.
-        The item, which pytest keeps to the end of the session, lets go of the full result."""
+        (The item, with its full result, is let go by the loop right after.)"""
         if self.junit is not None:
             try:
                 self.junit.report(report.nodeid, report.when, report.outcome, report.duration, report.longrepr)
@@ -321,8 +321,6 @@ class ScenarioPlugin:
             return
         if self._allure is not None:
             apply_stable_ids(self._allure, item.scenario)
-        if item.result is not None:
-            item.result = self.results.get(item.scenario.id, item.result)
 
     def pytest_runtest_logfinish(self, nodeid: str, location: Any) -> None:
         """What pytest keeps of a finished scenario to the end of the session, made small (issue 14): the terminal
