@@ -10,6 +10,7 @@ keeps two machine integers and a dictionary slot a scenario. Only this process w
 
 from __future__ import annotations
 
+import contextlib
 import copyreg
 import io
 import pickle
@@ -18,11 +19,11 @@ import threading
 from array import array
 from collections.abc import Iterator, MutableMapping
 from types import MappingProxyType
-from typing import Any, ClassVar
+from typing import Any, BinaryIO, ClassVar
 
 from harness.model import ScenarioResult
 
-__all__ = ["KeptResults"]
+__all__ = ["KeptResults", "RecordFile"]
 
 
 def read_only(data: dict[str, Any]) -> MappingProxyType[str, Any]:
@@ -36,31 +37,51 @@ class _Pickler(pickle.Pickler):
         **copyreg.dispatch_table, MappingProxyType: lambda proxy: (read_only, (dict(proxy),))}
 
 
+class RecordFile:
+    """An append-only file of byte records, each read back by its offset and length; thread-safe. The run's spool
+    files (`spool.ResultSpool`) and the kept results are each one."""
+
+    def __init__(self, file: BinaryIO) -> None:
+        self._file = file
+        self._lock = threading.Lock()
+
+    def append(self, data: bytes) -> int:
+        """Write `data` at the end (on disk now, not in a buffer); its offset."""
+        with self._lock:
+            at = self._file.seek(0, io.SEEK_END)  # the end, after any read
+            self._file.write(data)
+            self._file.flush()
+            return at
+
+    def read(self, at: int, length: int) -> bytes:
+        with self._lock:
+            self._file.seek(at)
+            return self._file.read(length)
+
+    def close(self) -> None:
+        with self._lock, contextlib.suppress(OSError):
+            self._file.close()
+
+
 class KeptResults(MutableMapping[str, ScenarioResult]):
     """scenario id -> slim result, on disk; a result stored again (a re-run scenario) replaces the earlier one."""
 
     def __init__(self) -> None:
-        self._file = tempfile.TemporaryFile(prefix="hsa-cert-kept-")  # noqa: SIM115 - closed by close()
+        self._records = RecordFile(tempfile.TemporaryFile(prefix="hsa-cert-kept-"))  # noqa: SIM115 - close()
         self._row: dict[str, int] = {}
         self._offsets = array("q")  # per row: offset, length
-        self._lock = threading.Lock()  # the plugin stores from the pytest thread; --jobs readers may come from others
 
     def __setitem__(self, scenario_id: str, result: ScenarioResult) -> None:
         buffer = io.BytesIO()
         _Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(result)
         data = buffer.getvalue()
-        with self._lock:
-            at = self._file.seek(0, io.SEEK_END)
-            self._file.write(data)
-            self._row[scenario_id] = len(self._offsets) // 2
-            self._offsets.extend((at, len(data)))
+        at = self._records.append(data)
+        self._offsets.extend((at, len(data)))
+        self._row[scenario_id] = len(self._offsets) // 2 - 1  # after its offsets: a reader never sees one without
 
     def __getitem__(self, scenario_id: str) -> ScenarioResult:
         row = self._row[scenario_id]
-        at, length = self._offsets[row * 2], self._offsets[row * 2 + 1]
-        with self._lock:
-            self._file.seek(at)  # flushes what was written before reading it back
-            data = self._file.read(length)
+        data = self._records.read(self._offsets[row * 2], self._offsets[row * 2 + 1])
         result: Any = pickle.loads(data)  # written by this object, in this process
         return result
 
@@ -77,5 +98,4 @@ class KeptResults(MutableMapping[str, ScenarioResult]):
         return scenario_id in self._row
 
     def close(self) -> None:
-        with self._lock:
-            self._file.close()
+        self._records.close()

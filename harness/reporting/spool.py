@@ -15,7 +15,6 @@ document was masked at once. Masking twice changes nothing else (a masked value 
 
 from __future__ import annotations
 
-import contextlib
 import json
 import sys
 import tempfile
@@ -25,10 +24,11 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, BinaryIO
+from typing import Any
 
 from harness.model import Exchange, Scenario, ScenarioResult
 from harness.reporting.coverage import CoverageCounter
+from harness.reporting.kept import RecordFile
 from harness.reporting.masking import Masker
 from harness.reporting.results_json import (
     exchange_line,
@@ -65,8 +65,8 @@ class ResultSpool:
         self._masked = masked
         self.coverage = CoverageCounter(registry) if registry is not None else None
         self._folder = tempfile.TemporaryDirectory(prefix="hsa-cert-spool-", ignore_cleanup_errors=True)
-        self._entries: BinaryIO = open(Path(self._folder.name) / "entries.jsonl", "w+b")  # noqa: SIM115
-        self._exchanges: BinaryIO = open(Path(self._folder.name) / "exchanges.jsonl", "w+b")  # noqa: SIM115
+        self._entries = RecordFile(open(Path(self._folder.name) / "entries.jsonl", "w+b"))  # noqa: SIM115
+        self._exchanges = RecordFile(open(Path(self._folder.name) / "exchanges.jsonl", "w+b"))  # noqa: SIM115
         # scenario id -> its row in `_offsets`: (entry offset, entry length, exchanges offset, exchanges length) in
         # the spool files, four machine integers a row (a tuple of four int objects cost ~150 bytes a scenario)
         self._where: dict[str, int] = {}
@@ -80,11 +80,7 @@ class ResultSpool:
             lines = "".join(line + "\n" for line in exchange_lines(result, self._masker)).encode("utf-8")
             if self.coverage is not None:
                 self.coverage.add(result)
-            entry_at, exchanges_at = self._entries.seek(0, 2), self._exchanges.seek(0, 2)  # the end (after reads)
-            self._entries.write(entry)
-            self._exchanges.write(lines)
-            self._entries.flush()  # on disk now, not in a buffer
-            self._exchanges.flush()
+            entry_at, exchanges_at = self._entries.append(entry), self._exchanges.append(lines)
             self._where[result.scenario_id] = len(self._offsets) // 4
             self._offsets.extend((entry_at, len(entry), exchanges_at, len(lines)))
 
@@ -102,17 +98,12 @@ class ResultSpool:
         entry = scenario_entry(result, self._scenarios.get(result.scenario_id), masked=self._masked)
         return (json.dumps(self._masker.document(entry), ensure_ascii=False) + "\n").encode("utf-8")
 
-    def _read(self, spool: BinaryIO, at: int, length: int) -> str:
-        with self._lock:
-            spool.seek(at)
-            return spool.read(length).decode("utf-8")
-
     def entries(self, results: Iterable[ScenarioResult]) -> Iterator[dict[str, Any]]:
         """The results.json entries of `results` (slim results, in run order), masked with all the run taught the
         masker: the spooled entry of each, or one made from the slim result (a scenario never run)."""
         for result in results:
             where = self._located(result.scenario_id)
-            text = self._read(self._entries, where[0], where[1]) if where else self._masked_entry(result).decode()
+            text = self._entries.read(where[0], where[1]).decode() if where else self._masked_entry(result).decode()
             yield json.loads(self._masker.text(text))
 
     def write_results(self, path: Path, head: Mapping[str, Any], results: Sequence[ScenarioResult],
@@ -141,14 +132,13 @@ class ResultSpool:
                 where = self._located(result.scenario_id)
                 if where is None:
                     continue
-                for line in self._read(self._exchanges, where[2], where[3]).split("\n")[:-1]:
+                for line in self._exchanges.read(where[2], where[3]).decode().split("\n")[:-1]:
                     out.write(one_line(self._masker.text(line)) + "\n")
         return path
 
     def close(self) -> None:
-        for spool in (self._entries, self._exchanges):
-            with contextlib.suppress(OSError):
-                spool.close()
+        self._entries.close()
+        self._exchanges.close()
         self._folder.cleanup()
 
     def __enter__(self) -> ResultSpool:
