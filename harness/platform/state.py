@@ -26,6 +26,7 @@ from harness.platform.codec import dump_default_str, parse_json
 from harness.platform.workingset import working
 
 __all__ = [
+    "SETTLING_COLUMNS",
     "Filing",
     "Person",
     "Settlement",
@@ -170,8 +171,13 @@ def update_visit(conn: sqlite3.Connection, mdtrt_id: str, **changes: Any) -> Non
         ws.visits.pop(mdtrt_id, None)
 
 
-def active_fees(conn: sqlite3.Connection, mdtrt_id: str, *, unsettled_only: bool = True) -> list[sqlite3.Row]:
-    sql = "SELECT * FROM fees WHERE mdtrt_id = ? AND status = 'active'"
+# What settling reads of a fee row (settling.py): not the stored input row, a third of a row's text.
+SETTLING_COLUMNS = "id, chrg_bchno, classification"
+
+
+def active_fees(conn: sqlite3.Connection, mdtrt_id: str, *, unsettled_only: bool = True,
+                columns: str = "*") -> list[sqlite3.Row]:  # fmt: skip
+    sql = f"SELECT {columns} FROM fees WHERE mdtrt_id = ? AND status = 'active'"
     if unsettled_only:
         sql += " AND setl_id IS NULL"
     return conn.execute(sql + " ORDER BY id", (mdtrt_id,)).fetchall()

@@ -28,7 +28,7 @@ from harness.platform.settling import (
     stored_rows,
     visit_for,
 )
-from harness.platform.state import active_fees, has_live_settlement, update_visit
+from harness.platform.state import SETTLING_COLUMNS, active_fees, has_live_settlement, update_visit
 
 
 def _final_settlement(call: Call, mdtrt_id: str) -> bool:
@@ -161,7 +161,7 @@ def _settle_inpatient(call: Call, *, commit: bool) -> dict[str, Any]:
     if _final_settlement(call, visit.mdtrt_id):
         raise Refusal("duplicate-settlement")
     interim = str(data.get("mid_setl_flag") or "0") == "1"
-    fee_rows = active_fees(call.conn, visit.mdtrt_id)
+    fee_rows = active_fees(call.conn, visit.mdtrt_id, columns=SETTLING_COLUMNS)
     rows = stored_rows(fee_rows)
     run_checks(call, person, visit, care="inpatient", med_type=visit.med_type, dise_codg=visit.dise_codg,
                presented_cert_type=data.get("mdtrt_cert_type"), exp_content=data.get("exp_content"))  # fmt: skip

@@ -26,7 +26,7 @@ from harness.platform.settling import (
     stored_rows,
     visit_for,
 )
-from harness.platform.state import active_fees, cents, dumps, has_live_settlement, update_visit
+from harness.platform.state import SETTLING_COLUMNS, active_fees, cents, dumps, has_live_settlement, update_visit
 
 ALL_BATCHES = "0000"
 
@@ -196,7 +196,7 @@ def _settle_outpatient(call: Call, *, commit: bool) -> dict[str, Any]:
     med_type = str(data.get("med_type") or visit.med_type)
     care = "chronic" if med_type == "14" else "outpatient"
     batch = str(data.get("chrg_bchno") or "")
-    fee_rows = [r for r in active_fees(call.conn, visit.mdtrt_id, unsettled_only=not settled)
+    fee_rows = [r for r in active_fees(call.conn, visit.mdtrt_id, unsettled_only=not settled, columns=SETTLING_COLUMNS)
                 if batch in (ALL_BATCHES, r["chrg_bchno"])]
     rows = stored_rows(fee_rows)
     try:

@@ -23,7 +23,7 @@ from harness.platform.settling import (
     settle_rows,
     stored_rows,
 )
-from harness.platform.state import active_fees
+from harness.platform.state import SETTLING_COLUMNS, active_fees
 
 
 def _cut_info(result_row: dict[str, Any]) -> dict[str, Any]:
@@ -51,7 +51,7 @@ def _pharmacy(call: Call, *, commit: bool) -> dict[str, Any]:
                       dise_codg=str(info.get("dise_codg") or ""), data={"druginfo": info})  # fmt: skip
         pairs = zip(details, fees, strict=True)
         cut = [_cut_info(store_fee(call, mdtrt_id, row, fee, chrg_bchno="")) for row, fee in pairs]
-        fee_rows = active_fees(call.conn, mdtrt_id)
+        fee_rows = active_fees(call.conn, mdtrt_id, columns=SETTLING_COLUMNS)
         rows = stored_rows(fee_rows)
     else:
         klasses = [classify(fee, call.ctx.ref.item(fee.med_list_codg, fee.medins_list_codg)) for fee in fees]
