@@ -40,6 +40,9 @@ __all__ = [
 
 
 def cents(amount: Decimal) -> int:
+    scaled = amount.scaleb(2)
+    if scaled == scaled.to_integral_value():  # a cent amount (every amount stored): exactly what money() keeps
+        return int(scaled)
     return int(money(amount).scaleb(2))  # exact: a cent amount times 100
 
 
