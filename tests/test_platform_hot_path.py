@@ -107,6 +107,28 @@ def test_closing_a_file_database_stops_its_checkpoint_thread_and_leaves_no_wal(t
         check.close()
 
 
+def test_an_admin_checkpoint_copies_the_committed_wal_pages_into_the_file_before_it_answers(tmp_path: Path) -> None:
+    path = tmp_path / "platform.sqlite"
+    platform = Platform(PlatformConfig(db_path=str(path)))
+    try:
+        platform.db._checkpointer.stop()  # hold the thread back: only the admin call may checkpoint
+        for n in range(20):
+            with platform.db.transaction() as conn:
+                platform.db.set_meta(conn, f"k{n}", str(n))
+        answer = json.loads(platform.handle(HttpRequest("POST", "/__admin/checkpoint", {}, b"")).body)
+        assert answer["frames"] > 0 and answer["copied"] == answer["frames"]
+        again = json.loads(platform.handle(HttpRequest("POST", "/__admin/checkpoint", {}, b"")).body)
+        assert again["copied"] == again["frames"]  # nothing new committed but the admin call's own (empty) group
+    finally:
+        platform.close()
+    memory = Platform(PlatformConfig(db_path=":memory:"))
+    try:
+        assert json.loads(memory.handle(HttpRequest("POST", "/__admin/checkpoint", {}, b"")).body) == {
+            "frames": 0, "copied": 0}
+    finally:
+        memory.close()
+
+
 def test_a_settlement_answer_is_the_plain_encoding_of_its_envelope() -> None:
     platform = Platform(PlatformConfig(db_path=":memory:"))
     flow = Flow(platform.call)

@@ -7,6 +7,7 @@
 | `GET /__admin/faults` | active faults and the known mutants |
 | `POST /__admin/faults` | add one fault or a list: `{"infno": "2207", "kind": "delay", "delay_ms": 500}` |
 | `DELETE /__admin/faults`, `DELETE /__admin/faults/{id}` | remove all, or one |
+| `POST /__admin/checkpoint` | a passive WAL checkpoint now: `{"frames": n, "copied": n}` (db.py) |
 | `/__admin/session/*` | answered by `PlatformConfig.admin_extension` when one is set (the client judge) |
 
 (`POST /__admin/echo`, the benchmarks' baseline, a diagnostic outside the interface, is served by the app and
@@ -60,6 +61,9 @@ def admin_response(platform: Any, request: HttpRequest) -> HttpResponse:
     try:
         if path == "/__admin/health" and request.method == "GET":
             return json_response(health(platform))
+        if path == "/__admin/checkpoint" and request.method == "POST":
+            frames, copied = platform.db.checkpoint()
+            return json_response({"frames": frames, "copied": copied})
         if path == "/__admin/exchanges" and request.method == "GET":
             return json_response({"exchanges": exchanges(platform.db, **_query(request.query))})
         if path == "/__admin/faults":

@@ -10,7 +10,8 @@ Routes:
   (URL = base + infno); any other POST path is served as the single URL. 9101 accepts
   `multipart/form-data` (`jsonStr` + `file`) or JSON; 9102 answers `application/octet-stream`.
 - `GET /__admin/health`, `GET /__admin/exchanges?limit=&since=&infno=&msgid=`,
-  `GET|POST|DELETE /__admin/faults` and `DELETE /__admin/faults/{id}` (when `config.admin`).
+  `GET|POST|DELETE /__admin/faults`, `DELETE /__admin/faults/{id}` and `POST /__admin/checkpoint` (when
+  `config.admin`).
 """
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from harness.errors import ConfigError
-from harness.platform.checkpoint import BACKSTOP_PAGES, Checkpointer
+from harness.platform.checkpoint import BACKSTOP_PAGES, Checkpointer, checkpoint_now
 from harness.platform.schema import MIGRATIONS, POOL_TOTALS, POOL_TOTALS_REBUILD, SCHEMA, SCHEMA_VERSION, SERIAL_BLOCK
 from harness.platform.workingset import Connection, WorkingSet
 
@@ -217,6 +217,10 @@ class Database:
 
     def set_meta(self, conn: sqlite3.Connection, key: str, value: str) -> None:
         conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
+
+    def checkpoint(self) -> tuple[int, int]:
+        """A passive WAL checkpoint now (checkpoint.checkpoint_now): (WAL frames, frames copied); (0, 0) in memory."""
+        return (0, 0) if self._checkpointer is None else checkpoint_now(self.path, uri=self.path.startswith("file:"))
 
     def close(self) -> None:
         if self._checkpointer is not None:  # first, so that the writer's close is the last one and removes the WAL
