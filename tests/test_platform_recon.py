@@ -6,12 +6,14 @@ import base64
 import io
 import json
 import zipfile
+from decimal import Decimal
 from typing import Any
 
 import pytest
 from platform_samples import ENDPOINT, Flow, memory_platform, persona
 
 from harness.platform import HttpRequest, Platform
+from harness.platform.recon import platform_rows, platform_totals
 
 
 @pytest.fixture()
@@ -59,6 +61,29 @@ def test_3201_refund_filter(ledger: tuple[Platform, Flow, list[dict[str, Any]]])
     _, flow, rows = ledger
     assert stmt(flow, rows[:2], refd_setl_flag="0")["stmt_rslt"] == "0"
     assert stmt(flow, rows[2:], refd_setl_flag="1")["stmt_rslt"] == "0"
+
+
+@pytest.mark.parametrize("flag", ["", "0", "1"])
+@pytest.mark.parametrize(("optins", "insutype"), [("520102", "310"), ("", None), ("999999", None), ("", "390")])
+def test_3201_sums_in_sql_what_3202_lists_row_by_row(ledger: tuple[Platform, Flow, list[dict[str, Any]]], flag: str,
+                                                      optins: str, insutype: str | None) -> None:
+    platform, _, rows = ledger
+    day = rows[0]["setl_time"][:10]
+    selection = {"fixmedins_code": platform_fixmedins(platform), "begin": day,
+                 "end": day, "clr_type": "11", "setl_optins": optins, "insutype": insutype, "refd_setl_flag": flag}
+    with platform.db.reading() as conn:
+        listed = platform_rows(conn, **selection)
+        summed = platform_totals(conn, **selection)
+    assert summed == (len(listed), *(sum((getattr(r, key) for r in listed), Decimal("0.00"))
+                                     for key in ("medfee_sumamt", "fund_pay_sumamt", "acct_pay", "cash")))
+    assert str(summed[1]) == str(sum((r.medfee_sumamt for r in listed), Decimal("0.00")))  # "0.00", not "0"
+    if (optins, insutype) == ("520102", "310"):
+        assert summed[0] == {"": 3, "0": 2, "1": 1}[flag]
+
+
+def platform_fixmedins(platform: Platform) -> str:
+    with platform.db.reading() as conn:
+        return str(conn.execute("SELECT fixmedins_code FROM settlements LIMIT 1").fetchone()[0])
 
 
 def test_3201_guangdong_form_with_clr_optins_and_cash() -> None:
