@@ -269,16 +269,19 @@ _FIXMEDINS_CODES = [f.name for f in dataclass_fields(Filing)].index("fixmedins_c
 def filings_of(conn: sqlite3.Connection, psn_no: str, kinds: tuple[str, ...]) -> list[Filing]:
     """A person's active filings of `kinds`, ordered by begndate, then trt_dcla_detl_sn.
 
-    A person has a handful of filings: filtering and sorting them here is cheaper than SQL's IN list and
-    sort (Python orders str as SQLite's BINARY collation orders their UTF-8 text)."""
+    A person has a handful of active filings: filtering and sorting them here is cheaper than SQL's IN list
+    and sort (Python orders str as SQLite's BINARY collation orders their UTF-8 text). Only the active ones
+    are read and kept: a test person filed and cancelled again by every run of a long suite has thousands
+    of cancelled ones, which no call reads."""
     ws = working(conn)
-    every = ws.filings.get(psn_no) if ws is not None else None
-    if every is None:
-        rows = conn.execute(f"SELECT {_FILING_COLUMNS} FROM filings WHERE psn_no = ?", (psn_no,)).fetchall()
-        every = tuple(_filing(r) for r in rows)
+    active = ws.filings.get(psn_no) if ws is not None else None
+    if active is None:
+        rows = conn.execute(f"SELECT {_FILING_COLUMNS} FROM filings WHERE psn_no = ? AND status = 'active'",
+                            (psn_no,)).fetchall()  # fmt: skip
+        active = tuple(_filing(r) for r in rows)
         if ws is not None:
-            ws.keep(ws.filings, psn_no, every)
-    found = [f for f in every if f.status == "active" and f.kind in kinds]
+            ws.keep(ws.filings, psn_no, active)
+    found = [f for f in active if f.kind in kinds]
     found.sort(key=lambda f: (f.begndate, f.trt_dcla_detl_sn))
     return found
 

@@ -51,7 +51,7 @@ class WorkingSet:
     def __init__(self) -> None:
         self.persons: dict[str, Any] = {}  # psn_no -> state.Person
         self.visits: dict[str, Any] = {}  # mdtrt_id -> state.Visit
-        self.filings: dict[str, tuple[Any, ...]] = {}  # psn_no -> every state.Filing of the person
+        self.filings: dict[str, tuple[Any, ...]] = {}  # psn_no -> the person's active state.Filings
         self.signins: set[tuple[str, str]] = set()  # (sign_no, fixmedins_code) read as active
         self.msgids: bytearray | None = None  # the bitmap of those recorded (`msgid_bit`); None = not loaded
 
