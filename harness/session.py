@@ -167,6 +167,7 @@ def run_session(*, site_file: object = None, suites: list[str] | None = None, se
     spool = None
     kept = None
     by_id: ScenariosById | None = None
+    runner: Runner | None = None
     test_keys: tuple[dict[str, str], dict[str, str]] | None = None
     extra: tuple = ()
     try:
@@ -296,6 +297,8 @@ def run_session(*, site_file: object = None, suites: list[str] | None = None, se
             by_id.close()
         if daybook is not None:
             daybook.close()
+        if runner is not None:
+            runner.ledger.close()  # the run's ledger rows (a temporary database)
         if target is not None:
             target.close()
         for own in worker_targets:
