@@ -57,11 +57,19 @@ def test_the_rows_a_3201_covers_are_those_the_list_gave_and_are_marked_reconcile
                   rng.choice([None, "11", "21"]), rng.choice(["", "520199", "5201é"]),
                   rng.choice(["", "2026-12-01", "2026-12-02"]), rng.choice(["", "2026-12-07", "2026-12-06"]),
                   rng.choice([None, "settle", "reversal"]))
-        assert stored.covered(wanted, mark=False) == [r for r in rows if covers(wanted, r)]
+        chosen = [r for r in rows if covers(wanted, r)]
+        assert stored.covered(wanted, mark=False) == chosen
+        # the totals a 3201 sends: summed a batch at a time, as the list gave them (same order, same exponents)
+        expected = (len(chosen), *(sum((getattr(r, name) for r in chosen), Decimal("0.00")) for name in
+                                   ("medfee_sumamt", "fund_pay_sumamt", "acct_pay", "psn_cash_pay")))
+        assert [str(v) for v in stored.sums(wanted, mark=False)] == [str(v) for v in expected]
     wanted = ("H1", None, None, "", "", "", "settle")
     chosen = stored.covered(wanted, mark=True)
     assert chosen and all(r.reconciled for r in chosen)
     assert [r.reconciled for r in stored] == [r.reconciled or covers(wanted, r) for r in rows]
+    other = ("H2", "310", None, "", "", "", None)
+    assert stored.sums(other, mark=True)[0] > 0
+    assert [r.reconciled for r in stored] == [r.reconciled or covers(wanted, r) or covers(other, r) for r in rows]
 
 
 def test_a_ledger_totals_its_rows_and_a_replayed_msgid_is_one_row() -> None:

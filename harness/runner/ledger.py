@@ -199,16 +199,20 @@ class Ledger:
             _text(query.get("clr_type")) if query.get("clr_type") else None,
             # clr_optins is optional in a settlement's answer: a row without one counts for the agency asked
             optins, begin, end, ("reversal" if flag == "1" else "settle") if flag in ("0", "1") else None)
-        earlier = self.daybook.earlier_runs() if self.daybook is not None else []
-        chosen = [*self.rows.covered(wanted, mark=True), *(row for row in earlier if covers(wanted, row))]
-        cash = sum((r.psn_cash_pay for r in chosen), _ZERO)
+        # this run's rows summed on disk (the end-of-run 3201 covers them all), then the earlier runs' in the day book
+        count, medfee, fund, acct, cash = self.rows.sums(wanted, mark=True)
+        for row in self.daybook.earlier_runs() if self.daybook is not None else ():
+            if covers(wanted, row):
+                count += 1
+                medfee, fund = medfee + row.medfee_sumamt, fund + row.fund_pay_sumamt
+                acct, cash = acct + row.acct_pay, cash + row.psn_cash_pay
         return {
-            "medfee_sumamt": sum((r.medfee_sumamt for r in chosen), _ZERO),
-            "fund_pay_sumamt": sum((r.fund_pay_sumamt for r in chosen), _ZERO),
-            "acct_pay": sum((r.acct_pay for r in chosen), _ZERO),
+            "medfee_sumamt": medfee,
+            "fund_pay_sumamt": fund,
+            "acct_pay": acct,
             "psn_cash_pay": cash,
             "cash_payamt": cash,
-            "fixmedins_setl_cnt": len(chosen),
+            "fixmedins_setl_cnt": count,
         }
 
 

@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 __all__ = ["LedgerRows", "RowFilter"]
 
 _CACHE_KIB = 256
+_SUMMED = ("medfee_sumamt", "fund_pay_sumamt", "acct_pay", "psn_cash_pay")  # a 3201's totals, in this order
+_ZERO = Decimal("0.00")
 _BATCH = 256  # rows read at a time when iterating
 
 # What a 3201 covers: fixmedins_code, insutype, clr_type, clearing agency, first and last date, kind (None, or an
@@ -153,6 +155,32 @@ class LedgerRows:
             for row in chosen:
                 row.reconciled = True
         return chosen
+
+    def sums(self, wanted: RowFilter, *, mark: bool) -> tuple[int, Decimal, Decimal, Decimal, Decimal]:
+        """How many standing rows a 3201 covers and their medfee_sumamt, fund_pay_sumamt, acct_pay and psn_cash_pay,
+        each summed from Decimal("0.00") in row order; `mark`: note the rows reconciled. Read a batch at a time: the
+        end-of-run reconciliation covers every row of the run, which made as objects at once grew with the run."""
+        condition, parameters = _condition(wanted)
+        count, totals, after = 0, [_ZERO] * 4, 0
+        while True:
+            with self._lock:
+                if self._conn is None:
+                    break
+                records = self._conn.execute(
+                    f"SELECT rowid, {', '.join(_SUMMED)} FROM rows WHERE rowid > ? AND ({condition}) ORDER BY rowid "
+                    f"LIMIT {_BATCH}", (after, *parameters)).fetchall()
+            if not records:
+                break
+            after = records[-1][0]
+            for record in records:
+                count += 1
+                for at, text in enumerate(record[1:]):
+                    totals[at] += Decimal(text)
+        if mark and count:
+            with self._lock:
+                assert self._conn is not None
+                self._conn.execute(f"UPDATE rows SET reconciled = 1 WHERE {condition}", parameters)
+        return count, totals[0], totals[1], totals[2], totals[3]
 
     def unreconciled(self, fixmedins_code: str) -> list[LedgerRow]:
         return list(self._where("fixmedins_code = ? AND voided = 0 AND reconciled = 0", (_text(fixmedins_code),)))
