@@ -19,6 +19,7 @@ from __future__ import annotations
 import gc
 import tempfile
 import traceback
+from array import array
 from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -127,7 +128,9 @@ class ScenarioPlugin:
                  masker: Masker | None = None, pool: ScenarioPool | None = None,
                  spool: Callable[[ScenarioResult], None] | None = None,
                  results: MutableMapping[str, ScenarioResult] | None = None) -> None:
-        self.scenarios = list(scenarios)
+        # Not copied: a run of twenty thousand scenarios holds none of them longer than the caller does (a sequence
+        # that makes each scenario when asked for keeps doing so; the run refers to scenarios by position).
+        self.scenarios = scenarios if isinstance(scenarios, Sequence) else list(scenarios)
         self.pool = pool  # `--jobs`: the scenarios run ahead on the pool's Runners; items take their results
         self.letters = letters  # False: no progress letter (dot) per scenario; the CLI draws its own progress
         self.runner = runner
@@ -142,12 +145,13 @@ class ScenarioPlugin:
         # which keeps them on disk, so that memory does not grow with the run.
         self.spool = spool
         self.results: MutableMapping[str, ScenarioResult] = results if results is not None else {}
-        self.selected: list[str] = []
+        self.selected: Sequence[str] = []  # the ids of `_order` (a view over it)
         self.stop_reason: str | None = None
         self._allure: Any = None
         self._writer: DeferredWriter | None = None
         self._root: _ScenarioRoot | None = None
-        self._order: list[Scenario] = []  # the selected scenarios in run order (-k applied, run-last at the end)
+        # the selected scenarios in run order (-k applied, run-last at the end): their positions in `scenarios`
+        self._order: Sequence[Scenario] = []
         self._items: dict[str, ScenarioItem] = {}  # the items alive: the one running and the next
         # junit.xml, each test case written to a spool file as it ends (run_pytest sets it; pytest's --junitxml
         # would keep every case's XML element to the end of the session)
@@ -182,8 +186,8 @@ class ScenarioPlugin:
         if session.config.option.collectonly:
             self._order = [item.scenario for item in session.items if isinstance(item, ScenarioItem)]
         else:
-            self._order = self._select(session)
-        self.selected = [scenario.id for scenario in self._order]
+            self._order = _Positions(self.scenarios, self._select(session))
+        self.selected = _Ids(self._order)
         self._allure = session.config.pluginmanager.get_plugin("allure_listener")
         if self._allure is not None:
             writer = DeferredWriter(self.masker)
@@ -197,15 +201,18 @@ class ScenarioPlugin:
         if self.pool is not None:  # in run order (run-last at the end, -k applied): what the items will take
             self.pool.start(list(self._order))
 
-    def _select(self, session: pytest.Session) -> list[Scenario]:
-        """The scenarios that -k (and any other plugin's selection) keeps, in run order: pytest's own selection
-        hooks judge throwaway items, a batch at a time, exactly as they judge collected ones."""
-        chosen: list[Scenario] = []
-        ordered = run_order(self.scenarios, lambda scenario: scenario.tags)
+    def _select(self, session: pytest.Session) -> array[int]:
+        """The positions of the scenarios that -k (and any other plugin's selection) keeps, in run order: pytest's
+        own selection hooks judge throwaway items, a batch at a time, exactly as they judge collected ones."""
+        chosen = array("q")
+        scenarios = self.scenarios
+        ordered = run_order(range(len(scenarios)), lambda position: scenarios[position].tags)
         for start in range(0, len(ordered), _SELECTION_BATCH):
-            batch: list[pytest.Item] = [self.item_for(scenario) for scenario in ordered[start:start + _SELECTION_BATCH]]
+            positions = ordered[start:start + _SELECTION_BATCH]
+            batch: list[pytest.Item] = [self.item_for(scenarios[position]) for position in positions]
+            made = {id(item): position for item, position in zip(batch, positions, strict=True)}  # batch keeps them
             session.config.hook.pytest_collection_modifyitems(session=session, config=session.config, items=batch)
-            chosen.extend(item.scenario for item in batch if isinstance(item, ScenarioItem))
+            chosen.extend(made[id(item)] for item in batch if id(item) in made)
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
         deselected = getattr(reporter, "stats", {}).get("deselected")
         if deselected:  # the terminal reporter only counts them: it need not keep the throwaway items
@@ -454,6 +461,45 @@ class _InRunOrder(Sequence[ScenarioResult]):
             found = ScenarioResult(scenario_id=scenario.id, outcome=Outcome.ERROR, clauses=scenario.clauses,
                                    duration_ms=0.0, reason=self._reason)
         return found
+
+
+class _Positions(Sequence[Scenario]):
+    """Scenarios in run order, by their positions in the run's scenario sequence (8 bytes a scenario)."""
+
+    def __init__(self, scenarios: Sequence[Scenario], positions: array[int]) -> None:
+        self._scenarios = scenarios
+        self._positions = positions
+
+    def __len__(self) -> int:
+        return len(self._positions)
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [self._scenarios[position] for position in self._positions[index]]
+        return self._scenarios[self._positions[index]]
+
+
+class _Ids(Sequence[str]):
+    """The ids of scenarios in run order, read from them when asked for; equal to a list of the same ids."""
+
+    def __init__(self, scenarios: Sequence[Scenario]) -> None:
+        self._scenarios = scenarios
+
+    def __len__(self) -> int:
+        return len(self._scenarios)
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [scenario.id for scenario in self._scenarios[index]]
+        return self._scenarios[index].id
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and not isinstance(other, str) and list(self) == list(other)
+
+    __hash__ = None  # type: ignore[assignment]  # equal to lists, which have none
+
+    def __repr__(self) -> str:
+        return repr(list(self))
 
 
 class _ReportedCount:

@@ -39,6 +39,7 @@ from harness.reporting.progress import ProgressDisplay
 from harness.reporting.results_json import results_head
 from harness.reporting.spool import ResultSpool
 from harness.runner import Runner, probe
+from harness.runner.diskindex import ScenariosById
 from harness.runner.ledger import DayBook, Ledger
 from harness.runner.pool import ScenarioPool
 from harness.scenarios.catalogue import load_suites
@@ -165,6 +166,8 @@ def run_session(*, site_file: object = None, suites: list[str] | None = None, se
     daybook = None
     spool = None
     kept = None
+    by_id: ScenariosById | None = None
+    runner: Runner | None = None
     test_keys: tuple[dict[str, str], dict[str, str]] | None = None
     extra: tuple = ()
     try:
@@ -223,7 +226,8 @@ def run_session(*, site_file: object = None, suites: list[str] | None = None, se
             pool = ScenarioPool(runner, [Runner(wrap_target(own) if wrap_target else own, registry, profile, site,
                                                 seed=run_seed) for own in worker_targets])
         names = {spec.infno: spec.title_zh for spec in registry.interfaces()}
-        by_id = {s.id: s for s in selected}
+        # scenario id -> scenario, an index on disk over `selected` (which it does not copy): issue 14
+        by_id = ScenariosById(selected)
         # Each scenario's full result is written (masked) to the spool as it ends; memory keeps a slim one.
         spool = ResultSpool(by_id, masker, masked=masked, registry=registry)
         kept = KeptResults()  # the slim results too, on disk (harness.reporting.kept)
@@ -289,8 +293,12 @@ def run_session(*, site_file: object = None, suites: list[str] | None = None, se
             spool.close()
         if kept is not None:
             kept.close()
+        if by_id is not None:
+            by_id.close()
         if daybook is not None:
             daybook.close()
+        if runner is not None:
+            runner.ledger.close()  # the run's ledger rows (a temporary database)
         if target is not None:
             target.close()
         for own in worker_targets:

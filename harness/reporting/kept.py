@@ -3,9 +3,10 @@
 The end of a run reads each scenario's slim result (`spool.slim_result`: outcome, findings, no exchanges) for the
 verdict, results.json's head, the console summary and the evidence files; a run of twenty thousand scenarios
 holding them all took ~10 MB that grew with the run (issue 14). `KeptResults` is the mapping the pytest plugin
-stores them in: each result is pickled to a temporary file as it is stored and read back when asked for; memory
-keeps two machine integers and a dictionary slot a scenario. Only this process writes and reads the file, and
-`close` removes it (a `tempfile.TemporaryFile`: on Windows too).
+stores them in: each result is pickled to a temporary file as it is stored and read back when asked for; where
+each one is (offset and length, by scenario id) is itself on disk (`harness.runner.diskindex.DiskIndex`), so memory
+keeps nothing a scenario. Only this process writes and reads the files, and `close` removes them (a
+`tempfile.TemporaryFile`: on Windows too).
 """
 
 from __future__ import annotations
@@ -16,12 +17,12 @@ import io
 import pickle
 import tempfile
 import threading
-from array import array
 from collections.abc import Iterator, MutableMapping
 from types import MappingProxyType
 from typing import Any, BinaryIO, ClassVar
 
 from harness.model import ScenarioResult
+from harness.runner.diskindex import DiskIndex
 
 __all__ = ["KeptResults", "RecordFile"]
 
@@ -68,34 +69,34 @@ class KeptResults(MutableMapping[str, ScenarioResult]):
 
     def __init__(self) -> None:
         self._records = RecordFile(tempfile.TemporaryFile(prefix="hsa-cert-kept-"))  # noqa: SIM115 - close()
-        self._row: dict[str, int] = {}
-        self._offsets = array("q")  # per row: offset, length
+        self._where = DiskIndex(2)  # scenario id -> offset, length
 
     def __setitem__(self, scenario_id: str, result: ScenarioResult) -> None:
         buffer = io.BytesIO()
         _Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(result)
         data = buffer.getvalue()
-        at = self._records.append(data)
-        self._offsets.extend((at, len(data)))
-        self._row[scenario_id] = len(self._offsets) // 2 - 1  # after its offsets: a reader never sees one without
+        self._where.put(scenario_id, self._records.append(data), len(data))  # after the record: never one without
 
     def __getitem__(self, scenario_id: str) -> ScenarioResult:
-        row = self._row[scenario_id]
-        data = self._records.read(self._offsets[row * 2], self._offsets[row * 2 + 1])
-        result: Any = pickle.loads(data)  # written by this object, in this process
+        where = self._where.get(scenario_id)
+        if where is None:
+            raise KeyError(scenario_id)
+        result: Any = pickle.loads(self._records.read(*where))  # written by this object, in this process
         return result
 
     def __delitem__(self, scenario_id: str) -> None:
-        del self._row[scenario_id]
+        if not self._where.delete(scenario_id):
+            raise KeyError(scenario_id)
 
     def __iter__(self) -> Iterator[str]:
-        return iter(list(self._row))
+        return iter(self._where)
 
     def __len__(self) -> int:
-        return len(self._row)
+        return len(self._where)
 
     def __contains__(self, scenario_id: object) -> bool:
-        return scenario_id in self._row
+        return scenario_id in self._where
 
     def close(self) -> None:
         self._records.close()
+        self._where.close()

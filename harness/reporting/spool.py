@@ -19,7 +19,6 @@ import json
 import sys
 import tempfile
 import threading
-from array import array
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -37,6 +36,7 @@ from harness.reporting.results_json import (
     scenario_entry,
     write_results_streamed,
 )
+from harness.runner.diskindex import DiskIndex
 from harness.specs import SpecRegistry
 from harness.verdict import is_inconclusive
 
@@ -67,10 +67,9 @@ class ResultSpool:
         self._folder = tempfile.TemporaryDirectory(prefix="hsa-cert-spool-", ignore_cleanup_errors=True)
         self._entries = RecordFile(open(Path(self._folder.name) / "entries.jsonl", "w+b"))  # noqa: SIM115
         self._exchanges = RecordFile(open(Path(self._folder.name) / "exchanges.jsonl", "w+b"))  # noqa: SIM115
-        # scenario id -> its row in `_offsets`: (entry offset, entry length, exchanges offset, exchanges length) in
-        # the spool files, four machine integers a row (a tuple of four int objects cost ~150 bytes a scenario)
-        self._where: dict[str, int] = {}
-        self._offsets = array("q")
+        # scenario id -> (entry offset, entry length, exchanges offset, exchanges length) in the spool files, itself
+        # on disk: memory keeps nothing a scenario (issue 14)
+        self._where = DiskIndex(4)
         self._lock = threading.Lock()
 
     def add(self, result: ScenarioResult) -> None:
@@ -81,18 +80,13 @@ class ResultSpool:
             if self.coverage is not None:
                 self.coverage.add(result)
             entry_at, exchanges_at = self._entries.append(entry), self._exchanges.append(lines)
-            self._where[result.scenario_id] = len(self._offsets) // 4
-            self._offsets.extend((entry_at, len(entry), exchanges_at, len(lines)))
+            self._where.put(result.scenario_id, entry_at, len(entry), exchanges_at, len(lines))
 
     def __contains__(self, scenario_id: object) -> bool:
         return scenario_id in self._where
 
-    def _located(self, scenario_id: str) -> tuple[int, int, int, int] | None:
-        row = self._where.get(scenario_id)
-        if row is None:
-            return None
-        at, entry, exchanges_at, exchanges = self._offsets[row * 4:row * 4 + 4]
-        return at, entry, exchanges_at, exchanges
+    def _located(self, scenario_id: str) -> tuple[int, ...] | None:
+        return self._where.get(scenario_id)
 
     def _masked_entry(self, result: ScenarioResult) -> bytes:
         entry = scenario_entry(result, self._scenarios.get(result.scenario_id), masked=self._masked)
@@ -139,6 +133,7 @@ class ResultSpool:
     def close(self) -> None:
         self._entries.close()
         self._exchanges.close()
+        self._where.close()
         self._folder.cleanup()
 
     def __enter__(self) -> ResultSpool:

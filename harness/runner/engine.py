@@ -26,6 +26,7 @@ from harness.model import (
     Severity,
 )
 from harness.runner.connection import Breaker, Connection
+from harness.runner.diskindex import DiskIndex
 from harness.runner.envelope import Envelopes
 from harness.runner.evaluate import ResponseJudge, merged_patterns
 from harness.runner.ledger import Ledger
@@ -65,7 +66,9 @@ class Runner(StepRunner, Recovery, Envelopes, Connection, ResponseJudge):
                                                                         timeout_s=min(site.limits.timeout_s, 5.0)))
         self._listeners: list[Callable[[RunEvent], None]] = [events] if events else []
         self.listener_errors: list[str] = []  # exceptions a listener raised (reported by the session)
-        self._executions: dict[str, int] = {}
+        # scenario id -> how often this Runner ran it (fresh serials each time), on disk (made on first use): a dict
+        # of every id of a long run lived to its end (issue 14)
+        self._executions: DiskIndex | None = None
         self._sign_no: str | None = None
         self._sign_in_failure: Failure | None = None
         self.breaker = Breaker()  # consecutive infrastructure errors; `breaker_reason` once open
@@ -136,13 +139,17 @@ class Runner(StepRunner, Recovery, Envelopes, Connection, ResponseJudge):
                           f"on {faulty.infno}), which only the embedded reference platform can do (reference = true)")
         if (untampered := tamper_not_applicable(scenario, self.target)) is not None:
             return finish(Outcome.NOT_APPLICABLE, untampered)
+        if self._executions is None:
+            self._executions = DiskIndex(1)
+        ran = self._executions.get(scenario.id)
         try:
             # the site config does not change during a run: a scenario that ran once (counted below) was provisioned
-            if scenario.id not in self._executions:
+            if ran is None:
                 self._preflight(scenario)
         except _NotProvisioned as exc:
             return finish(Outcome.NOT_PROVISIONED, str(exc))
-        count = self._executions[scenario.id] = self._executions.get(scenario.id, 0) + 1
+        count = (ran[0] if ran else 0) + 1
+        self._executions.put(scenario.id, count)
         run = _Run(scenario, self._uniq(scenario.id, count))
         stand_in = self.site.stand_in(scenario.archetype)
         if stand_in:  # the site gives one person per behaviour: a variant runs with its fallback's person

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import re
 import sqlite3
-import sys
 import threading
 from collections.abc import Mapping
 from dataclasses import astuple, dataclass, fields
@@ -35,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.checks import decimal_of
+from harness.runner.ledgerrows import LedgerRows, RowFilter
 from harness.runner.messages import infcode_of
 from harness.scenarios.templates import LEDGER_FIELDS
 
@@ -125,8 +125,9 @@ class DayBook:
 
 class Ledger:
     def __init__(self, daybook: DayBook | None = None, *, parent: Ledger | None = None) -> None:
-        self.rows: list[LedgerRow] = []
-        self._msgids: set[tuple[str, str]] = set()
+        # on disk, read as a list of LedgerRow (harness.runner.ledgerrows: a long run's rows lived in memory to its
+        # end, issue 14); with them the (fixmedins_code, msgid) of every row recorded, for a replayed msgid
+        self.rows = LedgerRows()
         self.daybook = daybook  # None: only this run's rows are reconciled (recon_scope "run")
         # `--jobs`: one scenario's own ledger, merged into the run's (`absorb`) in run order; the run's rows
         # are still found (a reversal's original, a 冲正'd msgid) while the scenario runs.
@@ -135,7 +136,8 @@ class Ledger:
     def absorb(self, other: Ledger) -> None:
         """Take the rows another ledger recorded (a scenario of a `--jobs` run), after this one's."""
         self.rows.extend(other.rows)
-        self._msgids |= other._msgids
+        for code, msgid in other.rows.noted():
+            self.rows.note(code, msgid)
 
     def record(self, infno: str, request: Mapping[str, Any], response: Mapping[str, Any]) -> None:
         """Note a successful exchange if it settled, reversed or 冲正'd something."""
@@ -144,44 +146,47 @@ class Ledger:
         data = first_node(request.get("input"))
         if infno == "2601":
             omsgid = _text(data.get("omsgid"))
-            for row in (*self.rows, *(self.parent.rows if self.parent is not None else ())):
-                if row.msgid == omsgid:
-                    row.voided = True
+            self.rows.void(omsgid)
+            if self.parent is not None:
+                self.parent.rows.void(omsgid)
             if self.daybook is not None and omsgid:
                 self.daybook.void(_text(request.get("fixmedins_code")), omsgid)
             return
         if infno not in SETTLEMENT and infno not in REVERSAL:
             return
         key = (_text(request.get("fixmedins_code")), _text(request.get("msgid")))
-        if key[1] and (key in self._msgids or (self.parent is not None and key in self.parent._msgids)):
+        if key[1] and (self.rows.seen(*key) or (self.parent is not None and self.parent.rows.seen(*key))):
             return  # a replayed msgid is the same message, answered from the record: one settlement, not two
-        self._msgids.add(key)
+        self.rows.note(*key)
         output = response.get("output") if isinstance(response.get("output"), Mapping) else {}
         info = output.get("setlinfo") if isinstance(output.get("setlinfo"), Mapping) else {}
         original = self._find(_text(data.get("setl_id"))) if infno in REVERSAL else None
         cash = info.get("psn_cash_pay", info.get("pdn_cash_pay"))
-        # The codes and the date repeat from row to row: interned, a long run's rows share one copy of each.
-        self.rows.append(LedgerRow(
+        row = LedgerRow(
             msgid=_text(request.get("msgid")),
-            fixmedins_code=sys.intern(_text(request.get("fixmedins_code"))),
+            fixmedins_code=_text(request.get("fixmedins_code")),
             setl_id=_text(info.get("setl_id")),
             kind="reversal" if infno in REVERSAL else "settle",
-            insutype=sys.intern(_text(info.get("insutype")
-                                      or (original.insutype if original else data.get("insutype")))),
-            clr_type=sys.intern(_text(info.get("clr_type") or (original.clr_type if original else ""))),
-            clr_optins=sys.intern(_text(info.get("clr_optins") or (original.clr_optins if original else ""))),
-            setl_date=sys.intern(_text(info.get("setl_time"))[:10]),
+            insutype=_text(info.get("insutype") or (original.insutype if original else data.get("insutype"))),
+            clr_type=_text(info.get("clr_type") or (original.clr_type if original else "")),
+            clr_optins=_text(info.get("clr_optins") or (original.clr_optins if original else "")),
+            setl_date=_text(info.get("setl_time"))[:10],
             medfee_sumamt=decimal_of(info.get("medfee_sumamt")) or _ZERO,
             fund_pay_sumamt=decimal_of(info.get("fund_pay_sumamt")) or _ZERO,
             acct_pay=decimal_of(info.get("acct_pay")) or _ZERO,
             psn_cash_pay=decimal_of(cash) or _ZERO,
-        ))
+        )
+        self.rows.append(row)
         if self.daybook is not None:
-            self.daybook.add(self.rows[-1])
+            self.daybook.add(row)
 
     def _find(self, setl_id: str) -> LedgerRow | None:
-        rows = (*self.rows, *(self.parent.rows if self.parent is not None else ()))
-        return next((row for row in rows if setl_id and row.setl_id == setl_id and row.kind == "settle"), None)
+        if not setl_id:
+            return None
+        found = self.rows.settlement(setl_id)
+        if found is None and self.parent is not None:
+            found = self.parent.rows.settlement(setl_id)
+        return found
 
     def totals(self, fixmedins_code: str, query: Mapping[str, Any]) -> dict[str, Any]:
         """The ledger's totals for a 3201 input (`query` is its data node); the rows it covers count as reconciled."""
@@ -189,34 +194,45 @@ class Ledger:
         end = _text(query.get("stmt_enddate"))[:10]
         optins = _text(query.get("setl_optins") or query.get("clr_optins"))
         flag = _text(query.get("refd_setl_flag") or query.get("fixmedins_refd_setl_flag"))
-        earlier = self.daybook.earlier_runs() if self.daybook is not None else []
-        chosen = [
-            row for row in (*self.rows, *earlier)
-            if not row.voided and row.fixmedins_code == fixmedins_code
-            and (not query.get("insutype") or row.insutype == _text(query.get("insutype")))
-            and (not query.get("clr_type") or row.clr_type == _text(query.get("clr_type")))
+        wanted: RowFilter = (
+            fixmedins_code, _text(query.get("insutype")) if query.get("insutype") else None,
+            _text(query.get("clr_type")) if query.get("clr_type") else None,
             # clr_optins is optional in a settlement's answer: a row without one counts for the agency asked
-            and (not optins or not row.clr_optins or row.clr_optins == optins)
-            and (not begin or row.setl_date >= begin) and (not end or row.setl_date <= end)
-            and (flag not in ("0", "1") or row.kind == ("reversal" if flag == "1" else "settle"))
-        ]
-        for row in chosen:
-            row.reconciled = True
-        cash = sum((r.psn_cash_pay for r in chosen), _ZERO)
+            optins, begin, end, ("reversal" if flag == "1" else "settle") if flag in ("0", "1") else None)
+        # this run's rows summed on disk (the end-of-run 3201 covers them all), then the earlier runs' in the day book
+        count, medfee, fund, acct, cash = self.rows.sums(wanted, mark=True)
+        for row in self.daybook.earlier_runs() if self.daybook is not None else ():
+            if covers(wanted, row):
+                count += 1
+                medfee, fund = medfee + row.medfee_sumamt, fund + row.fund_pay_sumamt
+                acct, cash = acct + row.acct_pay, cash + row.psn_cash_pay
         return {
-            "medfee_sumamt": sum((r.medfee_sumamt for r in chosen), _ZERO),
-            "fund_pay_sumamt": sum((r.fund_pay_sumamt for r in chosen), _ZERO),
-            "acct_pay": sum((r.acct_pay for r in chosen), _ZERO),
+            "medfee_sumamt": medfee,
+            "fund_pay_sumamt": fund,
+            "acct_pay": acct,
             "psn_cash_pay": cash,
             "cash_payamt": cash,
-            "fixmedins_setl_cnt": len(chosen),
+            "fixmedins_setl_cnt": count,
         }
 
 
     def unreconciled(self, fixmedins_code: str) -> list[LedgerRow]:
         """Standing rows of an institution that no 3201 of this run covered (a gap in the suite's reconciliation)."""
-        return [row for row in self.rows
-                if row.fixmedins_code == fixmedins_code and not row.voided and not row.reconciled]
+        return self.rows.unreconciled(fixmedins_code)
+
+    def close(self) -> None:
+        """Let the rows' temporary database go (the ledger is empty after)."""
+        self.rows.close()
+
+
+def covers(wanted: RowFilter, row: LedgerRow) -> bool:
+    """Whether a 3201 with this filter covers the row (what `LedgerRows.covered` selects in SQL)."""
+    code, insutype, clr_type, optins, begin, end, kind = wanted
+    return (not row.voided and row.fixmedins_code == code
+            and (insutype is None or row.insutype == insutype) and (clr_type is None or row.clr_type == clr_type)
+            and (not optins or not row.clr_optins or row.clr_optins == optins)
+            and (not begin or row.setl_date >= begin) and (not end or row.setl_date <= end)
+            and (kind is None or row.kind == kind))
 
 
 def first_node(value: Any) -> Mapping[str, Any]:

@@ -182,6 +182,7 @@ class ScenarioPool:
             own = self._ledgers.pop(scenario.id, None)
             if own is not None:
                 self.main.ledger.absorb(own)
+                own.close()  # its rows are the run's now (a temporary database each: harness.runner.ledgerrows)
 
     def _run_one(self, scenario: Scenario, person: tuple[str, int] | None, *, ledger: Ledger) -> None:
         slot = self._slots[scenario.id]
