@@ -81,6 +81,9 @@ class DeadlineReaper:
     def release(item: Watch) -> None:
         with item.lock:  # after this the reaper never touches the socket (it may be reused by the next exchange)
             item.done = True  # the heap drops it when its deadline comes
+            # ... and lets the socket go now: a closed connection's socket (a TLS one holds OpenSSL's buffers) is
+            # not kept alive by the heap until a deadline that may be minutes away.
+            item.sock = None
 
     def _run(self) -> None:
         while True:
