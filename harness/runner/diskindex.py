@@ -37,8 +37,8 @@ class DiskIndex:
         self._conn.execute(f"CREATE TABLE entries (key BLOB PRIMARY KEY, {columns})")  # UTF-8, lone surrogates too
         names = ", ".join(f"v{i}" for i in range(width))
         self._select = f"SELECT {names} FROM entries WHERE key = ?"
-        self._upsert = (f"INSERT INTO entries (key, {names}) VALUES (?, {', '.join('?' * width)}) ON CONFLICT (key) "
-                        f"DO UPDATE SET {', '.join(f'v{i} = excluded.v{i}' for i in range(width))}")
+        self._insert = f"INSERT OR IGNORE INTO entries (key, {names}) VALUES (?, {', '.join('?' * width)})"
+        self._update = f"UPDATE entries SET {', '.join(f'v{i} = ?' for i in range(width))} WHERE key = ?"
         self._count = 0
 
     def put(self, key: str, *values: int) -> None:
@@ -46,9 +46,10 @@ class DiskIndex:
             raise ValueError(f"{self.width} values a key, got {len(values)}")
         stored = _stored(key)
         with self._lock:
-            known = self._conn.execute(self._select, (stored,)).fetchone() is not None
-            self._conn.execute(self._upsert, (stored, *values))
-            self._count += not known
+            if self._conn.execute(self._insert, (stored, *values)).rowcount:  # a new key: one statement
+                self._count += 1
+            else:  # a key stored again (a re-run scenario): its values change, its place (rowid) stays
+                self._conn.execute(self._update, (*values, stored))
 
     def get(self, key: object) -> tuple[int, ...] | None:
         if not isinstance(key, str):
