@@ -120,17 +120,26 @@ class LedgerRows:
 
     def _where(self, condition: str, parameters: tuple[Any, ...]) -> Iterator[LedgerRow]:
         """The rows meeting an SQL condition, in order, read a batch at a time."""
+        return (self._row(record) for record in self._records("*", condition, parameters))
+
+    def _records(self, columns: str, condition: str, parameters: tuple[Any, ...]) -> Iterator[tuple[Any, ...]]:
+        """`columns` of the rows meeting an SQL condition, in order, read a batch at a time."""
         after = 0
         while True:
             with self._lock:
                 if self._conn is None:
                     return
-                records = self._conn.execute(f"SELECT rowid, * FROM rows WHERE rowid > ? AND ({condition}) "
+                records = self._conn.execute(f"SELECT rowid, {columns} FROM rows WHERE rowid > ? AND ({condition}) "
                                              f"ORDER BY rowid LIMIT {_BATCH}", (after, *parameters)).fetchall()
             if not records:
                 return
             after = records[-1][0]
-            yield from (self._row(record[1:]) for record in records)
+            yield from (record[1:] for record in records)
+
+    def _mark_reconciled(self, condition: str, parameters: tuple[Any, ...]) -> None:
+        with self._lock:
+            assert self._conn is not None
+            self._conn.execute(f"UPDATE rows SET reconciled = 1 WHERE {condition}", parameters)
 
     # --- what the ledger asks -------------------------------------------------------------------
 
@@ -149,9 +158,7 @@ class LedgerRows:
         condition, parameters = _condition(wanted)
         chosen = list(self._where(condition, parameters))
         if mark and chosen:
-            with self._lock:
-                assert self._conn is not None
-                self._conn.execute(f"UPDATE rows SET reconciled = 1 WHERE {condition}", parameters)
+            self._mark_reconciled(condition, parameters)
             for row in chosen:
                 row.reconciled = True
         return chosen
@@ -161,25 +168,13 @@ class LedgerRows:
         each summed from Decimal("0.00") in row order; `mark`: note the rows reconciled. Read a batch at a time: the
         end-of-run reconciliation covers every row of the run, which made as objects at once grew with the run."""
         condition, parameters = _condition(wanted)
-        count, totals, after = 0, [_ZERO] * 4, 0
-        while True:
-            with self._lock:
-                if self._conn is None:
-                    break
-                records = self._conn.execute(
-                    f"SELECT rowid, {', '.join(_SUMMED)} FROM rows WHERE rowid > ? AND ({condition}) ORDER BY rowid "
-                    f"LIMIT {_BATCH}", (after, *parameters)).fetchall()
-            if not records:
-                break
-            after = records[-1][0]
-            for record in records:
-                count += 1
-                for at, text in enumerate(record[1:]):
-                    totals[at] += Decimal(text)
+        count, totals = 0, [_ZERO] * 4
+        for record in self._records(", ".join(_SUMMED), condition, parameters):
+            count += 1
+            for at, text in enumerate(record):
+                totals[at] += Decimal(text)
         if mark and count:
-            with self._lock:
-                assert self._conn is not None
-                self._conn.execute(f"UPDATE rows SET reconciled = 1 WHERE {condition}", parameters)
+            self._mark_reconciled(condition, parameters)
         return count, totals[0], totals[1], totals[2], totals[3]
 
     def unreconciled(self, fixmedins_code: str) -> list[LedgerRow]:
