@@ -168,6 +168,7 @@ def run_session(*, site_file: object = None, suites: list[str] | None = None, se
     kept = None
     by_id: ScenariosById | None = None
     runner: Runner | None = None
+    pool: ScenarioPool | None = None
     test_keys: tuple[dict[str, str], dict[str, str]] | None = None
     extra: tuple = ()
     try:
@@ -220,7 +221,6 @@ def run_session(*, site_file: object = None, suites: list[str] | None = None, se
         daybook = open_daybook(site, run_id) if wrap_target is None else None
         if daybook is not None:  # a persistent site: the end-of-run 3201 counts the harness's earlier runs too
             runner.ledger = Ledger(daybook=daybook)
-        pool = None
         if jobs > 1:  # each worker its own Target (connection, sign-in); the run's Runner gets their events
             worker_targets.extend(make_target() for _ in range(jobs))
             pool = ScenarioPool(runner, [Runner(wrap_target(own) if wrap_target else own, registry, profile, site,
@@ -297,8 +297,9 @@ def run_session(*, site_file: object = None, suites: list[str] | None = None, se
             by_id.close()
         if daybook is not None:
             daybook.close()
-        if runner is not None:
-            runner.ledger.close()  # the run's ledger rows (a temporary database)
+        for used in (runner, *(pool.workers if pool is not None else ())):
+            if used is not None:
+                used.close()  # its temporary databases (ledger rows, execution counts)
         if target is not None:
             target.close()
         for own in worker_targets:

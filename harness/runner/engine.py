@@ -82,6 +82,13 @@ class Runner(StepRunner, Recovery, Envelopes, Connection, ResponseJudge):
         self.first_findings: dict[tuple[str, str], str] = {}  # one schema finding per (interface, clause) and run
         self._field_types: dict[str, str] | None = None
 
+    def close(self) -> None:
+        """Let the Runner's temporary databases go: its ledger's rows and its execution counts."""
+        self.ledger.close()
+        if self._executions is not None:
+            self._executions.close()
+            self._executions = None
+
     # --- events -------------------------------------------------------------------------------
 
     def add_listener(self, listener: Callable[[RunEvent], None]) -> None:
