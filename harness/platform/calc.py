@@ -265,39 +265,30 @@ def settle(
         inscp += r.inscp_scp_amt
         hosp_part += r.hosp_part_amt
 
-    act_pay_dedc = min(inscp, money(rule.deductible)) if inscp > 0 else ZERO
-    hifp = money((inscp - act_pay_dedc) * rule.pool_ratio) if inscp > 0 else ZERO
+    if inscp > 0:
+        act_pay_dedc = min(inscp, _money(rule.deductible))
+        hifp = ((inscp - act_pay_dedc) * rule.pool_ratio).quantize(CENT, ROUND_HALF_UP)  # money(): a Decimal
+    else:
+        act_pay_dedc = hifp = ZERO
     cap_left: Decimal | None = None
     if rule.annual_cap is not None:
-        cap_left = max(money(rule.annual_cap) - money(pool_used_this_year), ZERO)
+        cap_left = max(_money(rule.annual_cap) - _money(pool_used_this_year), ZERO)
         hifp = min(hifp, cap_left)
     fund = hifp
     psn_part = medfee - fund - hosp_part
     acct = ZERO
     if use_account and rule.has_account and balance > 0:
-        acct = max(min(money(balance), inscp - fund, psn_part), ZERO)
+        acct = max(min(_money(balance), inscp - fund, psn_part), ZERO)
+    # positionally, in the order of the fields (a frozen dataclass's keyword arguments cost a third more)
     return SettlementAmounts(
-        medfee_sumamt=medfee,
-        fulamt_ownpay_amt=fulamt,
-        overlmt_selfpay=overlmt - hosp_part,
-        preselfpay_amt=preselfpay,
-        inscp_scp_amt=inscp,
-        act_pay_dedc=act_pay_dedc,
-        hifp_pay=hifp,
-        pool_prop_selfpay=rule.pool_ratio,
-        cvlserv_pay=ZERO,
-        hifes_pay=ZERO,
-        hifmi_pay=ZERO,
-        hifob_pay=ZERO,
-        maf_pay=ZERO,
-        oth_pay=ZERO,
-        hifdm_pay=ZERO,
-        fund_pay_sumamt=fund,
-        psn_part_amt=psn_part,
-        acct_pay=acct,
-        acct_mulaid_pay=ZERO,
-        psn_cash_pay=psn_part - acct,
-        hosp_part_amt=hosp_part,
-        balc=money(balance) - acct,
-        crt_payb_lmt_amt=cap_left,
-    )
+        medfee, fulamt, overlmt - hosp_part, preselfpay, inscp, act_pay_dedc, hifp, rule.pool_ratio,
+        ZERO, ZERO, ZERO, ZERO, ZERO, ZERO, ZERO,  # cvlserv_pay hifes_pay hifmi_pay hifob_pay maf_pay oth_pay hifdm_pay
+        fund, psn_part, acct, ZERO, psn_part - acct, hosp_part, _money(balance) - acct, cap_left,
+    )  # fmt: skip
+
+
+def _money(value: Any) -> Decimal:
+    """money(value), without dec()'s conversions for what is already a Decimal (every amount settle gets)."""
+    if type(value) is Decimal:
+        return value.quantize(CENT, ROUND_HALF_UP)
+    return money(value)
