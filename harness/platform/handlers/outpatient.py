@@ -17,7 +17,6 @@ from harness.platform.context import Call, handler
 from harness.platform.dialect import speak
 from harness.platform.refusals import Refusal, invalid_request
 from harness.platform.settling import (
-    active_settlements,
     check_sum,
     person_for,
     reverse_requested,
@@ -70,7 +69,7 @@ def register(call: Call) -> dict[str, Any]:
 def cancel_registration(call: Call) -> None:
     data = call.obj("data")
     visit = visit_for(call, str(data.get("mdtrt_id") or ""), str(data.get("psn_no") or ""), "outpatient")
-    if active_settlements(call, visit.mdtrt_id):
+    if has_live_settlement(call.conn, visit.mdtrt_id):
         raise Refusal("", "该就诊已结算，不能撤销挂号")
     update_visit(call.conn, visit.mdtrt_id, status="cancelled")
     call.conn.execute("UPDATE fees SET status = 'cancelled' WHERE mdtrt_id = ? AND setl_id IS NULL", (visit.mdtrt_id,))
@@ -81,7 +80,7 @@ def cancel_registration(call: Call) -> None:
 def visit_info(call: Call) -> None:
     info = call.obj("mdtrtinfo")
     visit = visit_for(call, str(info.get("mdtrt_id") or ""), str(info.get("psn_no") or ""), "outpatient")
-    if active_settlements(call, visit.mdtrt_id):
+    if has_live_settlement(call.conn, visit.mdtrt_id):
         raise Refusal("", "该就诊已结算，不能修改就诊信息")
     data = dict(visit.data, mdtrtinfo=info, diseinfo=call.node("diseinfo") or [])
     if info.get("exp_content"):
@@ -152,7 +151,7 @@ def upload_fees(call: Call) -> dict[str, Any]:
             mdtrt_id = visits[key] = visit_for(call, key[0], key[1], "outpatient").mdtrt_id
         taken = serials.get(mdtrt_id)
         if taken is None:
-            if active_settlements(call, mdtrt_id):
+            if has_live_settlement(call.conn, mdtrt_id):
                 raise Refusal("", "该就诊已结算，不能上传费用明细")
             taken = serials[mdtrt_id] = {r[0] for r in call.conn.execute(
                 "SELECT feedetl_sn FROM fees WHERE mdtrt_id = ? AND status = 'active'", (mdtrt_id,))}
