@@ -155,7 +155,8 @@ def compute(call: Call, person: Person, rows: list[FeeClass], *, care: str, use_
     unmapped = sorted({r.feedetl_sn for r in rows if r.known and not r.mapped})
     if unmapped:
         call.warn("参保地未对照的项目已按就医地目录等级结算（费用明细流水号 " + "、".join(unmapped) + "）")
-    used = pool_used(call.conn, person.psn_no, care, str(call.now.year))
+    # what the pool paid this year matters only under an annual cap (settle() reads it for nothing else)
+    used = pool_used(call.conn, person.psn_no, care, str(call.now.year)) if rule.annual_cap is not None else ZERO
     if call.infno in PRESETTLEMENTS and call.switches.on("presettle-ignores-account"):
         use_account = False
     amounts = settle(rows, rule, pool_used_this_year=used, balance=person.balc, use_account=use_account)
