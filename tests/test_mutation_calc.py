@@ -332,3 +332,83 @@ def test_the_account_pays_no_more_than_the_personal_part_when_a_refund_lowers_it
     got = settle(mixed, rule, pool_used_this_year=ZERO, balance=D("500"), use_account=True)
     assert (got.medfee_sumamt, got.inscp_scp_amt, got.psn_part_amt, got.acct_pay, got.psn_cash_pay) == (
         D("86.00"), D("100.00"), D("86.00"), D("86.00"), D("0.00"))
+
+
+# --- settle() against its formulas as first written (issue 16 made it faster; it must compute the same) ---
+
+
+def _settle_as_written(rows: list[FeeClass], rule: BenefitRule, *, pool_used_this_year: Decimal, balance: Decimal,
+                       use_account: bool) -> SettlementAmounts:  # fmt: skip
+    """settle() before issue 16: money() at every rounding, six sums, keyword construction."""
+    medfee = sum((r.amount for r in rows), ZERO)
+    fulamt = sum((r.fulamt_ownpay_amt for r in rows), ZERO)
+    overlmt = sum((r.overlmt_amt for r in rows), ZERO)
+    preselfpay = sum((r.preselfpay_amt for r in rows), ZERO)
+    inscp = sum((r.inscp_scp_amt for r in rows), ZERO)
+    hosp_part = sum((r.hosp_part_amt for r in rows), ZERO)
+    act_pay_dedc = min(inscp, money(rule.deductible)) if inscp > 0 else ZERO
+    hifp = money((inscp - act_pay_dedc) * rule.pool_ratio) if inscp > 0 else ZERO
+    cap_left = None
+    if rule.annual_cap is not None:
+        cap_left = max(money(rule.annual_cap) - money(pool_used_this_year), ZERO)
+        hifp = min(hifp, cap_left)
+    psn_part = medfee - hifp - hosp_part
+    acct = ZERO
+    if use_account and rule.has_account and balance > 0:
+        acct = max(min(money(balance), inscp - hifp, psn_part), ZERO)
+    zero = dict.fromkeys(("cvlserv_pay", "hifes_pay", "hifmi_pay", "hifob_pay", "maf_pay", "oth_pay", "hifdm_pay",
+                          "acct_mulaid_pay"), ZERO)  # fmt: skip
+    return SettlementAmounts(
+        medfee_sumamt=medfee, fulamt_ownpay_amt=fulamt, overlmt_selfpay=overlmt - hosp_part,
+        preselfpay_amt=preselfpay, inscp_scp_amt=inscp, act_pay_dedc=act_pay_dedc, hifp_pay=hifp,
+        pool_prop_selfpay=rule.pool_ratio, fund_pay_sumamt=hifp, psn_part_amt=psn_part, acct_pay=acct,
+        psn_cash_pay=psn_part - acct, hosp_part_amt=hosp_part, balc=money(balance) - acct, crt_payb_lmt_amt=cap_left,
+        **zero,
+    )  # fmt: skip
+
+
+def _random_case(rng: Any) -> tuple[list[FeeClass], BenefitRule, Decimal, Decimal, bool]:
+    def amount(high: int, places: int = 2) -> Decimal:
+        return D(rng.randint(0, high * 10**places)).scaleb(-places)
+
+    rows = []
+    for n in range(rng.randint(0, 6)):
+        item = CatalogueItem(
+            f"I{n}", f"M{n}", "x", rng.choice(["01", "02", "03"]), "09", amount(500),
+            pric_uplmt_amt=rng.choice([NO_CAP, amount(400)]),
+            selfpay_prop=rng.choice([D("0"), D("0.1"), D("0.05"), D("0.333")]),
+            mapped=rng.random() < 0.8, lmt_used_flag=rng.choice(["0", "1"]), overlmt_hosp_part=rng.random() < 0.3,
+        )  # fmt: skip
+        cnt = rng.choice([D(1), D(2), D("0.5"), D(3), D(-1)])
+        pric = amount(600, rng.choice([0, 1, 2, 3]))
+        fee = FeeInput(str(n), item.med_list_codg, "", money(pric * cnt) + rng.choice([ZERO, D("0.001"), D("-0.004")]),
+                       cnt, pric, rng.choice(["", "0", "1", "2"]))  # fmt: skip
+        rows.append(classify(fee, item if rng.random() < 0.9 else None))
+    rule = BenefitRule(
+        deductible=rng.choice([ZERO, D("20"), D("0.5"), amount(2000, 3), D("-5")]),
+        pool_ratio=rng.choice([D("0.6"), D("0.85"), D("0.333"), D("1"), D("0"), D("0.005"), D("1.2")]),
+        annual_cap=rng.choice([None, D("4000"), amount(300, 3)]),
+        has_account=rng.random() < 0.7,
+    )
+    balance = rng.choice([ZERO, D("-1"), amount(3000, 3)])
+    return rows, rule, amount(5000, rng.choice([2, 3])), balance, rng.random() < 0.7
+
+
+def test_settle_computes_what_its_formulas_as_first_written_compute() -> None:
+    import random
+
+    rng = random.Random(16)
+    seen = {"account": 0, "cap": 0, "half-cent": 0}
+    for _ in range(3000):
+        rows, rule, used, balance, use_account = _random_case(rng)
+        got = settle(rows, rule, pool_used_this_year=used, balance=balance, use_account=use_account)
+        want = _settle_as_written(rows, rule, pool_used_this_year=used, balance=balance, use_account=use_account)
+        assert got == want, (rows, rule, used, balance, use_account)
+        # the same value is not enough: the same text (exponent) and sign, which str() and the wire show
+        assert [str(getattr(got, n)) for n in MONEY_FIELD_NAMES] == [str(getattr(want, n)) for n in MONEY_FIELD_NAMES]
+        assert str(got.crt_payb_lmt_amt) == str(want.crt_payb_lmt_amt)
+        seen["account"] += got.acct_pay > 0
+        seen["cap"] += got.crt_payb_lmt_amt is not None and got.hifp_pay == got.crt_payb_lmt_amt > 0
+        exact = (got.inscp_scp_amt - got.act_pay_dedc) * rule.pool_ratio
+        seen["half-cent"] += got.inscp_scp_amt > 0 and exact.scaleb(3) % 10 == 5
+    assert min(seen.values()) >= 10, seen  # the cases reach the account, the cap and the rounding of a half cent
