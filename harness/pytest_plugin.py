@@ -16,15 +16,17 @@ tests and configuration are never collected. The only module of harness/ that im
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import tempfile
 import traceback
 from array import array
-from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
+from _pytest import runner as pytest_runner  # pytest's per-phase runner (PYTEST_CURRENT_TEST)
 
 from harness.model import Failure, Grade, Outcome, Scenario, ScenarioResult
 from harness.reporting.allure import DeferredWriter, StepRecorder, apply_stable_ids, label_advisories, label_scenario
@@ -544,6 +546,28 @@ _SELECTION_BATCH = 512  # throwaway items judged by -k at a time
 _GROWTH_BEFORE_COLLECTION = 500_000
 
 
+@contextlib.contextmanager
+def _current_test_not_in_environ() -> Iterator[None]:
+    """While the scenarios run, pytest does not put PYTEST_CURRENT_TEST ("<node id> (setup)") into the environment.
+
+    pytest sets it at each phase of each item (three values a scenario, each new) through putenv, and glibc keeps
+    every "NAME=value" string it was ever given for the life of the process (a pointer getenv handed out may
+    still be held), so the run kept about 300 bytes of C memory a scenario: 3 MB at 10,000 scenarios, the
+    harness's memory growth that Python's allocator does not see (issue 14, bench/scale.py). Nothing reads the
+    variable: scenario items are not test code and start no process. pytest's own function for it is replaced
+    for the run (by name, when it exists: without it nothing changes) and put back after.
+    """
+    original = getattr(pytest_runner, "_update_current_test_var", None)
+    if original is None:
+        yield
+        return
+    pytest_runner._update_current_test_var = lambda _item, _when: None  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        pytest_runner._update_current_test_var = original  # type: ignore[attr-defined]
+
+
 def run_pytest(plugin: ScenarioPlugin, *, root: Path, keyword: str | None = None, alluredir: Path | None = None,
                junitxml: Path | None = None, quiet: bool = True, extra_args: Sequence[str] = ()) -> int:
     """Run the plugin's scenarios under pytest in this process; returns pytest's exit status.
@@ -583,6 +607,7 @@ def run_pytest(plugin: ScenarioPlugin, *, root: Path, keyword: str | None = None
         gc.collect()
         gc.freeze()
         try:
-            return int(pytest.main(args, plugins=[plugin]))
+            with _current_test_not_in_environ():
+                return int(pytest.main(args, plugins=[plugin]))
         finally:
             gc.unfreeze()

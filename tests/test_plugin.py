@@ -258,6 +258,29 @@ def test_run_pytest_freezes_the_loaded_heap_keeps_collection_on_and_restores_the
     assert gc.get_freeze_count() == 0
 
 
+def test_run_pytest_puts_no_per_scenario_string_into_the_process_environment(tmp_path: Path,
+                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """glibc keeps every string ever given to putenv: pytest's PYTEST_CURRENT_TEST ("<node id> (setup)", three new
+    values a scenario) made the harness's C memory grow with the run (issue 14)."""
+    import os
+
+    from _pytest import runner as pytest_runner
+
+    from harness import pytest_plugin
+
+    put: list[str] = []
+    real_putenv = os.putenv
+    monkeypatch.setattr(os, "putenv", lambda key, value: (put.append(os.fsdecode(key)), real_putenv(key, value)))
+    outer = os.environ.get("PYTEST_CURRENT_TEST")  # this test's own, set by the pytest running it
+    replaced = pytest_runner._update_current_test_var
+    plugin = plugin_for(FakeSite(), suite())
+    status = pytest_plugin.run_pytest(plugin, root=tmp_path)
+    assert status == 1 and len(plugin.ordered_results()) == len(suite())
+    assert "PYTEST_CURRENT_TEST" not in put
+    assert os.environ.get("PYTEST_CURRENT_TEST") == outer
+    assert pytest_runner._update_current_test_var is replaced  # put back after the run
+
+
 def test_advisories_pass_visibly_and_inconclusive_is_skipped_with_its_reason(pytester: pytest.Pytester,
                                                                              tmp_path: Path) -> None:
     from dataclasses import replace
