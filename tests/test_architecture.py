@@ -57,8 +57,8 @@ OWNERS: dict[str, str | tuple[str, ...]] = {
     "jinja2": "reporting/certificate.py",
     "allure": "reporting/allure.py",
     "allure_commons": "reporting/allure.py",
-    "pytest": "pytest_plugin.py",
-    "_pytest": "pytest_plugin.py",
+    "pytest": ("pytest_plugin/items.py", "pytest_plugin/plugin.py", "pytest_plugin/run.py"),
+    "_pytest": "pytest_plugin/run.py",  # PYTEST_CURRENT_TEST's updater, kept out of the run
     "responses": "platform/inprocess.py",
     "orjson": "platform/codec.py",
     "rich": "reporting/progress.py",

@@ -1,34 +1,19 @@
-"""The pytest plugin: one pytest item per scenario, run by the engine's Runner.
-
-Scenarios are not test files: a `ScenarioPlugin` instance, given the scenarios and a Runner, claims
-the collection root and yields one `ScenarioItem` per scenario, in the given order except that those
-tagged `run-last` run after all others (node id `<area>::<scenario id>`:
-allure-pytest needs a `::` in node ids; `-k` matches the scenario id, area, interface, kind, level,
-capabilities and archetype). Outcomes map onto pytest's: passed (advisories, i.e. SHOULD / MAY
-findings, shown in Allure as a label, a parameter and an attachment); failed (a MUST finding, Allure
-"failed"); error (infrastructure, reported as ERROR and shown by Allure as "broken"); inconclusive
-(refused for an unrecognised reason), not provisioned and not applicable are skipped with their
-reason (Allure "skipped": never counted as passed).
-
-`run_pytest()` drives pytest in process with the plugin and an empty ini file, so the project's own
-tests and configuration are never collected. The only module of harness/ that imports pytest.
-"""
+"""`ScenarioPlugin`: pytest's hooks for a list of scenarios, run one item at a time by the engine's Runner."""
 
 from __future__ import annotations
 
-import contextlib
 import gc
-import tempfile
 import traceback
 from array import array
-from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
-from _pytest import runner as pytest_runner  # pytest's per-phase runner (PYTEST_CURRENT_TEST)
 
 from harness.model import Failure, Grade, Outcome, Scenario, ScenarioResult
+from harness.pytest_plugin.items import ScenarioItem, ScenarioRoot
+from harness.pytest_plugin.views import COUNTED_PASS, DESELECTED, Ids, InRunOrder, Positions, ReportedCount
 from harness.reporting.allure import DeferredWriter, StepRecorder, apply_stable_ids, label_advisories, label_scenario
 from harness.reporting.curl import curl_command
 from harness.reporting.junit import JunitSpool
@@ -39,85 +24,13 @@ from harness.runner.pool import ScenarioPool
 from harness.runner.safety import internal_error_reason
 from harness.scenarios.catalogue import run_order
 from harness.specs import GRADE_LABELS, effective_grade
-from harness.specs.findings_zh import reason_both, title_en, title_zh
-from harness.verdict import is_advisory, is_inconclusive, is_must_finding
+from harness.specs.findings_zh import title_en, title_zh
+from harness.verdict import is_advisory, is_must_finding
 
-__all__ = ["ScenarioItem", "ScenarioPlugin", "run_pytest"]
-
-
-class ScenarioFailed(AssertionError):
-    """A conformance finding (Allure: failed)."""
-
-    def __init__(self, result: ScenarioResult, masker: Masker | None = None) -> None:
-        first = result.failures[0] if result.failures else None
-        text = f"{title_en(first)} {title_zh(first)}".rstrip() if first is not None else "scenario failed"
-        super().__init__((masker or _WRITABLE).text(text))
-        self.result = result
-
-
-class ScenarioBroken(Exception):
-    """An infrastructure error (pytest: ERROR, Allure: broken)."""
-
-    def __init__(self, result: ScenarioResult, masker: Masker | None = None) -> None:
-        super().__init__((masker or _WRITABLE).text(reason_both(result.reason) or "infrastructure error"))
-        self.result = result
-
-
-_WRITABLE = Masker(enabled=False)  # masks nothing; escapes what a file cannot hold
-
-
-class ScenarioItem(pytest.Item):
-    def __init__(self, *, scenario: Scenario, plugin: ScenarioPlugin, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.scenario = scenario
-        self.plugin = plugin
-        self.funcargs: dict[str, Any] = {}  # allure-pytest reads it
-        self.result: ScenarioResult | None = None
-        words = {scenario.area, scenario.interface, scenario.kind, scenario.level.value, *scenario.capabilities,
-                 *scenario.tags, *([scenario.archetype] if scenario.archetype else [])}
-        self.extra_keyword_matches.update(w for w in words if w)
-
-    def runtest(self) -> None:
-        result = self.plugin.execute(self)
-        masker = self.plugin.masker
-        if result.outcome is Outcome.PASSED:
-            return
-        if result.outcome is Outcome.INCONCLUSIVE:
-            why = next((f.title for f in result.failures if is_inconclusive(f)), result.reason)
-            pytest.skip(masker.text(f"inconclusive (never counted as passed): {why}"))
-        if result.outcome in (Outcome.NOT_PROVISIONED, Outcome.NOT_APPLICABLE):
-            pytest.skip(masker.text(f"{result.outcome.value.replace('_', ' ')}: {result.reason}"))
-        if result.outcome is Outcome.ERROR:
-            raise ScenarioBroken(result, masker)
-        raise ScenarioFailed(result, masker)
-
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
-        error = excinfo.value
-        if isinstance(error, ScenarioFailed | ScenarioBroken):
-            try:
-                return self.plugin.masker.text(self.plugin.describe(self.scenario, error.result))
-            except Exception as exc:  # the failure text must never lose the scenario's result
-                return self.plugin.masker.text(f"{error}\n(the full failure text could not be made: "
-                                               f"{internal_error_reason(exc)})")
-        return self.plugin.masker.text(str(super().repr_failure(excinfo, style=style)))
-
-    def reportinfo(self) -> tuple[Path, int | None, str]:
-        source = self.scenario.source or "scenarios"
-        file, _, line = source.partition(":")
-        return Path(file), (int(line) - 1 if line.isdigit() else None), self.scenario.id
-
-
-class _ScenarioRoot(pytest.Directory):
-    """Stands in for the collection root. Under --collect-only its children are the scenario items; a run makes
-    them one at a time instead (`ScenarioPlugin.pytest_runtestloop`), so that no item outlives its scenario:
-    twenty thousand items held from collection to the end of the session took ~40 MB (issue 14)."""
-
-    plugin: ScenarioPlugin
-
-    def collect(self) -> Iterable[pytest.Item]:
-        if not self.config.option.collectonly:
-            return ()
-        return [self.plugin.item_for(scenario) for scenario in self.plugin.scenarios]
+_SELECTION_BATCH = 512  # throwaway items judged by -k at a time
+# A backstop for a caller that turned automatic collection off (run_pytest leaves it on): objects the cyclic
+# collector tracks, net, since its last pass; past this a full collection runs between scenarios.
+_GROWTH_BEFORE_COLLECTION = 500_000
 
 
 class ScenarioPlugin:
@@ -151,7 +64,7 @@ class ScenarioPlugin:
         self.stop_reason: str | None = None
         self._allure: Any = None
         self._writer: DeferredWriter | None = None
-        self._root: _ScenarioRoot | None = None
+        self._root: ScenarioRoot | None = None
         # the selected scenarios in run order (-k applied, run-last at the end): their positions in `scenarios`
         self._order: Sequence[Scenario] = []
         self._items: dict[str, ScenarioItem] = {}  # the items alive: the one running and the next
@@ -165,7 +78,7 @@ class ScenarioPlugin:
     def pytest_collect_directory(self, path: Path, parent: pytest.Collector) -> pytest.Collector | None:
         if path != parent.config.rootpath:
             return None
-        root = _ScenarioRoot.from_parent(parent, path=path)
+        root = ScenarioRoot.from_parent(parent, path=path)
         root.plugin = self
         self._root = root
         return root
@@ -188,8 +101,8 @@ class ScenarioPlugin:
         if session.config.option.collectonly:
             self._order = [item.scenario for item in session.items if isinstance(item, ScenarioItem)]
         else:
-            self._order = _Positions(self.scenarios, self._select(session))
-        self.selected = _Ids(self._order)
+            self._order = Positions(self.scenarios, self._select(session))
+        self.selected = Ids(self._order)
         self._allure = session.config.pluginmanager.get_plugin("allure_listener")
         if self._allure is not None:
             writer = DeferredWriter(self.masker)
@@ -198,7 +111,7 @@ class ScenarioPlugin:
         if isinstance(getattr(reporter, "_progress_nodeids_reported", None), set):
             # pytest keeps the node id of every reported test to count its progress: a count does the same for
             # items that each report once (twenty thousand node ids, ~8 MB)
-            reporter._progress_nodeids_reported = _ReportedCount()  # type: ignore[union-attr]
+            reporter._progress_nodeids_reported = ReportedCount()  # type: ignore[union-attr]
         self.runner.emit("run-started", total=len(self.selected))
         if self.pool is not None:  # in run order (run-last at the end, -k applied): what the items will take
             self.pool.start(list(self._order))
@@ -218,7 +131,7 @@ class ScenarioPlugin:
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
         deselected = getattr(reporter, "stats", {}).get("deselected")
         if deselected:  # the terminal reporter only counts them: it need not keep the throwaway items
-            deselected[:] = [_DESELECTED] * len(deselected)
+            deselected[:] = [DESELECTED] * len(deselected)
         return chosen
 
     @pytest.hookimpl(tryfirst=True)
@@ -344,7 +257,7 @@ class ScenarioPlugin:
             setup_teardown.pop()
         passed = stats.get("passed")
         if passed and getattr(passed[-1], "nodeid", None) == nodeid:
-            passed[-1] = _COUNTED_PASS
+            passed[-1] = COUNTED_PASS
 
     def pytest_report_teststatus(self, report: pytest.TestReport, config: pytest.Config) -> Any:
         if report.when == "call" and report.failed:
@@ -389,7 +302,7 @@ class ScenarioPlugin:
         """Slim results (`slim_result`) of the selected scenarios in run order, each read from `results` when asked
         for; those never run are ERROR with the reason."""
         reason = f"not run: {self.stop_reason}" if self.stop_reason else "not run: the run was interrupted"
-        return _InRunOrder(self._order, self.results, reason)
+        return InRunOrder(self._order, self.results, reason)
 
     def _grade_of(self, scenario: Scenario) -> Callable[[Failure], Grade]:
         """A finding's effective grade in this scenario (what the runner stores on the result's failures)."""
@@ -443,171 +356,3 @@ class ScenarioPlugin:
         return None
 
 
-class _InRunOrder(Sequence[ScenarioResult]):
-    """The selected scenarios' results in run order, read one at a time from the plugin's store."""
-
-    def __init__(self, order: Sequence[Scenario], results: Mapping[str, ScenarioResult], reason: str) -> None:
-        self._order = order
-        self._results = results
-        self._reason = reason
-
-    def __len__(self) -> int:
-        return len(self._order)
-
-    def __getitem__(self, index: Any) -> Any:
-        if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(len(self)))]
-        scenario = self._order[index]
-        found = self._results.get(scenario.id)
-        if found is None:
-            found = ScenarioResult(scenario_id=scenario.id, outcome=Outcome.ERROR, clauses=scenario.clauses,
-                                   duration_ms=0.0, reason=self._reason)
-        return found
-
-
-class _Positions(Sequence[Scenario]):
-    """Scenarios in run order, by their positions in the run's scenario sequence (8 bytes a scenario)."""
-
-    def __init__(self, scenarios: Sequence[Scenario], positions: array[int]) -> None:
-        self._scenarios = scenarios
-        self._positions = positions
-
-    def __len__(self) -> int:
-        return len(self._positions)
-
-    def __getitem__(self, index: Any) -> Any:
-        if isinstance(index, slice):
-            return [self._scenarios[position] for position in self._positions[index]]
-        return self._scenarios[self._positions[index]]
-
-
-class _Ids(Sequence[str]):
-    """The ids of scenarios in run order, read from them when asked for; equal to a list of the same ids."""
-
-    def __init__(self, scenarios: Sequence[Scenario]) -> None:
-        self._scenarios = scenarios
-
-    def __len__(self) -> int:
-        return len(self._scenarios)
-
-    def __getitem__(self, index: Any) -> Any:
-        if isinstance(index, slice):
-            return [scenario.id for scenario in self._scenarios[index]]
-        return self._scenarios[index].id
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Sequence) and not isinstance(other, str) and list(self) == list(other)
-
-    __hash__ = None  # type: ignore[assignment]  # equal to lists, which have none
-
-    def __repr__(self) -> str:
-        return repr(list(self))
-
-
-class _ReportedCount:
-    """Stands in for the terminal reporter's set of reported node ids: it only ever adds to it and counts it."""
-
-    __slots__ = ("_count",)
-
-    def __init__(self) -> None:
-        self._count = 0
-
-    def add(self, _nodeid: object) -> None:
-        self._count += 1
-
-    def __len__(self) -> int:
-        return self._count
-
-
-class _CountedPass:
-    """Stands in for a passed scenario's report in the terminal reporter's statistics: counted, nothing else."""
-
-    __slots__ = ()
-    nodeid = head_line = longreprtext = capstdout = capstderr = caplog = ""
-    when = "call"
-    outcome = "passed"
-    passed = True
-    failed = skipped = False
-    count_towards_summary = True
-    longrepr = None
-    duration = 0.0
-    location = ("", None, "")
-    sections: tuple[tuple[str, str], ...] = ()
-    user_properties: tuple[tuple[str, object], ...] = ()
-
-
-_COUNTED_PASS = _CountedPass()
-_DESELECTED = object()  # stands in for a deselected item in the terminal reporter's statistics: counted, nothing else
-_SELECTION_BATCH = 512  # throwaway items judged by -k at a time
-
-
-# A backstop for a caller that turned automatic collection off (run_pytest leaves it on): objects the cyclic
-# collector tracks, net, since its last pass; past this a full collection runs between scenarios.
-_GROWTH_BEFORE_COLLECTION = 500_000
-
-
-@contextlib.contextmanager
-def _current_test_not_in_environ() -> Iterator[None]:
-    """While the scenarios run, pytest does not put PYTEST_CURRENT_TEST ("<node id> (setup)") into the environment.
-
-    pytest sets it at each phase of each item (three values a scenario, each new) through putenv, and glibc keeps
-    every "NAME=value" string it was ever given for the life of the process (a pointer getenv handed out may
-    still be held), so the run kept about 300 bytes of C memory a scenario: 3 MB at 10,000 scenarios, the
-    harness's memory growth that Python's allocator does not see (issue 14, bench/scale.py). Nothing reads the
-    variable: scenario items are not test code and start no process. pytest's own function for it is replaced
-    for the run (by name, when it exists: without it nothing changes) and put back after.
-    """
-    original = getattr(pytest_runner, "_update_current_test_var", None)
-    if original is None:
-        yield
-        return
-    pytest_runner._update_current_test_var = lambda _item, _when: None  # type: ignore[attr-defined]
-    try:
-        yield
-    finally:
-        pytest_runner._update_current_test_var = original  # type: ignore[attr-defined]
-
-
-def run_pytest(plugin: ScenarioPlugin, *, root: Path, keyword: str | None = None, alluredir: Path | None = None,
-               junitxml: Path | None = None, quiet: bool = True, extra_args: Sequence[str] = ()) -> int:
-    """Run the plugin's scenarios under pytest in this process; returns pytest's exit status.
-
-    `root` is the collection root pytest reports paths against (the CLI passes the working
-    directory); nothing under it is collected, the plugin supplies every item.
-    """
-    with tempfile.TemporaryDirectory(prefix="hsa-cert-pytest-") as tmp:
-        ini = Path(tmp) / "pytest.ini"
-        ini.write_text("[pytest]\n", encoding="utf-8")
-        # Only the plugins a run needs: whatever else is installed (xdist, hypothesis, faker …) stays out,
-        # so the run behaves the same on every machine.
-        # Per-test log capture, warning capture and thread/unraisable-exception hooks guard test code; the
-        # engine prints nothing and raises nothing silently, and each costs time on every one of ~1000 items.
-        # Likewise skip/xfail marks, output capture (nothing under test prints; the console reporter's notices
-        # about the breaker and 冲正 must show at once), assertion rewriting, unittest and twisted support, tmp_path
-        # retention and subtests: none applies to scenario items, and each wraps every phase of every item.
-        args = ["-c", str(ini), "--rootdir", str(root), "--disable-plugin-autoload", "-p", "allure_pytest.plugin",
-                "-p", "no:cacheprovider", "-p", "no:logging", "-p", "no:warnings", "-p", "no:threadexception",
-                "-p", "no:unraisableexception", "-p", "no:faulthandler", "-p", "no:skipping", "-p", "no:capture",
-                "-p", "no:assertion", "-p", "no:unittest", "-p", "no:tmpdir", "-p", "no:subtests",
-                "-o", "console_output_style=progress"]
-        if quiet:
-            args.append("-q")
-        if keyword:
-            args += ["-k", keyword]
-        if alluredir is not None:
-            args += ["--alluredir", str(alluredir)]
-        if junitxml is not None:  # written by the plugin as the run goes (harness/reporting/junit.py)
-            plugin.junit = JunitSpool(junitxml)
-        args += [*extra_args, str(root)]
-        # Specs, scenarios and catalogue are loaded and live until the end: frozen, the cyclic garbage collector
-        # never rescans them. What the run adds no longer lives until the end (each scenario's full result is
-        # spooled to disk as it ends, only a slim one is kept: issue 14), so automatic collection stays on and
-        # reclaims the cycles a scenario leaves (tracebacks, the embedded platform's event-loop objects) as the
-        # run goes; with it off they piled up (about 50 objects a scenario, 35 MB in a run of 1,000 scenarios).
-        gc.collect()
-        gc.freeze()
-        try:
-            with _current_test_not_in_environ():
-                return int(pytest.main(args, plugins=[plugin]))
-        finally:
-            gc.unfreeze()
