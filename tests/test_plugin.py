@@ -281,6 +281,23 @@ def test_run_pytest_puts_no_per_scenario_string_into_the_process_environment(tmp
     assert pytest_runner._update_current_test_var is replaced  # put back after the run
 
 
+def test_allure_files_are_written_without_interning_their_unique_names(pytester: pytest.Pytester, tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """pathlib interns every part of a path (Python 3.11): the dozen unique file names a scenario writes churned
+    Python's table of interned strings, whose 4 MB resizes grew the process with the run (issue 14)."""
+    import sys
+
+    interned: set[str] = set()
+    real_intern = sys.intern
+    monkeypatch.setattr(sys, "intern", lambda text: (interned.add(text), real_intern(text))[1])
+    fake = FakeSite({"2207": refusal("参保人未办理异地就医备案，不能直接结算")})
+    pytester.runpytest_inprocess("--alluredir", str(tmp_path / "allure"), plugins=[plugin_for(fake)])
+    written = {path.name for path in (tmp_path / "allure").iterdir()}
+    assert any(name.endswith("-result.json") for name in written)
+    assert any(name.endswith("-attachment.json") for name in written)
+    assert not {name for name in written if name in interned or f"{name}.tmp" in interned}
+
+
 def test_advisories_pass_visibly_and_inconclusive_is_skipped_with_its_reason(pytester: pytest.Pytester,
                                                                              tmp_path: Path) -> None:
     from dataclasses import replace

@@ -26,7 +26,6 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import allure
@@ -375,6 +374,7 @@ class DeferredWriter:
     def __init__(self, masker: Masker | None = None) -> None:
         self.masker = masker or Masker(enabled=False)  # every result file passes through it (and stays writable)
         self._logger: Any = None
+        self._folder = ""  # allure's results folder (the logger's), as text
         self._jobs: list[tuple[str, dict[str, Any]]] = []
         self._held_results = 0
         self.errors: list[BaseException] = []
@@ -384,6 +384,7 @@ class DeferredWriter:
         self._logger = next((p for p in manager.get_plugins() if type(p).__name__ == "AllureFileLogger"), None)
         if self._logger is None:
             return False
+        self._folder = os.fspath(self._logger._report_dir)
         manager.unregister(self._logger)
         manager.register(self)
         return True
@@ -405,6 +406,8 @@ class DeferredWriter:
             try:
                 if method in ("report_result", "report_container"):
                     self._write_item(next(iter(kwargs.values())))
+                elif method == "report_attached_data":
+                    self._write_attachment(**kwargs)
                 else:
                     getattr(self._logger, method)(**kwargs)
             except Exception as exc:  # kept for the caller to report: a lost result must not go unnoticed
@@ -417,18 +420,30 @@ class DeferredWriter:
         that is several times slower. Same file name pattern, same atomic rename.
         """
         data = _attrs_dict(item, self._store)
-        folder = Path(self._logger._report_dir)
         name = item.file_pattern.format(prefix=uuid.uuid4())
-        temporary = folder / f"{name}.tmp"
-        temporary.write_text(self.masker.text(json.dumps(data, ensure_ascii=False)), encoding="utf-8")
-        os.replace(temporary, folder / name)
+        self._write_file(name, self.masker.text(json.dumps(data, ensure_ascii=False)).encode("utf-8"))
+
+    def _write_attachment(self, body: str | bytes, file_name: str) -> None:
+        """An attachment as allure's logger writes it (text in UTF-8, bytes as they are), under its own name."""
+        self._write_file(file_name, body.encode("utf-8") if isinstance(body, str) else body)
+
+    def _write_file(self, name: str, content: bytes) -> None:
+        """`name` in allure's results folder, written beside it as `<name>.tmp` and renamed (atomic).
+
+        Joined as text, not with pathlib: pathlib interns every part of a path it parses (Python 3.11), and each
+        of a run's many unique file names (a dozen a scenario) briefly entered Python's table of interned strings,
+        whose resizes every few thousand scenarios (a 4 MB table, allocated anew) grew the process (issue 14).
+        """
+        final = os.path.join(self._folder, name)
+        with open(f"{final}.tmp", "wb") as out:
+            out.write(content)
+        os.replace(f"{final}.tmp", final)
 
     def _store(self, body: Body, file_name: str) -> None:
         """An attachment of a pending step, written as its result is (a lost attachment loses only itself)."""
         try:
             data = _resolve(body)
-            self._logger.report_attached_data(body=self.masker.text(data) if isinstance(data, str) else data,
-                                              file_name=file_name)
+            self._write_attachment(self.masker.text(data) if isinstance(data, str) else data, file_name)
         except Exception as exc:
             self.errors.append(exc)
 
