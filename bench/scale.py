@@ -13,8 +13,18 @@ each scenario ends (harness/reporting/spool.py, junit.py), the slim results too 
 scenario id and the runner's ledger rows are in temporary SQLite files (harness/runner/diskindex.py, ledgerrows.py);
 what memory keeps a scenario is 8 bytes of run order (and pytest's count of passed reports). The embedded
 platform's caches are bounded and full by about 7,000 scenarios (served as a process of its own, the platform is flat
-from 7,500 on); what still grows between 10× and 20× is the harness's, in memory allocated outside Python's objects
-(malloc's bytes in use climb while Python's allocated blocks and SQLite's heap stay flat), not yet attributed.
+from 7,500 on). What grew after that (0.83 KB a scenario, in C memory: malloc's bytes in use climbed while Python's
+allocated blocks and SQLite's heap stayed flat) was pytest's PYTEST_CURRENT_TEST: pytest puts "<node id> (<phase>)"
+into the process environment at each phase of each item, three new strings a scenario, and glibc's setenv keeps every
+string it was ever given for the life of the process (a pointer getenv handed out may still be in use), about 300
+bytes a scenario. heaptrack found it (`heaptrack python bench/scale.py --child 2`, then `heaptrack_print --print-leaks`:
+`__add_to_environ` and its `tsearch` node, three calls a scenario; compare --child 6). run_pytest keeps pytest from
+setting it (harness/pytest_plugin/run.py: nothing reads it). The other step up past 10,000 scenarios was Python's table of
+interned strings: pathlib (3.11) interns every part of a path it parses, so each of the dozen unique Allure file names
+a scenario writes entered the table and left it, and the churn made the table (58,000 live strings) be allocated anew
+every few thousand scenarios, from 2 MB to 4 MB and then 4 MB again, wherever malloc found room (the 20× peak varied by
+4 MB from run to run). Allure's files are now written by text paths (harness/reporting/allure.py, DeferredWriter); no
+string is interned per scenario any more (the table's entry count stays put over a whole run).
 
 The repeated list is a sequence that makes each copy when it is asked for (`Repeated`), not twenty thousand
 Scenario objects made up front: the run takes its scenarios as a sequence, copies nothing of it and refers to
