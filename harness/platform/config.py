@@ -211,7 +211,7 @@ class PlatformConfig:
     receiver_admdvs: str | None = None  # None: derived from the treating region (inf_refmsgid prefix)
     # Hooks for a caller that watches the platform (e.g. a judge of the client), none of them needed to run it:
     # `observer(record)` is called once per exchange after it is answered, with a plain dict (see
-    # core.Platform._observe); `screen(headers, envelope)` may return an err_msg to refuse a request as
+    # answers.observe); `screen(headers, envelope)` may return an err_msg to refuse a request as
     # invalid before it is processed; `admin_extension(request)` answers `/__admin/session/*` routes.
     observer: Callable[[dict[str, Any]], None] | None = None
     screen: Callable[[Mapping[str, str], Mapping[str, Any]], str | None] | None = None

@@ -3,7 +3,8 @@
 The Starlette app (app.py) and the `responses` mount (inprocess.py) are thin adapters over this
 class, so the socket-free tests exercise exactly the code the server runs. Handling is split in
 two so that a server can wait without blocking: `prepare` (parse, gateway signature, faults that
-answer instead of the platform, the delay to wait) and `execute` (validate and process).
+answer instead of the platform, the delay to wait) and `execute` (validate and process). Reading a
+request is parsing.py's, the answers the entry gives itself answers.py's, one business call pipeline.py's.
 
 Routes:
 - `POST /fsi/api/rsfComIfsService/callService` (single URL) and `POST <anything>/{infno}`
@@ -17,30 +18,34 @@ Routes:
 from __future__ import annotations
 
 import json
-import logging
 import re
 import threading
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime
-from email.parser import BytesParser
-from email.policy import HTTP
 from typing import Any
 
 import harness.platform.handlers  # noqa: F401  (registers every handler)
 from harness.personas import load_catalogue
 from harness.platform.admin import admin_response, exchanges, health
-from harness.platform.codec import parse_json
-from harness.platform.config import Fault, PlatformConfig
+from harness.platform.answers import (
+    call_response,
+    observe,
+    post_commit_fault,
+    pre_process_fault,
+    record_plain,
+    refuse_invalid,
+)
+from harness.platform.config import PlatformConfig
 from harness.platform.context import PlatformContext
 from harness.platform.db import Database
 from harness.platform.envelope import RefMsgIds, dump_json, response_envelope, stamp17
 from harness.platform.faults import POST_COMMIT_KINDS, PRE_PROCESS_KINDS, FaultRegistry, Switches
 from harness.platform.gateway_check import GatewayVerifier
 from harness.platform.gateway_sm import SmGateway, SmRefused
-from harness.platform.pipeline import CallResult, process_call, record_exchange, refusal_envelope, violations_text
+from harness.platform.parsing import Prepared, content_type_policy, content_type_problem, parse_request, path_infno
+from harness.platform.pipeline import process_call, violations_text
 from harness.platform.refdata import RefData
-from harness.platform.refusals import CAUSE_MESSAGES
 from harness.platform.seed import seed_state
 from harness.platform.tolerance import advisory_text, read_as_tolerated, split_tolerated
 from harness.platform.wire import JSON_TYPE, HttpRequest, HttpResponse, json_response
@@ -48,28 +53,7 @@ from harness.specs import load_registry
 
 __all__ = ["HttpRequest", "HttpResponse", "Platform", "Prepared"]
 
-_INFNO_PATH = re.compile(r"/(\d{4}[A-Z]?)/?$")
 _JSON_9101 = re.compile(rb'"infno"\s*:\s*"9101"')
-# What a profile accepts as a JSON request when it says nothing (IF §2.2 [L]: the spec's sample sends
-# text/plain, implementations application/json; 9101 may be multipart/form-data).
-_DEFAULT_CONTENT_TYPES = ("application/json", "text/plain", "multipart/form-data")
-HTML_ERROR_PAGE = (
-    "<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center>"
-    "<hr><center>nginx</center></body></html>"
-)
-
-
-@dataclass
-class Prepared:
-    request: HttpRequest
-    received: datetime
-    delay_s: float = 0.0
-    response: HttpResponse | None = None  # already answered (admin, gateway, pre-process fault)
-    envelope: dict[str, Any] | None = None
-    upload: bytes | None = None
-    infno: str = ""
-    request_text: str = ""
-    notes: dict[str, Any] = field(default_factory=dict)
 
 
 class Platform:
@@ -142,17 +126,17 @@ class Platform:
         """The most bytes a request may have: a 9101 upload (multipart, a 9101 URL, or a JSON body whose
         first `head` bytes name infno 9101) has its own, larger limit."""
         upload = (headers.get("content-type", "").lower().startswith("multipart/form-data")
-                  or _path_infno(path) == "9101" or _JSON_9101.search(head) is not None)  # fmt: skip
+                  or path_infno(path) == "9101" or _JSON_9101.search(head) is not None)  # fmt: skip
         return self.config.max_upload_bytes if upload else self.config.max_request_bytes
 
     def refuse_oversized(self, request: HttpRequest, size: int, limit: int) -> Prepared:
         """HTTP 413 for a request over its limit; recorded by its size only (never verbatim)."""
-        prepared = Prepared(request=request, received=datetime.now(), infno=_path_infno(request.path))
+        prepared = Prepared(request=request, received=datetime.now(), infno=path_infno(request.path))
         prepared.request_text = f"<request of {size} bytes refused: over the limit of {limit} bytes>"
         prepared.response = json_response(
             {"code": 413, "message": f"请求报文过大：{size} 字节，上限 {limit} 字节 (request too large)"}, 413)
         prepared.notes["cause"] = "too-large"
-        self._record_plain(prepared, prepared.response, fault="", note="too large")
+        record_plain(self.db, prepared, prepared.response, fault="", note="too large")
         return prepared
 
     def prepare(self, request: HttpRequest) -> Prepared:
@@ -175,16 +159,16 @@ class Platform:
                                                                                      verify=not unverified))
             except SmRefused as refused:
                 prepared.response = json_response({"code": 401, "message": refused.message}, 401)
-                self._record_plain(prepared, prepared.response, fault="", note=f"gateway: {refused.message}")
+                record_plain(self.db, prepared, prepared.response, fault="", note=f"gateway: {refused.message}")
                 return prepared
-        self._parse(prepared)
+        parse_request(prepared, self.infno_aliases)
         infno = prepared.infno
         # the gateway routes by _api_name; a body naming no known interface is the platform's to refuse (envelope)
         refusal = None if unverified else self.gateway.check(request.headers, infno if infno in self._infnos else "")
         if refusal is not None:
             prepared.response = json_response(refusal.body, refusal.status)
             prepared.notes["gateway"] = refusal.message
-            self._record_plain(prepared, prepared.response, fault="", note=f"gateway: {refusal.message}")
+            record_plain(self.db, prepared, prepared.response, fault="", note=f"gateway: {refusal.message}")
             return prepared
         fault = self.ctx.faults.take(infno, ("delay",))
         if fault is not None:
@@ -192,14 +176,14 @@ class Platform:
         fault = self.ctx.faults.take(infno, PRE_PROCESS_KINDS)
         if fault is not None:
             prepared.notes["fault"] = fault.kind
-            prepared.response = self._pre_fault(fault)
-            self._record_plain(prepared, prepared.response, fault=fault.kind, note="")
+            prepared.response = pre_process_fault(fault)
+            record_plain(self.db, prepared, prepared.response, fault=fault.kind, note="")
         return prepared
 
     def execute(self, prepared: Prepared) -> HttpResponse:
         response = self._execute(prepared)
         if self.config.observer is not None and not prepared.request.path.startswith("/__admin"):
-            self._observe(prepared, response)
+            observe(self.config.observer, prepared, response)
         return response
 
     def _execute(self, prepared: Prepared) -> HttpResponse:
@@ -208,12 +192,12 @@ class Platform:
         envelope = prepared.envelope
         if envelope is None:
             prepared.notes["cause"] = "invalid-request"
-            return self._refuse_invalid(prepared, prepared.notes.get("parse_error", "报文不是合法的JSON"), [])
+            return refuse_invalid(self.ctx, prepared, prepared.notes.get("parse_error", "报文不是合法的JSON"), [])
         if self.config.screen is not None:
             refusal = self.config.screen(prepared.request.headers, envelope)
             if refusal:
                 prepared.notes["cause"] = "screened"
-                return self._refuse_invalid(prepared, refusal, [])
+                return refuse_invalid(self.ctx, prepared, refusal, [])
         validator = self.ctx.validator
         # The compiled fast path answers "valid" without building any violation; only an invalid
         # request pays for the full report (the same verdict: the two run the same schemas).
@@ -221,7 +205,7 @@ class Platform:
             violations = [] if validator.is_valid_request(envelope) else validator.validate_request(envelope)
         except (ValueError, RecursionError) as exc:  # the validator's own limit: a request nested hundreds deep
             prepared.notes["cause"] = "invalid-request"
-            return self._refuse_invalid(prepared, f"/ 报文嵌套过深，无法校验（{type(exc).__name__}）", [])
+            return refuse_invalid(self.ctx, prepared, f"/ 报文嵌套过深，无法校验（{type(exc).__name__}）", [])
         if violations and Switches(self.ctx.faults, prepared.infno).on("skip-required-check"):
             violations = [v for v in violations if v.actual != "missing"]
         if violations and self.config.tolerate is not None:
@@ -229,11 +213,11 @@ class Platform:
         violations, advising = split_tolerated(violations)  # deviations the profile tolerates: served, advised
         if violations:
             prepared.notes["cause"] = "invalid-request"
-            return self._refuse_invalid(prepared, violations_text(violations), violations)
-        content_type = self._content_type_problem(prepared.request.headers)
-        if content_type and self._content_type_policy() == "refuse":
+            return refuse_invalid(self.ctx, prepared, violations_text(violations), violations)
+        content_type = content_type_problem(self.ctx.profile.transport, prepared.request.headers)
+        if content_type and content_type_policy(self.ctx.profile.transport) == "refuse":
             prepared.notes["cause"] = "invalid-request"
-            return self._refuse_invalid(prepared, content_type, [])
+            return refuse_invalid(self.ctx, prepared, content_type, [])
         warnings = tuple(w for w in (content_type, advisory_text(advising) if advising else "") if w)
         result = process_call(self.ctx, read_as_tolerated(envelope, advising) if advising else envelope,
                               infno=prepared.infno, received=prepared.received,
@@ -241,30 +225,11 @@ class Platform:
                               upload=prepared.upload, headers=prepared.request.headers,
                               warnings=warnings, advisories=advising)  # fmt: skip
         prepared.notes.update(cause=result.cause, replayed=result.replayed, answer=result.envelope)
-        response = self._to_http(result)
+        response = call_response(result)
         fault = self.ctx.faults.take(prepared.infno, POST_COMMIT_KINDS)
         if fault is not None:
             prepared.notes["fault"] = fault.kind
-        return response if fault is None else self._post_fault(fault, response)
-
-    def _observe(self, prepared: Prepared, response: HttpResponse) -> None:
-        """One record per exchange for the configured observer; an observer's error never reaches the client."""
-        notes = prepared.notes
-        request = prepared.request
-        record = {
-            "received_at": prepared.received.isoformat(timespec="milliseconds"),
-            "method": request.method, "path": request.path, "headers": dict(request.headers),
-            "body": prepared.request_text or request.body[:40000].decode("utf-8", "replace"),
-            "envelope": prepared.envelope, "infno": prepared.infno, "status": response.status,
-            "response_headers": dict(response.headers), "response_body": response.body.decode("utf-8", "replace"),
-            "answer": notes.get("answer"), "fault": notes.get("fault", ""), "dropped": response.drop,
-            "delay_ms": round(prepared.delay_s * 1000), "cause": notes.get("cause", ""),
-            "replayed": bool(notes.get("replayed")), "note": notes.get("gateway", ""),
-        }  # fmt: skip
-        try:
-            self.config.observer(record)  # type: ignore[misc]
-        except Exception:
-            logging.getLogger("hsa_cert.platform").exception("the exchange observer failed")
+        return response if fault is None else post_commit_fault(fault, response)
 
     def echo(self, request: HttpRequest) -> HttpResponse:
         """`POST /__admin/echo`: a diagnostic, not part of the interface. The request is read and parsed
@@ -272,7 +237,7 @@ class Platform:
         output is the request's input, encoded as every answer is; nothing is validated, checked, stored or
         recorded. The baseline the benchmarks set a call's cost against (bench/platform_cost.py)."""
         prepared = Prepared(request=request, received=datetime.now())
-        self._parse(prepared)
+        parse_request(prepared, self.infno_aliases)
         envelope = prepared.envelope
         now = datetime.now()
         receiver = self.ctx.receiver_override or self.ctx.ref.receiver_prefix(
@@ -285,105 +250,6 @@ class Platform:
             err_msg=None if ok else prepared.notes.get("parse_error", "/ 报文不是合法的JSON"), warn_msg=None)
         return HttpResponse(200, {"content-type": JSON_TYPE}, dump_json(answer).encode())
 
-    # --- parsing ----------------------------------------------------------------------------------
-
-    def _content_type_policy(self) -> str:
-        return str(self.ctx.profile.transport.get("other_content_type") or "warn")
-
-    def _content_type_problem(self, headers: dict[str, str]) -> str:
-        """'' when the request's Content-Type is one the profile accepts as JSON; else what is wrong (the
-        profile's `transport.other_content_type` says whether that refuses the request or only warns)."""
-        accepted = self.ctx.profile.transport.get("request_content_types") or _DEFAULT_CONTENT_TYPES
-        given = headers.get("content-type", "")
-        media = given.split(";", 1)[0].strip().lower()
-        if media in {str(a).lower() for a in accepted}:
-            return ""
-        return f"/ 请求的Content-Type {given or '(无)'} 不是JSON（应为 {' 或 '.join(accepted)}）"
-
-    def _parse(self, prepared: Prepared) -> None:
-        request = prepared.request
-        ctype = request.headers.get("content-type", "")
-        body = request.body
-        try:
-            if ctype.lower().startswith("multipart/form-data"):
-                fields, files = _parse_multipart(ctype, body)
-                text = fields.get("jsonStr") or fields.get("jsonstr") or ""
-                prepared.upload = next(iter(files.values()), None)
-                prepared.request_text = text + (f"\n<file: {len(prepared.upload)} bytes>" if prepared.upload else "")
-            else:
-                text = body.decode("utf-8")
-                if text.startswith("\ufeff"):  # what the utf-8-sig codec drops: one leading byte-order mark
-                    text = text[1:]
-                prepared.request_text = text
-            envelope = parse_json(text)
-        except (UnicodeDecodeError, ValueError) as exc:
-            prepared.request_text = prepared.request_text or body[:4000].decode("utf-8", "replace")
-            prepared.notes["parse_error"] = f"/ 报文不是合法的JSON（{type(exc).__name__}）"
-            prepared.infno = _path_infno(request.path)
-            return
-        if not isinstance(envelope, dict):
-            prepared.notes["parse_error"] = "/ 报文应为JSON对象"
-            prepared.infno = _path_infno(request.path)
-            return
-        path_infno = _path_infno(request.path)
-        infno = str(envelope.get("infno") or path_infno)
-        if path_infno and envelope.get("infno") and envelope["infno"] != path_infno:
-            prepared.notes["parse_error"] = f"/infno 交易编号 {envelope['infno']} 与请求地址 {path_infno} 不一致"
-        infno = self.infno_aliases.get(infno, infno)
-        if prepared.upload is not None:
-            node = (envelope.get("input") or {}).get("fsUploadIn")
-            if isinstance(node, dict) and "in" not in node:
-                node["in"] = ""  # the multipart file part stands for fsUploadIn.in
-        prepared.infno = infno
-        if "parse_error" not in prepared.notes:
-            prepared.envelope = envelope
-
-    # --- answers ----------------------------------------------------------------------------------
-
-    def _refuse_invalid(self, prepared: Prepared, detail: str, violations: list[Any]) -> HttpResponse:
-        envelope = prepared.envelope or {}
-        env = refusal_envelope(self.ctx, envelope, prepared.received, CAUSE_MESSAGES["invalid-request"] + detail)
-        text = dump_json(env)
-        with self.db.transaction() as conn:
-            record_exchange(conn, received=prepared.received, path=prepared.request.path, envelope=envelope or
-                            {"infno": prepared.infno}, valid=False, violations=violations, http_status=200,
-                            response=env, response_text=text, request_text=prepared.request_text,
-                            headers=prepared.request.headers)  # fmt: skip
-        return HttpResponse(200, {"content-type": JSON_TYPE}, text.encode())
-
-    def _record_plain(self, prepared: Prepared, response: HttpResponse, *, fault: str, note: str) -> None:
-        envelope = prepared.envelope or {"infno": prepared.infno}
-        with self.db.transaction() as conn:
-            record_exchange(conn, received=prepared.received, path=prepared.request.path, envelope=envelope,
-                            valid=not note, violations=[], http_status=response.status, response=None,
-                            response_text=response.body.decode("utf-8", "replace")[:4000],
-                            request_text=prepared.request_text, fault=fault or note,
-                            headers=prepared.request.headers)  # fmt: skip
-
-    @staticmethod
-    def _to_http(result: CallResult) -> HttpResponse:
-        if result.download is not None:
-            name, content = result.download
-            return HttpResponse(200, {"content-type": "application/octet-stream",
-                                      "content-disposition": f'attachment; filename="{name}"'}, content)  # fmt: skip
-        return HttpResponse(200, {"content-type": JSON_TYPE}, result.text.encode())
-
-    @staticmethod
-    def _pre_fault(fault: Fault) -> HttpResponse:
-        status = fault.effective_status()
-        if fault.kind == "http-5xx":
-            return HttpResponse(status, {"content-type": "text/plain;charset=utf-8"}, b"Service Unavailable")
-        return HttpResponse(status, {"content-type": "text/html;charset=utf-8"}, HTML_ERROR_PAGE.encode())
-
-    @staticmethod
-    def _post_fault(fault: Fault, response: HttpResponse) -> HttpResponse:
-        if fault.kind == "drop-after-commit":
-            return HttpResponse(response.status, response.headers, response.body, drop=True)
-        if fault.kind == "garbled":
-            garbage = b"\xff\xfe\x00{\x9c\x81garbled\x00" + response.body[:16]
-            return HttpResponse(200, {"content-type": JSON_TYPE}, garbage)
-        return HttpResponse(200, {"content-type": JSON_TYPE}, response.body[: max(1, len(response.body) // 2)])
-
     # --- admin ------------------------------------------------------------------------------------
 
     def _admin(self, request: HttpRequest) -> HttpResponse:
@@ -395,25 +261,3 @@ class Platform:
     def exchanges(self, limit: str = "100", since: str = "0", infno: str = "", msgid: str = "") -> list[dict[str, Any]]:
         """The newest `limit` recorded exchanges after id `since` (optionally of one infno or msgid), oldest first."""
         return exchanges(self.db, limit=limit, since=since, infno=infno, msgid=msgid)
-
-
-def _path_infno(path: str) -> str:
-    match = _INFNO_PATH.search(path)
-    return match.group(1) if match else ""
-
-
-def _parse_multipart(content_type: str, body: bytes) -> tuple[dict[str, str], dict[str, bytes]]:
-    """multipart/form-data with the standard library: text fields and file parts by field name."""
-    message = BytesParser(policy=HTTP).parsebytes(b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body)
-    if not message.is_multipart():
-        raise ValueError("not a multipart body")
-    fields: dict[str, str] = {}
-    files: dict[str, bytes] = {}
-    for part in message.iter_parts():
-        name = part.get_param("name", header="content-disposition") or ""
-        payload = part.get_payload(decode=True) or b""
-        if part.get_filename() is not None:
-            files[str(name)] = payload
-        else:
-            fields[str(name)] = payload.decode(part.get_content_charset() or "utf-8")
-    return fields, files
