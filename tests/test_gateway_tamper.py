@@ -25,7 +25,7 @@ from harness.proxy import MutatingTarget, load_mutations
 from harness.runner import Runner
 from harness.runner.tamper import refused
 from harness.scenarios.catalogue import load_suites
-from harness.session import _embedded_credentials
+from harness.session.credentials import _embedded_credentials
 from harness.siteconfig import embedded_site
 from harness.specs import load_registry
 from harness.transport import HttpTarget

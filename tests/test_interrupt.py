@@ -132,7 +132,7 @@ def test_the_evidence_folder_is_named_only_when_its_results_are_there(tmp_path: 
 
 @POSIX_ONLY
 def test_a_run_tells_ctrl_c_from_pytests_own_stops() -> None:
-    from harness.session import _noting_ctrl_c
+    from harness.session.interrupt import _noting_ctrl_c
 
     before = signal.getsignal(signal.SIGINT)
     with _noting_ctrl_c() as quiet:
@@ -150,7 +150,7 @@ def test_an_interrupt_that_breaks_pytests_own_report_of_it_is_still_an_interrupt
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Seen in CI: Ctrl-C landed where pytest's keyboard-interrupt report met a traceback entry without a line
     number (TypeError inside pytest). The run's evidence is kept and the run is interrupted, not a crash."""
-    import harness.session as session
+    import harness.session.run as session  # where run_session looks up run_pytest
 
     real_run_pytest = session.run_pytest
 

@@ -31,7 +31,7 @@ def _subset() -> list:
 
 def test_the_streamed_evidence_is_what_the_whole_run_documents_gave(tmp_path: Path,
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    import harness.session
+    import harness.session.run
     from harness.pytest_plugin import ScenarioPlugin
     from harness.session import run_session
     from harness.specs import load_registry
@@ -49,7 +49,7 @@ def test_the_streamed_evidence_is_what_the_whole_run_documents_gave(tmp_path: Pa
             super()._keep(scenario, result)
             kept.append(self.results[scenario.id])  # read back from the store, as the end of the run reads it
 
-    monkeypatch.setattr(harness.session, "ScenarioPlugin", Recording)
+    monkeypatch.setattr(harness.session.run, "ScenarioPlugin", Recording)
     scenarios = _subset()
     _code, run_dir, document = run_session(out=tmp_path / "run", faults=[MUTANT], scenarios=scenarios, seed=11,
                                            echo=lambda _m: None)

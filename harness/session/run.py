@@ -1,34 +1,27 @@
-"""One run end to end: the target (a site, or the embedded reference platform), the scenarios,
-pytest with the scenario plugin, and the run's evidence on disk.
+"""`run_session`: one run end to end, from options to results.json.
 
-This is the composition root under the CLI: `hsa-cert run`, `certify` and `selftest` all go through
-`run_session`, so there is one code path from options to results.json. It prints only through the
-`echo` callable it is given.
+The composition root under the CLI: the target (a site, or the embedded reference platform started for the
+run), the scenarios, pytest with the scenario plugin, and the run's evidence on disk; `hsa-cert run`,
+`certify` and `selftest` all go through it, so there is one code path from options to results.json. It
+prints only through the `echo` callable it is given.
 """
 
 from __future__ import annotations
 
-import contextlib
-import io
 import secrets
-import signal
 import tempfile
-import threading
-import time
-import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from types import SimpleNamespace
 
 from harness.errors import InfrastructureError, UsageError
-from harness.gateway import SM_FAMILIES, make_signer
+from harness.gateway import make_signer
 from harness.personas import load_catalogue
 from harness.personcopies import more_personas
 from harness.platform.config import PlatformConfig, parse_fault
 from harness.platform.seed import seed_state
 from harness.platform.server import start_background
-from harness.proxy import MutatingTarget, load_mutations
 from harness.pytest_plugin import ScenarioPlugin, run_pytest
 from harness.reporting.console import ConsoleReporter, render_summary
 from harness.reporting.curl import secret_header_env
@@ -40,63 +33,20 @@ from harness.reporting.results_json import results_head
 from harness.reporting.spool import ResultSpool
 from harness.runner import Runner, probe
 from harness.runner.diskindex import ScenariosById
-from harness.runner.ledger import DayBook, Ledger
+from harness.runner.ledger import Ledger
 from harness.runner.pool import ScenarioPool
 from harness.scenarios.catalogue import load_suites
-from harness.selftest import SELFTEST_SEED, SuiteResult, suite_result_from_document
-from harness.selftest.proxy import ProxyRun
-from harness.siteconfig import SiteConfig, embedded_site, load_site
-from harness.sm_crypto import sm2_keypair
+from harness.session.credentials import _embedded_credentials
+from harness.session.interrupt import RunInterrupted, _noting_ctrl_c
+from harness.session.site import open_daybook
+from harness.siteconfig import embedded_site, load_site
 from harness.specs import deep_merge, load_registry
 from harness.transport import HttpTarget, Target
 from harness.verdict import exit_code, group_summaries, summarize
 
-__all__ = ["RunInterrupted", "open_daybook", "preload_site", "proxy_suite_run", "run_session", "selftest_suite_run"]
+__all__ = ["run_session"]
 
 _PYTEST_INTERRUPTED = 2  # pytest.ExitCode.INTERRUPTED: Ctrl-C, the breaker's stop, or a collection error
-
-
-class RunInterrupted(KeyboardInterrupt):
-    """Ctrl-C while the scenarios ran (pytest caught it): the evidence of what ran is written, marked
-    interrupted, before this is raised; the CLI names the folder and exits 130."""
-
-    def __init__(self, run_dir: Path, ran: int, total: int) -> None:
-        super().__init__(f"interrupted after {ran} of {total} scenarios")
-        self.run_dir, self.ran, self.total = run_dir, ran, total
-
-
-class _CtrlC:
-    """Whether SIGINT arrived during the run (`watched`: whether that can be known at all here)."""
-
-    def __init__(self, watched: bool) -> None:
-        self.watched, self.noted = watched, False
-
-    def __bool__(self) -> bool:  # unwatched: assume so, and let pytest's status decide alone
-        return self.noted or not self.watched
-
-
-@contextlib.contextmanager
-def _noting_ctrl_c() -> Iterator[_CtrlC]:
-    """Notes a SIGINT arriving in the block (pytest reports Ctrl-C and its own stops with one status); where it
-    cannot be watched (a thread, SIGINT ignored) the answer is "maybe", and the status decides alone."""
-    previous = signal.getsignal(signal.SIGINT)
-    if threading.current_thread() is not threading.main_thread() or not callable(previous):
-        yield _CtrlC(watched=False)
-        return
-    ctrl_c = _CtrlC(watched=True)
-
-    def note(signum: int, frame: object) -> None:
-        ctrl_c.noted = True
-        # pluggy warns (with a path) when the interrupt lands in a plugin's teardown: the CLI says it once, plainly
-        warnings.filterwarnings("ignore", message="A plugin raised an exception during an old-style hookwrapper")
-        previous(signum, frame)  # Python's own: raises KeyboardInterrupt, which pytest catches
-
-    signal.signal(signal.SIGINT, note)
-    try:
-        with warnings.catch_warnings():  # the filter above lasts as long as the run
-            yield ctrl_c
-    finally:
-        signal.signal(signal.SIGINT, previous)
 
 
 def run_session(*, site_file: object = None, suites: list[str] | None = None, seed: int | None = None,
@@ -308,105 +258,3 @@ def run_session(*, site_file: object = None, suites: list[str] | None = None, se
             platform.stop()
         if tmp is not None:
             tmp.cleanup()
-
-
-
-def open_daybook(site: SiteConfig, run_id: str, reports: Path = Path("reports")) -> DayBook | None:
-    """The harness's record of its settlements at a persistent site (recon_scope "day"), else None.
-
-    Default file: reports/<site id>/daybook.sqlite (where runs go without --out), whatever --out says, so
-    that runs writing their evidence elsewhere still share it; [site] daybook names another file.
-    """
-    if site.recon_scope != "day":
-        return None
-    path = Path(site.daybook) if site.daybook else reports / site.id / "daybook.sqlite"
-    return DayBook(path, f"{site.id} {site.base_url}", run_id)
-
-
-def _embedded_credentials(family: str) -> tuple[dict[str, str], dict[str, str]] | None:
-    """Fresh gateway credentials for one embedded run under a signing profile: (the harness's, the platform's)."""
-    if family in SM_FAMILIES:
-        return _embedded_sm_credentials()
-    first, second = secrets.token_hex(8), secrets.token_hex(16)
-    if family == "tif":
-        return {"paasid": first, "token": second}, {"tif_paasid": first, "tif_token": second}
-    if family == "csb":
-        return {"access_key": first, "secret_key": second}, {"csb_ak": first, "csb_sk": second}
-    return None
-
-
-def _embedded_sm_credentials() -> tuple[dict[str, str], dict[str, str]]:
-    """Fresh national-crypto credentials for one embedded run: (the harness's, the platform's)."""
-    private, public = sm2_keypair()
-    app_id, token, sm4_key = f"hsa-cert-{secrets.token_hex(4)}", secrets.token_hex(16), secrets.token_hex(16)
-    return ({"app_id": app_id, "access_token": token, "sm4_key": sm4_key, "sm2_private_key": private},
-            {"sm_public_key": public, "sm_app_id": app_id, "sm_access_token": token, "sm4_key": sm4_key})
-
-
-def preload_site(site_file: str | None) -> SiteConfig:
-    """The site config as the engine will load it, read first to select scenarios and check the profile."""
-
-    catalogue = load_catalogue()
-    if site_file is None:
-        return embedded_site("http://127.0.0.1", catalogue=catalogue)
-    return load_site(Path(site_file), profiles=load_registry().profiles(),
-                     archetypes=catalogue.archetypes, item_aliases=[i.alias for i in catalogue.items])
-
-
-
-def selftest_suite_run(scenario_ids: tuple[str, ...] | None, faults: tuple[str, ...], *,
-                       province: str | None = None, keyword: str | None = None) -> SuiteResult:
-    """The self-test's SuiteRunner: one engine run, quiet, in a temporary run directory.
-
-    `province` and `keyword` are `hsa-cert run`'s --province and -k (give them with functools.partial).
-    Module level so that worker processes (`--jobs`) can import it by name.
-    """
-
-    scenarios = load_suites(load_registry(), province or "baseline", catalogue=load_catalogue())
-    if scenario_ids is not None:
-        wanted = set(scenario_ids)
-        scenarios = [s for s in scenarios if s.id in wanted]
-    with tempfile.TemporaryDirectory(prefix="hsa-cert-selftest-", ignore_cleanup_errors=True) as tmp:
-        started = time.perf_counter()
-        with contextlib.redirect_stdout(io.StringIO()):  # pytest's progress: stdout may carry --json
-            _code, _run_dir, document = run_session(scenarios=scenarios, faults=list(faults), out=tmp,
-                                                   seed=SELFTEST_SEED, echo=lambda _text: None,
-                                                   province=province, keyword=keyword)
-        return suite_result_from_document(document, time.perf_counter() - started)
-
-
-
-def proxy_suite_run(site_file: str | None, scenario_ids: tuple[str, ...] | None,
-                    mutation_names: tuple[str, ...]) -> ProxyRun:
-    """The proxy self-test's runner: one engine run through the mutation proxy (no name: a transparent proxy).
-
-    Against the embedded platform each run gets a fresh platform and the self-test seed; against a site,
-    a fresh seed per run, so that runs against one persistent test environment do not reuse fee serials.
-    Module level (use functools.partial for the site) so that worker processes (`--jobs`) can import it.
-    """
-
-    registry = load_registry()
-    site_config = preload_site(site_file)
-    profile = registry.profile(site_config.profile)
-    patterns = {k: list(v) for k, v in profile.err_msg_patterns.items()}
-    for cause, extra in (getattr(site_config, "err_msg_patterns", None) or {}).items():
-        patterns.setdefault(cause, []).extend(extra)
-    mutation = load_mutations()[mutation_names[0]] if mutation_names else None
-    scenarios = load_suites(registry, site_config.profile, catalogue=load_catalogue())
-    if scenario_ids is not None:
-        wanted = set(scenario_ids)
-        scenarios = [s for s in scenarios if s.id in wanted]
-    proxies: list[MutatingTarget] = []
-
-    def wrap(target: Target) -> Target:
-        proxies.append(MutatingTarget(target, mutation, err_msg_patterns=patterns))
-        return proxies[-1]
-
-    with tempfile.TemporaryDirectory(prefix="hsa-cert-proxy-", ignore_cleanup_errors=True) as tmp:
-        started = time.perf_counter()
-        with contextlib.redirect_stdout(io.StringIO()):
-            _code, _run_dir, document = run_session(site_file=site_file, scenarios=scenarios, out=tmp,
-                                                   seed=SELFTEST_SEED if site_file is None else None,
-                                                   echo=lambda _text: None, wrap_target=wrap)
-        suite = suite_result_from_document(document, time.perf_counter() - started)
-    return ProxyRun(suite=suite, applied=sum(p.applied for p in proxies))
