@@ -23,7 +23,7 @@ setting it (harness/pytest_plugin/run.py: nothing reads it). The other step up p
 interned strings: pathlib (3.11) interns every part of a path it parses, so each of the dozen unique Allure file names
 a scenario writes entered the table and left it, and the churn made the table (58,000 live strings) be allocated anew
 every few thousand scenarios, from 2 MB to 4 MB and then 4 MB again, wherever malloc found room (the 20× peak varied by
-4 MB from run to run). Allure's files are now written by text paths (harness/reporting/allure.py, DeferredWriter); no
+4 MB from run to run). Allure's files are now written by text paths (harness/reporting/allure_files.py, HeldWrites); no
 string is interned per scenario any more (the table's entry count stays put over a whole run).
 
 The repeated list is a sequence that makes each copy when it is asked for (`Repeated`), not twenty thousand

@@ -12,7 +12,7 @@ from engine_samples import FakeSite, person_step, refusal, scenario, settle_step
 from harness.gateway import make_signer
 from harness.model import Expectation, Outcome
 from harness.pytest_plugin import ScenarioPlugin
-from harness.reporting.allure import stable_ids
+from harness.reporting.allure_ids import stable_ids
 from harness.reporting.masking import Masker, mask_text
 from harness.runner import Runner
 from harness.specs import load_registry

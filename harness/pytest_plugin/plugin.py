@@ -14,7 +14,8 @@ import pytest
 from harness.model import Failure, Grade, Outcome, Scenario, ScenarioResult
 from harness.pytest_plugin.items import ScenarioItem, ScenarioRoot
 from harness.pytest_plugin.views import COUNTED_PASS, DESELECTED, Ids, InRunOrder, Positions, ReportedCount
-from harness.reporting.allure import DeferredWriter, StepRecorder, apply_stable_ids, label_advisories, label_scenario
+from harness.reporting.allure import DeferredWriter, StepRecorder, label_advisories, label_scenario
+from harness.reporting.allure_ids import apply_stable_ids
 from harness.reporting.curl import curl_command
 from harness.reporting.junit import JunitSpool
 from harness.reporting.masking import Masker

@@ -1,4 +1,4 @@
-"""Allure output of scenario runs: labels, steps with attachments, stable ids, masking.
+"""Allure output of scenario runs: labels, steps with attachments, the writer standing in for allure's.
 
 The only module of harness/ that imports allure. The pytest plugin calls it while a scenario item
 runs (allure-pytest's listener is active only with --alluredir):
@@ -9,23 +9,20 @@ runs (allure-pytest's listener is active only with --alluredir):
   label, parameter and attachment listing them (grade, clause, title); an inconclusive scenario is
   skipped with its reason (Allure has no "inconclusive"; skipped keeps it out of the pass count and
   shows the reason, where "unknown" would need a status pytest cannot produce);
-- one Allure step per scenario step, with the request and the response attached as JSON and
-  personal data masked by default (noted during the run, built, serialised and masked when the
-  deferred writer writes the result after the run);
-- testCaseId and historyId derived from the scenario id and its content fingerprint only, so the
-  history of a scenario continues across runs until the scenario itself changes. No per-run value
-  (msgid, timestamps, seed) is ever a parameter.
+- one Allure step per scenario step, with what `step_attachments` says the step shows (the request and
+  the response as JSON, personal data masked by default): noted during the run, then built, serialised
+  and masked when the deferred writer writes the result after the run (`allure_files`);
+- the deferred writer: allure's file logger is set aside while a session runs, its writes held and
+  performed in batches (`allure_files.HeldWrites`), and handed back at the end.
+What needs no allure lives beside it: the test case and history ids (`allure_ids`), what a step shows
+(`step_attachments`), the held writes and the files they make (`allure_files`).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import time
-import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import replace
 from typing import Any
 
 import allure
@@ -42,30 +39,20 @@ from allure_commons.model2 import (
 from allure_commons.types import AttachmentType, LabelType
 from allure_commons.utils import format_exception, uuid4
 
-from harness.model import Exchange, Failure, Grade, Level, RunEvent, Scenario, Severity, StepResult
+from harness.model import Failure, Level, RunEvent, Scenario, StepResult
+from harness.reporting.allure_files import HeldWrites, PendingItem
 from harness.reporting.console import AREA_NAMES_ZH
-from harness.reporting.curl import curl_command, powershell_command
 from harness.reporting.masking import Masker
-from harness.specs import GRADE_LABELS
-from harness.specs.findings_zh import title_en, title_zh
+from harness.reporting.step_attachments import Body, GradeOf, failure_text, resolve, step_contents
 
-__all__ = ["DeferredWriter", "StepRecorder", "apply_stable_ids", "failure_text", "label_advisories", "label_scenario",
-           "stable_ids"]
-
-GradeOf = Callable[[Failure], Grade]
+__all__ = ["DeferredWriter", "StepRecorder", "label_advisories", "label_scenario"]
 
 _SEVERITY = {
     Level.MANDATORY: allure.severity_level.CRITICAL,
     Level.CONDITIONAL: allure.severity_level.NORMAL,
     Level.OPTIONAL: allure.severity_level.MINOR,
 }
-
-
-def stable_ids(scenario: Scenario) -> tuple[str, str]:
-    """(testCaseId, historyId): the case is its id; its history is its id plus its content fingerprint."""
-    case = hashlib.md5(scenario.id.encode("utf-8"), usedforsecurity=False).hexdigest()
-    history = hashlib.md5(f"{scenario.id}\n{scenario.fingerprint}".encode(), usedforsecurity=False).hexdigest()
-    return case, history
+_ATTACHMENT_TYPES = {"json": AttachmentType.JSON, "text": AttachmentType.TEXT}
 
 
 def _area(area: str) -> str:
@@ -120,22 +107,6 @@ def label_advisories(advisories: list[Failure], test: Any = None, masker: Masker
         allure.dynamic.label("advisories", str(len(advisories)))
         allure.dynamic.parameter("advisories 建议项", summary)
     allure.attach(text, name=f"advisories 建议项 ({len(advisories)})", attachment_type=AttachmentType.TEXT)
-
-
-def apply_stable_ids(listener: Any, scenario: Scenario) -> None:
-    """Overwrite the ids allure-pytest derived from the node id and parameters with ours.
-
-    `listener` is allure-pytest's registered listener; its current test result is still open
-    when the plugin's teardown hook runs (allure writes it when the item's log finishes).
-    """
-    logger = getattr(listener, "allure_logger", None)
-    test = logger.get_test(None) if logger is not None else None
-    if test is None:
-        return
-    case, history = stable_ids(scenario)
-    test.testCaseId = case
-    test.historyId = history
-    test.fullName = f"hsa-cert#{scenario.id}"
 
 
 class StepRecorder:
@@ -193,9 +164,9 @@ class StepRecorder:
         if step.exchange is not None:  # as the deferred writer would by then: the step's own values are masked
             self.masker.see(step.exchange.request_body)
             self.masker.see(step.exchange.response_json)
-        attachments, problem = _step_contents(step, self._fault, self.masker, self.header_env, self.grade_of)
-        for body, name, attachment_type in attachments:
-            allure.attach(_resolve(body), name=name, attachment_type=attachment_type)
+        attachments, problem = step_contents(step, self._fault, self.masker, self.header_env, self.grade_of)
+        for body, name, kind in attachments:
+            allure.attach(resolve(body), name=name, attachment_type=_ATTACHMENT_TYPES[kind])
         self._close(problem)
 
     def _start(self, title: str) -> None:
@@ -216,7 +187,7 @@ class StepRecorder:
             step.__exit__(type(problem) if problem else None, problem, None)
 
 
-class _PendingStep:
+class _PendingStep(PendingItem):
     """A step as recorded during the run; `build` makes it the TestStepResult allure.step would have made."""
 
     __slots__ = ("fault", "grade_of", "header_env", "masker", "result", "start", "stop", "title")
@@ -233,9 +204,10 @@ class _PendingStep:
         step = TestStepResult(name=self.masker.text(self.title), start=_millis(self.start), parameters=[])
         problem = None
         if self.result is not None:
-            attachments, problem = _step_contents(self.result, self.fault, self.masker, self.header_env,
-                                                  self.grade_of)
-            for body, name, attachment_type in attachments:
+            attachments, problem = step_contents(self.result, self.fault, self.masker, self.header_env,
+                                                 self.grade_of)
+            for body, name, kind in attachments:
+                attachment_type = _ATTACHMENT_TYPES[kind]
                 file_name = ATTACHMENT_PATTERN.format(prefix=uuid4(), ext=attachment_type.extension)
                 step.attachments.append(Attachment(source=file_name, name=name, type=attachment_type.mime_type))
                 store(body, file_name)
@@ -252,132 +224,13 @@ def _millis(seconds: float) -> int:
     return round(1000 * seconds)  # allure_commons.utils.now() of that moment
 
 
-Body = str | bytes | Callable[[], str | bytes]
-Attachments = list[tuple[Body, str, AttachmentType]]
+class DeferredWriter(HeldWrites):
+    """Stands in for allure-pytest's file logger while a session runs, holding its writes (`HeldWrites`).
 
-
-def _step_contents(step: StepResult, fault: str | None, masker: Masker, header_env: Mapping[str, str],
-                   grade_of: GradeOf = lambda f: f.grade) -> tuple[Attachments, BaseException | None]:
-    """A step's attachments (request, response, findings, curl, expected loss) and what makes it not pass.
-
-    Only a MUST finding (its effective grade) fails the step; advisories are attached and the step passes."""
-    attachments: Attachments = []
-    exchange = step.exchange
-    if exchange is not None:
-        attachments += _exchange_attachments(exchange, masker)
-    graded = [f if f.grade is grade_of(f) else _regraded(f, grade_of(f)) for f in step.failures]
-    findings = [f for f in graded if f.severity is not Severity.WARNING and f.grade is Grade.MUST
-                and not (isinstance(f.evidence, Mapping) and f.evidence.get("inconclusive") is True)]
-    if step.failures:
-        attachments.append((masker.text("\n\n".join(failure_text(f) for f in graded)), "findings",
-                            AttachmentType.TEXT))
-    if findings and exchange is not None:
-        attachments.append((lambda: masker.text(curl_command(exchange, header_env=header_env)), "reproduce (curl)",
-                            AttachmentType.TEXT))
-        attachments.append((lambda: masker.text(powershell_command(exchange, header_env=header_env)),
-                            "reproduce (PowerShell)", AttachmentType.TEXT))
-    problem: BaseException | None = None
-    if exchange is not None and exchange.error and fault:
-        attachments.append((masker.text(f"the platform lost this answer on purpose ({fault}): {exchange.error}"),
-                            "expected loss", AttachmentType.TEXT))
-    elif exchange is not None and exchange.error:
-        problem = ConnectionError(masker.text(exchange.error))  # broken, not failed
-    elif findings:
-        problem = AssertionError(masker.text(_bilingual_title(findings[0])))
-    return attachments, problem
-
-
-def _exchange_attachments(exchange: Exchange, masker: Masker) -> Attachments:
-    # No indent: only the one-line form uses the C JSON encoder, and Allure pretty-prints JSON itself.
-    # Masking the serialised text (one regex pass) is cheaper than rebuilding the request.
-    def request() -> str:
-        return masker.text(json.dumps(exchange.request_body, ensure_ascii=False, default=str))
-
-    name = f"response (HTTP {exchange.status})"
-    if exchange.response_json is not None:
-        return [(request, "request", AttachmentType.JSON), (lambda: masker.text(exchange.response_text), name,
-                                                            AttachmentType.JSON)]
-
-    def text() -> str:
-        return masker.text(f"{exchange.error or ''}\n\n{exchange.response_text}")
-
-    return [(request, "request", AttachmentType.JSON), (text, name, AttachmentType.TEXT)]
-
-
-def _resolve(body: Body) -> str | bytes:
-    return body() if callable(body) else body
-
-
-def _attrs_dict(value: Any, store: Callable[[Body, str], None] | None = None) -> Any:
-    """attrs.asdict(value, filter=keep truthy or False) for allure's model classes, without importing attrs.
-
-    A _PendingStep is built first (its attachments go to `store`).
+    `start()` finds the logger among allure's plugins and takes its place; allure's hooks then hold each
+    write in memory, in order; `stop()` performs them with the same logger, file names and atomic renames
+    and hands the logger back to allure.
     """
-    if isinstance(value, _PendingStep):
-        if store is None:
-            raise TypeError("a pending Allure step needs somewhere to store its attachments")
-        value = value.build(store)
-    fields = getattr(type(value), "__attrs_attrs__", None)
-    if fields is not None:
-        out = {}
-        for field in fields:
-            item = getattr(value, field.name)
-            if item or item is False:
-                out[field.name] = _attrs_dict(item, store)
-        return out
-    if isinstance(value, list | tuple):
-        return [_attrs_dict(v, store) for v in value]
-    if isinstance(value, dict):
-        return {k: _attrs_dict(v, store) for k, v in value.items()}
-    return value
-
-
-def _regraded(failure: Failure, grade: Grade) -> Failure:
-    return replace(failure, grade=grade)
-
-
-def _bilingual_title(failure: Any) -> str:
-    """`English title (code values labelled)` and, on a line of its own, the Chinese text."""
-    zh = title_zh(failure)
-    return f"{title_en(failure)}\n{zh}" if zh else title_en(failure)
-
-
-def failure_text(failure: Any) -> str:
-    grade = getattr(failure, "grade", None)
-    label = f" · {GRADE_LABELS.get(grade, grade)}" if grade is not None else ""
-    lines = [f"[{failure.severity.value}{label}] {_bilingual_title(failure)}", f"clause: {failure.clause}"]
-    if failure.expected or failure.actual:
-        lines.append(f"expected: {failure.expected}")
-        lines.append(f"actual:   {failure.actual}")
-    if failure.detail:
-        lines.append(failure.detail)
-    return "\n".join(lines)
-
-
-class DeferredWriter:
-    """Holds allure-pytest's file writes (results, containers, attachments) and performs them in batches.
-
-    allure-pytest writes every result and attachment at once (open, write, rename: more than the
-    HTTP exchange it documents costs on a loopback run), and a writer thread would compete with the
-    runner for two cores. So while a session runs this stands in for allure's file logger and keeps
-    the writes in memory, in order; `stop()` performs them with the same logger, file names and
-    atomic renames (results through the C JSON encoder; a result's pending steps are built then and
-    their attachments written with it) and hands the logger back to allure.
-    `start()` finds the logger among allure's plugins.
-
-    Once FLUSH_RESULTS results are held they are written at once, in a batch: a held result keeps its
-    steps' whole exchanges alive, so holding all of them made the writer grow with the run (issue 14).
-    """
-
-    FLUSH_RESULTS = 200
-
-    def __init__(self, masker: Masker | None = None) -> None:
-        self.masker = masker or Masker(enabled=False)  # every result file passes through it (and stays writable)
-        self._logger: Any = None
-        self._folder = ""  # allure's results folder (the logger's), as text
-        self._jobs: list[tuple[str, dict[str, Any]]] = []
-        self._held_results = 0
-        self.errors: list[BaseException] = []
 
     def start(self) -> bool:
         manager = allure_commons.plugin_manager
@@ -398,54 +251,6 @@ class DeferredWriter:
         manager.unregister(self)
         manager.register(self._logger)
         self._logger = None
-
-    def flush(self) -> None:
-        """Write everything held so far, in order."""
-        jobs, self._jobs, self._held_results = self._jobs, [], 0
-        for method, kwargs in jobs:
-            try:
-                if method in ("report_result", "report_container"):
-                    self._write_item(next(iter(kwargs.values())))
-                elif method == "report_attached_data":
-                    self._write_attachment(**kwargs)
-                else:
-                    getattr(self._logger, method)(**kwargs)
-            except Exception as exc:  # kept for the caller to report: a lost result must not go unnoticed
-                self.errors.append(exc)
-
-    def _write_item(self, item: Any) -> None:
-        """allure's own format (attrs asdict without empty values), through the C JSON encoder.
-
-        allure's logger streams with json.dump, which runs the pure-Python encoder;
-        that is several times slower. Same file name pattern, same atomic rename.
-        """
-        data = _attrs_dict(item, self._store)
-        name = item.file_pattern.format(prefix=uuid.uuid4())
-        self._write_file(name, self.masker.text(json.dumps(data, ensure_ascii=False)).encode("utf-8"))
-
-    def _write_attachment(self, body: str | bytes, file_name: str) -> None:
-        """An attachment as allure's logger writes it (text in UTF-8, bytes as they are), under its own name."""
-        self._write_file(file_name, body.encode("utf-8") if isinstance(body, str) else body)
-
-    def _write_file(self, name: str, content: bytes) -> None:
-        """`name` in allure's results folder, written beside it as `<name>.tmp` and renamed (atomic).
-
-        Joined as text, not with pathlib: pathlib interns every part of a path it parses (Python 3.11), and each
-        of a run's many unique file names (a dozen a scenario) briefly entered Python's table of interned strings,
-        whose resizes every few thousand scenarios (a 4 MB table, allocated anew) grew the process (issue 14).
-        """
-        final = os.path.join(self._folder, name)
-        with open(f"{final}.tmp", "wb") as out:
-            out.write(content)
-        os.replace(f"{final}.tmp", final)
-
-    def _store(self, body: Body, file_name: str) -> None:
-        """An attachment of a pending step, written as its result is (a lost attachment loses only itself)."""
-        try:
-            data = _resolve(body)
-            self._write_attachment(self.masker.text(data) if isinstance(data, str) else data, file_name)
-        except Exception as exc:
-            self.errors.append(exc)
 
     @allure_commons.hookimpl
     def report_result(self, result: Any) -> None:
