@@ -16,7 +16,8 @@ from typer.testing import CliRunner
 from harness.cli import app
 from harness.model import Outcome
 from harness.reporting.dashboard import build_context, write_dashboard
-from harness.reporting.ledger import append_attempt, append_run
+from harness.reporting.ledger import append_run
+from harness.reporting.ledger_attempts import append_attempt
 from harness.reporting.record import RunRecord
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)

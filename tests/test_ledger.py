@@ -11,7 +11,8 @@ from reporting_samples import info, scenario
 from harness.errors import ConfigError
 from harness.model import Outcome
 from harness.reporting.history import load_history, render_history
-from harness.reporting.ledger import append_run, diff_outcomes, load_outcomes, load_runs, previous_run
+from harness.reporting.ledger import append_run, load_outcomes, load_runs, previous_run
+from harness.reporting.ledger_rates import diff_outcomes
 from harness.reporting.record import RunRecord
 
 FIRST = RunRecord(info("run-1"), (

@@ -17,14 +17,9 @@ from harness.matrix import SiteJob, certify_site
 from harness.model import Outcome
 from harness.reporting.certify import note_breaker_stop, record_attempt
 from harness.reporting.history import load_history
-from harness.reporting.ledger import (
-    append_attempt,
-    append_run,
-    load_attempts,
-    load_chain,
-    load_runs,
-    mask_reason,
-)
+from harness.reporting.ledger import append_run, load_runs
+from harness.reporting.ledger_attempts import append_attempt, load_attempts, mask_reason
+from harness.reporting.ledger_chain import load_chain
 from harness.reporting.ledger_copy import copy_ledger
 from harness.reporting.record import RunRecord
 

@@ -17,18 +17,11 @@ from harness.cli import app
 from harness.errors import ConfigError, UsageError
 from harness.model import Outcome
 from harness.reporting.chain import verify_chain
-from harness.reporting.ledger import (
-    append_attempt,
-    append_load_run,
-    append_run,
-    chain_head,
-    load_attempts,
-    load_chain,
-    load_load_runs,
-    load_outcomes,
-    load_runs,
-)
+from harness.reporting.ledger import append_run, load_outcomes, load_runs
+from harness.reporting.ledger_attempts import append_attempt, load_attempts
+from harness.reporting.ledger_chain import chain_head, load_chain
 from harness.reporting.ledger_copy import copy_ledger, table_shapes
+from harness.reporting.ledger_load import append_load_run, load_load_runs
 from harness.reporting.ledger_schema import TABLES
 from harness.reporting.record import RunRecord
 

@@ -26,22 +26,18 @@ from harness.reporting.chain import verify_chain
 from harness.reporting.dashboard import build_context
 from harness.reporting.history import load_history
 from harness.reporting.ledger import (
-    append_load_run,
     append_run,
-    chain_digest,
-    chain_head,
-    hold_site,
-    interface_rates,
     ledger_location,
-    load_chain,
-    load_load_runs,
     load_outcomes,
     load_runs,
     new_since_certified,
     previous_run,
-    rates_by,
 )
 from harness.reporting.ledger_backend import mask_secrets, mask_url
+from harness.reporting.ledger_chain import chain_digest, chain_head, load_chain
+from harness.reporting.ledger_load import append_load_run, load_load_runs
+from harness.reporting.ledger_rates import interface_rates, rates_by
+from harness.reporting.ledger_session import hold_site
 from harness.reporting.record import RunRecord
 
 pytestmark = pytest.mark.slow
@@ -175,7 +171,9 @@ from pathlib import Path
 sys.path.insert(0, sys.argv[5])
 from reporting_samples import info, scenario
 from harness.model import Outcome
-from harness.reporting.ledger import append_run, chain_head, hold_site
+from harness.reporting.ledger import append_run
+from harness.reporting.ledger_chain import chain_head
+from harness.reporting.ledger_session import hold_site
 from harness.reporting.record import RunRecord
 
 url, writer, runs, out = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), Path(sys.argv[4])

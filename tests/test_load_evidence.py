@@ -16,7 +16,8 @@ from harness.load import InterfaceStats, judge, load_objectives
 from harness.load.embedded import free_port
 from harness.load.report import load_document
 from harness.reporting.history import load_history, render_history
-from harness.reporting.ledger import append_load_run, append_run, load_load_runs, load_runs
+from harness.reporting.ledger import append_run, load_runs
+from harness.reporting.ledger_load import append_load_run, load_load_runs
 from harness.reporting.load_evidence import finish_load_evidence, load_verdict, render_load_certificate
 
 

@@ -40,7 +40,8 @@ from harness.reporting.certify import (
 from harness.reporting.certprofile import load_profile
 from harness.reporting.evidence import canonical_files, sha256_file, write_manifest
 from harness.reporting.gate import GatePolicy, GateResult
-from harness.reporting.ledger import chain_head, load_runs
+from harness.reporting.ledger import load_runs
+from harness.reporting.ledger_chain import chain_head
 from harness.reporting.manifest import spec_files_fingerprint, verification_code
 from harness.reporting.mutation_score import write_score
 from harness.reporting.record import RunRecord

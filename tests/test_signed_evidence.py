@@ -24,7 +24,7 @@ from harness.cli import app
 from harness.reporting.certify import CertifyOutcome, certificate_number, finish_certification
 from harness.reporting.evidence import write_manifest
 from harness.reporting.gate import Baseline, GatePolicy, KnownFailure
-from harness.reporting.ledger import chain_digest
+from harness.reporting.ledger_chain import chain_digest
 from harness.reporting.manifest import (
     MANIFEST_JSON,
     normalise_code,

@@ -37,16 +37,15 @@ from harness.reporting.evidence import canonical_files, sha256_file, verify, wri
 from harness.reporting.gate import EXIT_INFRASTRUCTURE, GatePolicy, GateResult, evaluate
 from harness.reporting.ledger import (
     LedgerLocation,
-    append_attempt,
     append_run,
-    chain_head,
-    hold_site,
-    ledger_exists,
     load_outcomes,
     load_runs,
     new_since_certified,
     previous_run,
 )
+from harness.reporting.ledger_attempts import append_attempt
+from harness.reporting.ledger_chain import chain_head
+from harness.reporting.ledger_session import hold_site, ledger_exists
 from harness.reporting.manifest import (
     MANIFEST_JSON,
     SIGNATURE,

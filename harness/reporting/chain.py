@@ -20,8 +20,8 @@ from pathlib import Path
 
 from harness.reporting.evidence import CERTIFICATE, Verification
 from harness.reporting.evidence import verify as verify_evidence
-from harness.reporting.ledger import ChainLink, chain_digest, load_chain
 from harness.reporting.ledger_backend import LedgerLocation, ledger_folder
+from harness.reporting.ledger_chain import ChainLink, chain_digest, load_chain
 from harness.reporting.manifest import MANIFEST_JSON, SIGNATURE, SealCheck, check_seal, normalise_code
 from harness.reporting.signing import ALGORITHM
 

@@ -26,18 +26,10 @@ from pathlib import Path
 from typing import Any
 
 from harness.reporting.certificate import AREA_LABELS, render_page
-from harness.reporting.ledger import (
-    LedgerAttempt,
-    LedgerLocation,
-    LedgerRun,
-    describe,
-    diff_outcomes,
-    load_attempts,
-    load_outcomes,
-    load_runs,
-    rates_by,
-    reading,
-)
+from harness.reporting.ledger import LedgerLocation, LedgerRun, load_outcomes, load_runs
+from harness.reporting.ledger_attempts import LedgerAttempt, load_attempts
+from harness.reporting.ledger_rates import diff_outcomes, rates_by
+from harness.reporting.ledger_session import describe, reading
 
 __all__ = ["META_KEYS", "DashboardPage", "build_context", "site_metadata_from_runs", "write_dashboard"]
 

@@ -8,18 +8,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.reporting.console import text_width
-from harness.reporting.ledger import (
-    LedgerLocation,
-    LedgerRun,
-    LoadLedgerRun,
-    RunDiff,
-    diff_outcomes,
-    interface_rates,
-    load_load_runs,
-    load_outcomes,
-    load_runs,
-    reading,
-)
+from harness.reporting.ledger import LedgerLocation, LedgerRun, load_outcomes, load_runs
+from harness.reporting.ledger_load import LoadLedgerRun, load_load_runs
+from harness.reporting.ledger_rates import RunDiff, diff_outcomes, interface_rates
+from harness.reporting.ledger_session import reading
 
 __all__ = ["SiteHistory", "load_history", "render_history"]
 

@@ -2,9 +2,10 @@
 
 A ledger location is either a SQLite file (the embedded default, `reports/ledger.sqlite`) or a
 PostgreSQL URL (`postgresql://user:password@host:port/db`): a province's shared ledger, which every
-runner and every `matrix` worker writes to at once. `ledger.py` holds the queries (plain SQL with `?`
-placeholders, the same for both); a backend opens sessions, ensures the schema, maps the store's
-errors to ours and serializes the appends of one site:
+runner and every `matrix` worker writes to at once. `ledger.py` and the `ledger_*` query modules beside
+it (chain, load runs, attempts, rates) hold the queries (plain SQL with `?` placeholders, the same for
+both); a backend opens sessions, ensures the schema, maps the store's errors to ours and serializes the
+appends of one site:
 
 - `ledger_sqlite.SqliteLedger`: sqlite3, one file (standard library);
 - `ledger_pg.PostgresLedger`: psycopg 3, the only module that imports it.

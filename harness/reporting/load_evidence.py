@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.reporting.certificate import render_page
-from harness.reporting.ledger import append_load_run
+from harness.reporting.ledger_load import append_load_run
 
 __all__ = ["LOAD_VERDICTS", "finish_load_evidence", "load_verdict", "render_load_certificate"]
 
