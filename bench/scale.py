@@ -17,14 +17,15 @@ from 7,500 on). What grew after that (0.83 KB a scenario, in C memory: malloc's 
 allocated blocks and SQLite's heap stayed flat) was pytest's PYTEST_CURRENT_TEST: pytest puts "<node id> (<phase>)"
 into the process environment at each phase of each item, three new strings a scenario, and glibc's setenv keeps every
 string it was ever given for the life of the process (a pointer getenv handed out may still be in use), about 300
-bytes a scenario. heaptrack found it (`heaptrack python bench/scale.py --child 2`, then `heaptrack_print --print-leaks`:
-`__add_to_environ` and its `tsearch` node, three calls a scenario; compare --child 6). run_pytest keeps pytest from
-setting it (harness/pytest_plugin/run.py: nothing reads it). The other step up past 10,000 scenarios was Python's table of
-interned strings: pathlib (3.11) interns every part of a path it parses, so each of the dozen unique Allure file names
-a scenario writes entered the table and left it, and the churn made the table (58,000 live strings) be allocated anew
-every few thousand scenarios, from 2 MB to 4 MB and then 4 MB again, wherever malloc found room (the 20× peak varied by
-4 MB from run to run). Allure's files are now written by text paths (harness/reporting/allure_files.py, HeldWrites); no
-string is interned per scenario any more (the table's entry count stays put over a whole run).
+bytes a scenario. heaptrack found it (`heaptrack python bench/scale.py --child 2`, then `heaptrack_print
+--print-leaks`: `__add_to_environ` and its `tsearch` node, three calls a scenario; compare --child 6). run_pytest
+keeps pytest from setting it (harness/pytest_plugin/run.py: nothing reads it). The other step up past 10,000 scenarios
+was Python's table of interned strings: pathlib (3.11) interns every part of a path it parses, so each of the dozen
+unique Allure file names a scenario writes entered the table and left it, and the churn made the table (58,000 live
+strings) be allocated anew every few thousand scenarios, from 2 MB to 4 MB and then 4 MB again, wherever malloc found
+room (the 20× peak varied by 4 MB from run to run). Allure's files are now written by text paths
+(harness/reporting/allure_files.py, HeldWrites); no string is interned per scenario any more (the table's entry count
+stays put over a whole run).
 
 The repeated list is a sequence that makes each copy when it is asked for (`Repeated`), not twenty thousand
 Scenario objects made up front: the run takes its scenarios as a sequence, copies nothing of it and refers to
