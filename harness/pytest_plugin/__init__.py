@@ -14,8 +14,10 @@ reason (Allure "skipped": never counted as passed).
 tests and configuration are never collected. The only module of harness/ that imports pytest.
 
 The package: `items` (a scenario as a pytest item and the collection root), `plugin` (`ScenarioPlugin`: the
-hooks, the lazy run loop, the results kept), `views` (run order by position, and the light stand-ins pytest's
-reporter keeps), `run` (`run_pytest`). Only this package imports pytest.
+hooks, the lazy run loop), `execution` (`ScenarioExecution`, what the plugin is besides its hooks: one item's
+run, the results kept; no pytest), `failure_text` (expected versus actual, the clause, a curl line; no pytest),
+`views` (run order by position, and the light stand-ins pytest's reporter keeps), `run` (`run_pytest`). Only
+this package imports pytest.
 """
 
 from __future__ import annotations
