@@ -200,7 +200,7 @@ def test_workers_start_with_every_site_profile_loaded_and_their_own_msgid_counte
     import threading
     from concurrent.futures import ProcessPoolExecutor
 
-    from harness.matrix import _worker_context
+    from harness.matrix.pool import _worker_context
     from harness.runner.msgid import next_serial
 
     if threading.active_count() > 1:  # a platform thread of an earlier test: the matrix would spawn, not fork
