@@ -17,14 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.reporting.allure_report import (
-    ALLURE_HOME_ENV,
-    ALLURE_VERSION,
-    ensure_allure,
-    external_urls,
-    generate_report,
-    neutralise_network,
-)
+from harness.reporting.allure_install import ALLURE_HOME_ENV, ALLURE_VERSION, ensure_allure
+from harness.reporting.allure_offline import external_urls, neutralise_network
+from harness.reporting.allure_report import generate_report
 
 NODE = shutil.which("node")
 NPM = shutil.which("npm")
@@ -144,7 +139,7 @@ def test_relative_paths_and_rebuilding_without_appending_history(tmp_path: Path,
 
 
 def test_the_cache_directory_can_be_overridden(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from harness.reporting.allure_report import allure_home
+    from harness.reporting.allure_install import allure_home
 
     monkeypatch.setenv(ALLURE_HOME_ENV, str(tmp_path / "allure"))
     assert allure_home() == tmp_path / "allure"

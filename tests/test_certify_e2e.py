@@ -116,7 +116,7 @@ def test_without_the_fault_it_certifies_and_history_shows_the_fix(runs: dict[str
 
 @pytest.mark.skipif(not HAVE_NODE, reason="Node.js and npm are needed for the Allure 3 report")
 def test_the_allure_report_of_both_runs_shares_the_site_history(runs: dict[str, Any]) -> None:
-    from harness.reporting.allure_report import external_urls
+    from harness.reporting.allure_offline import external_urls
 
     for _code, output, out in (runs["faulty"], runs["clean"]):
         assert "Allure report:" in output, output

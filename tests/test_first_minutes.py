@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from harness.model import Outcome, RunEvent
-from harness.reporting.allure_report import ALLURE_HOME_ENV, RETRY_ENV, generate_report
+from harness.reporting.allure_install import ALLURE_HOME_ENV, RETRY_ENV
+from harness.reporting.allure_report import generate_report
 from harness.reporting.gate import GateFinding, GateResult
 from harness.reporting.progress import ProgressDisplay, estimate_left
 
