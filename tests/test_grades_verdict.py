@@ -17,8 +17,9 @@ from harness.reporting.console import render_findings
 from harness.reporting.gate import GatePolicy, evaluate, parse_pass_rate
 from harness.reporting.history import load_history, render_history
 from harness.reporting.ledger import append_run, load_runs
-from harness.reporting.record import FailureRecord, RunRecord, ScenarioRecord, record_from_results
+from harness.reporting.record import FailureRecord, RunRecord, ScenarioRecord
 from harness.reporting.results_json import results_document
+from harness.reporting.results_reader import record_from_results
 from harness.verdict import coverage, pass_rate, summarize_outcomes
 
 P, F, E, NP, NA, INC = (Outcome.PASSED, Outcome.FAILED, Outcome.ERROR, Outcome.NOT_PROVISIONED,

@@ -163,7 +163,8 @@ def test_pytests_statistics_keep_a_placeholder_per_passed_scenario_and_count_the
 
 
 def test_certify_reads_results_json_without_the_steps_and_builds_the_same_record(tmp_path: Path) -> None:
-    from harness.reporting.record import RunInfo, load_results, record_from_results
+    from harness.reporting.record import RunInfo
+    from harness.reporting.results_reader import load_results, record_from_results
 
     unsure = {"title": "refused", "clause": "R-C", "grade": "MAY", "severity": "major", "detail": "",
               "expected": "", "actual": "", "step": 0, "evidence": {"inconclusive": True, "answer": {"x": 1}}}

@@ -56,7 +56,8 @@ from harness.reporting.manifest import (
     write_signature,
 )
 from harness.reporting.mutation_score import read_score
-from harness.reporting.record import RunInfo, RunRecord, load_results, record_from_results
+from harness.reporting.record import RunInfo, RunRecord
+from harness.reporting.results_reader import load_results, record_from_results
 from harness.reporting.signing import SigningKey
 from harness.resources import specs_dir
 from harness.specs import load_registry
