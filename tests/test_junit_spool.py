@@ -61,3 +61,26 @@ def test_an_empty_run_and_the_message_budget(tmp_path: Path) -> None:
     text = empty.write().read_text(encoding="utf-8")
     assert 'tests="0"' in text and "<testcase" not in text
     empty.close()
+
+
+def test_the_spool_is_copied_into_junit_xml_a_piece_at_a_time(tmp_path: Path) -> None:
+    """A run's test cases are not read back whole, nor a megabyte at a time, to be written (issue 14: each piece
+    is held as bytes, as text and encoded again: at twenty thousand scenarios the end of the run's peak)."""
+    junit = JunitSpool(tmp_path / "junit.xml")
+    for i in range(3000):  # ~250,000 characters of test cases
+        nodeid = f"person::person.sample.scenario-{i:05d}~2"
+        junit.report(nodeid, "call", "passed", 0.01, None)
+        junit.report(nodeid, "teardown", "passed", 0.0, None)
+    pieces: list[int] = []
+    read = junit._spool.read
+
+    def spy(size: int = -1) -> str:
+        piece = read(size)
+        pieces.append(len(piece))
+        return piece
+
+    junit._spool.read = spy  # type: ignore[method-assign]
+    text = junit.write().read_text(encoding="utf-8")
+    junit.close()
+    assert text.count("<testcase ") == 3000 and text.endswith("</testsuite></testsuites>")
+    assert sum(pieces) > 200_000 and max(pieces) <= 1 << 16

@@ -24,6 +24,9 @@ __all__ = ["JunitSpool"]
 _ILLEGAL_XML = re.compile("[^\u0009\u000a\u000d\u0020-\u007e\u0080-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _MESSAGE_BUDGET = 500  # characters of a <failure>/<error> message attribute (the element text has it all)
 _PLACEHOLDER = "hsa-cert-testcases"
+# characters of the spool copied into junit.xml at a time: a run's test cases (~100 characters each) are not read
+# into memory whole, nor a megabyte at a time (each piece is held as bytes, as text and encoded again while written)
+_COPY_CHARS = 1 << 16
 
 
 def _escape(value: object) -> str:
@@ -167,7 +170,7 @@ class JunitSpool:
             out.write(head)
             if spooled:
                 self._spool.seek(0)
-                while chunk := self._spool.read(1 << 20):
+                while chunk := self._spool.read(_COPY_CHARS):
                     out.write(chunk)
                 out.write(tail)
         return self.path
