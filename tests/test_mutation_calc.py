@@ -412,3 +412,16 @@ def test_settle_computes_what_its_formulas_as_first_written_compute() -> None:
         exact = (got.inscp_scp_amt - got.act_pay_dedc) * rule.pool_ratio
         seen["half-cent"] += got.inscp_scp_amt > 0 and exact.scaleb(3) % 10 == 5
     assert min(seen.values()) >= 10, seen  # the cases reach the account, the cap and the rounding of a half cent
+
+
+# --- what the run after the settlement speed-ups left alive (settle() rounds a Decimal itself) ---
+
+
+def test_settle_reads_an_amount_that_is_not_a_decimal_as_money_reads_it() -> None:
+    # the reference data gives Decimals; an int, a float or a text is rounded to cents the same way
+    rule = BenefitRule(deductible=10, pool_ratio=D("0.7"), annual_cap="1000", has_account=True)  # type: ignore[arg-type]
+    got = settle(rows(), rule, pool_used_this_year=900.0, balance=50, use_account=True)  # type: ignore[arg-type]
+    assert got == amounts()
+    rule = BenefitRule(deductible=D("10"), pool_ratio=D("0.7"), annual_cap="1000.004", has_account=False)  # type: ignore[arg-type]
+    got = settle(rows(), rule, pool_used_this_year=950.005, balance=0, use_account=False)  # type: ignore[arg-type]
+    assert got.crt_payb_lmt_amt == D("49.99") and got.hifp_pay == D("49.99")  # 1000.00 - 950.01

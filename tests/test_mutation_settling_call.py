@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from platform_samples import HOME, Flow, memory_platform, persona
 
+from harness.model import SchemaViolation
 from harness.platform import Fault, Platform
 from harness.platform.calc import ZERO, FeeClass
 from harness.platform.context import Call
@@ -30,11 +31,13 @@ from harness.platform.settling import (
     person_for,
     reverse,
     reverse_requested,
+    run_checks,
     setldetail_rows,
     setlinfo,
+    settle_rows,
     stored_rows,
 )
-from harness.platform.state import Settlement, load_person
+from harness.platform.state import Settlement, forget_filings, load_person
 
 NOW = datetime(2026, 3, 15, 10, 0, 0)
 EMPLOYEE = "filed-employee"  # 310 职工, insured in 430102: outpatient at grade 3 = deductible 20.00, pool 0.60,
@@ -447,3 +450,87 @@ def test_setlinfo_defaults_only_what_the_person_record_lacks() -> None:
 
     assert shown(psn_cert_type=None, cvlserv_flag=None) == ("01", "0")
     assert shown(psn_cert_type="02", cvlserv_flag="1") == ("02", "1")
+
+
+# --- what the run after the settlement speed-ups left alive ----------------------------------------
+
+
+@pytest.mark.parametrize(("sent", "problem"), [
+    ("360102", "/insuplc_admdvs 参保地医保区划与人员参保地不一致（人员参保地 430102）"),
+    ("", "/insuplc_admdvs 异地就医业务参保地医保区划必填（人员参保地 430102）"),
+])
+def test_a_tolerated_insuplc_is_served_as_routed_to_the_persons_insured_region(sent: str, problem: str) -> None:
+    asked: list[Any] = []
+    for answer in (False, True):
+        platform = memory_platform(tolerate=lambda v, answer=answer: asked.append(v) or answer)
+        call = make_call(platform, insuplc_admdvs=sent)
+        sent_envelope = dict(call.envelope)
+        if answer:
+            assert person_for(call, persona(EMPLOYEE).psn_no).insuplc_admdvs == "430102"
+            assert call.envelope == {**sent_envelope, "insuplc_admdvs": "430102"}  # routed to the insured region
+        else:
+            with pytest.raises(Refusal) as refused:
+                person_for(call, persona(EMPLOYEE).psn_no)
+            assert (refused.value.cause, refused.value.err_msg) == ("invalid-request", "入参校验失败：" + problem)
+            assert call.envelope == sent_envelope
+    violation = SchemaViolation("/insuplc_admdvs", "ENV.req.insuplc_admdvs", problem, expected="430102", actual=sent)
+    assert asked == [violation, violation]
+    # a call routed to the person's insured region asks nothing
+    platform = memory_platform(tolerate=lambda v: asked.append(v) or True)
+    assert person_for(make_call(platform), persona(EMPLOYEE).psn_no).psn_no == persona(EMPLOYEE).psn_no
+    assert len(asked) == 2
+
+
+def test_a_committed_settlement_returns_its_node_with_its_text_and_stores_the_mid_settlement_flag() -> None:
+    platform = memory_platform()
+    person = employee(platform)
+    call = make_call(platform)
+    out = settle_rows(call, person, [fee("1", "70.00", inscp="65.50")], [], {"acct_used_flag": "0"}, commit=True,
+                      mdtrt_id="M1", care="outpatient", med_type="11", mid_setl_flag="1")
+    assert list(out) == ["setlinfo", "setldetail"] and json.loads(out.text) == out  # type: ignore[attr-defined]
+    info = out["setlinfo"]
+    assert info["mdtrt_cert_type"] == "" and info["psn_cash_pay"] == 42.7  # no certificate type in the request
+    assert out["setldetail"] == [{**DETAIL, "inscp_scp_amt": 65.5}]
+    stored = _stored(platform, info["setl_id"])
+    assert (stored["mid_setl_flag"], stored["setl_time"]) == ("1", "2026-03-15 10:00:00")
+    assert json.loads(stored["setldetail"]) == out["setldetail"]
+
+
+def test_a_reversal_is_dated_when_it_is_made_and_restores_no_account_the_settlement_did_not_use() -> None:
+    platform = memory_platform()
+    flow = Flow(platform.call)
+    flow.sign_in()
+    who = persona(EMPLOYEE)
+    mdtrt_id, amount = flow.register(who, [("consult", 1), ("cefaclor", 1)])
+    original = flow.settle(who, mdtrt_id, amount, acct_used_flag="0")
+    assert original["setlinfo"]["acct_pay"] == 0.0 and flow.balance(who) == D("2680.50")
+    row = platform.db.conn.execute("SELECT * FROM settlements WHERE setl_id = ?",
+                                   (original["setlinfo"]["setl_id"],)).fetchone()
+    fields = {k: row[k] for k in Settlement.__dataclass_fields__ if k not in ("setlinfo", "setldetail")}
+    settlement = Settlement(**fields, setlinfo=original["setlinfo"], setldetail=original["setldetail"])
+    assert original["setlinfo"]["setl_time"] != "2026-03-15 10:00:00"  # settled on the platform's own clock
+    back = reverse(make_call(platform, "2208"), settlement)["setlinfo"]
+    assert (back["setl_time"], back["acct_pay"], back["balc"]) == ("2026-03-15 10:00:00", 0.0, 2680.5)
+    assert flow.balance(who) == D("2680.50")
+
+
+def test_accept_filed_elsewhere_also_lets_a_filing_for_another_institution_through() -> None:
+    platform = memory_platform()
+    who = persona("filed-elsewhere")  # filed for 510104, treated at HOME in 520102
+    conn = platform.db.conn
+    # naming its institution, and begun before the call's day (the seed dates it from today)
+    conn.execute("UPDATE filings SET fixmedins_codes = ?, begndate = ? WHERE psn_no = ?",
+                 ('["H51010400001"]', "2026-01-01", who.psn_no))
+    forget_filings(conn, who.psn_no)
+    person = load_person(conn, who.psn_no)
+    assert person is not None
+
+    def check(*mutants: str) -> None:
+        call = make_call(platform, mutants=mutants, insuplc_admdvs=person.insuplc_admdvs)
+        run_checks(call, person, None, care="outpatient", med_type="11", dise_codg="", presented_cert_type=None,
+                   exp_content=None)
+
+    with pytest.raises(Refusal) as refused:
+        check()
+    assert refused.value.cause == "filed-elsewhere"
+    check("accept-filed-elsewhere")  # the filing counts as made for here, whatever institution it names
