@@ -15,7 +15,7 @@ from engine_samples import scenario, settle_step
 
 from harness.model import Outcome, ScenarioResult, Step
 from harness.runner import Ledger
-from harness.runner.pool import ScenarioPool, lanes_of, must_run_alone
+from harness.runner.pool import SEGMENT_SCENARIOS, ScenarioPool, lanes_of, must_run_alone
 from harness.scenarios.catalogue import load_suites
 from harness.session import run_session
 from harness.siteconfig import embedded_site, parse_site
@@ -173,6 +173,55 @@ def test_a_breaker_that_opens_in_a_worker_stops_the_pool_like_a_serial_run() -> 
     pool.stop()
     assert [r.scenario_id if r else None for r in taken] == ["s0", "s1", "s2", "s3", None, None, None, None]
     assert pool.opened_by == "s3" and pool.breaker_reason.startswith("circuit breaker open")
+
+
+class _CountedFlows:
+    """A lazy sequence of flows that notes the furthest position anyone asked for."""
+
+    def __init__(self, count: int) -> None:
+        self.count, self.furthest = count, -1
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __getitem__(self, index: int):
+        if not 0 <= index < self.count:
+            raise IndexError(index)
+        self.furthest = max(self.furthest, index)
+        return scenario((settle_step(),), id=f"s{index}")
+
+
+def test_the_pool_reads_its_scenarios_as_it_goes_and_keeps_only_the_results_not_yet_taken() -> None:
+    site = _site_with_three_employees()
+
+    class Worker:
+        def __init__(self) -> None:
+            self.site, self.ledger, self.breaker_open, self.breaker_reason = site, Ledger(), False, None
+            self.sign_in_exchange, self.first_findings, self.breaker = None, {}, None
+
+        def add_listener(self, _listener: object) -> None:
+            pass
+
+        def run_scenario(self, case):
+            return ScenarioResult(scenario_id=case.id, outcome=Outcome.PASSED, clauses=(), duration_ms=0.0)
+
+    flows = _CountedFlows(3 * SEGMENT_SCENARIOS + 7)  # three full segments and a short one
+    pool = ScenarioPool(Worker(), [Worker() for _ in range(3)])  # type: ignore[arg-type]
+    pool.start(flows)
+    taken, most_waiting, most_ahead = [], 0, 0
+    for index in range(len(flows)):
+        if index % 50 == 0:
+            time.sleep(0.05)  # a slow item: the Runners, left alone, would run the whole list ahead
+        most_waiting = max(most_waiting, len(pool._slots))
+        most_ahead = max(most_ahead, flows.furthest - index)
+        result, _events = pool.take(f"s{index}")
+        taken.append(result.scenario_id if result else None)
+    pool.stop()
+    assert taken == [f"s{i}" for i in range(len(flows))]
+    # at most the segment being taken and the one run ahead of it: neither the list nor the results whole
+    assert most_waiting <= 2 * SEGMENT_SCENARIOS
+    assert most_ahead <= 3 * SEGMENT_SCENARIOS  # ... and the next, read and waiting for its slots
+    assert not pool._slots
 
 
 def _pooled_plugin(fake, scenarios: list, jobs: int, threshold: int | None = None):

@@ -70,7 +70,7 @@ class ScenarioPlugin(ScenarioExecution):
             reporter._progress_nodeids_reported = ReportedCount()  # type: ignore[union-attr]
         self.runner.emit("run-started", total=len(self.selected))
         if self.pool is not None:  # in run order (run-last at the end, -k applied): what the items will take
-            self.pool.start(list(self._order))
+            self.pool.start(self._order)  # read as scheduled: a lazy sequence is never copied whole
 
     def _select(self, session: pytest.Session) -> array[int]:
         """The positions of the scenarios that -k (and any other plugin's selection) keeps, in run order: pytest's

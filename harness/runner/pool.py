@@ -20,12 +20,19 @@ So the pool:
 The Runners' events are buffered per scenario and handed out with the result (`take`), so that the
 pytest plugin replays them into the scenario's own item (Allure steps, console, progress) when the
 item runs. Results are computed ahead of the items; the items consume them in run order.
+
+Memory stays bounded however long the run: the scenarios are read from the caller's sequence as they are
+scheduled (never copied whole), a stretch between two lone scenarios is cut every SEGMENT_SCENARIOS (one
+more wait for the longest lane, no other change: each person still sees the serial order), a scenario's
+slot exists from its segment's start until its item takes it, and no segment starts while more than
+SEGMENT_SCENARIOS results wait to be taken (the items are slower than the Runners when the site is fast,
+and each result holds its exchanges).
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -38,12 +45,15 @@ if TYPE_CHECKING:
     from harness.runner.engine import Runner
     from harness.siteconfig import SiteConfig
 
-__all__ = ["ALONE_INFNOS", "ALONE_TAGS", "ScenarioPool", "lanes_of", "must_run_alone", "person_of"]
+__all__ = ["ALONE_INFNOS", "ALONE_TAGS", "SEGMENT_SCENARIOS", "ScenarioPool", "lanes_of", "must_run_alone",
+           "person_of", "segments_of"]
 
 # Interfaces whose effect or answer covers the whole institution: 3201/3202 reconcile everything
 # settled; 9002 signs the operator out.
 ALONE_INFNOS = frozenset({"3201", "3202", "9002"})
 ALONE_TAGS = frozenset({"run-last", "isolation", "reconciliation", "fault", "alone"})
+# The most scenarios in one segment, and the most results waiting for their items before the next segment starts.
+SEGMENT_SCENARIOS = 256
 
 
 def must_run_alone(scenario: Scenario) -> bool:
@@ -61,15 +71,15 @@ def person_of(site: SiteConfig, scenario: Scenario, count: int) -> tuple[str, in
     return source, count % persons
 
 
-def lanes_of(site: SiteConfig, scenarios: Sequence[Scenario]) -> list[list[tuple[Scenario, tuple[str, int] | None]]]:
-    """The scenarios (with their persons) cut into segments: a lone scenario, or lanes to run at once.
+Entry = tuple[Scenario, tuple[str, int] | None]
 
-    Returned flat as segments of lanes: each segment is a list of lanes (a lone scenario is a segment
-    of one lane of one scenario, marked by the caller through `must_run_alone`).
-    """
+
+def segments_of(site: SiteConfig, scenarios: Iterable[Scenario], most: int | None = None) -> Iterator[list[Entry]]:
+    """The scenarios (with their persons) cut into segments, read as they are needed: a lone scenario (a segment
+    of one, marked by the caller through `must_run_alone`), or the scenarios between two lone ones, at most
+    `most` of them to a segment (the caller splits a segment into one lane per person)."""
     counts: dict[str, int] = {}
-    segments: list[list[tuple[Scenario, tuple[str, int] | None]]] = []
-    current: list[tuple[Scenario, tuple[str, int] | None]] = []
+    current: list[Entry] = []
     for scenario in scenarios:
         person = None
         if scenario.archetype:
@@ -79,14 +89,21 @@ def lanes_of(site: SiteConfig, scenarios: Sequence[Scenario]) -> list[list[tuple
         entry = (scenario, person)
         if must_run_alone(scenario):
             if current:
-                segments.append(current)
+                yield current
                 current = []
-            segments.append([entry])
+            yield [entry]
         else:
             current.append(entry)
+            if most is not None and len(current) >= most:
+                yield current
+                current = []
     if current:
-        segments.append(current)
-    return segments
+        yield current
+
+
+def lanes_of(site: SiteConfig, scenarios: Sequence[Scenario]) -> list[list[Entry]]:
+    """Every segment of `scenarios`, uncut between lone scenarios (`segments_of`)."""
+    return list(segments_of(site, scenarios))
 
 
 @dataclass
@@ -107,7 +124,10 @@ class ScenarioPool:
         self.main = main  # the run's Runner: its ledger is the run's, its listeners get the replayed events
         self.workers = list(workers)
         self.site = main.site
-        self._slots: dict[str, _Slot] = {}
+        self._slots: dict[str, _Slot] = {}  # the scheduled scenarios whose items have not taken them yet
+        self._changed = threading.Condition()  # guards _slots, _finished, _wanted
+        self._finished = False  # the scheduler ended (every scenario ran, or the pool stopped)
+        self._wanted: str | None = None  # an item waits for a scenario not scheduled yet
         self._ledgers: dict[str, Ledger] = {}  # scenario id -> its own ledger, until merged into the run's
         self._free: list[Runner] = list(workers)
         self._free_lock = threading.Condition()
@@ -124,24 +144,33 @@ class ScenarioPool:
     # --- the plugin's side ------------------------------------------------------------------------
 
     def start(self, scenarios: Sequence[Scenario]) -> None:
-        """Start running `scenarios` (in run order) in the background."""
-        self._slots = {s.id: _Slot() for s in scenarios}
-        self._thread = threading.Thread(target=self._schedule, args=(list(scenarios),), name="hsa-cert-pool",
-                                        daemon=True)
+        """Start running `scenarios` (in run order) in the background; they are read as they are scheduled."""
+        self._thread = threading.Thread(target=self._schedule, args=(scenarios,), name="hsa-cert-pool", daemon=True)
         self._thread.start()
 
     def take(self, scenario_id: str) -> tuple[ScenarioResult | None, list[RunEvent]]:
         """The scenario's result and its buffered events; (None, []) when the pool stopped before running it."""
-        slot = self._slots.get(scenario_id)
+        with self._changed:
+            slot = self._slots.get(scenario_id)
+            while slot is None and not self._finished:  # not scheduled yet: the scheduler may go on regardless
+                self._wanted = scenario_id
+                self._changed.notify_all()
+                self._changed.wait()
+                slot = self._slots.get(scenario_id)
+            self._wanted = None
         if slot is None:
             return None, []
         slot.done.wait()
-        self._slots[scenario_id] = _Slot(done=slot.done)  # handed out once: the pool keeps nothing of it
+        with self._changed:
+            self._slots.pop(scenario_id, None)  # handed out once: the pool keeps nothing of it
+            self._changed.notify_all()
         return slot.result, slot.events
 
     def stop(self) -> None:
         """Stop scheduling, wait for the scenarios in flight; give the run the first sign-in exchange."""
         self._stop.set()
+        with self._changed:
+            self._changed.notify_all()
         if self._thread is not None:
             self._thread.join()
             self._thread = None
@@ -150,16 +179,16 @@ class ScenarioPool:
 
     # --- scheduling -------------------------------------------------------------------------------
 
-    def _schedule(self, scenarios: list[Scenario]) -> None:
+    def _schedule(self, scenarios: Sequence[Scenario]) -> None:
         try:
             with ThreadPoolExecutor(max_workers=len(self.workers), thread_name_prefix="hsa-cert-job") as executor:
-                for segment in lanes_of(self.site, scenarios):
-                    if self._stop.is_set():
+                for segment in segments_of(self.site, scenarios, SEGMENT_SCENARIOS):
+                    if not self._open_segment(segment):
                         break
                     if len(segment) == 1 and must_run_alone(segment[0][0]):
                         self._run_one(*segment[0], ledger=self.main.ledger)
                         continue
-                    lanes: dict[object, list[tuple[Scenario, tuple[str, int] | None]]] = {}
+                    lanes: dict[object, list[Entry]] = {}
                     for entry in segment:  # a scenario without a person is a lane of its own
                         lanes.setdefault(entry[1] if entry[1] is not None else entry[0].id, []).append(entry)
                     # The longest lanes first: the segment ends when its longest lane ends.
@@ -167,16 +196,32 @@ class ScenarioPool:
                     wait([executor.submit(self._run_lane, lane) for lane in ordered])
                     self._merge(segment)
         finally:
-            for slot in self._slots.values():  # whatever did not run: its item learns so at once
-                slot.done.set()
+            with self._changed:
+                self._finished = True
+                for slot in self._slots.values():  # whatever did not run: its item learns so at once
+                    slot.done.set()
+                self._changed.notify_all()
 
-    def _run_lane(self, lane: list[tuple[Scenario, tuple[str, int] | None]]) -> None:
+    def _open_segment(self, segment: list[Entry]) -> bool:
+        """Wait until few enough results wait for their items, then give the segment's scenarios their slots;
+        False when the pool is stopping."""
+        with self._changed:
+            self._changed.wait_for(lambda: self._stop.is_set() or self._wanted is not None
+                                   or len(self._slots) <= SEGMENT_SCENARIOS)
+            if self._stop.is_set():
+                return False
+            for scenario, _person in segment:
+                self._slots[scenario.id] = _Slot()
+            self._changed.notify_all()
+        return True
+
+    def _run_lane(self, lane: list[Entry]) -> None:
         for scenario, person in lane:
             if self._stop.is_set():
                 return
             self._run_one(scenario, person, ledger=Ledger(daybook=self.main.ledger.daybook, parent=self.main.ledger))
 
-    def _merge(self, segment: list[tuple[Scenario, tuple[str, int] | None]]) -> None:
+    def _merge(self, segment: list[Entry]) -> None:
         """The scenarios' own ledgers into the run's, in run order (what a serial run would have recorded)."""
         for scenario, _person in segment:
             own = self._ledgers.pop(scenario.id, None)
@@ -185,7 +230,8 @@ class ScenarioPool:
                 own.close()  # its rows are the run's now (a temporary database each: harness.runner.ledgerrows)
 
     def _run_one(self, scenario: Scenario, person: tuple[str, int] | None, *, ledger: Ledger) -> None:
-        slot = self._slots[scenario.id]
+        with self._changed:
+            slot = self._slots[scenario.id]
         runner = self._acquire()
         try:
             runner.ledger = ledger
@@ -218,7 +264,7 @@ class ScenarioPool:
             self._free_lock.notify()
 
     def _buffer(self, event: RunEvent) -> None:
-        slot = self._slots.get(event.scenario_id)
+        slot = self._slots.get(event.scenario_id)  # (a dict read is atomic; the slot's item waits for it to be done)
         if slot is not None:
             slot.events.append(event)
 
