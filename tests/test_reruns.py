@@ -6,6 +6,7 @@ file per site) holds what earlier runs settled there, so the totals sent cover e
 
 from __future__ import annotations
 
+import random
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
@@ -19,7 +20,7 @@ from harness.platform.config import PlatformConfig
 from harness.platform.inprocess import mount
 from harness.platform.server import start_background
 from harness.runner import Runner
-from harness.runner.ledger import DayBook, Ledger, LedgerRow
+from harness.runner.ledger import DayBook, Ledger, LedgerRow, covers
 from harness.scenarios.catalogue import load_suites
 from harness.session import open_daybook, run_session
 from harness.siteconfig import embedded_site
@@ -67,6 +68,34 @@ def test_totals_add_the_earlier_runs_but_only_this_runs_rows_must_be_covered(tmp
                                   "stmt_begndate": TODAY, "stmt_enddate": TODAY})
     assert totals["fixmedins_setl_cnt"] == 2 and totals["medfee_sumamt"] == Decimal("17.00")
     assert ledger.unreconciled("H1") == []
+
+
+def test_the_day_books_totals_are_the_earlier_runs_rows_a_3201_covers(tmp_path: Path) -> None:
+    rng = random.Random(3)
+    book = DayBook(tmp_path / "book.sqlite", "s", "run-1", today=date(2026, 12, 7))
+    for n in range(300):
+        pick = rng.choice
+        book.add(LedgerRow(msgid=f"m{n}", fixmedins_code=pick(["H1", "H2"]), setl_id=f"S{n}",
+                           kind=pick(["settle", "reversal"]), insutype=pick(["310", "390", ""]),
+                           clr_type=pick(["11", "21"]), clr_optins=pick(["", "520199", "5201é"]),
+                           setl_date=pick(["2026-12-01", "2026-12-07", "2026-12-07T1"]),
+                           medfee_sumamt=Decimal(pick(["10.00", "1.1", "-3.005", "0", "1E+2"])),
+                           fund_pay_sumamt=Decimal("7.00"), acct_pay=Decimal("-0.00"), psn_cash_pay=Decimal(n)))
+        if rng.random() < 0.2:
+            book.void("H1", f"m{n}")
+    DayBook(tmp_path / "book.sqlite", "other-site", "run-1").add(row("elsewhere"))
+    later = DayBook(tmp_path / "book.sqlite", "s", "run-2", today=date(2026, 12, 7))
+    later.add(row("mine"))  # this run's own rows are the ledger's, not the book's
+    earlier = later.earlier_runs()
+    for _ in range(200):
+        wanted = (rng.choice(["H1", "H2", "H3"]), rng.choice([None, "310", "390"]), rng.choice([None, "11", "21"]),
+                  rng.choice(["", "520199", "5201é"]), rng.choice(["", "2026-12-01", "2026-12-02"]),
+                  rng.choice(["", "2026-12-07", "2026-12-06"]), rng.choice([None, "settle", "reversal"]))
+        chosen = [r for r in earlier if covers(wanted, r)]
+        expected = (len(chosen), *(sum((getattr(r, name) for r in chosen), Decimal("0.00")) for name in
+                                   ("medfee_sumamt", "fund_pay_sumamt", "acct_pay", "psn_cash_pay")))
+        assert [str(v) for v in later.sums(wanted)] == [str(v) for v in expected]
+    assert later.sums(("H1", None, None, "", "", "", None))[0] > 0
 
 
 def test_a_row_without_a_clearing_agency_counts_for_the_agency_asked() -> None:

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.checks import decimal_of
-from harness.runner.ledgerrows import LedgerRows, RowFilter
+from harness.runner.ledgerrows import LedgerRows, RowFilter, row_condition
 from harness.runner.messages import infcode_of
 from harness.scenarios.templates import LEDGER_FIELDS
 
@@ -74,7 +74,14 @@ def _text(value: Any) -> str:
 
 
 _COLUMNS = tuple(f.name for f in fields(LedgerRow) if f.name not in ("voided", "reconciled"))
-_MONEY = frozenset({"medfee_sumamt", "fund_pay_sumamt", "acct_pay", "psn_cash_pay"})
+_SUMMED = ("medfee_sumamt", "fund_pay_sumamt", "acct_pay", "psn_cash_pay")  # a 3201's totals, in this order
+_MONEY = frozenset(_SUMMED)
+
+
+def _stored(value: str) -> str:
+    """A value as the day book stores it: a site's answer may carry lone surrogates (a hostile or broken site),
+    kept as \\udXXX escapes."""
+    return value.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 class DayBook:
@@ -99,8 +106,7 @@ class DayBook:
         self._conn.execute("DELETE FROM rows WHERE site = ? AND setl_date < ?", (site, cutoff.isoformat()))
 
     def add(self, row: LedgerRow) -> None:
-        # A site's answer may carry lone surrogates (a hostile or broken site): stored as \udXXX escapes.
-        values = [str(v).encode("utf-8", "backslashreplace").decode("utf-8") for v in astuple(row)[: len(_COLUMNS)]]
+        values = [_stored(str(v)) for v in astuple(row)[: len(_COLUMNS)]]
         marks = ", ".join("?" * (len(_COLUMNS) + 2))
         with self._lock:
             self._conn.execute(f"INSERT OR IGNORE INTO rows (site, run_id, {', '.join(_COLUMNS)}) VALUES ({marks})",
@@ -110,6 +116,21 @@ class DayBook:
         with self._lock:
             self._conn.execute("UPDATE rows SET voided = 1 WHERE site = ? AND fixmedins_code = ? AND msgid = ?",
                                (self.site, fixmedins_code, msgid))
+
+    def sums(self, wanted: RowFilter) -> tuple[int, Decimal, Decimal, Decimal, Decimal]:
+        """How many standing rows of other runs at this site a 3201 covers, and their medfee_sumamt, fund_pay_sumamt,
+        acct_pay and psn_cash_pay, each summed from Decimal("0.00") in row order. Selected in SQL and read as they
+        are summed: a shared test site's book holds a month of every runner's rows, and every 3201 asks."""
+        condition, parameters = row_condition(wanted, _stored)
+        count, totals = 0, [_ZERO] * 4
+        with self._lock:
+            for record in self._conn.execute(
+                    f"SELECT {', '.join(_SUMMED)} FROM rows WHERE site = ? AND run_id != ? AND {condition} "
+                    "ORDER BY rowid", (self.site, self.run_id, *parameters)):
+                count += 1
+                for at, text in enumerate(record):
+                    totals[at] += Decimal(text)
+        return count, totals[0], totals[1], totals[2], totals[3]
 
     def earlier_runs(self) -> list[LedgerRow]:
         """Standing rows that other runs recorded at this site."""
@@ -201,11 +222,10 @@ class Ledger:
             optins, begin, end, ("reversal" if flag == "1" else "settle") if flag in ("0", "1") else None)
         # this run's rows summed on disk (the end-of-run 3201 covers them all), then the earlier runs' in the day book
         count, medfee, fund, acct, cash = self.rows.sums(wanted, mark=True)
-        for row in self.daybook.earlier_runs() if self.daybook is not None else ():
-            if covers(wanted, row):
-                count += 1
-                medfee, fund = medfee + row.medfee_sumamt, fund + row.fund_pay_sumamt
-                acct, cash = acct + row.acct_pay, cash + row.psn_cash_pay
+        if self.daybook is not None:
+            more, more_medfee, more_fund, more_acct, more_cash = self.daybook.sums(wanted)
+            count, medfee, fund = count + more, medfee + more_medfee, fund + more_fund
+            acct, cash = acct + more_acct, cash + more_cash
         return {
             "medfee_sumamt": medfee,
             "fund_pay_sumamt": fund,

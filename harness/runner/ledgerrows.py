@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import fields
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from harness.runner.ledger import LedgerRow
 
-__all__ = ["LedgerRows", "RowFilter"]
+__all__ = ["LedgerRows", "RowFilter", "row_condition"]
 
 _CACHE_KIB = 256
 _SUMMED = ("medfee_sumamt", "fund_pay_sumamt", "acct_pay", "psn_cash_pay")  # a 3201's totals, in this order
@@ -155,7 +155,7 @@ class LedgerRows:
 
     def covered(self, wanted: RowFilter, *, mark: bool) -> list[LedgerRow]:
         """The standing rows a 3201 covers (see `Ledger.totals` for the filter); `mark`: note them reconciled."""
-        condition, parameters = _condition(wanted)
+        condition, parameters = row_condition(wanted)
         chosen = list(self._where(condition, parameters))
         if mark and chosen:
             self._mark_reconciled(condition, parameters)
@@ -167,7 +167,7 @@ class LedgerRows:
         """How many standing rows a 3201 covers and their medfee_sumamt, fund_pay_sumamt, acct_pay and psn_cash_pay,
         each summed from Decimal("0.00") in row order; `mark`: note the rows reconciled. Read a batch at a time: the
         end-of-run reconciliation covers every row of the run, which made as objects at once grew with the run."""
-        condition, parameters = _condition(wanted)
+        condition, parameters = row_condition(wanted)
         count, totals = 0, [_ZERO] * 4
         for record in self._records(", ".join(_SUMMED), condition, parameters):
             count += 1
@@ -205,26 +205,28 @@ class LedgerRows:
             self._count = 0
 
 
-def _condition(wanted: RowFilter) -> tuple[str, tuple[Any, ...]]:
+def row_condition(wanted: RowFilter, encode: Callable[[str], Any] = _text) -> tuple[str, tuple[Any, ...]]:
+    """The SQL condition (and its parameters, each made by `encode` as the rows' values were stored) of the standing
+    rows a 3201 covers: what `harness.runner.ledger.covers` says of one row."""
     code, insutype, clr_type, optins, begin, end, kind = wanted
     parts = ["voided = 0", "fixmedins_code = ?"]
-    parameters: list[Any] = [_text(code)]
+    parameters: list[Any] = [encode(code)]
     if insutype is not None:
         parts.append("insutype = ?")
-        parameters.append(_text(insutype))
+        parameters.append(encode(insutype))
     if clr_type is not None:
         parts.append("clr_type = ?")
-        parameters.append(_text(clr_type))
+        parameters.append(encode(clr_type))
     if optins:  # a row without a clearing agency counts for the agency asked
-        parts.append("(clr_optins = x'' OR clr_optins = ?)")
-        parameters.append(_text(optins))
+        parts.append("(clr_optins = ? OR clr_optins = ?)")
+        parameters.extend((encode(""), encode(optins)))
     if begin:
         parts.append("setl_date >= ?")
-        parameters.append(_text(begin))
+        parameters.append(encode(begin))
     if end:
         parts.append("setl_date <= ?")
-        parameters.append(_text(end))
+        parameters.append(encode(end))
     if kind is not None:
         parts.append("kind = ?")
-        parameters.append(_text(kind))
+        parameters.append(encode(kind))
     return " AND ".join(parts), tuple(parameters)
