@@ -20,7 +20,8 @@ from harness.platform.config import PlatformConfig
 from harness.platform.inprocess import mount
 from harness.platform.server import start_background
 from harness.runner import Runner
-from harness.runner.ledger import DayBook, Ledger, LedgerRow, covers
+from harness.runner.daybook import DayBook
+from harness.runner.ledger import Ledger, LedgerRow, covers
 from harness.scenarios.catalogue import load_suites
 from harness.session import open_daybook, run_session
 from harness.siteconfig import embedded_site

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from harness.personas import load_catalogue
-from harness.runner.ledger import DayBook
+from harness.runner.daybook import DayBook
 from harness.siteconfig import SiteConfig, embedded_site, load_site
 from harness.specs import load_registry
 
