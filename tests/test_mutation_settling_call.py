@@ -19,6 +19,7 @@ from platform_samples import HOME, Flow, memory_platform, persona
 
 from harness.model import SchemaViolation
 from harness.platform import Fault, Platform
+from harness.platform.booking import reverse, reverse_requested, setldetail_rows, setlinfo
 from harness.platform.calc import ZERO, FeeClass
 from harness.platform.context import Call
 from harness.platform.faults import FaultRegistry, Switches
@@ -29,11 +30,7 @@ from harness.platform.settling import (
     compute,
     person_by_certificate,
     person_for,
-    reverse,
-    reverse_requested,
     run_checks,
-    setldetail_rows,
-    setlinfo,
     settle_rows,
     stored_rows,
 )

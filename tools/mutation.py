@@ -90,6 +90,12 @@ class Module:
 
 _RUNNER_TESTS = ("tests/test_runner.py", "tests/test_runner_faults.py", "tests/test_runner_refusals.py",
                  "tests/test_runner_verdict.py", "tests/test_runner_ledger.py", "tests/test_mutation_runner2601.py")
+# settling and booking (the settlement's amounts, its answer and stored rows): without the whole-platform walks
+# (test_platform_flows, _recon, the end-to-end run of test_mutation_platform), a minute per surviving mutant;
+# the score is then a lower bound
+_SETTLING_TESTS = ("tests/test_platform_calc.py", "tests/test_platform_causes.py", "tests/test_platform_correction.py",
+                   "tests/test_known_values.py", "tests/test_mutation_settling.py",
+                   "tests/test_mutation_settling_call.py")
 _CHECK_TESTS = ("tests/test_checks.py", "tests/test_known_values.py", "tests/test_mutation_checks.py",
                 "tests/test_mutation_envelope.py", "tests/test_mutation_registry.py", "tests/test_checks_relations.py")
 
@@ -124,12 +130,8 @@ MODULES: dict[str, Module] = {m.name: m for m in (
             "tests/test_mutation_calc.py")),
     Module("platform.rules", "harness/platform/rules.py",
            ("tests/test_platform_causes.py", "tests/test_mutation_rules.py")),
-    # settling: without the whole-platform walks (test_platform_flows, _recon, the end-to-end run of
-    # test_mutation_platform), a minute per surviving mutant; the score is then a lower bound
-    Module("platform.settling", "harness/platform/settling.py",
-           ("tests/test_platform_calc.py", "tests/test_platform_causes.py", "tests/test_platform_correction.py",
-            "tests/test_known_values.py", "tests/test_mutation_settling.py",
-            "tests/test_mutation_settling_call.py")),
+    Module("platform.settling", "harness/platform/settling.py", _SETTLING_TESTS),
+    Module("platform.booking", "harness/platform/booking.py", _SETTLING_TESTS),
     Module("runner.evaluate", "harness/runner/evaluate.py", (*_RUNNER_TESTS, "tests/test_mutation_evaluate.py")),
     Module("runner.engine-2601", "harness/runner/recovery.py", (*_RUNNER_TESTS, "tests/test_mutation_recovery.py"),
            functions=("xǁRecoveryǁ_resolve_unknown_outcome__mutmut_*", "xǁRecoveryǁ_run_fault_step__mutmut_*")),

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from harness.platform.booking import reverse_requested
 from harness.platform.calc import dec
 from harness.platform.context import Call, handler
 from harness.platform.handlers.outpatient import _insert_visit, check_identity, fee_input, store_fee
@@ -22,7 +23,6 @@ from harness.platform.settling import (
     active_settlements,
     check_sum,
     person_for,
-    reverse_requested,
     run_checks,
     settle_rows,
     stored_rows,

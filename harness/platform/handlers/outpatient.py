@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from harness.platform.booking import reverse_requested
 from harness.platform.calc import FeeInput, classify, dec
 from harness.platform.codec import dump_json
 from harness.platform.context import Call, handler
@@ -19,7 +20,6 @@ from harness.platform.refusals import Refusal, invalid_request
 from harness.platform.settling import (
     check_sum,
     person_for,
-    reverse_requested,
     run_checks,
     settle_rows,
     stored_rows,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from harness.platform.booking import reverse_requested
 from harness.platform.calc import classify
 from harness.platform.context import Call, handler
 from harness.platform.dialect import speak
@@ -18,7 +19,6 @@ from harness.platform.refusals import Refusal
 from harness.platform.settling import (
     check_sum,
     person_for,
-    reverse_requested,
     run_checks,
     settle_rows,
     stored_rows,
