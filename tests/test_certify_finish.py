@@ -15,7 +15,8 @@ from typer.testing import CliRunner
 
 from harness.cli import app
 from harness.model import Outcome
-from harness.reporting.certify import finish_certification, rebuild_reports, run_info, suite_fingerprint
+from harness.reporting.certify import finish_certification, rebuild_reports
+from harness.reporting.certify_particulars import run_info, suite_fingerprint
 from harness.reporting.certprofile import load_profile
 from harness.reporting.gate import GatePolicy
 from harness.reporting.record import RunRecord

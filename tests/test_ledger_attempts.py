@@ -11,7 +11,7 @@ from reporting_samples import info, scenario
 from typer.testing import CliRunner
 
 from harness.cli import app
-from harness.errors import InfrastructureError
+from harness.errors import ConfigError, InfrastructureError
 from harness.load.embedded import free_port
 from harness.matrix import SiteJob, certify_site
 from harness.model import Outcome
@@ -85,6 +85,23 @@ def test_noting_an_attempt_in_an_unreachable_ledger_never_raises(tmp_path: Path)
     assert record_attempt(tmp_path / "l.sqlite", "s", error, kind="certify") is True
     (attempt,) = load_attempts(tmp_path / "l.sqlite")
     assert attempt.reason == "the site is not reachable: refused (http://127.0.0.1:9)"
+
+
+
+def test_an_attempt_is_noted_with_its_error_s_title_and_exit_code(tmp_path: Path) -> None:
+    ledger = tmp_path / "l.sqlite"
+    assert record_attempt(ledger, "s", ConfigError("no ledger yet"), kind="certify") is True
+    (attempt,) = load_attempts(ledger)
+    assert (attempt.reason, attempt.exit_code, attempt.out_dir) == ("no ledger yet", ConfigError("x").exit_code, "")
+
+
+def test_a_breaker_stop_an_unreachable_ledger_cannot_take_is_said(tmp_path: Path) -> None:
+    said: list[str] = []
+    url = f"postgresql://u:secret@127.0.0.1:{free_port()}/ledger?connect_timeout=2"
+    outcome = SimpleNamespace(exit_code=3, record=RUN, run_dir=tmp_path / "run-1")
+    stop = {"run": {"stop_reason": "circuit breaker open"}}
+    assert note_breaker_stop(url, outcome, stop, kind="certify", progress=said.append) is False
+    assert said and "could not be noted" in said[0]
 
 
 def down_site(tmp_path: Path) -> Path:

@@ -22,19 +22,21 @@ from reporting_samples import info, mixed_record, results_json, scenario, write_
 from harness import __version__
 from harness.errors import UsageError
 from harness.model import Level, Outcome
-from harness.reporting import certify
+from harness.reporting import certify, certify_particulars
 from harness.reporting.allure_report import ReportOutcome
 from harness.reporting.certificate import write_certificate
 from harness.reporting.certify import (
     CERTIFICATION_JSON,
-    DEFAULT_ISSUER,
     CertifyOutcome,
-    certificate_number,
     finish_certification,
-    interface_names,
     rebuild_reports,
-    run_info,
     site_history_path,
+)
+from harness.reporting.certify_particulars import (
+    DEFAULT_ISSUER,
+    certificate_number,
+    interface_names,
+    run_info,
     suite_fingerprint,
 )
 from harness.reporting.certprofile import load_profile
@@ -101,7 +103,7 @@ def test_run_info_reads_every_field() -> None:
     }
     got = run_info(document, load_profile("hospital-outpatient"))
     profile = load_profile("hospital-outpatient")
-    assert got == certify.RunInfo(
+    assert got == certify_particulars.RunInfo(
         run_id="r1", site_id="hn-1", site_name="湖南某医院", fixmedins_code="H1", environment="embedded",
         base_url="https://10.0.0.1", cert_profile="hospital-outpatient", cert_profile_title_zh=profile.title_zh,
         cert_profile_title_en=profile.title_en, province_profile="hunan", spec_version="v1.1.27",
@@ -174,6 +176,14 @@ def test_the_certificate_particulars_of_a_first_and_second_run(tmp_path: Path) -
     assert (document["mutation_score"]["caught"], document["mutation_score"]["total"]) == (9, 10)
     other = finish(tmp_path, passing_record("run-3", site="other-site"))
     assert other.number == "HSA-OTHER-SITE-20250101-0001"  # the sequence is per site
+
+
+
+def test_without_a_ledger_yet_the_certificate_is_the_site_s_first(tmp_path: Path) -> None:
+    ledger = tmp_path / "ledger.sqlite"
+    document = certify_particulars._document(info("run-1"), ledger, issuer="", validity_days=30)
+    assert document["number"] == "HSA-TEST-SITE-20250101-0001"  # no runs to count, and none read
+    assert not ledger.exists()
 
 
 def test_an_unreadable_finish_time_issues_today(tmp_path: Path) -> None:
@@ -464,7 +474,7 @@ def test_an_unreadable_finish_time_issues_todays_utc_date_in_any_zone(tmp_path: 
 
 def test_without_the_specs_folder_the_manifest_has_no_spec_fingerprint(tmp_path: Path,
                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(certify, "specs_dir", lambda: tmp_path / "no-specs")
+    monkeypatch.setattr(certify_particulars, "specs_dir", lambda: tmp_path / "no-specs")
     assert manifest(finish(tmp_path, passing_record("run-1")))["spec_files_fingerprint"] == ""
 
 

@@ -16,7 +16,7 @@ import harness
 from harness import resources
 from harness.cli import app
 from harness.reporting.certificate import render_certificate
-from harness.reporting.certify import run_info, suite_fingerprint
+from harness.reporting.certify_particulars import run_info, suite_fingerprint
 from harness.reporting.certprofile import load_profile
 from harness.reporting.results_json import results_document
 from harness.resources import SPECS_ENV

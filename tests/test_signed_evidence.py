@@ -21,7 +21,8 @@ from reporting_samples import mixed_record, write_run_dir
 from typer.testing import CliRunner
 
 from harness.cli import app
-from harness.reporting.certify import CertifyOutcome, certificate_number, finish_certification
+from harness.reporting.certify import CertifyOutcome, finish_certification
+from harness.reporting.certify_particulars import certificate_number
 from harness.reporting.evidence import write_manifest
 from harness.reporting.gate import Baseline, GatePolicy, KnownFailure
 from harness.reporting.ledger_chain import chain_digest

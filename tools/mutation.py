@@ -98,6 +98,8 @@ _SETTLING_TESTS = ("tests/test_platform_calc.py", "tests/test_platform_causes.py
                    "tests/test_mutation_settling_call.py")
 _CHECK_TESTS = ("tests/test_checks.py", "tests/test_known_values.py", "tests/test_mutation_checks.py",
                 "tests/test_mutation_envelope.py", "tests/test_mutation_registry.py", "tests/test_checks_relations.py")
+_CERTIFY_TESTS = ("tests/test_certify_finish.py", "tests/test_certify_certificate.py", "tests/test_certify_profiles.py",
+                  "tests/test_mutation_reporting.py", "tests/test_mutation_certify.py")
 
 # Cheapest first (few mutants, fast tests): the order `--module` is not given in.
 MODULES: dict[str, Module] = {m.name: m for m in (
@@ -120,9 +122,8 @@ MODULES: dict[str, Module] = {m.name: m for m in (
             "tests/test_mutation_reporting.py")),
     Module("evidence", "harness/reporting/evidence.py",
            ("tests/test_evidence.py", "tests/test_mutation_reporting.py")),
-    Module("certify", "harness/reporting/certify.py",
-           ("tests/test_certify_finish.py", "tests/test_certify_certificate.py", "tests/test_certify_profiles.py",
-            "tests/test_mutation_reporting.py", "tests/test_mutation_certify.py")),
+    Module("certify", "harness/reporting/certify.py", (*_CERTIFY_TESTS, "tests/test_ledger_attempts.py")),
+    Module("certify_particulars", "harness/reporting/certify_particulars.py", _CERTIFY_TESTS),
     # calc and rules are pure functions: their own test files suffice (the flows through the whole platform
     # add minutes per run and no sensitivity the known-value tests lack)
     Module("platform.calc", "harness/platform/calc.py",

@@ -21,7 +21,7 @@ def history_command(
     """The pass-rate trend per site (overall and per interface) and what changed since the previous run."""
     import json
 
-    from harness.reporting.certify import interface_names
+    from harness.reporting.certify_particulars import interface_names
     from harness.reporting.history import load_history, render_history
     from harness.reporting.ledger import ledger_location
     from harness.reporting.mutation_score import read_score, render_score

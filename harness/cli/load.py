@@ -93,7 +93,7 @@ def _finish(out: Path, run_id: str, ledger: str | None, no_ledger: bool, *, site
     import json
 
     from harness.errors import ConfigError
-    from harness.reporting.certify import interface_names
+    from harness.reporting.certify_particulars import interface_names
     from harness.reporting.ledger import default_ledger_path
     from harness.reporting.load_evidence import finish_load_evidence
     from harness.reporting.masking import Masker

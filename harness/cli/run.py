@@ -110,7 +110,8 @@ def certify_command(
     from pathlib import Path
 
     from harness.errors import InfrastructureError
-    from harness.reporting.certify import finish_certification, note_breaker_stop, record_attempt, run_info
+    from harness.reporting.certify import finish_certification, note_breaker_stop, record_attempt
+    from harness.reporting.certify_particulars import run_info
     from harness.reporting.certprofile import load_profile, profile_for_capabilities
     from harness.reporting.gate import GatePolicy, load_baseline, parse_pass_rate
     from harness.reporting.ledger import ledger_location

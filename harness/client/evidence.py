@@ -23,7 +23,8 @@ from harness.client.session import ReplayRunner, results_of
 from harness.judge import CaseVerdict, Plan
 from harness.model import Level, Scenario
 from harness.pytest_plugin import ScenarioPlugin, run_pytest
-from harness.reporting.certify import finish_certification, interface_names, suite_fingerprint
+from harness.reporting.certify import finish_certification
+from harness.reporting.certify_particulars import interface_names, suite_fingerprint
 from harness.reporting.gate import GatePolicy
 from harness.reporting.ledger import default_ledger_path
 from harness.reporting.record import RunInfo

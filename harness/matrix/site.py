@@ -52,7 +52,8 @@ def certify_site(job: SiteJob) -> SiteResult:
 
 
 def _certify(job: SiteJob, say: Callable[[str], Any]) -> SiteResult:
-    from harness.reporting.certify import finish_certification, note_breaker_stop, record_attempt, run_info
+    from harness.reporting.certify import finish_certification, note_breaker_stop, record_attempt
+    from harness.reporting.certify_particulars import run_info
     from harness.reporting.certprofile import load_profile, profile_for_capabilities
     from harness.reporting.gate import GatePolicy
     from harness.reporting.ledger import ledger_location

@@ -12,6 +12,10 @@ writes, in this order:
 6. one row per run (and per scenario) and its chain link in the ledger;
 7. the Allure HTML report, with the site's history (skipped with a message if Node is missing).
 
+What the record and the certificate state about the run (`run_info`, the certificate number, issuer
+and validity, the identity in the manifest) is `certify_particulars.py`; this module is the order in
+which the evidence is written, sealed and entered in the ledger.
+
 `rebuild_reports` (`hsa-cert report DIR`) renders 4 and 7 again from the files on disk.
 """
 
@@ -20,51 +24,43 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from harness import __version__
 from harness.errors import HsaCertError, InfrastructureError, UsageError
 from harness.model import Level, Scenario
 from harness.reporting.allure_report import ReportOutcome, generate_report
 from harness.reporting.certificate import write_certificate
-from harness.reporting.certprofile import CertificationProfile
+from harness.reporting.certify_particulars import _document, _identity, _issue_date, interface_names
 from harness.reporting.evidence import canonical_files, sha256_file, verify, write_manifest
 from harness.reporting.gate import EXIT_INFRASTRUCTURE, GatePolicy, GateResult, evaluate
 from harness.reporting.ledger import (
     LedgerLocation,
     append_run,
     load_outcomes,
-    load_runs,
     new_since_certified,
     previous_run,
 )
 from harness.reporting.ledger_attempts import append_attempt
 from harness.reporting.ledger_chain import chain_head
-from harness.reporting.ledger_session import hold_site, ledger_exists
+from harness.reporting.ledger_session import hold_site
 from harness.reporting.manifest import (
     MANIFEST_JSON,
     SIGNATURE,
     build_manifest,
-    spec_files_fingerprint,
     verification_code,
     write_manifest_json,
     write_signature,
 )
-from harness.reporting.mutation_score import read_score
 from harness.reporting.record import RunInfo, RunRecord
 from harness.reporting.results_reader import load_results, record_from_results
 from harness.reporting.signing import SigningKey
-from harness.resources import specs_dir
-from harness.specs import load_registry
 
-__all__ = ["CERTIFICATION_JSON", "DEFAULT_ISSUER", "CertifyOutcome", "certificate_number", "finish_certification",
-           "interface_names", "note_breaker_stop", "rebuild_reports", "record_attempt", "run_info",
-           "site_history_path", "suite_fingerprint"]
+__all__ = ["CERTIFICATION_JSON", "CertifyOutcome", "finish_certification", "note_breaker_stop", "rebuild_reports",
+           "record_attempt", "site_history_path"]
 
 CERTIFICATION_JSON = "certification.json"
 Progress = Callable[[str], None]
@@ -94,55 +90,9 @@ class CertifyOutcome:
         return self.gate.exit_code
 
 
-def suite_fingerprint(entries: Iterable[Mapping[str, Any]]) -> str:
-    """SHA-256 over the sorted `<id> <scenario fingerprint>` lines of the scenarios that ran.
-
-    Same scenario files, same selection: same fingerprint. Any scenario added, removed or changed
-    (its own content fingerprint changes with it) gives a different one.
-    """
-    lines = sorted(f"{e.get('id', '')} {e.get('fingerprint', '')}\n" for e in entries)
-    return hashlib.sha256("".join(lines).encode("utf-8")).hexdigest()
-
-
-def run_info(document: Mapping[str, Any], profile: CertificationProfile) -> RunInfo:
-    """The run's metadata, from the engine's results.json `run` section and the certification profile."""
-    run = document.get("run") or {}
-    site = run.get("site") or {}
-    tool = document.get("tool") or {}  # results.json written before the tool section: the renderer's version
-    return RunInfo(
-        run_id=str(run.get("run_id", "")),
-        site_id=str(site.get("id", "unknown")),
-        site_name=str(site.get("name", "")),
-        fixmedins_code=str(site.get("fixmedins_code", "")),
-        environment="embedded" if site.get("reference") else "site",
-        base_url=str(site.get("base_url", "")),
-        cert_profile=profile.id,
-        cert_profile_title_zh=profile.title_zh,
-        cert_profile_title_en=profile.title_en,
-        province_profile=str(run.get("profile") or site.get("profile") or ""),
-        spec_version=str(run.get("spec_version", "")),
-        suite_fingerprint=suite_fingerprint(document.get("scenarios") or ()),
-        harness_version=str(tool.get("version") or __version__),
-        default_suite_fingerprint=str(tool.get("suite_fingerprint", "")),
-        seed=run.get("seed"),
-        started_at=str(run.get("started_at", "")),
-        finished_at=str(run.get("finished_at", "")),
-        capabilities=tuple(site.get("capabilities") or ()),
-    )
-
-
 def site_history_path(reports_dir: Path, site_id: str) -> Path:
     """Allure's history.jsonl is kept per site, beside the site's run directories."""
     return reports_dir / site_id / "history.jsonl"
-
-
-def interface_names(spec_version: str | None = None) -> dict[str, str]:
-    """infno -> 中文 name, for the certificate and `history`; empty if the specs cannot be read."""
-    try:
-        registry = load_registry(version=spec_version) if spec_version else load_registry()
-        return {i.infno: i.title_zh for i in registry.interfaces()}
-    except Exception:  # the names are decoration: a certificate without them is still a certificate
-        return {}
 
 
 def _write_json(path: Path, data: Mapping[str, Any]) -> None:
@@ -174,49 +124,6 @@ def _allure(run_dir: Path, record: RunRecord, reports_dir: Path, progress: Progr
         progress=progress,
         append_history=append_history,
     )
-
-
-DEFAULT_ISSUER = "hsa-cert self-assessment 自评（未经第三方发证）"
-
-
-def certificate_number(site_id: str, issued: date, sequence: int) -> str:
-    """HSA-<SITE>-<YYYYMMDD>-<NNNN>: the site, the issue date and the site's run sequence in the ledger."""
-    site = re.sub(r"[^A-Z0-9]+", "-", site_id.upper()).strip("-") or "SITE"
-    return f"HSA-{site}-{issued:%Y%m%d}-{sequence:04d}"
-
-
-def _issue_date(info: RunInfo) -> date:
-    try:
-        return datetime.fromisoformat(info.finished_at).date()
-    except ValueError:
-        return datetime.now(UTC).date()
-
-
-def _document(info: RunInfo, ledger: LedgerLocation, *, issuer: str, validity_days: int) -> dict[str, Any]:
-    """The certificate's own particulars: number, issuer, issue date, validity, the suite's mutation score."""
-    issued = _issue_date(info)
-    sequence = len(load_runs(ledger, info.site_id)) + 1 if ledger_exists(ledger) else 1
-    return {
-        "number": certificate_number(info.site_id, issued, sequence),
-        "issuer": issuer or DEFAULT_ISSUER,
-        "issued": issued.isoformat(),
-        "validity_days": validity_days,
-        "valid_until": (issued + timedelta(days=validity_days)).isoformat(),
-        "mutation_score": read_score(ledger),
-    }
-
-
-def _identity(info: RunInfo) -> dict[str, Any]:
-    specs = specs_dir()
-    return {
-        "suite_fingerprint": info.suite_fingerprint,
-        "default_suite_fingerprint": info.default_suite_fingerprint,
-        "spec_version": info.spec_version,
-        "spec_files_fingerprint": spec_files_fingerprint(specs) if specs.is_dir() else "",
-        "cert_profile": info.cert_profile,
-        "province_profile": info.province_profile,
-        "tool": {"name": "hsa-cert", "version": info.harness_version},
-    }
 
 
 def _seal_of(run_dir: Path) -> dict[str, str]:

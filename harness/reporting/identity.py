@@ -5,9 +5,10 @@ certificate prints them, so two results can be compared only when they say the s
 CHANGELOG says what changed between them).
 
 The suite fingerprint is that of the *default suite under the baseline profile*, computed the way the
-certificate's fingerprint of the scenarios that ran is (`certify.suite_fingerprint`): a certification
-run of the whole default suite shows the same value in both places. Any scenario added, removed or
-changed (in its YAML, a generator table, or the schemas the negatives are generated from) changes it.
+certificate's fingerprint of the scenarios that ran is (`certify_particulars.suite_fingerprint`): a
+certification run of the whole default suite shows the same value in both places. Any scenario added,
+removed or changed (in its YAML, a generator table, or the schemas the negatives are generated from)
+changes it.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.errors import HsaCertError
-from harness.reporting.certify import suite_fingerprint
+from harness.reporting.certify_particulars import suite_fingerprint
 from harness.resources import SPECS_ENV, data_layout, data_root, specs_dir, specs_overridden, tool_version
 from harness.scenarios.catalogue import load_suites
 from harness.specs import SpecRegistry, load_registry
