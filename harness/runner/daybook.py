@@ -21,14 +21,12 @@ from decimal import Decimal
 from pathlib import Path
 
 from harness.runner.ledger import LedgerRow
-from harness.runner.ledgerrows import RowFilter, row_condition
+from harness.runner.ledgerrows import SUMMED, RowFilter, row_condition, sum_amounts
 
 __all__ = ["DayBook"]
 
-_ZERO = Decimal("0.00")
 _COLUMNS = tuple(f.name for f in fields(LedgerRow) if f.name not in ("voided", "reconciled"))
-_SUMMED = ("medfee_sumamt", "fund_pay_sumamt", "acct_pay", "psn_cash_pay")  # a 3201's totals, in this order
-_MONEY = frozenset(_SUMMED)
+_MONEY = frozenset(SUMMED)
 
 
 def _stored(value: str) -> str:
@@ -75,15 +73,10 @@ class DayBook:
         acct_pay and psn_cash_pay, each summed from Decimal("0.00") in row order. Selected in SQL and read as they
         are summed: a shared test site's book holds a month of every runner's rows, and every 3201 asks."""
         condition, parameters = row_condition(wanted, _stored)
-        count, totals = 0, [_ZERO] * 4
         with self._lock:
-            for record in self._conn.execute(
-                    f"SELECT {', '.join(_SUMMED)} FROM rows WHERE site = ? AND run_id != ? AND {condition} "
-                    "ORDER BY rowid", (self.site, self.run_id, *parameters)):
-                count += 1
-                for at, text in enumerate(record):
-                    totals[at] += Decimal(text)
-        return count, totals[0], totals[1], totals[2], totals[3]
+            return sum_amounts(self._conn.execute(
+                f"SELECT {', '.join(SUMMED)} FROM rows WHERE site = ? AND run_id != ? AND {condition} ORDER BY rowid",
+                (self.site, self.run_id, *parameters)))
 
     def earlier_runs(self) -> list[LedgerRow]:
         """Standing rows that other runs recorded at this site."""

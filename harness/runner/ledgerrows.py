@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import fields
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -22,10 +22,10 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from harness.runner.ledger import LedgerRow
 
-__all__ = ["LedgerRows", "RowFilter", "row_condition"]
+__all__ = ["SUMMED", "LedgerRows", "RowFilter", "row_condition", "sum_amounts"]
 
 _CACHE_KIB = 256
-_SUMMED = ("medfee_sumamt", "fund_pay_sumamt", "acct_pay", "psn_cash_pay")  # a 3201's totals, in this order
+SUMMED = ("medfee_sumamt", "fund_pay_sumamt", "acct_pay", "psn_cash_pay")  # a 3201's totals, in this order
 _ZERO = Decimal("0.00")
 _BATCH = 256  # rows read at a time when iterating
 
@@ -168,14 +168,10 @@ class LedgerRows:
         each summed from Decimal("0.00") in row order; `mark`: note the rows reconciled. Read a batch at a time: the
         end-of-run reconciliation covers every row of the run, which made as objects at once grew with the run."""
         condition, parameters = row_condition(wanted)
-        count, totals = 0, [_ZERO] * 4
-        for record in self._records(", ".join(_SUMMED), condition, parameters):
-            count += 1
-            for at, text in enumerate(record):
-                totals[at] += Decimal(text)
-        if mark and count:
+        found = sum_amounts(self._records(", ".join(SUMMED), condition, parameters))
+        if mark and found[0]:
             self._mark_reconciled(condition, parameters)
-        return count, totals[0], totals[1], totals[2], totals[3]
+        return found
 
     def unreconciled(self, fixmedins_code: str) -> list[LedgerRow]:
         return list(self._where("fixmedins_code = ? AND voided = 0 AND reconciled = 0", (_text(fixmedins_code),)))
@@ -203,6 +199,16 @@ class LedgerRows:
                 self._conn.close()
                 self._conn = None
             self._count = 0
+
+
+def sum_amounts(records: Iterable[Sequence[str]]) -> tuple[int, Decimal, Decimal, Decimal, Decimal]:
+    """How many records, and their SUMMED amounts (stored as text) each summed from Decimal("0.00") in order."""
+    count, totals = 0, [_ZERO] * 4
+    for record in records:
+        count += 1
+        for at, text in enumerate(record):
+            totals[at] += Decimal(text)
+    return count, totals[0], totals[1], totals[2], totals[3]
 
 
 def row_condition(wanted: RowFilter, encode: Callable[[str], Any] = _text) -> tuple[str, tuple[Any, ...]]:
