@@ -106,6 +106,24 @@ def test_several_persons_of_one_archetype_take_turns_whatever_the_jobs(tmp_path:
     assert [person for _s, person in segment] == [("filed-employee", i % 3) for i in range(5)]
 
 
+class _FakeRunner:
+    """Stands in for a Runner in the pool's tests: the attributes the pool reads, and a scenario that passes."""
+
+    def __init__(self, site) -> None:
+        self.site, self.ledger, self.breaker_reason = site, Ledger(), None
+        self.sign_in_exchange, self.first_findings, self.breaker = None, {}, None
+
+    @property
+    def breaker_open(self) -> bool:
+        return self.breaker_reason is not None
+
+    def add_listener(self, _listener: object) -> None:
+        pass
+
+    def run_scenario(self, case):
+        return ScenarioResult(scenario_id=case.id, outcome=Outcome.PASSED, clauses=(), duration_ms=0.0)
+
+
 def test_two_concurrent_scenarios_never_use_the_same_person() -> None:
     site = _site_with_three_employees()
     busy: set[str] = set()
@@ -113,14 +131,7 @@ def test_two_concurrent_scenarios_never_use_the_same_person() -> None:
     lock = threading.Lock()
     order: list[tuple[str, str]] = []
 
-    class Worker:  # stands in for a Runner: notes who it ran with, and whether that person was busy
-        def __init__(self) -> None:
-            self.site, self.ledger, self.breaker_open, self.breaker_reason = site, Ledger(), False, None
-            self.sign_in_exchange, self.first_findings, self.breaker = None, {}, None
-
-        def add_listener(self, _listener: object) -> None:
-            pass
-
+    class Worker(_FakeRunner):  # notes who it ran with, and whether that person was busy
         def run_scenario(self, case):
             person = self.site.identity(case.archetype)["psn_no"]
             with lock:
@@ -133,9 +144,9 @@ def test_two_concurrent_scenarios_never_use_the_same_person() -> None:
                 busy.discard(person)
             return ScenarioResult(scenario_id=case.id, outcome=Outcome.PASSED, clauses=(), duration_ms=0.0)
 
-    main = Worker()
+    main = Worker(site)
     flows = [scenario((settle_step(),), id=f"s{i}") for i in range(30)]
-    pool = ScenarioPool(main, [Worker() for _ in range(4)])  # type: ignore[arg-type]
+    pool = ScenarioPool(main, [Worker(site) for _ in range(4)])  # type: ignore[arg-type]
     pool.start(flows)
     taken = [pool.take(flow.id)[0] for flow in flows]
     pool.stop()
@@ -149,25 +160,14 @@ def test_two_concurrent_scenarios_never_use_the_same_person() -> None:
 def test_a_breaker_that_opens_in_a_worker_stops_the_pool_like_a_serial_run() -> None:
     site = embedded_site("http://127.0.0.1")
 
-    class Worker:
-        def __init__(self) -> None:
-            self.site, self.ledger, self.breaker_reason = site, Ledger(), None
-            self.sign_in_exchange, self.first_findings, self.breaker = None, {}, None
-
-        @property
-        def breaker_open(self) -> bool:
-            return self.breaker_reason is not None
-
-        def add_listener(self, _listener: object) -> None:
-            pass
-
+    class Worker(_FakeRunner):
         def run_scenario(self, case):
             if case.id == "s3":
                 self.breaker_reason = "circuit breaker open after 5 consecutive infrastructure errors"
             return ScenarioResult(scenario_id=case.id, outcome=Outcome.PASSED, clauses=(), duration_ms=0.0)
 
     flows = [scenario((settle_step(),), id=f"s{i}") for i in range(8)]  # one person: one lane, in order
-    pool = ScenarioPool(Worker(), [Worker(), Worker()])  # type: ignore[arg-type]
+    pool = ScenarioPool(Worker(site), [Worker(site), Worker(site)])  # type: ignore[arg-type]
     pool.start(flows)
     taken = [pool.take(flow.id)[0] for flow in flows]
     pool.stop()
@@ -194,19 +194,8 @@ class _CountedFlows:
 def test_the_pool_reads_its_scenarios_as_it_goes_and_keeps_only_the_results_not_yet_taken() -> None:
     site = _site_with_three_employees()
 
-    class Worker:
-        def __init__(self) -> None:
-            self.site, self.ledger, self.breaker_open, self.breaker_reason = site, Ledger(), False, None
-            self.sign_in_exchange, self.first_findings, self.breaker = None, {}, None
-
-        def add_listener(self, _listener: object) -> None:
-            pass
-
-        def run_scenario(self, case):
-            return ScenarioResult(scenario_id=case.id, outcome=Outcome.PASSED, clauses=(), duration_ms=0.0)
-
     flows = _CountedFlows(3 * SEGMENT_SCENARIOS + 7)  # three full segments and a short one
-    pool = ScenarioPool(Worker(), [Worker() for _ in range(3)])  # type: ignore[arg-type]
+    pool = ScenarioPool(_FakeRunner(site), [_FakeRunner(site) for _ in range(3)])  # type: ignore[arg-type]
     pool.start(flows)
     taken, most_waiting, most_ahead = [], 0, 0
     for index in range(len(flows)):
